@@ -1,0 +1,220 @@
+// Package report reads the lines the hardening scripts print about their
+// steps, and decides whether a run may be trusted.
+//
+// The protocol is line based so that it survives any transport (SSH, WinRM,
+// CRLF line ends, interleaved output):
+//
+//	@@ami-harden begin 1
+//	@@ami-harden step NAME STATUS DETAIL
+//	@@ami-harden end FAILED
+//	@@ami-harden abort REASON
+//
+// A run is complete only when it began, every expected step reported exactly
+// once, and the end marker arrived. Anything less is a failure: an image must
+// never be shared half hardened because a line went missing.
+package report
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Prefix starts every protocol line; nothing else the scripts print does.
+const Prefix = "@@ami-harden "
+
+// ProtocolVersion is the version the begin line must carry.
+const ProtocolVersion = "1"
+
+// Status is a step's outcome.
+type Status string
+
+const (
+	OK      Status = "ok"      // already as it should be, nothing changed
+	Changed Status = "changed" // changed, then verified
+	Skipped Status = "skipped" // does not apply to this machine
+	Failed  Status = "failed"  // could not be done or not verified
+)
+
+func (s Status) valid() bool {
+	switch s {
+	case OK, Changed, Skipped, Failed:
+		return true
+	}
+	return false
+}
+
+// Result is one step's report line.
+type Result struct {
+	Step   string
+	Status Status
+	Detail string
+}
+
+// Run collects the report of one script run.
+type Run struct {
+	expected []string
+	results  map[string]Result
+	order    []string
+	began    bool
+	ended    bool
+	abort    string
+	problems []string
+}
+
+// NewRun expects exactly the given steps.
+func NewRun(steps []string) *Run {
+	return &Run{expected: steps, results: map[string]Result{}}
+}
+
+// Line takes one line of output. It returns the step result when the line
+// was a step report, and whether the line belonged to the protocol at all
+// (other output is the caller's to pass through).
+func (r *Run) Line(line string) (res *Result, protocol bool) {
+	line = strings.TrimRight(line, "\r\n")
+	// A protocol line is recognised anywhere in the line: PowerShell and
+	// some shells prefix output, and a prefix must not hide a result.
+	i := strings.Index(line, Prefix)
+	if i < 0 {
+		return nil, false
+	}
+	kind, rest, _ := strings.Cut(strings.TrimSpace(line[i+len(Prefix):]), " ")
+	switch kind {
+	case "begin":
+		if strings.TrimSpace(rest) != ProtocolVersion {
+			r.problem("the script speaks report protocol %q, this plugin %q", rest, ProtocolVersion)
+		}
+		r.began = true
+	case "end":
+		r.ended = true
+	case "abort":
+		r.abort = strings.TrimSpace(rest)
+	case "step":
+		return r.step(rest), true
+	default:
+		r.problem("unknown report line %q", truncate(line))
+	}
+	return nil, true
+}
+
+func (r *Run) step(rest string) *Result {
+	fields := strings.SplitN(rest, " ", 3)
+	if len(fields) < 2 {
+		r.problem("malformed step line %q", truncate(rest))
+		return nil
+	}
+	res := Result{Step: fields[0], Status: Status(fields[1])}
+	if len(fields) == 3 {
+		res.Detail = strings.TrimSpace(fields[2])
+	}
+	if !r.isExpected(res.Step) {
+		r.problem("step %q reported, but it was not asked for", res.Step)
+		return nil
+	}
+	if !res.Status.valid() {
+		r.problem("step %s reported the unknown status %q", res.Step, res.Status)
+		res.Status = Failed
+	}
+	if _, dup := r.results[res.Step]; dup {
+		r.problem("step %s reported twice", res.Step)
+		return nil
+	}
+	r.results[res.Step] = res
+	r.order = append(r.order, res.Step)
+	return &res
+}
+
+func (r *Run) isExpected(step string) bool {
+	for _, s := range r.expected {
+		if s == step {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Run) problem(format string, args ...interface{}) {
+	r.problems = append(r.problems, fmt.Sprintf(format, args...))
+}
+
+// Began tells whether the script started (ran as root and printed begin).
+func (r *Run) Began() bool { return r.began }
+
+// Aborted is the reason the script gave for stopping before any step, or "".
+func (r *Run) Aborted() string { return r.abort }
+
+// Results are the reported steps in the order they arrived.
+func (r *Run) Results() []Result {
+	out := make([]Result, 0, len(r.order))
+	for _, s := range r.order {
+		out = append(out, r.results[s])
+	}
+	return out
+}
+
+// Missing are the expected steps that have not reported.
+func (r *Run) Missing() []string {
+	var out []string
+	for _, s := range r.expected {
+		if _, ok := r.results[s]; !ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Counts returns how many steps reported each status.
+func (r *Run) Counts() map[Status]int {
+	c := map[Status]int{}
+	for _, res := range r.results {
+		c[res.Status]++
+	}
+	return c
+}
+
+// Summary is the one line that ends the provisioner's output.
+func (r *Run) Summary() string {
+	c := r.Counts()
+	s := fmt.Sprintf("%d of %d steps reported: %d changed, %d ok, %d skipped, %d failed",
+		len(r.results), len(r.expected), c[Changed], c[OK], c[Skipped], c[Failed])
+	if m := r.Missing(); len(m) > 0 {
+		s += fmt.Sprintf("; no report from %s", strings.Join(m, ", "))
+	}
+	return s
+}
+
+// Err says why the run cannot be trusted, or nil when every expected step
+// reported, none failed, and the script reached its end.
+func (r *Run) Err() error {
+	var msgs []string
+	if r.abort != "" {
+		msgs = append(msgs, "the script stopped before changing anything: "+r.abort)
+	} else if !r.began {
+		msgs = append(msgs, "the script never started (no begin line): check that execute_command runs it as root")
+	}
+	msgs = append(msgs, r.problems...)
+	for _, res := range r.Results() {
+		if res.Status == Failed {
+			msgs = append(msgs, fmt.Sprintf("step %s failed: %s", res.Step, res.Detail))
+		}
+	}
+	if r.began && r.abort == "" {
+		if m := r.Missing(); len(m) > 0 {
+			msgs = append(msgs, fmt.Sprintf("no report from step(s) %s: the run was cut short, so the image may be half hardened",
+				strings.Join(m, ", ")))
+		}
+		if !r.ended {
+			msgs = append(msgs, "the script's end marker never arrived: the run was cut short")
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s", strings.Join(msgs, "\n"))
+}
+
+func truncate(s string) string {
+	if len(s) > 120 {
+		return s[:120] + "..."
+	}
+	return s
+}
