@@ -1,0 +1,72 @@
+#!/bin/sh
+# Runs INSIDE a test target's chroot (target.sh seed): puts there what a shared
+# image must not ship. Every secret carries the word AMIHARDENSECRET so that a
+# test can look for it in the files, in Packer's output and in the raw disk.
+set -eu
+
+secret() { printf 'AMIHARDENSECRET %s\n' "$1"; }
+
+# sshd: a cloud image drop-in that turns password logins on, read before
+# anything appended to sshd_config would be.
+mkdir -p /etc/ssh/sshd_config.d
+printf 'PasswordAuthentication yes\nKbdInteractiveAuthentication yes\n' >/etc/ssh/sshd_config.d/50-cloudimg-settings.conf
+printf 'PermitRootLogin yes\n' >>/etc/ssh/sshd_config
+
+# Accounts: one with a home outside /home, with a space in its path.
+useradd -m -s /bin/bash alice
+mkdir -p '/srv/app data'
+useradd -d '/srv/app data/svc' -m -s /bin/sh svc
+useradd -M -s /bin/sh emptypw
+# Passwords: usable ones, and an empty one.
+echo 'root:rootpw' | chpasswd
+echo 'builder:builderpw' | chpasswd
+echo 'alice:alicepw' | chpasswd
+usermod -p '' emptypw
+
+for home in /root /home/builder /home/alice '/srv/app data/svc'; do
+	owner=$(stat -c %u:%g "$home")
+	mkdir -p "$home/.ssh" "$home/.aws" "$home/.docker"
+	secret "authorized key in $home" >>"$home/.ssh/authorized_keys"
+	secret "authorized key 2 in $home" >"$home/.ssh/authorized_keys2"
+	secret "private key in $home" >"$home/.ssh/id_rsa"
+	secret "ed25519 key in $home" >"$home/.ssh/id_ed25519"
+	secret "public key in $home" >"$home/.ssh/id_ed25519.pub"
+	for h in .bash_history .python_history .mysql_history .psql_history .viminfo .zsh_history; do
+		secret "history $h in $home" >"$home/$h"
+	done
+	secret "aws in $home" >"$home/.aws/credentials"
+	secret "docker in $home" >"$home/.docker/config.json"
+	secret "git in $home" >"$home/.git-credentials"
+	chown -R "$owner" "$home"
+done
+# A history file that is a link to a file that must survive.
+ln -s /etc/passwd /home/alice/.lesshst
+
+# A credential the user names in extra_paths, with a space and a quote in its path.
+mkdir -p "/opt/app/it's here"
+secret "extra path" >"/opt/app/it's here/token file.txt"
+
+# Logs: live, rotated, binary and journal ones.
+secret "auth log" >/var/log/auth.log
+chmod 0640 /var/log/auth.log
+chown root:adm /var/log/auth.log
+secret "syslog" >/var/log/syslog
+secret "rotated syslog" >/var/log/syslog.1
+secret "compressed syslog" >/var/log/syslog.2.gz
+secret "wtmp" >>/var/log/wtmp
+secret "btmp" >>/var/log/btmp
+mkdir -p "/var/log/journal/$(cat /etc/machine-id)"
+secret "journal" >"/var/log/journal/$(cat /etc/machine-id)/system.journal"
+
+# Temp files: hidden, odd names, nested.
+mkdir -p /tmp/nested/deeper /var/tmp/cache
+echo temp >/tmp/.hidden
+echo temp >'/tmp/-odd name'
+echo temp >'/tmp/new
+line'
+echo temp >/tmp/nested/deeper/file
+echo temp >/var/tmp/cache/file
+
+# Identity: a D-Bus copy of the machine-id.
+mkdir -p /var/lib/dbus
+cp /etc/machine-id /var/lib/dbus/machine-id
