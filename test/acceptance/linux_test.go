@@ -1,0 +1,212 @@
+// Package acceptance runs real `packer build`s with the installed plugin
+// against throwaway Debian targets (test/rig), over real SSH as a sudo user,
+// and checks the hardened image on disk and at its first boot.
+//
+// Run with `make testacc` (root, PACKER_ACC=1, packer and the plugin built).
+package acceptance
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/packer-plugin-sdk/acctest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The seed marks every secret with this word (test/rig/seed.sh).
+const secretWord = "AMIHARDENSECRET"
+
+// template is a null-builder build over SSH to tg with the given provisioner
+// block body. acctest writes it with Fprintf: it must hold no percent sign.
+func template(tg *target, body string) string {
+	return fmt.Sprintf(`
+source "null" "target" {
+  ssh_host             = "127.0.0.1"
+  ssh_port             = %d
+  ssh_username         = "builder"
+  ssh_private_key_file = %q
+}
+
+build {
+  sources = ["source.null.target"]
+  provisioner "ami-harden" {
+%s
+  }
+}
+`, tg.Port, tg.Key, body)
+}
+
+func exitCode(cmd *exec.Cmd) int {
+	if cmd.ProcessState == nil {
+		return -1
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+func readLog(t *testing.T, logfile string) string {
+	b, err := os.ReadFile(logfile)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// TestHardenDirtyImage is the main job: the default block hardens a seeded
+// bookworm image as a sudo user, and the image boots with sshd running, new
+// host keys, a new machine-id, and key logins only.
+func TestHardenDirtyImage(t *testing.T) {
+	tg := newTarget(t)
+	tg.rig("seed", tg.Dir)
+	oldMachineID := readFile(t, tg.Path("etc/machine-id"))
+	passwdBefore := readFile(t, tg.Path("etc/passwd"))
+
+	acctest.TestPlugin(t, &acctest.PluginTestCase{
+		Name:     "ami_harden_dirty_image",
+		Type:     "ami-harden",
+		Template: template(tg, `    extra_paths = ["/opt/app/it's here"]`),
+		Check: func(cmd *exec.Cmd, logfile string) error {
+			log := readLog(t, logfile)
+			if code := exitCode(cmd); code != 0 {
+				return fmt.Errorf("packer build exited %d, want 0", code)
+			}
+			for _, want := range []string{
+				"sshd         changed",
+				"passwords    changed  locked root, builder, alice, emptypw",
+				"host-keys    changed",
+				"user-keys    changed",
+				"credentials  changed",
+				"history      changed",
+				"cloud-init   skipped  cloud-init is not installed",
+				"machine-id   changed",
+				"temp         changed",
+				"logs         changed",
+				"ami-harden: 10 of 10 steps reported: 9 changed, 0 ok, 1 skipped, 0 failed",
+			} {
+				if !strings.Contains(log, want) {
+					return fmt.Errorf("packer output lacks %q", want)
+				}
+			}
+			// One upload and one run: two SSH sessions (packer's shell provisioner opens five).
+			if n := strings.Count(log, "Opening new ssh session"); n > 2 {
+				return fmt.Errorf("%d SSH sessions opened, want at most 2", n)
+			}
+			t.Logf("SSH sessions opened by the provisioning: %d", strings.Count(log, "Opening new ssh session"))
+			if strings.Contains(log, secretWord) {
+				return fmt.Errorf("a secret from the target appears in packer's log")
+			}
+			return nil
+		},
+	})
+
+	// sshd: the effective settings, read back from sshd itself.
+	run(t, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", tg.Path("run/probe_key"))
+	eff, err := tg.Chroot("/usr/sbin/sshd", "-T", "-h", "/run/probe_key")
+	require.NoError(t, err, eff)
+	for _, want := range []string{
+		"passwordauthentication no", "permitrootlogin without-password", "pubkeyauthentication yes",
+		"permitemptypasswords no", "kbdinteractiveauthentication no",
+	} {
+		assert.Contains(t, eff, "\n"+want+"\n")
+	}
+	assert.FileExists(t, tg.Path("etc/ssh/sshd_config.d/50-cloudimg-settings.conf"), "drop-ins are outranked, not deleted")
+
+	// passwords: no account keeps a usable or empty password.
+	for _, line := range strings.Split(readFile(t, tg.Path("etc/shadow")), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) > 1 {
+			assert.Regexp(t, `^[!*]`, f[1], "account %s still has a usable password", f[0])
+		}
+	}
+
+	// Keys, histories, credentials: gone, wherever the home is.
+	for _, home := range []string{"root", "home/builder", "home/alice", "srv/app data/svc"} {
+		for _, f := range []string{".ssh/authorized_keys", ".ssh/authorized_keys2", ".ssh/id_rsa", ".ssh/id_ed25519",
+			".ssh/id_ed25519.pub", ".bash_history", ".python_history", ".viminfo", ".aws/credentials",
+			".docker/config.json", ".git-credentials"} {
+			assert.NoFileExists(t, tg.Path(filepath.Join(home, f)))
+		}
+	}
+	assert.NoDirExists(t, tg.Path("opt/app/it's here"))
+	assert.NoFileExists(t, tg.Path("home/alice/.lesshst"))
+	assert.Equal(t, passwdBefore, readFile(t, tg.Path("etc/passwd")), "a history symlink must be removed, not followed")
+	hostKeys, _ := filepath.Glob(tg.Path("etc/ssh/ssh_host_*"))
+	assert.Empty(t, hostKeys)
+
+	// Logs: files kept with owner and mode, all empty; rotated ones gone.
+	fi, err := os.Stat(tg.Path("var/log/auth.log"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm())
+	assert.Equal(t, "root:adm\n", mustChroot(t, tg, "stat", "-c", "%U:%G", "/var/log/auth.log"))
+	assert.Empty(t, strings.TrimSpace(mustChroot(t, tg, "find", "/var/log", "-type", "f", "!", "-size", "0")))
+	assert.NoFileExists(t, tg.Path("var/log/syslog.1"))
+	assert.FileExists(t, tg.Path("var/log/wtmp"))
+
+	// Temp and identity.
+	assert.Empty(t, strings.TrimSpace(mustChroot(t, tg, "find", "/tmp", "/var/tmp", "-mindepth", "1")),
+		"temp dirs must be empty, the uploaded script included")
+	assert.Empty(t, readFile(t, tg.Path("etc/machine-id")))
+	assert.NoFileExists(t, tg.Path("var/lib/dbus/machine-id"))
+
+	// Nothing secret in the raw blocks either: overwritten, not just unlinked.
+	assert.Equal(t, "0", strings.TrimSpace(tg.rig("scan", tg.Dir, secretWord)),
+		"secrets are still in the disk's blocks")
+
+	// First boot: sshd runs with new host keys; a launch key logs in; passwords do not.
+	boot := tg.Boot()
+	assert.Equal(t, "active", boot["ssh"])
+	assert.NotEqual(t, "0", boot["hostkeys"])
+	assert.Regexp(t, regexp.MustCompile(`^[0-9a-f]{32}$`), boot["machine_id"])
+	assert.NotEqual(t, strings.TrimSpace(oldMachineID), boot["machine_id"])
+	assert.Equal(t, "ok", boot["keylogin"])
+	assert.Equal(t, "publickey", boot["methods"])
+}
+
+// TestFailedStepFailsBuild: a setting sshd rejects fails the step and the
+// build, with the step named, and sshd_config is rolled back untouched.
+func TestFailedStepFailsBuild(t *testing.T) {
+	tg := newTarget(t)
+	before := sha256.Sum256([]byte(readFile(t, tg.Path("etc/ssh/sshd_config"))))
+
+	acctest.TestPlugin(t, &acctest.PluginTestCase{
+		Name:     "ami_harden_failed_step",
+		Type:     "ami-harden",
+		Template: template(tg, `    sshd_settings = { PermitRootLogin = "sometimes" }`),
+		Check: func(cmd *exec.Cmd, logfile string) error {
+			log := readLog(t, logfile)
+			if code := exitCode(cmd); code == 0 {
+				return fmt.Errorf("packer build succeeded, want a failure")
+			}
+			for _, want := range []string{
+				"sshd         failed   sshd -t rejected the new settings, /etc/ssh/sshd_config was restored",
+				"step sshd failed",
+				"the image is not hardened",
+			} {
+				if !strings.Contains(log, want) {
+					return fmt.Errorf("packer output lacks %q", want)
+				}
+			}
+			return nil
+		},
+	})
+	after := sha256.Sum256([]byte(readFile(t, tg.Path("etc/ssh/sshd_config"))))
+	assert.Equal(t, before, after, "sshd_config must be restored")
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func mustChroot(t *testing.T, tg *target, args ...string) string {
+	t.Helper()
+	out, err := tg.Chroot(args...)
+	require.NoError(t, err, out)
+	return out
+}

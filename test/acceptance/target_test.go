@@ -1,0 +1,101 @@
+package acceptance
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// rig is test/rig: the scripts that make, seed, boot and destroy targets.
+var rig = func() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "rig")
+}()
+
+// target is a throwaway Debian machine: a rootfs on its own ext4 disk, with
+// its own sshd on a loopback port. The hardening script reaches it only over
+// that sshd, inside the rootfs; it never touches this machine.
+type target struct {
+	t      *testing.T
+	Dir    string
+	Port   int
+	Key    string // private key of the login user "builder"
+	tmpDir string
+}
+
+func newTarget(t *testing.T) *target {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("acceptance tests need root (chroot, mounts, systemd-nspawn): run them with make testacc")
+	}
+	base, err := os.MkdirTemp("/var/tmp", "ami-harden-acc-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := &target{t: t, Dir: filepath.Join(base, "root"), Port: freePort(t), tmpDir: base}
+	tg.Key = filepath.Join(base, "builder_key")
+	run(t, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", tg.Key)
+	t.Cleanup(func() {
+		if out, err := exec.Command(filepath.Join(rig, "target.sh"), "destroy", tg.Dir).CombinedOutput(); err != nil {
+			t.Errorf("destroying %s: %v\n%s", tg.Dir, err, out)
+		}
+		os.RemoveAll(base)
+	})
+	tg.rig("up", tg.Dir, strconv.Itoa(tg.Port), tg.Key+".pub")
+	return tg
+}
+
+// rig runs target.sh with args and returns its output.
+func (tg *target) rig(args ...string) string {
+	tg.t.Helper()
+	return run(tg.t, filepath.Join(rig, "target.sh"), args...)
+}
+
+// Path is a path inside the target.
+func (tg *target) Path(p string) string { return filepath.Join(tg.Dir, p) }
+
+// Chroot runs a command inside the target and returns its output.
+func (tg *target) Chroot(args ...string) (string, error) {
+	out, err := exec.Command("chroot", append([]string{tg.Dir}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+// Boot stops the target's sshd, boots the image once with a new key for
+// builder (as EC2 injects one at launch) and returns what the probe saw.
+func (tg *target) Boot() map[string]string {
+	tg.t.Helper()
+	tg.rig("down", tg.Dir)
+	key := filepath.Join(tg.tmpDir, "launch_key")
+	run(tg.t, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key)
+	out := tg.rig("boot", tg.Dir, key, key+".pub")
+	res := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			res[k] = v
+		}
+	}
+	return res
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
