@@ -144,11 +144,6 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 	} else if !path.IsAbs(c.RemotePath) || !safeRemotePath.MatchString(c.RemotePath) {
 		add("remote_path: %q must be an absolute path of letters, digits and / . _ -", c.RemotePath)
 	}
-	if c.ExecuteCommand != "" {
-		if err := interpolate.Validate(c.ExecuteCommand, &c.ctx); err != nil {
-			add("execute_command: %s", err)
-		}
-	}
 
 	if errs != nil && len(errs.Errors) > 0 {
 		return errs

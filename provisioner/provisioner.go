@@ -71,8 +71,10 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 func outcome(run *report.Run, exit int, command string) error {
 	var msgs []string
 	if exit == packersdk.CmdDisconnect {
-		last := "before the first step reported"
-		if r := run.Results(); len(r) > 0 {
+		last := "before the first step started"
+		if step := run.Running(); step != "" {
+			last = "during step " + step
+		} else if r := run.Results(); len(r) > 0 {
 			last = "after step " + r[len(r)-1].Step + " reported"
 		}
 		msgs = append(msgs, "the connection to the machine was lost "+last+

@@ -5,6 +5,7 @@
 // CRLF line ends, interleaved output):
 //
 //	@@ami-harden begin 1
+//	@@ami-harden start NAME
 //	@@ami-harden step NAME STATUS DETAIL
 //	@@ami-harden end FAILED
 //	@@ami-harden abort REASON
@@ -57,6 +58,7 @@ type Run struct {
 	order    []string
 	began    bool
 	ended    bool
+	running  string
 	abort    string
 	problems []string
 }
@@ -84,6 +86,8 @@ func (r *Run) Line(line string) (res *Result, protocol bool) {
 			r.problem("the script speaks report protocol %q, this plugin %q", rest, ProtocolVersion)
 		}
 		r.began = true
+	case "start":
+		r.running = strings.TrimSpace(rest)
 	case "end":
 		r.ended = true
 	case "abort":
@@ -138,6 +142,14 @@ func (r *Run) problem(format string, args ...interface{}) {
 
 // Began tells whether the script started (ran as root and printed begin).
 func (r *Run) Began() bool { return r.began }
+
+// Running is the step that started last and has not reported yet, or "".
+func (r *Run) Running() string {
+	if _, done := r.results[r.running]; done {
+		return ""
+	}
+	return r.running
+}
 
 // Aborted is the reason the script gave for stopping before any step, or "".
 func (r *Run) Aborted() string { return r.abort }

@@ -10,6 +10,7 @@
 #
 # Report protocol, one line each, on standard output (nothing else starts with @@ami-harden):
 #   @@ami-harden begin 1                      the script runs as root, protocol version 1
+#   @@ami-harden start NAME                   step NAME starts (names the step a lost connection cut)
 #   @@ami-harden step NAME STATUS DETAIL      STATUS is ok | changed | skipped | failed
 #   @@ami-harden end FAILED                   all steps ran; FAILED of them failed
 #   @@ami-harden abort REASON                 nothing was changed, the run stopped
@@ -49,11 +50,6 @@ report() {
 	printf '%s\n' "$1" >>"$work/reported"
 	[ "$2" = failed ] && printf '%s\n' "$1" >>"$work/failed"
 	return 0
-}
-
-# note TEXT: progress for the Packer log; never a file's contents.
-note() {
-	printf '  %s\n' "$*"
 }
 
 # join: stdin lines joined with ", ", at most 20 of them, then "and N more".
@@ -590,7 +586,7 @@ main() {
 	echo "@@ami-harden begin 1"
 	list_homes
 	for _step in $AMI_HARDEN_STEPS; do
-		note "running step $_step"
+		echo "@@ami-harden start $_step"
 		run_step "$_step"
 	done
 	_failed=$(grep -c . "$work/failed")

@@ -1,0 +1,186 @@
+package provisioner
+
+import (
+	"context"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/script"
+)
+
+// recordingComm is a communicator that records every upload and command, in
+// order, and answers each command with scripted output and an exit status.
+type recordingComm struct {
+	uploads  map[string][]byte
+	commands []string
+	answers  []answer
+}
+
+type answer struct {
+	stdout, stderr string
+	exit           int
+}
+
+func (c *recordingComm) Start(_ context.Context, cmd *packersdk.RemoteCmd) error {
+	c.commands = append(c.commands, cmd.Command)
+	a := answer{}
+	if len(c.answers) > 0 {
+		a, c.answers = c.answers[0], c.answers[1:]
+	}
+	go func() {
+		if cmd.Stdout != nil {
+			io.WriteString(cmd.Stdout, a.stdout)
+		}
+		if cmd.Stderr != nil {
+			io.WriteString(cmd.Stderr, a.stderr)
+		}
+		cmd.SetExited(a.exit)
+	}()
+	return nil
+}
+
+func (c *recordingComm) Upload(path string, r io.Reader, _ *os.FileInfo) error {
+	b, err := io.ReadAll(r)
+	if c.uploads == nil {
+		c.uploads = map[string][]byte{}
+	}
+	c.uploads[path] = b
+	c.commands = append(c.commands, "<upload "+path+">")
+	return err
+}
+
+func (c *recordingComm) UploadDir(string, string, []string) error { panic("not used") }
+func (c *recordingComm) Download(string, io.Writer) error         { panic("not used") }
+func (c *recordingComm) DownloadDir(string, string, []string) error {
+	panic("not used")
+}
+
+// fullReport is what the script prints when every step of steps succeeds.
+func fullReport(steps []string) string {
+	var b strings.Builder
+	b.WriteString("@@ami-harden begin 1\n")
+	for _, s := range steps {
+		b.WriteString("@@ami-harden start " + s + "\n@@ami-harden step " + s + " ok -\n")
+	}
+	b.WriteString("@@ami-harden end 0\n")
+	return b.String()
+}
+
+func prepared(t *testing.T, raw map[string]interface{}) *Provisioner {
+	t.Helper()
+	p := &Provisioner{}
+	require.NoError(t, p.Prepare(raw))
+	return p
+}
+
+func provision(t *testing.T, p *Provisioner, user string, answers ...answer) (*recordingComm, *packersdk.MockUi, error) {
+	comm := &recordingComm{answers: answers}
+	ui := &packersdk.MockUi{}
+	err := p.Provision(context.Background(), ui, comm, map[string]interface{}{"User": user, "ConnType": "ssh"})
+	return comm, ui, err
+}
+
+func TestProvisionUploadsOnceAndRunsOnce(t *testing.T) {
+	p := prepared(t, map[string]interface{}{})
+	comm, ui, err := provision(t, p, "builder", answer{stdout: fullReport(script.LinuxSteps) + "a line of other output\n"})
+	require.NoError(t, err)
+	path := p.config.RemotePath
+	assert.Regexp(t, `^/tmp/ami-harden-[0-9a-f]{12}\.sh$`, path)
+	assert.Equal(t, []string{"<upload " + path + ">", "sudo -n /bin/sh '" + path + "'"}, comm.commands)
+	body := string(comm.uploads[path])
+	assert.True(t, strings.HasPrefix(body, "#!/bin/sh\n"))
+	assert.Contains(t, body, "AMI_HARDEN_STEPS='"+strings.Join(script.LinuxSteps, " ")+"'\n")
+	assert.Contains(t, body, "AMI_HARDEN_REMOVE_SELF='1'\n")
+	var shown []string
+	for _, m := range ui.SayMessages {
+		shown = append(shown, m.Message)
+	}
+	assert.Equal(t, "ami-harden: 10 of 10 steps reported: 0 changed, 10 ok, 0 skipped, 0 failed", shown[len(shown)-1])
+	assert.Contains(t, shown, "a line of other output", "other output passes through")
+	assert.Contains(t, shown, "sshd         ok       -")
+	assert.NotContains(t, strings.Join(shown, "\n"), "@@ami-harden", "protocol lines are not shown raw")
+}
+
+func TestProvisionAsRootNeedsNoSudo(t *testing.T) {
+	p := prepared(t, map[string]interface{}{})
+	comm, _, err := provision(t, p, "root", answer{stdout: fullReport(script.LinuxSteps)})
+	require.NoError(t, err)
+	assert.Equal(t, "/bin/sh '"+p.config.RemotePath+"'", comm.commands[1])
+}
+
+func TestProvisionExecuteCommand(t *testing.T) {
+	p := prepared(t, map[string]interface{}{
+		"execute_command": "echo 'packer' | sudo -S /bin/sh '{{.Path}}' # {{.User}}",
+		"remote_path":     "/var/tmp/harden.sh",
+		"steps":           []string{"logs", "sshd"},
+	})
+	comm, _, err := provision(t, p, "ec2-user", answer{stdout: fullReport([]string{"sshd", "logs"})})
+	require.NoError(t, err)
+	assert.Equal(t, "echo 'packer' | sudo -S /bin/sh '/var/tmp/harden.sh' # ec2-user", comm.commands[1])
+	assert.Contains(t, string(comm.uploads["/var/tmp/harden.sh"]), "AMI_HARDEN_STEPS='sshd logs'\n", "steps run in script order")
+}
+
+func TestProvisionFailsClosed(t *testing.T) {
+	steps := script.LinuxSteps
+	full := fullReport(steps)
+	cut := strings.SplitAfter(full, "@@ami-harden start passwords\n")[0]
+	cases := map[string]struct {
+		answer answer
+		want   []string
+	}{
+		"lost connection during a step": {
+			answer{stdout: cut, exit: packersdk.CmdDisconnect},
+			[]string{"connection to the machine was lost during step passwords", "half hardened"},
+		},
+		"sudo needs a password": {
+			answer{stderr: "sudo: a password is required\n", exit: 1},
+			[]string{"never started", "exited with status 1", "execute_command"},
+		},
+		"failed step": {
+			answer{stdout: strings.Replace(full, "step logs ok -", "step logs failed could not truncate /var/log/x", 1), exit: 1},
+			[]string{"step logs failed: could not truncate /var/log/x"},
+		},
+		"missing step": {
+			answer{stdout: strings.Replace(full, "@@ami-harden step temp ok -\n", "", 1)},
+			[]string{"no report from step(s) temp"},
+		},
+		"non-zero exit with a clean report": {
+			answer{stdout: full, exit: 3},
+			[]string{"exited with status 3 although every step succeeded"},
+		},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			p := prepared(t, map[string]interface{}{})
+			_, _, err := provision(t, p, "builder", c.answer)
+			require.Error(t, err)
+			for _, w := range c.want {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
+// A script that never started as root cannot remove itself: the
+// provisioner does, so a failed run leaves no file behind.
+func TestProvisionRemovesScriptThatNeverRan(t *testing.T) {
+	p := prepared(t, map[string]interface{}{})
+	comm, _, err := provision(t, p, "builder", answer{stderr: "sudo: a password is required\n", exit: 1})
+	require.Error(t, err)
+	require.Len(t, comm.commands, 3)
+	assert.Equal(t, "rm -f '"+p.config.RemotePath+"'", comm.commands[2])
+}
+
+func TestFailedStepGoesToErrorOutput(t *testing.T) {
+	p := prepared(t, map[string]interface{}{"steps": []string{"sshd"}})
+	_, ui, err := provision(t, p, "builder", answer{
+		stdout: "@@ami-harden begin 1\n@@ami-harden step sshd failed sshd -t rejected it\n@@ami-harden end 1\n", exit: 1})
+	require.Error(t, err)
+	assert.Equal(t, "sshd         failed   sshd -t rejected it", ui.ErrorMessage)
+}

@@ -1,0 +1,63 @@
+package script
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The Go list of steps and the script's default list must agree, and every
+// step must have its function.
+func TestStepsMatchScript(t *testing.T) {
+	assert.Contains(t, linuxScript, `: "${AMI_HARDEN_STEPS:=`+strings.Join(LinuxSteps, " ")+`}"`)
+	for _, s := range LinuxSteps {
+		assert.Contains(t, linuxScript, "\nstep_"+strings.ReplaceAll(s, "-", "_")+"() {", "no function for step %s", s)
+	}
+}
+
+// Values that look like code reach the script as the very same bytes, and
+// run nothing. Only the rendered header is evaluated here, by a real sh: the
+// hardening steps never run on this machine.
+func TestRenderPassesValuesAsData(t *testing.T) {
+	dir := t.TempDir()
+	canary := filepath.Join(dir, "ran")
+	evil := []string{
+		"/opt/it's here",
+		"/opt/$(touch " + canary + ")",
+		"/opt/`touch " + canary + "`",
+		"/opt/'; touch " + canary + "; '",
+		`/opt/"quoted" \back\slash $HOME *`,
+		"/opt/ spaces  twice ",
+	}
+	out := RenderLinux(Params{
+		Steps:        []string{"sshd", "logs"},
+		SSHDSettings: map[string]string{"Banner": "'$(touch " + canary + ")'"},
+		ExtraPaths:   evil,
+		ShredPasses:  3,
+	})
+	require.True(t, strings.HasPrefix(string(out), "#!/bin/sh\n# Parameters written by the ami-harden provisioner.\n"))
+	header, _, ok := strings.Cut(string(out), "\nset -u\n")
+	require.True(t, ok)
+	// Stop before the steps: print the parameters the script would use.
+	probe := header + "\nprintf '%s\\n--\\n%s\\n--\\n%s\\n--\\n%s\\n' \"$AMI_HARDEN_STEPS\" \"$AMI_HARDEN_EXTRA_PATHS\" \"$AMI_HARDEN_SSHD_SETTINGS\" \"$AMI_HARDEN_SHRED_PASSES\"\n"
+	got, err := exec.Command("sh", "-c", probe).CombinedOutput()
+	require.NoError(t, err, string(got))
+	want := "sshd logs\n--\n" + strings.Join(evil, "\n") + "\n--\nBanner '$(touch " + canary + ")'\n--\n3\n"
+	assert.Equal(t, want, string(got))
+	_, err = os.Stat(canary)
+	assert.True(t, os.IsNotExist(err), "a value ran as code")
+}
+
+func TestSSHDLinesAreSorted(t *testing.T) {
+	assert.Equal(t, "A 1\nB 2\nC 3", sshdLines(map[string]string{"C": "3", "A": "1", "B": "2"}))
+}
+
+func TestQuote(t *testing.T) {
+	assert.Equal(t, `'it'\''s'`, Quote("it's"))
+	assert.Equal(t, `''`, Quote(""))
+}
