@@ -46,12 +46,12 @@ func TestPrepareSSHDSettingsOverride(t *testing.T) {
 func TestPrepareCollectsEveryError(t *testing.T) {
 	p := &Provisioner{}
 	err := p.Prepare(map[string]interface{}{
-		"steps":           []string{"sshd", "firewall"},
-		"skip_steps":      []string{"sshd"},
-		"sshd_settings":   map[string]string{"Bad Key": "x", "Banner": "", "UseDNS": "no\nPasswordAuthentication yes"},
-		"extra_paths":     []string{"relative/path", "/ok/path", "/bad\npath", "/"},
-		"shred_passes":    99,
-		"remote_path":     "/tmp/it's.sh",
+		"steps":         []string{"sshd", "firewall"},
+		"skip_steps":    []string{"sshd"},
+		"sshd_settings": map[string]string{"Bad Key": "x", "Banner": "", "UseDNS": "no\nPasswordAuthentication yes"},
+		"extra_paths":   []string{"relative/path", "/ok/path", "/bad\npath", "/"},
+		"shred_passes":  99,
+		"remote_path":   "/tmp/it's.sh",
 	})
 	require.Error(t, err)
 	for _, want := range []string{

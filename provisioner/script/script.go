@@ -92,7 +92,8 @@ func assign(b *strings.Builder, name, value string) {
 }
 
 // Quote makes s one POSIX shell word that stands for s itself: inside single
-// quotes nothing is special, and a single quote is written as '\''.
+// quotes nothing is special; a single quote in s closes the quotes, is
+// written backslash-escaped, and opens them again.
 func Quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

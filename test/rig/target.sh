@@ -54,6 +54,8 @@ cmd_up() {
 	chmod 0755 "$dir"
 	tar -C "$dir" -xf "$tarball"
 	touch "$dir/$marker"
+	# sudo looks the host name up; without this it warns on every call.
+	printf '127.0.1.1\t%s\n' "$(hostname)" >>"$dir/etc/hosts"
 
 	chroot "$dir" /usr/sbin/useradd -m -s /bin/bash -G sudo builder
 	echo 'builder ALL=(ALL) NOPASSWD:ALL' >"$dir/etc/sudoers.d/builder"
