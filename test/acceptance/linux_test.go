@@ -62,6 +62,8 @@ func readLog(t *testing.T, logfile string) string {
 func TestHardenDirtyImage(t *testing.T) {
 	tg := newTarget(t)
 	tg.rig("seed", tg.Dir)
+	// The scan must see the seeded secrets, or its zero below proves nothing.
+	require.NotZero(t, tg.ScanDisk(secretWord), "the disk scan does not find the seeded secrets")
 	oldMachineID := readFile(t, tg.Path("etc/machine-id"))
 	passwdBefore := readFile(t, tg.Path("etc/passwd"))
 
@@ -153,8 +155,7 @@ func TestHardenDirtyImage(t *testing.T) {
 	assert.NoFileExists(t, tg.Path("var/lib/dbus/machine-id"))
 
 	// Nothing secret in the raw blocks either: overwritten, not just unlinked.
-	assert.Equal(t, "0", strings.TrimSpace(tg.rig("scan", tg.Dir, secretWord)),
-		"secrets are still in the disk's blocks")
+	assert.Zero(t, tg.ScanDisk(secretWord), "secrets are still in the disk's blocks")
 
 	// First boot: sshd runs with new host keys; a launch key logs in; passwords do not.
 	boot := tg.Boot()
@@ -209,4 +210,36 @@ func mustChroot(t *testing.T, tg *target, args ...string) string {
 	out, err := tg.Chroot(args...)
 	require.NoError(t, err, out)
 	return out
+}
+
+// TestUsePAMNoLocksNoOneOut: with UsePAM no, sshd refuses key logins to
+// accounts with a locked password, so the passwords step must refuse to lock
+// anything and fail the build, saying why.
+func TestUsePAMNoLocksNoOneOut(t *testing.T) {
+	tg := newTarget(t)
+	tg.rig("seed", tg.Dir)
+	shadowBefore := readFile(t, tg.Path("etc/shadow"))
+
+	acctest.TestPlugin(t, &acctest.PluginTestCase{
+		Name:     "ami_harden_usepam_no",
+		Type:     "ami-harden",
+		Template: template(tg, `    sshd_settings = { UsePAM = "no" }`+"\n"+`    steps = ["sshd", "passwords"]`),
+		Check: func(cmd *exec.Cmd, logfile string) error {
+			log := readLog(t, logfile)
+			if code := exitCode(cmd); code == 0 {
+				return fmt.Errorf("packer build succeeded, want a failure")
+			}
+			for _, want := range []string{
+				"sshd         changed",
+				"passwords    failed   sshd has UsePAM no, and then a locked password also refuses key logins",
+				"no password was locked",
+			} {
+				if !strings.Contains(log, want) {
+					return fmt.Errorf("packer output lacks %q", want)
+				}
+			}
+			return nil
+		},
+	})
+	assert.Equal(t, shadowBefore, readFile(t, tg.Path("etc/shadow")), "no password may be locked")
 }

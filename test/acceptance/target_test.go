@@ -1,6 +1,8 @@
 package acceptance
 
 import (
+	"bytes"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -8,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -98,4 +101,45 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// ScanDisk counts the occurrences of word in the raw blocks of the target's
+// disk image, deleted files included: what an image snapshot would copy. It
+// reads only the image's data regions (SEEK_DATA/SEEK_HOLE), not its holes.
+func (tg *target) ScanDisk(word string) int {
+	tg.t.Helper()
+	syscall.Sync()
+	f, err := os.Open(tg.Dir + ".img")
+	if err != nil {
+		tg.t.Fatal(err)
+	}
+	defer f.Close()
+	const seekData, seekHole = 3, 4
+	needle := []byte(word)
+	buf := make([]byte, 4<<20)
+	count := 0
+	for off := int64(0); ; {
+		start, err := f.Seek(off, seekData)
+		if err != nil {
+			break // ENXIO: no data after off
+		}
+		end, err := f.Seek(start, seekHole)
+		if err != nil {
+			tg.t.Fatal(err)
+		}
+		// Chunks overlap by len(word)-1 bytes so no match straddles a cut.
+		for pos := start; pos < end; {
+			n, err := f.ReadAt(buf[:min(int64(len(buf)), end-pos)], pos)
+			if err != nil && err != io.EOF {
+				tg.t.Fatal(err)
+			}
+			count += bytes.Count(buf[:n], needle)
+			if pos+int64(n) >= end {
+				break
+			}
+			pos += int64(n) - int64(len(needle)-1)
+		}
+		off = end
+	}
+	return count
 }

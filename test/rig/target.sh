@@ -7,11 +7,10 @@
 #   target.sh seed DIR                    put into it what an image must not ship
 #   target.sh down DIR                    stop its sshd, unmount what up mounted
 #   target.sh boot DIR PRIVKEY PUBKEY     boot it; print what its first boot did
-#   target.sh scan DIR WORD               count WORD in the raw blocks of DIR's disk
 #   target.sh destroy DIR                 down, then delete DIR and its disk
 #
 # DIR is the mount point of an ext4 file system in DIR.img, so that a test can
-# read the raw blocks after a cleanup: a file unlinked without being
+# read the raw blocks after a cleanup (test/acceptance: ScanDisk): a file unlinked without being
 # overwritten still shows there, as it would in an AMI snapshot.
 #
 # The hardening script locks root and deletes keys. It must only ever reach a
@@ -112,12 +111,6 @@ cmd_down() {
 	[ "$(mounts_below "$dir")" = "$(mounts_below "$dir" | grep -x "$dir" || true)" ] || die "still mounted below $dir"
 }
 
-cmd_scan() {
-	local dir
-	dir=$(guard "$1")
-	sync
-	grep -a -c -F -- "$2" "$dir.img" || true
-}
 
 cmd_destroy() {
 	local dir
@@ -169,6 +162,5 @@ seed) shift; cmd_seed "$@" ;;
 down) shift; cmd_down "$@" ;;
 destroy) shift; cmd_destroy "$@" ;;
 boot) shift; cmd_boot "$@" ;;
-scan) shift; cmd_scan "$@" ;;
 *) die "usage: target.sh up|seed|down|boot|destroy DIR ..." ;;
 esac
