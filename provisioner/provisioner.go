@@ -55,9 +55,16 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 	if err := comm.Start(ctx, cmd); err != nil {
 		return fmt.Errorf("could not start the hardening script (%s): %w", command, err)
 	}
-	exit := cmd.Wait()
+	exit, err := wait(ctx, cmd)
 	stdout.Flush()
 	stderr.Flush()
+	if err != nil {
+		step := run.Running()
+		if step == "" {
+			step = "none yet"
+		}
+		return fmt.Errorf("ami-harden: cancelled while the script ran (step: %s): the image may be half hardened, do not use it", step)
+	}
 
 	if !run.Began() && exit != packersdk.CmdDisconnect {
 		// The script never ran as root, so it could not delete itself.
@@ -65,6 +72,18 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 	}
 	ui.Say("ami-harden: " + run.Summary())
 	return outcome(run, exit, command)
+}
+
+// wait waits for the remote command, or for the build to be cancelled.
+func wait(ctx context.Context, cmd *packersdk.RemoteCmd) (int, error) {
+	done := make(chan int, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case exit := <-done:
+		return exit, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
 }
 
 // outcome turns the report and the exit status into the provisioner's result.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/stretchr/testify/assert"
@@ -25,6 +26,7 @@ type recordingComm struct {
 type answer struct {
 	stdout, stderr string
 	exit           int
+	hang           bool // never exits, like a command on a stuck connection
 }
 
 func (c *recordingComm) Start(_ context.Context, cmd *packersdk.RemoteCmd) error {
@@ -40,7 +42,9 @@ func (c *recordingComm) Start(_ context.Context, cmd *packersdk.RemoteCmd) error
 		if cmd.Stderr != nil {
 			io.WriteString(cmd.Stderr, a.stderr)
 		}
-		cmd.SetExited(a.exit)
+		if !a.hang {
+			cmd.SetExited(a.exit)
+		}
 	}()
 	return nil
 }
@@ -183,4 +187,17 @@ func TestFailedStepGoesToErrorOutput(t *testing.T) {
 		stdout: "@@ami-harden begin 1\n@@ami-harden step sshd failed sshd -t rejected it\n@@ami-harden end 1\n", exit: 1})
 	require.Error(t, err)
 	assert.Equal(t, "sshd         failed   sshd -t rejected it", ui.ErrorMessage)
+}
+
+func TestProvisionCancelled(t *testing.T) {
+	p := prepared(t, map[string]interface{}{})
+	ctx, cancel := context.WithCancel(context.Background())
+	comm := &recordingComm{answers: []answer{{stdout: "@@ami-harden begin 1\n@@ami-harden start sshd\n", hang: true}}}
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		cancel()
+	}()
+	err := p.Provision(ctx, &packersdk.MockUi{}, comm, map[string]interface{}{"User": "builder"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "cancelled while the script ran (step: sshd)")
 }
