@@ -43,17 +43,36 @@ build {
 `, tg.Port, tg.Key, body)
 }
 
-func exitCode(cmd *exec.Cmd) int {
-	if cmd.ProcessState == nil {
-		return -1
+// buildCheck is an acctest Check: packer must exit as wanted (success or
+// failure; acctest itself never looks) and its log must hold every line in
+// want. extra, if set, checks the log further.
+func buildCheck(succeed bool, want []string, extra func(log string) error) func(*exec.Cmd, string) error {
+	return func(cmd *exec.Cmd, logfile string) error {
+		b, err := os.ReadFile(logfile)
+		if err != nil {
+			return err
+		}
+		log := string(b)
+		code := -1
+		if cmd.ProcessState != nil {
+			code = cmd.ProcessState.ExitCode()
+		}
+		if succeed && code != 0 {
+			return fmt.Errorf("packer build exited %d, want 0", code)
+		}
+		if !succeed && code == 0 {
+			return fmt.Errorf("packer build succeeded, want a failure")
+		}
+		for _, w := range want {
+			if !strings.Contains(log, w) {
+				return fmt.Errorf("packer output lacks %q", w)
+			}
+		}
+		if extra != nil {
+			return extra(log)
+		}
+		return nil
 	}
-	return cmd.ProcessState.ExitCode()
-}
-
-func readLog(t *testing.T, logfile string) string {
-	b, err := os.ReadFile(logfile)
-	require.NoError(t, err)
-	return string(b)
 }
 
 // TestHardenDirtyImage is the main job: the default block hardens a seeded
@@ -71,28 +90,19 @@ func TestHardenDirtyImage(t *testing.T) {
 		Name:     "ami_harden_dirty_image",
 		Type:     "ami-harden",
 		Template: template(tg, `    extra_paths = ["/opt/app/it's here"]`),
-		Check: func(cmd *exec.Cmd, logfile string) error {
-			log := readLog(t, logfile)
-			if code := exitCode(cmd); code != 0 {
-				return fmt.Errorf("packer build exited %d, want 0", code)
-			}
-			for _, want := range []string{
-				"sshd         changed",
-				"passwords    changed  locked root, builder, alice, emptypw",
-				"host-keys    changed",
-				"user-keys    changed",
-				"credentials  changed",
-				"history      changed",
-				"cloud-init   skipped  cloud-init is not installed",
-				"machine-id   changed",
-				"temp         changed",
-				"logs         changed",
-				"ami-harden: 10 of 10 steps reported: 9 changed, 0 ok, 1 skipped, 0 failed",
-			} {
-				if !strings.Contains(log, want) {
-					return fmt.Errorf("packer output lacks %q", want)
-				}
-			}
+		Check: buildCheck(true, []string{
+			"sshd         changed",
+			"passwords    changed  locked root, builder, alice, emptypw",
+			"host-keys    changed",
+			"user-keys    changed",
+			"credentials  changed",
+			"history      changed",
+			"cloud-init   skipped  cloud-init is not installed",
+			"machine-id   changed",
+			"temp         changed",
+			"logs         changed",
+			"ami-harden: 10 of 10 steps reported: 9 changed, 0 ok, 1 skipped, 0 failed",
+		}, func(log string) error {
 			// One upload and one run: two SSH sessions (packer's shell provisioner opens five).
 			if n := strings.Count(log, "Opening new ssh session"); n > 2 {
 				return fmt.Errorf("%d SSH sessions opened, want at most 2", n)
@@ -102,7 +112,7 @@ func TestHardenDirtyImage(t *testing.T) {
 				return fmt.Errorf("a secret from the target appears in packer's log")
 			}
 			return nil
-		},
+		}),
 	})
 
 	// sshd: the effective settings, read back from sshd itself.
@@ -177,22 +187,11 @@ func TestFailedStepFailsBuild(t *testing.T) {
 		Name:     "ami_harden_failed_step",
 		Type:     "ami-harden",
 		Template: template(tg, `    sshd_settings = { PermitRootLogin = "sometimes" }`),
-		Check: func(cmd *exec.Cmd, logfile string) error {
-			log := readLog(t, logfile)
-			if code := exitCode(cmd); code == 0 {
-				return fmt.Errorf("packer build succeeded, want a failure")
-			}
-			for _, want := range []string{
-				"sshd         failed   sshd -t rejected the new settings, /etc/ssh/sshd_config was restored",
-				"step sshd failed",
-				"the image is not hardened",
-			} {
-				if !strings.Contains(log, want) {
-					return fmt.Errorf("packer output lacks %q", want)
-				}
-			}
-			return nil
-		},
+		Check: buildCheck(false, []string{
+			"sshd         failed   sshd -t rejected the new settings, /etc/ssh/sshd_config was restored",
+			"step sshd failed",
+			"the image is not hardened",
+		}, nil),
 	})
 	after := sha256.Sum256([]byte(readFile(t, tg.Path("etc/ssh/sshd_config"))))
 	assert.Equal(t, before, after, "sshd_config must be restored")
@@ -224,22 +223,11 @@ func TestUsePAMNoLocksNoOneOut(t *testing.T) {
 		Name:     "ami_harden_usepam_no",
 		Type:     "ami-harden",
 		Template: template(tg, `    sshd_settings = { UsePAM = "no" }`+"\n"+`    steps = ["sshd", "passwords"]`),
-		Check: func(cmd *exec.Cmd, logfile string) error {
-			log := readLog(t, logfile)
-			if code := exitCode(cmd); code == 0 {
-				return fmt.Errorf("packer build succeeded, want a failure")
-			}
-			for _, want := range []string{
-				"sshd         changed",
-				"passwords    failed   sshd has UsePAM no, and then a locked password also refuses key logins",
-				"no password was locked",
-			} {
-				if !strings.Contains(log, want) {
-					return fmt.Errorf("packer output lacks %q", want)
-				}
-			}
-			return nil
-		},
+		Check: buildCheck(false, []string{
+			"sshd         changed",
+			"passwords    failed   sshd has UsePAM no, and then a locked password also refuses key logins",
+			"no password was locked",
+		}, nil),
 	})
 	assert.Equal(t, shadowBefore, readFile(t, tg.Path("etc/shadow")), "no password may be locked")
 }
