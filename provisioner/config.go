@@ -16,21 +16,32 @@ import (
 	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/script"
 )
 
+// The operating systems the provisioner hardens.
+const (
+	osLinux   = "linux"
+	osWindows = "windows"
+)
+
 // Config is the provisioner block. Every field is optional: an empty
 // `provisioner "ami-harden" {}` runs every step with safe defaults.
 type Config struct {
 	common.PackerConfig `mapstructure:",squash"`
 
-	// The steps to run, by name; the default is every step. Steps always run
-	// in their fixed order (sshd, passwords, host-keys, user-keys,
-	// credentials, history, cloud-init, machine-id, temp, logs), whatever
-	// the order written here. An unknown name is an error that lists the
+	// The operating system of the machine: `linux` or `windows`. Defaults
+	// to `windows` when the communicator is WinRM and `linux` otherwise.
+	OS string `mapstructure:"os"`
+	// The steps to run, by name; the default is every step of the OS. Steps
+	// always run in their fixed order, whatever the order written here. On
+	// Linux: sshd, passwords, host-keys, user-keys, credentials, history,
+	// cloud-init, machine-id, temp, logs. On Windows: domain, guest-account,
+	// services, admin-password, user-keys, host-keys, credentials, history,
+	// temp, event-logs, sysprep. An unknown name is an error that lists the
 	// valid ones.
 	Steps []string `mapstructure:"steps"`
 	// Steps not to run, by name. Applied after `steps`; naming a step in
 	// both is an error.
 	SkipSteps []string `mapstructure:"skip_steps"`
-	// sshd keywords and values that override or add to the defaults
+	// Linux: sshd keywords and values that override or add to the defaults
 	// (`PasswordAuthentication no`, `PermitRootLogin prohibit-password`,
 	// `PubkeyAuthentication yes`, `PermitEmptyPasswords no`,
 	// `KbdInteractiveAuthentication no`). Each is written ahead of every
@@ -40,30 +51,61 @@ type Config struct {
 	// or directories with everything in them. Spaces and quotes are fine;
 	// the paths reach the script as data only.
 	ExtraPaths []string `mapstructure:"extra_paths"`
-	// How many passes of random data overwrite a secret file before it is
-	// unlinked (GNU shred -n). Defaults to 1: one full overwrite already
-	// leaves nothing of the file in the blocks an image snapshot copies;
-	// more passes only guard against lab recovery from magnetic media.
+	// Linux: how many passes of random data overwrite a secret file before
+	// it is unlinked (GNU shred -n). Defaults to 1: one full overwrite
+	// already leaves nothing of the file in the blocks an image snapshot
+	// copies; more passes only guard against lab recovery from magnetic
+	// media.
 	ShredPasses int `mapstructure:"shred_passes"`
 	// The command that runs the uploaded script, with `{{.Path}}` for its
-	// remote path. Defaults to `sudo -n /bin/sh '{{.Path}}'`, or
+	// remote path. On Linux it defaults to `sudo -n /bin/sh '{{.Path}}'`, or
 	// `/bin/sh '{{.Path}}'` when the communicator logs in as root. `sudo -n`
 	// never waits for a password: a login user without passwordless sudo
 	// fails at once with sudo's message. Set this to escalate another way,
-	// e.g. `echo 'packer' | sudo -S /bin/sh '{{.Path}}'`.
+	// e.g. `echo 'packer' | sudo -S /bin/sh '{{.Path}}'`. On Windows it
+	// defaults to `powershell -NoProfile -NonInteractive -ExecutionPolicy
+	// Bypass -File "{{.Path}}"`.
 	ExecuteCommand string `mapstructure:"execute_command"`
 	// Where the script is uploaded. Defaults to
-	// `/tmp/ami-harden-<random>.sh`. The script deletes itself as it starts.
+	// `/tmp/ami-harden-<random>.sh` on Linux and
+	// `C:/Windows/Temp/ami-harden-<random>.ps1` on Windows. The script
+	// deletes itself as it starts.
 	RemotePath string `mapstructure:"remote_path"`
+	// Windows: run the script as this user through a scheduled task, as
+	// Packer's powershell provisioner does, for a WinRM user whose token is
+	// not elevated. Needs `elevated_password`.
+	ElevatedUser string `mapstructure:"elevated_user"`
+	// Windows: the password of `elevated_user`.
+	ElevatedPassword string `mapstructure:"elevated_password"`
+	// Windows: services the services step stops and disables. Defaults to
+	// `["Spooler"]` (the print spooler). A service that is not installed is
+	// reported, not an error.
+	DisableServices []string `mapstructure:"disable_services"`
+	// Windows: how the sysprep step generalises the image: `auto` (the
+	// default: EC2Launch v2, else EC2Launch v1, else EC2Config, else plain
+	// sysprep.exe), `ec2launch-v2`, `ec2launch-v1`, `ec2config`, `sysprep`
+	// (`sysprep.exe /generalize /oobe`) or `none`.
+	Sysprep string `mapstructure:"sysprep"`
+	// Windows: let Sysprep shut the machine down. The sysprep step is then
+	// reported as started and Sysprep runs detached, as a scheduled task,
+	// once the report is out; the connection lost when the machine stops
+	// counts as success only after that. Without it, the step waits for
+	// Sysprep and verifies the image state in the registry.
+	SysprepShutdown bool `mapstructure:"sysprep_shutdown"`
 
 	ctx interpolate.Context
+	// suffix makes the default remote path unique to this build.
+	suffix string
 }
 
 var (
 	// sshd keywords are letters and digits; a value is one line.
 	sshdKeyword = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*$`)
-	// The remote path appears in execute_command, so it stays plain.
-	safeRemotePath = regexp.MustCompile(`^[A-Za-z0-9/._-]+$`)
+	// The remote path appears in execute_command, so it stays plain: a
+	// Unix path, or a Windows path with a drive letter.
+	safeRemotePath = regexp.MustCompile(`^(/|[A-Za-z]:[/\\])[A-Za-z0-9/\\._-]+$`)
+	// A Windows service name (its short name, not its display name).
+	serviceName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 )
 
 // Prepare decodes the block and reports every mistake in it at once.
@@ -86,18 +128,58 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 		errs = packersdk.MultiErrorAppend(errs, fmt.Errorf(format, args...))
 	}
 
-	valid := strings.Join(script.LinuxSteps, ", ")
-	known := map[string]bool{}
-	for _, s := range script.LinuxSteps {
-		known[s] = true
+	switch c.OS {
+	case "", osLinux, osWindows:
+	default:
+		add("os: %q is neither linux nor windows", c.OS)
+	}
+	c.prepareSteps(add)
+	c.prepareLinux(add)
+	c.prepareWindows(add)
+
+	for _, ep := range c.ExtraPaths {
+		if strings.ContainsAny(ep, "\r\n\x00") {
+			add("extra_paths: %q contains a line break or NUL", ep)
+		} else if !isAbs(c.OS, ep) {
+			add("extra_paths: %q is not an absolute path", ep)
+		} else if p := strings.TrimRight(ep, `/\`); p == "" || (len(p) == 2 && p[1] == ':') {
+			add("extra_paths: %q would wipe a whole file system", ep)
+		}
+	}
+	if c.RemotePath != "" && !safeRemotePath.MatchString(c.RemotePath) {
+		add("remote_path: %q must be an absolute path of letters, digits and / \\ . _ -", c.RemotePath)
+	}
+	c.suffix = randomSuffix()
+
+	if errs != nil && len(errs.Errors) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// prepareSteps checks steps and skip_steps against the steps of the OS, or
+// of either OS while the OS is left to the communicator.
+func (c *Config) prepareSteps(add func(string, ...interface{})) {
+	valid := map[string]bool{}
+	var names []string
+	for _, os := range []string{osLinux, osWindows} {
+		if c.OS != "" && c.OS != os {
+			continue
+		}
+		for _, s := range stepsOf(os) {
+			if !valid[s] {
+				valid[s] = true
+				names = append(names, s)
+			}
+		}
 	}
 	for _, field := range []struct {
 		name  string
 		steps []string
 	}{{"steps", c.Steps}, {"skip_steps", c.SkipSteps}} {
 		for _, s := range field.steps {
-			if !known[s] {
-				add("%s: unknown step %q; valid steps are: %s", field.name, s, valid)
+			if !valid[s] {
+				add("%s: unknown step %q; valid steps are: %s", field.name, s, strings.Join(names, ", "))
 			}
 		}
 	}
@@ -108,10 +190,18 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 			}
 		}
 	}
-	if len(c.selectedSteps()) == 0 {
+	left := 0
+	for _, os := range []string{osLinux, osWindows} {
+		if c.OS == "" || c.OS == os {
+			left += len(c.selectedSteps(os))
+		}
+	}
+	if left == 0 {
 		add("steps and skip_steps leave no step to run")
 	}
+}
 
+func (c *Config) prepareLinux(add func(string, ...interface{})) {
 	for k, v := range c.SSHDSettings {
 		if !sshdKeyword.MatchString(k) {
 			add("sshd_settings: %q is not an sshd keyword", k)
@@ -123,36 +213,107 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 			add("sshd_settings: the value of %s must be one line", k)
 		}
 	}
-	for _, ep := range c.ExtraPaths {
-		if strings.ContainsAny(ep, "\r\n\x00") {
-			add("extra_paths: %q contains a line break or NUL", ep)
-		} else if !path.IsAbs(ep) {
-			add("extra_paths: %q is not an absolute path", ep)
-		} else if path.Clean(ep) == "/" {
-			add("extra_paths: %q would wipe the whole file system", ep)
+	if c.ShredPasses < 0 || c.ShredPasses > 35 {
+		add("shred_passes must be between 1 and 35, not %d", c.ShredPasses)
+	}
+	if c.OS == osWindows {
+		if len(c.SSHDSettings) > 0 {
+			add("sshd_settings is for os = \"linux\" only")
+		}
+		if c.ShredPasses != 0 {
+			add("shred_passes is for os = \"linux\" only")
 		}
 	}
-
 	if c.ShredPasses == 0 {
 		c.ShredPasses = 1
 	}
-	if c.ShredPasses < 1 || c.ShredPasses > 35 {
-		add("shred_passes must be between 1 and 35, not %d", c.ShredPasses)
-	}
-	if c.RemotePath == "" {
-		c.RemotePath = fmt.Sprintf("/tmp/ami-harden-%s.sh", randomSuffix())
-	} else if !path.IsAbs(c.RemotePath) || !safeRemotePath.MatchString(c.RemotePath) {
-		add("remote_path: %q must be an absolute path of letters, digits and / . _ -", c.RemotePath)
-	}
-
-	if errs != nil && len(errs.Errors) > 0 {
-		return errs
-	}
-	return nil
 }
 
-// selectedSteps are the steps to run, in script order.
-func (c *Config) selectedSteps() []string {
+func (c *Config) prepareWindows(add func(string, ...interface{})) {
+	if c.OS == osLinux {
+		for name, set := range map[string]bool{
+			"elevated_user":     c.ElevatedUser != "",
+			"elevated_password": c.ElevatedPassword != "",
+			"disable_services":  c.DisableServices != nil,
+			"sysprep":           c.Sysprep != "",
+			"sysprep_shutdown":  c.SysprepShutdown,
+		} {
+			if set {
+				add("%s is for os = \"windows\" only", name)
+			}
+		}
+	}
+	if (c.ElevatedUser == "") != (c.ElevatedPassword == "") {
+		add("elevated_user and elevated_password go together")
+	}
+	if c.DisableServices == nil {
+		c.DisableServices = []string{"Spooler"}
+	}
+	for _, s := range c.DisableServices {
+		if !serviceName.MatchString(s) {
+			add("disable_services: %q is not a service name", s)
+		}
+	}
+	if c.Sysprep == "" {
+		c.Sysprep = "auto"
+	}
+	known := false
+	for _, m := range script.SysprepModes {
+		known = known || m == c.Sysprep
+	}
+	if !known {
+		add("sysprep: %q is not one of %s", c.Sysprep, strings.Join(script.SysprepModes, ", "))
+	}
+	if c.Sysprep == "none" && c.SysprepShutdown {
+		add("sysprep_shutdown needs a sysprep other than \"none\"")
+	}
+}
+
+// stepsOf are the steps of an OS, in the order its script runs them.
+func stepsOf(os string) []string {
+	if os == osWindows {
+		return script.WindowsSteps
+	}
+	return script.LinuxSteps
+}
+
+// targetOS is os, or what the communicator says: WinRM means Windows.
+func (c *Config) targetOS(generatedData map[string]interface{}) string {
+	if c.OS != "" {
+		return c.OS
+	}
+	if conn, _ := generatedData["ConnType"].(string); conn == "winrm" {
+		return osWindows
+	}
+	return osLinux
+}
+
+// stepsFor are the steps to run on os, or an error naming the steps the
+// configuration asks for that os does not have.
+func (c *Config) stepsFor(os string) ([]string, error) {
+	valid := map[string]bool{}
+	for _, s := range stepsOf(os) {
+		valid[s] = true
+	}
+	var wrong []string
+	for _, s := range append(append([]string{}, c.Steps...), c.SkipSteps...) {
+		if !valid[s] {
+			wrong = append(wrong, s)
+		}
+	}
+	if len(wrong) > 0 {
+		return nil, fmt.Errorf("the machine runs %s, which has no step %s; its steps are: %s (set os to say which system the template is for)",
+			os, strings.Join(wrong, ", "), strings.Join(stepsOf(os), ", "))
+	}
+	steps := c.selectedSteps(os)
+	if len(steps) == 0 {
+		return nil, fmt.Errorf("steps and skip_steps leave no step to run on %s", os)
+	}
+	return steps, nil
+}
+
+// selectedSteps are the steps to run on os, in script order.
+func (c *Config) selectedSteps(os string) []string {
 	want := map[string]bool{}
 	for _, s := range c.Steps {
 		want[s] = true
@@ -162,12 +323,23 @@ func (c *Config) selectedSteps() []string {
 		skip[s] = true
 	}
 	var out []string
-	for _, s := range script.LinuxSteps {
+	for _, s := range stepsOf(os) {
 		if (len(c.Steps) == 0 || want[s]) && !skip[s] {
 			out = append(out, s)
 		}
 	}
 	return out
+}
+
+// remotePath is where the script goes on os.
+func (c *Config) remotePath(os string) string {
+	if c.RemotePath != "" {
+		return c.RemotePath
+	}
+	if os == osWindows {
+		return "C:/Windows/Temp/ami-harden-" + c.suffix + ".ps1"
+	}
+	return "/tmp/ami-harden-" + c.suffix + ".sh"
 }
 
 // sshdSettings are the defaults with the user's settings on top.
@@ -186,4 +358,19 @@ func (c *Config) sshdSettings() map[string]string {
 		out[k] = strings.TrimSpace(v)
 	}
 	return out
+}
+
+// isAbs: an absolute path on os: a Unix path on Linux, a path with a drive
+// letter on Windows, either while the OS is not known yet.
+func isAbs(os, p string) bool {
+	unix := path.IsAbs(p)
+	windows := len(p) >= 3 && p[1] == ':' && (p[2] == '\\' || p[2] == '/') &&
+		(p[0]|0x20 >= 'a' && p[0]|0x20 <= 'z')
+	switch os {
+	case osLinux:
+		return unix
+	case osWindows:
+		return windows
+	}
+	return unix || windows
 }

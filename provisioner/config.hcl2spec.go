@@ -18,6 +18,7 @@ type FlatConfig struct {
 	PackerOnError       *string           `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
 	PackerUserVars      map[string]string `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
 	PackerSensitiveVars []string          `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
+	OS                  *string           `mapstructure:"os" cty:"os" hcl:"os"`
 	Steps               []string          `mapstructure:"steps" cty:"steps" hcl:"steps"`
 	SkipSteps           []string          `mapstructure:"skip_steps" cty:"skip_steps" hcl:"skip_steps"`
 	SSHDSettings        map[string]string `mapstructure:"sshd_settings" cty:"sshd_settings" hcl:"sshd_settings"`
@@ -25,6 +26,11 @@ type FlatConfig struct {
 	ShredPasses         *int              `mapstructure:"shred_passes" cty:"shred_passes" hcl:"shred_passes"`
 	ExecuteCommand      *string           `mapstructure:"execute_command" cty:"execute_command" hcl:"execute_command"`
 	RemotePath          *string           `mapstructure:"remote_path" cty:"remote_path" hcl:"remote_path"`
+	ElevatedUser        *string           `mapstructure:"elevated_user" cty:"elevated_user" hcl:"elevated_user"`
+	ElevatedPassword    *string           `mapstructure:"elevated_password" cty:"elevated_password" hcl:"elevated_password"`
+	DisableServices     []string          `mapstructure:"disable_services" cty:"disable_services" hcl:"disable_services"`
+	Sysprep             *string           `mapstructure:"sysprep" cty:"sysprep" hcl:"sysprep"`
+	SysprepShutdown     *bool             `mapstructure:"sysprep_shutdown" cty:"sysprep_shutdown" hcl:"sysprep_shutdown"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -47,6 +53,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"packer_on_error":            &hcldec.AttrSpec{Name: "packer_on_error", Type: cty.String, Required: false},
 		"packer_user_variables":      &hcldec.AttrSpec{Name: "packer_user_variables", Type: cty.Map(cty.String), Required: false},
 		"packer_sensitive_variables": &hcldec.AttrSpec{Name: "packer_sensitive_variables", Type: cty.List(cty.String), Required: false},
+		"os":                         &hcldec.AttrSpec{Name: "os", Type: cty.String, Required: false},
 		"steps":                      &hcldec.AttrSpec{Name: "steps", Type: cty.List(cty.String), Required: false},
 		"skip_steps":                 &hcldec.AttrSpec{Name: "skip_steps", Type: cty.List(cty.String), Required: false},
 		"sshd_settings":              &hcldec.AttrSpec{Name: "sshd_settings", Type: cty.Map(cty.String), Required: false},
@@ -54,6 +61,11 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"shred_passes":               &hcldec.AttrSpec{Name: "shred_passes", Type: cty.Number, Required: false},
 		"execute_command":            &hcldec.AttrSpec{Name: "execute_command", Type: cty.String, Required: false},
 		"remote_path":                &hcldec.AttrSpec{Name: "remote_path", Type: cty.String, Required: false},
+		"elevated_user":              &hcldec.AttrSpec{Name: "elevated_user", Type: cty.String, Required: false},
+		"elevated_password":          &hcldec.AttrSpec{Name: "elevated_password", Type: cty.String, Required: false},
+		"disable_services":           &hcldec.AttrSpec{Name: "disable_services", Type: cty.List(cty.String), Required: false},
+		"sysprep":                    &hcldec.AttrSpec{Name: "sysprep", Type: cty.String, Required: false},
+		"sysprep_shutdown":           &hcldec.AttrSpec{Name: "sysprep_shutdown", Type: cty.Bool, Required: false},
 	}
 	return s
 }

@@ -12,9 +12,23 @@ import (
 func TestPrepareDefaults(t *testing.T) {
 	p := &Provisioner{}
 	require.NoError(t, p.Prepare(map[string]interface{}{}))
-	assert.Equal(t, script.LinuxSteps, p.config.selectedSteps())
+	assert.Equal(t, script.LinuxSteps, p.config.selectedSteps(osLinux))
+	assert.Equal(t, script.WindowsSteps, p.config.selectedSteps(osWindows))
 	assert.Equal(t, 1, p.config.ShredPasses)
 	assert.Equal(t, script.DefaultSSHDSettings, p.config.sshdSettings())
+	assert.Equal(t, []string{"Spooler"}, p.config.DisableServices)
+	assert.Equal(t, "auto", p.config.Sysprep)
+	assert.Regexp(t, `^/tmp/ami-harden-[0-9a-f]{12}\.sh$`, p.config.remotePath(osLinux))
+	assert.Regexp(t, `^C:/Windows/Temp/ami-harden-[0-9a-f]{12}\.ps1$`, p.config.remotePath(osWindows))
+}
+
+func TestTargetOS(t *testing.T) {
+	c := &Config{}
+	assert.Equal(t, osLinux, c.targetOS(map[string]interface{}{"ConnType": "ssh"}))
+	assert.Equal(t, osWindows, c.targetOS(map[string]interface{}{"ConnType": "winrm"}))
+	assert.Equal(t, osLinux, c.targetOS(nil))
+	c.OS = osLinux
+	assert.Equal(t, osLinux, c.targetOS(map[string]interface{}{"ConnType": "winrm"}))
 }
 
 func TestPrepareSelectsSteps(t *testing.T) {
@@ -22,12 +36,33 @@ func TestPrepareSelectsSteps(t *testing.T) {
 	require.NoError(t, p.Prepare(map[string]interface{}{
 		"steps": []string{"logs", "sshd"},
 	}))
-	assert.Equal(t, []string{"sshd", "logs"}, p.config.selectedSteps())
+	assert.Equal(t, []string{"sshd", "logs"}, p.config.selectedSteps(osLinux))
 
 	p = &Provisioner{}
 	require.NoError(t, p.Prepare(map[string]interface{}{"skip_steps": []string{"cloud-init", "logs"}}))
-	assert.NotContains(t, p.config.selectedSteps(), "logs")
-	assert.Len(t, p.config.selectedSteps(), len(script.LinuxSteps)-2)
+	assert.NotContains(t, p.config.selectedSteps(osLinux), "logs")
+	assert.Len(t, p.config.selectedSteps(osLinux), len(script.LinuxSteps)-2)
+}
+
+// Shared names (temp, history, ...) work on either OS; an OS-only name is
+// an error once the OS is known, at validate time when os is set.
+func TestStepsForOS(t *testing.T) {
+	p := &Provisioner{}
+	require.NoError(t, p.Prepare(map[string]interface{}{"steps": []string{"temp", "history"}}))
+	steps, err := p.config.stepsFor(osWindows)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"history", "temp"}, steps)
+
+	p = &Provisioner{}
+	require.NoError(t, p.Prepare(map[string]interface{}{"skip_steps": []string{"sysprep"}}))
+	_, err = p.config.stepsFor(osLinux)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the machine runs linux, which has no step sysprep")
+
+	p = &Provisioner{}
+	err = p.Prepare(map[string]interface{}{"os": "linux", "skip_steps": []string{"sysprep"}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `skip_steps: unknown step "sysprep"; valid steps are: sshd, passwords`)
 }
 
 func TestPrepareSSHDSettingsOverride(t *testing.T) {
@@ -46,12 +81,15 @@ func TestPrepareSSHDSettingsOverride(t *testing.T) {
 func TestPrepareCollectsEveryError(t *testing.T) {
 	p := &Provisioner{}
 	err := p.Prepare(map[string]interface{}{
+		"os":            "linux",
 		"steps":         []string{"sshd", "firewall"},
 		"skip_steps":    []string{"sshd"},
 		"sshd_settings": map[string]string{"Bad Key": "x", "Banner": "", "UseDNS": "no\nPasswordAuthentication yes"},
-		"extra_paths":   []string{"relative/path", "/ok/path", "/bad\npath", "/"},
+		"extra_paths":   []string{"relative/path", "/ok/path", "/bad\npath", "/", `C:\Windows`},
 		"shred_passes":  99,
 		"remote_path":   "/tmp/it's.sh",
+		"sysprep":       "auto",
+		"elevated_user": "Administrator",
 	})
 	require.Error(t, err)
 	for _, want := range []string{
@@ -62,22 +100,53 @@ func TestPrepareCollectsEveryError(t *testing.T) {
 		"sshd_settings: the value of UseDNS must be one line",
 		`extra_paths: "relative/path" is not an absolute path`,
 		"extra_paths: \"/bad\\npath\" contains a line break",
-		`extra_paths: "/" would wipe the whole file system`,
+		`extra_paths: "/" would wipe a whole file system`,
+		`extra_paths: "C:\\Windows" is not an absolute path`,
 		"shred_passes must be between 1 and 35, not 99",
 		"remote_path:",
+		`sysprep is for os = "windows" only`,
+		`elevated_user is for os = "windows" only`,
+		"elevated_user and elevated_password go together",
 	} {
 		assert.Contains(t, err.Error(), want)
 	}
 }
 
-func TestPrepareNoStepsLeft(t *testing.T) {
+func TestPrepareWindowsErrors(t *testing.T) {
 	p := &Provisioner{}
-	err := p.Prepare(map[string]interface{}{"steps": []string{"temp"}, "skip_steps": []string{"logs"}, "shred_passes": 2})
-	require.NoError(t, err)
-	p = &Provisioner{}
-	err = p.Prepare(map[string]interface{}{"skip_steps": script.LinuxSteps})
+	err := p.Prepare(map[string]interface{}{
+		"os":               "windows",
+		"sshd_settings":    map[string]string{"UseDNS": "no"},
+		"shred_passes":     3,
+		"sysprep":          "sometimes",
+		"disable_services": []string{"Spooler", "Print Spooler"},
+		"extra_paths":      []string{"/home/x", `C:\`},
+	})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "leave no step to run")
+	for _, want := range []string{
+		`sshd_settings is for os = "linux" only`,
+		`shred_passes is for os = "linux" only`,
+		`sysprep: "sometimes" is not one of auto, ec2launch-v2, ec2launch-v1, ec2config, sysprep, none`,
+		`disable_services: "Print Spooler" is not a service name`,
+		`extra_paths: "/home/x" is not an absolute path`,
+		`extra_paths: "C:\\" would wipe a whole file system`,
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+
+	p = &Provisioner{}
+	err = p.Prepare(map[string]interface{}{"os": "windows", "sysprep": "none", "sysprep_shutdown": true, "os_typo": 1})
+	require.Error(t, err)
+
+	p = &Provisioner{}
+	err = p.Prepare(map[string]interface{}{"os": "windows", "sysprep": "none", "sysprep_shutdown": true})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `sysprep_shutdown needs a sysprep other than "none"`)
+
+	p = &Provisioner{}
+	err = p.Prepare(map[string]interface{}{"os": "solaris"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `os: "solaris" is neither linux nor windows`)
 }
 
 func TestPrepareRejectsBrokenExecuteCommand(t *testing.T) {
@@ -85,4 +154,16 @@ func TestPrepareRejectsBrokenExecuteCommand(t *testing.T) {
 	err := p.Prepare(map[string]interface{}{"execute_command": "sudo {{.Path"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "execute_command")
+}
+
+func TestPrepareNoStepsLeft(t *testing.T) {
+	p := &Provisioner{}
+	require.NoError(t, p.Prepare(map[string]interface{}{"steps": []string{"temp"}, "skip_steps": []string{"logs"}, "shred_passes": 2}))
+	p = &Provisioner{}
+	err := p.Prepare(map[string]interface{}{"os": "linux", "skip_steps": script.LinuxSteps})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "leave no step to run")
+	p = &Provisioner{}
+	err = p.Prepare(map[string]interface{}{"skip_steps": append(append([]string{}, script.LinuxSteps...), script.WindowsSteps[:3]...), "steps": []string{"sshd"}})
+	require.Error(t, err)
 }

@@ -1,6 +1,6 @@
 // Package provisioner is the ami-harden Packer provisioner: it uploads one
-// hardening script, runs it once as root, shows its report step by step, and
-// fails the build unless every step reported success.
+// hardening script, runs it once with administrator rights, shows its report
+// step by step, and fails the build unless every step reported success.
 package provisioner
 
 import (
@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/hashicorp/packer-plugin-sdk/guestexec"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
@@ -22,30 +23,38 @@ import (
 // Provisioner implements packersdk.Provisioner.
 type Provisioner struct {
 	config Config
+	// comm is the communicator of the running provisioning, for the
+	// elevated runner (guestexec.ElevatedProvisioner).
+	comm packersdk.Communicator
 }
 
 // ConfigSpec returns the HCL2 spec generated from Config.
 func (p *Provisioner) ConfigSpec() hcldec.ObjectSpec { return p.config.FlatMapstructure().HCL2Spec() }
 
-// Provision hardens the machine behind comm. It opens two remote sessions:
-// one upload and one run; the script removes itself.
+// Provision hardens the machine behind comm: one upload and one run (on
+// Windows with elevated_user, one more upload: the scheduled-task wrapper).
 func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, generatedData map[string]interface{}) error {
-	steps := p.config.selectedSteps()
-	body := script.RenderLinux(script.Params{
-		Steps:        steps,
-		SSHDSettings: p.config.sshdSettings(),
-		ExtraPaths:   p.config.ExtraPaths,
-		ShredPasses:  p.config.ShredPasses,
-		RemoveSelf:   true,
-	})
-	command, err := p.executeCommand(generatedData)
+	p.comm = comm
+	os := p.config.targetOS(generatedData)
+	steps, err := p.config.stepsFor(os)
+	if err != nil {
+		return err
+	}
+	remotePath := p.config.remotePath(os)
+	body := p.render(os, steps)
+	command, err := p.executeCommand(os, remotePath, generatedData)
 	if err != nil {
 		return fmt.Errorf("execute_command: %w", err)
 	}
 
-	ui.Say(fmt.Sprintf("Hardening the image (%d steps: %s)", len(steps), strings.Join(steps, ", ")))
-	if err := comm.Upload(p.config.RemotePath, bytes.NewReader(body), nil); err != nil {
-		return fmt.Errorf("could not upload the hardening script to %s: %w", p.config.RemotePath, err)
+	ui.Say(fmt.Sprintf("Hardening the image (%s, %d steps: %s)", os, len(steps), strings.Join(steps, ", ")))
+	if err := comm.Upload(remotePath, bytes.NewReader(body), nil); err != nil {
+		return fmt.Errorf("could not upload the hardening script to %s: %w", remotePath, err)
+	}
+	if os == osWindows && p.config.ElevatedUser != "" {
+		if command, err = guestexec.GenerateElevatedRunner(command, p); err != nil {
+			return fmt.Errorf("could not prepare the elevated run as %s: %w", p.config.ElevatedUser, err)
+		}
 	}
 
 	run := report.NewRun(steps)
@@ -66,12 +75,47 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 		return fmt.Errorf("ami-harden: cancelled while the script ran (step: %s): the image may be half hardened, do not use it", step)
 	}
 
-	if !run.Began() && exit != packersdk.CmdDisconnect {
-		// The script never ran as root, so it could not delete itself.
-		removeScript(ctx, comm, p.config.RemotePath)
+	if !run.Began() && run.Aborted() == "" && exit != packersdk.CmdDisconnect {
+		// The script never started (an abort means it started and removed
+		// itself first), so its file is still there.
+		removeScript(ctx, comm, os, remotePath)
 	}
 	ui.Say("ami-harden: " + run.Summary())
-	return outcome(run, exit, command)
+	return outcome(run, exit, command, p.shutdownExpected(os, steps))
+}
+
+// render is the script for os with the configuration written in.
+func (p *Provisioner) render(os string, steps []string) []byte {
+	if os == osWindows {
+		return script.RenderWindows(script.WindowsParams{
+			Steps:           steps,
+			ExtraPaths:      p.config.ExtraPaths,
+			DisableServices: p.config.DisableServices,
+			Sysprep:         p.config.Sysprep,
+			SysprepShutdown: p.config.SysprepShutdown,
+			RemoveSelf:      true,
+		})
+	}
+	return script.RenderLinux(script.Params{
+		Steps:        steps,
+		SSHDSettings: p.config.sshdSettings(),
+		ExtraPaths:   p.config.ExtraPaths,
+		ShredPasses:  p.config.ShredPasses,
+		RemoveSelf:   true,
+	})
+}
+
+// shutdownExpected: Sysprep will shut the machine down after the report.
+func (p *Provisioner) shutdownExpected(os string, steps []string) bool {
+	if os != osWindows || !p.config.SysprepShutdown {
+		return false
+	}
+	for _, s := range steps {
+		if s == "sysprep" {
+			return true
+		}
+	}
+	return false
 }
 
 // wait waits for the remote command, or for the build to be cancelled.
@@ -86,10 +130,15 @@ func wait(ctx context.Context, cmd *packersdk.RemoteCmd) (int, error) {
 	}
 }
 
-// outcome turns the report and the exit status into the provisioner's result.
-func outcome(run *report.Run, exit int, command string) error {
+// outcome turns the report and the exit status into the provisioner's
+// result. A lost connection is a success only when a shutdown was expected
+// and the whole report, the started sysprep step included, arrived first.
+func outcome(run *report.Run, exit int, command string, shutdownExpected bool) error {
 	var msgs []string
 	if exit == packersdk.CmdDisconnect {
+		if shutdownExpected && run.Complete() && run.Status("sysprep") == report.Changed {
+			return nil
+		}
 		last := "before the first step started"
 		if step := run.Running(); step != "" {
 			last = "during step " + step
@@ -106,7 +155,7 @@ func outcome(run *report.Run, exit int, command string) error {
 		msgs = append(msgs, fmt.Sprintf("the hardening script exited with status %d although every step succeeded", exit))
 	}
 	if !run.Began() && run.Aborted() == "" && exit != packersdk.CmdDisconnect {
-		msgs = append(msgs, fmt.Sprintf("%q exited with status %d; a login user without passwordless sudo needs execute_command set to a way of becoming root", command, exit))
+		msgs = append(msgs, fmt.Sprintf("%q exited with status %d; a login user without passwordless sudo needs execute_command set to a way of becoming root (on Windows: elevated_user)", command, exit))
 	}
 	if len(msgs) == 0 {
 		return nil
@@ -121,28 +170,33 @@ func showLine(ui packersdk.Ui, run *report.Run, line string) {
 	res, protocol := run.Line(line)
 	switch {
 	case res != nil && res.Status == report.Failed:
-		ui.Error(fmt.Sprintf("%-12s %-8s %s", res.Step, res.Status, res.Detail))
+		ui.Error(fmt.Sprintf("%-14s %-8s %s", res.Step, res.Status, res.Detail))
 	case res != nil:
-		ui.Say(fmt.Sprintf("%-12s %-8s %s", res.Step, res.Status, res.Detail))
+		ui.Say(fmt.Sprintf("%-14s %-8s %s", res.Step, res.Status, res.Detail))
 	case !protocol:
 		ui.Message(line)
 	}
 }
 
-// executeCommand renders execute_command with {{.Path}}.
-func (p *Provisioner) executeCommand(generatedData map[string]interface{}) (string, error) {
+// executeCommand renders execute_command, or the default for os, with
+// {{.Path}} and the build's generated data.
+func (p *Provisioner) executeCommand(os, remotePath string, generatedData map[string]interface{}) (string, error) {
 	tmpl := p.config.ExecuteCommand
 	if tmpl == "" {
-		tmpl = "sudo -n /bin/sh '{{.Path}}'"
-		if user, _ := generatedData["User"].(string); user == "root" {
+		switch user, _ := generatedData["User"].(string); {
+		case os == osWindows:
+			tmpl = `powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "{{.Path}}"`
+		case user == "root":
 			tmpl = "/bin/sh '{{.Path}}'"
+		default:
+			tmpl = "sudo -n /bin/sh '{{.Path}}'"
 		}
 	}
 	data := map[string]interface{}{}
 	for k, v := range generatedData {
 		data[k] = v
 	}
-	data["Path"] = p.config.RemotePath
+	data["Path"] = remotePath
 	ictx := p.config.ctx
 	ictx.Data = data
 	return interpolate.Render(tmpl, &ictx)
@@ -150,12 +204,22 @@ func (p *Provisioner) executeCommand(generatedData map[string]interface{}) (stri
 
 // removeScript deletes the uploaded script when it never ran; best effort,
 // the build is failing already.
-func removeScript(ctx context.Context, comm packersdk.Communicator, remotePath string) {
-	cmd := &packersdk.RemoteCmd{Command: "rm -f '" + remotePath + "'"}
+func removeScript(ctx context.Context, comm packersdk.Communicator, os, remotePath string) {
+	command := "rm -f '" + remotePath + "'"
+	if os == osWindows {
+		command = `powershell -NoProfile -NonInteractive -Command "Remove-Item -LiteralPath '` + remotePath + `' -Force -ErrorAction SilentlyContinue"`
+	}
+	cmd := &packersdk.RemoteCmd{Command: command}
 	if err := comm.Start(ctx, cmd); err == nil {
 		cmd.Wait()
 	}
 }
+
+// Communicator, ElevatedUser and ElevatedPassword make the provisioner a
+// guestexec.ElevatedProvisioner, for the scheduled-task runner.
+func (p *Provisioner) Communicator() packersdk.Communicator { return p.comm }
+func (p *Provisioner) ElevatedUser() string                 { return p.config.ElevatedUser }
+func (p *Provisioner) ElevatedPassword() string             { return p.config.ElevatedPassword }
 
 func randomSuffix() string {
 	b := make([]byte, 6)

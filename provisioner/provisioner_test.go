@@ -94,7 +94,7 @@ func TestProvisionUploadsOnceAndRunsOnce(t *testing.T) {
 	p := prepared(t, map[string]interface{}{})
 	comm, ui, err := provision(t, p, "builder", answer{stdout: fullReport(script.LinuxSteps) + "a line of other output\n"})
 	require.NoError(t, err)
-	path := p.config.RemotePath
+	path := p.config.remotePath("linux")
 	assert.Regexp(t, `^/tmp/ami-harden-[0-9a-f]{12}\.sh$`, path)
 	assert.Equal(t, []string{"<upload " + path + ">", "sudo -n /bin/sh '" + path + "'"}, comm.commands)
 	body := string(comm.uploads[path])
@@ -107,7 +107,7 @@ func TestProvisionUploadsOnceAndRunsOnce(t *testing.T) {
 	}
 	assert.Equal(t, "ami-harden: 10 of 10 steps reported: 0 changed, 10 ok, 0 skipped, 0 failed", shown[len(shown)-1])
 	assert.Contains(t, shown, "a line of other output", "other output passes through")
-	assert.Contains(t, shown, "sshd         ok       -")
+	assert.Contains(t, shown, "sshd           ok       -")
 	assert.NotContains(t, strings.Join(shown, "\n"), "@@ami-harden", "protocol lines are not shown raw")
 }
 
@@ -115,7 +115,7 @@ func TestProvisionAsRootNeedsNoSudo(t *testing.T) {
 	p := prepared(t, map[string]interface{}{})
 	comm, _, err := provision(t, p, "root", answer{stdout: fullReport(script.LinuxSteps)})
 	require.NoError(t, err)
-	assert.Equal(t, "/bin/sh '"+p.config.RemotePath+"'", comm.commands[1])
+	assert.Equal(t, "/bin/sh '"+p.config.remotePath("linux")+"'", comm.commands[1])
 }
 
 func TestProvisionExecuteCommand(t *testing.T) {
@@ -178,7 +178,7 @@ func TestProvisionRemovesScriptThatNeverRan(t *testing.T) {
 	comm, _, err := provision(t, p, "builder", answer{stderr: "sudo: a password is required\n", exit: 1})
 	require.Error(t, err)
 	require.Len(t, comm.commands, 3)
-	assert.Equal(t, "rm -f '"+p.config.RemotePath+"'", comm.commands[2])
+	assert.Equal(t, "rm -f '"+p.config.remotePath("linux")+"'", comm.commands[2])
 }
 
 func TestFailedStepGoesToErrorOutput(t *testing.T) {
@@ -186,7 +186,7 @@ func TestFailedStepGoesToErrorOutput(t *testing.T) {
 	_, ui, err := provision(t, p, "builder", answer{
 		stdout: "@@ami-harden begin 1\n@@ami-harden step sshd failed sshd -t rejected it\n@@ami-harden end 1\n", exit: 1})
 	require.Error(t, err)
-	assert.Equal(t, "sshd         failed   sshd -t rejected it", ui.ErrorMessage)
+	assert.Equal(t, "sshd           failed   sshd -t rejected it", ui.ErrorMessage)
 }
 
 func TestProvisionCancelled(t *testing.T) {

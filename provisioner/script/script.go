@@ -16,6 +16,9 @@ import (
 //go:embed linux.sh
 var linuxScript string
 
+//go:embed windows.ps1
+var windowsScript string
+
 // LinuxSteps are the Linux step names in the order the script runs them. The
 // names are interface: users write them in steps and skip_steps.
 var LinuxSteps = []string{
@@ -30,6 +33,25 @@ var LinuxSteps = []string{
 	"temp",
 	"logs",
 }
+
+// WindowsSteps are the Windows step names in the order the script runs them.
+// Names shared with Linux mean the same thing; sysprep is always last.
+var WindowsSteps = []string{
+	"domain",
+	"guest-account",
+	"services",
+	"admin-password",
+	"user-keys",
+	"host-keys",
+	"credentials",
+	"history",
+	"temp",
+	"event-logs",
+	"sysprep",
+}
+
+// SysprepModes are the values of sysprep, auto first.
+var SysprepModes = []string{"auto", "ec2launch-v2", "ec2launch-v1", "ec2config", "sysprep", "none"}
 
 // DefaultSSHDSettings are the sshd settings every image gets; sshd_settings
 // overrides or adds to them.
@@ -53,6 +75,72 @@ type Params struct {
 	ShredPasses int
 	// RemoveSelf makes the script delete its own file before it starts.
 	RemoveSelf bool
+}
+
+// WindowsParams are the values a rendered Windows script runs with.
+type WindowsParams struct {
+	// Steps to run, in order.
+	Steps []string
+	// ExtraPaths are the files and folders the credentials step wipes.
+	ExtraPaths []string
+	// DisableServices are the services the services step disables.
+	DisableServices []string
+	// Sysprep is one of SysprepModes.
+	Sysprep string
+	// SysprepShutdown makes Sysprep shut the machine down, detached.
+	SysprepShutdown bool
+	// RemoveSelf makes the script delete its own file as it starts.
+	RemoveSelf bool
+}
+
+// RenderWindows returns the PowerShell script with p written in as
+// assignments at its top. It starts with a UTF-8 byte order mark: Windows
+// PowerShell 5.1 reads a file without one in the legacy code page, which
+// would garble paths with non-ASCII letters.
+func RenderWindows(p WindowsParams) []byte {
+	var b strings.Builder
+	b.WriteString("\uFEFF# Parameters written by the ami-harden provisioner.\n")
+	fmt.Fprintf(&b, "$AmiHardenSteps = %s\n", psArray(p.Steps))
+	fmt.Fprintf(&b, "$AmiHardenExtraPaths = %s\n", psArray(p.ExtraPaths))
+	fmt.Fprintf(&b, "$AmiHardenDisableServices = %s\n", psArray(p.DisableServices))
+	fmt.Fprintf(&b, "$AmiHardenSysprep = %s\n", QuotePS(p.Sysprep))
+	fmt.Fprintf(&b, "$AmiHardenSysprepShutdown = %s\n", psBool(p.SysprepShutdown))
+	fmt.Fprintf(&b, "$AmiHardenRemoveSelf = %s\n", psBool(p.RemoveSelf))
+	b.WriteString("\n")
+	b.WriteString(windowsScript)
+	return []byte(b.String())
+}
+
+// QuotePS makes s a PowerShell single-quoted string that stands for s
+// itself. PowerShell also ends single-quoted strings at the typographic
+// quotes U+2018 to U+201B, so each of those is doubled like '.
+func QuotePS(s string) string {
+	var b strings.Builder
+	b.WriteByte('\'')
+	for _, r := range s {
+		switch r {
+		case '\'', '\u2018', '\u2019', '\u201A', '\u201B':
+			b.WriteRune(r)
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+func psArray(items []string) string {
+	quoted := make([]string, len(items))
+	for i, s := range items {
+		quoted[i] = QuotePS(s)
+	}
+	return "@(" + strings.Join(quoted, ", ") + ")"
+}
+
+func psBool(v bool) string {
+	if v {
+		return "$true"
+	}
+	return "$false"
 }
 
 // RenderLinux returns the Linux script with p written in as assignments.

@@ -61,3 +61,27 @@ func TestQuote(t *testing.T) {
 	assert.Equal(t, `'it'\''s'`, Quote("it's"))
 	assert.Equal(t, `''`, Quote(""))
 }
+
+func TestWindowsStepsMatchScript(t *testing.T) {
+	quoted := make([]string, len(WindowsSteps))
+	for i, s := range WindowsSteps {
+		quoted[i] = "'" + s + "'"
+		assert.Regexp(t, `\n    '`+s+`' +=`, windowsScript, "no function for step %s in $StepFunctions", s)
+	}
+	flat := strings.Join(strings.Fields(windowsScript), " ")
+	assert.Contains(t, flat, "$AmiHardenSteps = @("+strings.Join(quoted, ", ")+")")
+	assert.Equal(t, "sysprep", WindowsSteps[len(WindowsSteps)-1], "sysprep is always last")
+}
+
+func TestQuotePS(t *testing.T) {
+	assert.Equal(t, `'it''s'`, QuotePS("it's"))
+	assert.Equal(t, "'‘‘a’’ ‚‚b‛‛'", QuotePS("‘a’ ‚b‛"))
+	assert.Equal(t, `'$(Remove-Item C:\ -Recurse) "x" `+"`"+`n'`, QuotePS(`$(Remove-Item C:\ -Recurse) "x" `+"`"+`n`), "nothing else is special in single quotes")
+	assert.Equal(t, `''`, QuotePS(""))
+}
+
+func TestRenderWindows(t *testing.T) {
+	out := string(RenderWindows(WindowsParams{Steps: []string{"temp"}, ExtraPaths: []string{`C:\a b`}, Sysprep: "none"}))
+	assert.True(t, strings.HasPrefix(out, "\uFEFF# Parameters written by the ami-harden provisioner.\n$AmiHardenSteps = @('temp')\n$AmiHardenExtraPaths = @('C:\\a b')\n$AmiHardenDisableServices = @()\n$AmiHardenSysprep = 'none'\n"))
+	assert.True(t, strings.HasSuffix(out, windowsScript))
+}

@@ -91,16 +91,16 @@ func TestHardenDirtyImage(t *testing.T) {
 		Type:     "ami-harden",
 		Template: template(tg, `    extra_paths = ["/opt/app/it's here"]`),
 		Check: buildCheck(true, []string{
-			"sshd         changed",
-			"passwords    changed  locked root, builder, alice, emptypw",
-			"host-keys    changed",
-			"user-keys    changed",
-			"credentials  changed",
-			"history      changed",
-			"cloud-init   skipped  cloud-init is not installed",
-			"machine-id   changed",
-			"temp         changed",
-			"logs         changed",
+			"sshd           changed",
+			"passwords      changed  locked root, builder, alice, emptypw",
+			"host-keys      changed",
+			"user-keys      changed",
+			"credentials    changed",
+			"history        changed",
+			"cloud-init     skipped  cloud-init is not installed",
+			"machine-id     changed",
+			"temp           changed",
+			"logs           changed",
 			"ami-harden: 10 of 10 steps reported: 9 changed, 0 ok, 1 skipped, 0 failed",
 		}, func(log string) error {
 			// One upload and one run: two SSH sessions (packer's shell provisioner opens five).
@@ -188,7 +188,7 @@ func TestFailedStepFailsBuild(t *testing.T) {
 		Type:     "ami-harden",
 		Template: template(tg, `    sshd_settings = { PermitRootLogin = "sometimes" }`),
 		Check: buildCheck(false, []string{
-			"sshd         failed   sshd -t rejected the new settings, /etc/ssh/sshd_config was restored",
+			"sshd           failed   sshd -t rejected the new settings, /etc/ssh/sshd_config was restored",
 			"step sshd failed",
 			"the image is not hardened",
 		}, nil),
@@ -224,8 +224,8 @@ func TestUsePAMNoLocksNoOneOut(t *testing.T) {
 		Type:     "ami-harden",
 		Template: template(tg, `    sshd_settings = { UsePAM = "no" }`+"\n"+`    steps = ["sshd", "passwords"]`),
 		Check: buildCheck(false, []string{
-			"sshd         changed",
-			"passwords    failed   sshd has UsePAM no, and then a locked password also refuses key logins",
+			"sshd           changed",
+			"passwords      failed   sshd has UsePAM no, and then a locked password also refuses key logins",
 			"no password was locked",
 		}, nil),
 	})

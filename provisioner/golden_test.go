@@ -1,0 +1,37 @@
+package provisioner
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// The script each OS gets from an empty `provisioner "ami-harden" {}` block
+// is committed, so that a reviewer sees exactly what runs, the PowerShell
+// parser and shellcheck check it (make test), and its size is known. This
+// test keeps the files current: `go test ./provisioner -update` rewrites them.
+func TestDefaultScriptsAreGolden(t *testing.T) {
+	p := prepared(t, map[string]interface{}{})
+	for _, c := range []struct{ os, file string }{
+		{osLinux, "default-linux.sh"},
+		{osWindows, "default-windows.ps1"},
+	} {
+		steps, err := p.config.stepsFor(c.os)
+		require.NoError(t, err)
+		got := p.render(c.os, steps)
+		path := filepath.Join("testdata", c.file)
+		if *update {
+			require.NoError(t, os.WriteFile(path, got, 0o644))
+		}
+		want, err := os.ReadFile(path)
+		require.NoError(t, err, "run go test ./provisioner -update")
+		assert.Equal(t, string(want), string(got), "%s is stale: run go test ./provisioner -update and commit it", path)
+		t.Logf("%s: %d bytes", c.file, len(got))
+	}
+}

@@ -1,0 +1,611 @@
+#!/bin/sh
+# Parameters written by the ami-harden provisioner.
+AMI_HARDEN_STEPS='sshd passwords host-keys user-keys credentials history cloud-init machine-id temp logs'
+AMI_HARDEN_SSHD_SETTINGS='KbdInteractiveAuthentication no
+PasswordAuthentication no
+PermitEmptyPasswords no
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes'
+AMI_HARDEN_EXTRA_PATHS=''
+AMI_HARDEN_SHRED_PASSES='1'
+AMI_HARDEN_REMOVE_SELF='1'
+# ami-harden: cleans and hardens a Linux machine before it becomes a shared image.
+#
+# The Packer provisioner uploads this file once, with its parameters written as
+# plain shell assignments right below the first line, runs it once as root and
+# reads its report from standard output. It can also run by hand (as root, on a
+# machine you are about to turn into an image, NEVER on your workstation):
+#
+#   AMI_HARDEN_STEPS="sshd passwords" sh linux.sh
+#
+# Report protocol, one line each, on standard output (nothing else starts with @@ami-harden):
+#   @@ami-harden begin 1                      the script runs as root, protocol version 1
+#   @@ami-harden start NAME                   step NAME starts (names the step a lost connection cut)
+#   @@ami-harden step NAME STATUS DETAIL      STATUS is ok | changed | skipped | failed
+#   @@ami-harden end FAILED                   all steps ran; FAILED of them failed
+#   @@ami-harden abort REASON                 nothing was changed, the run stopped
+# DETAIL names files, accounts and counts; it never carries the contents of a file.
+#
+# Why each step exists: docs/provisioners/ami-harden.mdx and ../shared/seeds.
+
+# Parameters. The provisioner sets them above; the defaults are what an empty
+# `provisioner "ami-harden" {}` block means.
+: "${AMI_HARDEN_STEPS:=sshd passwords host-keys user-keys credentials history cloud-init machine-id temp logs}"
+# Keyword/value lines for sshd, one per line, "Keyword value".
+: "${AMI_HARDEN_SSHD_SETTINGS:=PasswordAuthentication no
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PermitEmptyPasswords no
+KbdInteractiveAuthentication no}"
+# Absolute paths, one per line, wiped by the credentials step.
+: "${AMI_HARDEN_EXTRA_PATHS:=}"
+# Overwrite passes of random data before a secret file is unlinked.
+: "${AMI_HARDEN_SHRED_PASSES:=1}"
+# 1 when the provisioner uploaded this file: it then removes itself.
+: "${AMI_HARDEN_REMOVE_SELF:=0}"
+
+set -u
+umask 077
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH LC_ALL=C
+# The build's own shell must not write a history file back after the wipe.
+unset HISTFILE
+
+# ---------------------------------------------------------------- reporting
+
+# report STEP STATUS DETAIL: the one line the provisioner reads for a step.
+report() {
+	_detail=$(printf '%s' "$3" | tr '\t\r\n' '   ')
+	printf '@@ami-harden step %s %s %s\n' "$1" "$2" "${_detail:--}"
+	printf '%s\n' "$1" >>"$work/reported"
+	[ "$2" = failed ] && printf '%s\n' "$1" >>"$work/failed"
+	return 0
+}
+
+# join: stdin lines joined with ", ", at most 20 of them, then "and N more".
+join() {
+	awk 'NF { n++; if (n <= 20) s = s (n > 1 ? ", " : "") $0 }
+	     END { if (n > 20) s = s ", and " (n - 20) " more"; print s }'
+}
+
+# ---------------------------------------------------------------- wiping files
+
+# wipe FILE...: overwrite regular files, then unlink them, so that their
+# contents are not left in the disk blocks an image snapshot copies. Symbolic
+# links are unlinked, never followed: a link named .bash_history that points at
+# /etc/shadow must not destroy /etc/shadow.
+wipe() {
+	for _f in "$@"; do
+		if [ -L "$_f" ]; then
+			rm -f -- "$_f"
+		elif [ -f "$_f" ]; then
+			overwrite "$_f" && rm -f -- "$_f"
+		fi
+	done
+}
+
+# overwrite FILE: replace its contents in place and flush them to the disk.
+overwrite() {
+	if [ -n "$shred" ]; then
+		shred -n "$AMI_HARDEN_SHRED_PASSES" -- "$1"
+	else
+		# No shred (busybox images): zeros over the whole length, then sync.
+		_size=$(wc -c <"$1") || return 1
+		[ "$_size" -gt 0 ] || return 0
+		dd if=/dev/zero of="$1" bs=4096 count=$(((_size + 4095) / 4096)) conv=notrunc 2>/dev/null &&
+			sync
+	fi
+}
+
+# wipe_tree DIR: wipe every file below DIR, then remove DIR.
+wipe_tree() {
+	[ -L "$1" ] && { rm -f -- "$1"; return; }
+	[ -d "$1" ] || return 0
+	if [ -n "$shred" ]; then
+		find "$1" -xdev -type f -exec shred -n "$AMI_HARDEN_SHRED_PASSES" -- {} + || return 1
+	else
+		find "$1" -xdev -type f | while IFS= read -r _f; do overwrite "$_f"; done
+	fi
+	rm -rf -- "$1"
+}
+
+# ---------------------------------------------------------------- accounts
+
+# The passwd database is read once: one line per distinct home directory that
+# exists, for the steps that look into every home.
+list_homes() {
+	if command -v getent >/dev/null 2>&1; then getent passwd; else cat /etc/passwd; fi |
+		awk -F: '$6 != "" && !seen[$6]++ { print $6 }' |
+		while IFS= read -r _h; do
+			[ -d "$_h" ] && [ ! -L "$_h" ] && printf '%s\n' "$_h"
+		done >"$work/homes"
+}
+
+# wipe_in_homes STEP RELPATH...: wipe the named files in every home and report.
+wipe_in_homes() {
+	_step=$1
+	shift
+	: >"$work/found"
+	while IFS= read -r _home; do
+		for _rel in "$@"; do
+			for _f in "$_home"/$_rel; do
+				if [ -L "$_f" ] || [ -f "$_f" ]; then
+					printf '%s\n' "$_f" >>"$work/found"
+					wipe "$_f"
+				fi
+			done
+		done
+	done <"$work/homes"
+	finish_wipe "$_step" "$@"
+}
+
+# finish_wipe STEP: report what the last wipe_* found, and verify it is gone.
+finish_wipe() {
+	: >"$work/left"
+	while IFS= read -r _f; do
+		if [ -e "$_f" ] || [ -L "$_f" ]; then printf '%s\n' "$_f" >>"$work/left"; fi
+	done <"$work/found"
+	_n=$(grep -c . "$work/found")
+	if [ -s "$work/left" ]; then
+		report "$1" failed "could not remove $(join <"$work/left")"
+	elif [ "$_n" -gt 0 ]; then
+		report "$1" changed "overwrote and removed $_n file(s): $(join <"$work/found")"
+	else
+		report "$1" ok "none found"
+	fi
+}
+
+# ---------------------------------------------------------------- sshd helpers
+
+# sshd_binary: the sshd of the image, if any.
+sshd_binary() {
+	for _s in /usr/sbin/sshd /usr/local/sbin/sshd; do
+		[ -x "$_s" ] && { printf '%s\n' "$_s"; return 0; }
+	done
+	command -v sshd
+}
+
+# sshd_effective [-C SPEC]: the settings sshd would use (`sshd -T`), lowercased
+# keywords. A throwaway host key is passed with -h because the image's own host
+# keys may already be gone (a second run), and sshd refuses to test without one.
+sshd_effective() {
+	"$sshd" -T -h "$work/probe_key" "$@" 2>"$work/sshd_err"
+}
+
+sshd_check() {
+	"$sshd" -t -h "$work/probe_key" 2>"$work/sshd_err"
+}
+
+sshd_probe_key() {
+	[ -f "$work/probe_key" ] ||
+		ssh-keygen -q -t ed25519 -N '' -C ami-harden-probe -f "$work/probe_key" >/dev/null 2>&1
+}
+
+# ---------------------------------------------------------------- steps
+
+# sshd: password logins off, keys on. sshd keeps the FIRST value it reads for a
+# keyword, and Debian and Ubuntu include sshd_config.d/*.conf at the top of
+# sshd_config, where cloud images put PasswordAuthentication yes. So the block
+# goes at the very top of sshd_config itself, ahead of every Include, and the
+# result is read back from `sshd -T`, not from the file. sshd is neither
+# restarted nor reloaded: the build's own connection must live to the end.
+step_sshd() {
+	sshd=$(sshd_binary) || { report sshd skipped "sshd is not installed"; return; }
+	config=/etc/ssh/sshd_config
+	[ -f "$config" ] || { report sshd failed "$config does not exist"; return; }
+	sshd_probe_key || { report sshd failed "ssh-keygen could not make a throwaway key to test sshd's configuration"; return; }
+	sshd_check || { report sshd failed "sshd -t rejects the configuration before any change, fix it first: $(head -n 3 "$work/sshd_err")"; return; }
+	sshd_effective >"$work/sshd_before" || { report sshd failed "sshd -T failed: $(head -n 3 "$work/sshd_err")"; return; }
+
+	# OpenSSH before 8.7 knows the keyword as ChallengeResponseAuthentication.
+	printf '%s\n' "$AMI_HARDEN_SSHD_SETTINGS" >"$work/settings"
+	if ! grep -q '^kbdinteractiveauthentication ' "$work/sshd_before"; then
+		sed 's/^KbdInteractiveAuthentication /ChallengeResponseAuthentication /' "$work/settings" >"$work/settings.old"
+		mv "$work/settings.old" "$work/settings"
+	fi
+
+	{
+		echo '# BEGIN ami-harden: kept first, sshd uses the first value it reads.'
+		grep . "$work/settings"
+		echo '# END ami-harden'
+		# Earlier runs' block is replaced, not stacked.
+		sed '/^# BEGIN ami-harden/,/^# END ami-harden/d' "$config"
+	} >"$work/sshd_config.new"
+
+	if cmp -s "$work/sshd_config.new" "$config"; then
+		status=ok
+	else
+		cp -p "$config" "$work/sshd_config.orig" || { report sshd failed "could not back up $config"; return; }
+		# Write in place: keeps the owner, mode and any hard link of the file.
+		cat "$work/sshd_config.new" >"$config" || {
+			cat "$work/sshd_config.orig" >"$config"
+			report sshd failed "could not write $config"
+			return
+		}
+		if ! sshd_check; then
+			cat "$work/sshd_config.orig" >"$config"
+			report sshd failed "sshd -t rejected the new settings, $config was restored: $(head -n 3 "$work/sshd_err")"
+			return
+		fi
+		status=changed
+	fi
+
+	# Verify the effect: what sshd will really use, for every setting asked for.
+	sshd_effective >"$work/sshd_after" || { report sshd failed "sshd -T failed: $(head -n 3 "$work/sshd_err")"; return; }
+	: >"$work/wrong"
+	while read -r _key _want; do
+		[ -n "$_key" ] || continue
+		_lkey=$(printf '%s' "$_key" | tr '[:upper:]' '[:lower:]')
+		_got=$(awk -v k="$_lkey" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$work/sshd_after")
+		if [ -z "$_got" ]; then
+			printf '%s (sshd does not know it)\n' "$_key" >>"$work/wrong"
+		elif ! same_sshd_value "$_want" "$_got"; then
+			printf '%s is %s\n' "$_key" "$_got" >>"$work/wrong"
+		fi
+	done <"$work/settings"
+	if [ -s "$work/wrong" ]; then
+		report sshd failed "sshd -T does not show the settings asked for: $(join <"$work/wrong")"
+		return
+	fi
+
+	# Match blocks override the global settings for the connections they match.
+	if grep -Eiqs '^[[:space:]]*Match[[:space:]]' "$config" /etc/ssh/sshd_config.d/*.conf; then
+		sshd_match_check || return
+	fi
+
+	_pam=$(awk '$1 == "usepam" { print $2 }' "$work/sshd_after")
+	_summary=$(awk '{ print $1 " " $2 }' "$work/settings" | join)
+	if [ "$status" = changed ]; then
+		report sshd changed "$config now starts with: $_summary (verified with sshd -T; UsePAM ${_pam:-unknown})"
+	else
+		report sshd ok "already in effect: $_summary"
+	fi
+}
+
+# same_sshd_value WANT GOT: sshd -T prints some values under another name.
+same_sshd_value() {
+	_w=$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]')
+	_g=$(printf '%s' "$2" | tr '[:upper:]' '[:lower:]')
+	[ "$_w" = "$_g" ] && return 0
+	case "$_w:$_g" in
+	prohibit-password:without-password | without-password:prohibit-password) return 0 ;;
+	esac
+	return 1
+}
+
+# sshd_match_check: with Match blocks present, check the password settings for
+# root and every account with a login shell, as sshd would see their logins.
+sshd_match_check() {
+	: >"$work/wrong"
+	getent_or_passwd | awk -F: '$7 !~ /(nologin|false|sync|halt|shutdown)$/ { print $1 }' >"$work/login_users"
+	while IFS= read -r _u; do
+		sshd_effective -C "user=$_u,host=image.invalid,addr=192.0.2.1,laddr=192.0.2.2,lport=22" >"$work/sshd_user" || {
+			printf '%s (sshd -T -C failed)\n' "$_u" >>"$work/wrong"
+			continue
+		}
+		for _k in passwordauthentication permitemptypasswords; do
+			awk -v k="$_k" -v u="$_u" '$1 == k && $2 != "no" { print u ": " k " " $2 }' "$work/sshd_user" >>"$work/wrong"
+		done
+	done <"$work/login_users"
+	if [ -s "$work/wrong" ]; then
+		report sshd failed "a Match block in the sshd configuration turns password logins back on: $(join <"$work/wrong")"
+		return 1
+	fi
+}
+
+getent_or_passwd() {
+	if command -v getent >/dev/null 2>&1; then getent passwd; else cat /etc/passwd; fi
+}
+
+# passwords: lock every account that has a usable or an empty password.
+step_passwords() {
+	[ -r /etc/shadow ] || { report passwords failed "/etc/shadow cannot be read"; return; }
+	# With UsePAM no, sshd refuses key logins to accounts whose password is
+	# locked: locking would give an image no one can log in to.
+	if [ -n "${sshd:-}" ] || sshd=$(sshd_binary); then
+		sshd_probe_key && sshd_effective >"$work/sshd_now" &&
+			if grep -q '^usepam no' "$work/sshd_now"; then
+				report passwords failed "sshd has UsePAM no, and then a locked password also refuses key logins: set sshd_settings = { UsePAM = \"yes\" } or skip this step; no password was locked"
+				return
+			fi
+	fi
+	# A usable password is any hash not starting with ! or *; an empty one is usable too.
+	awk -F: '$2 !~ /^[!*]/ { print $1 }' /etc/shadow >"$work/unlocked"
+	if [ ! -s "$work/unlocked" ]; then
+		report passwords ok "no account has a usable or empty password"
+		return
+	fi
+	while IFS= read -r _u; do
+		if command -v passwd >/dev/null 2>&1; then
+			passwd -l "$_u" >/dev/null 2>&1 || usermod -L "$_u" >/dev/null 2>&1
+		else
+			usermod -L "$_u" >/dev/null 2>&1
+		fi
+	done <"$work/unlocked"
+	awk -F: '$2 !~ /^[!*]/ { print $1 }' /etc/shadow >"$work/still"
+	if [ -s "$work/still" ]; then
+		report passwords failed "could not lock $(join <"$work/still") (no working passwd -l or usermod -L)"
+	else
+		report passwords changed "locked $(join <"$work/unlocked")"
+	fi
+}
+
+# host-keys: no two instances of the image may share host keys. The keys go,
+# but only once the image is sure to make new ones before sshd starts.
+step_host_keys() {
+	if ! _how=$(arrange_host_key_regeneration); then
+		report host-keys failed "$_how; no host key was removed"
+		return
+	fi
+	: >"$work/found"
+	for _f in /etc/ssh/ssh_host_*; do
+		[ -e "$_f" ] || [ -L "$_f" ] || continue
+		printf '%s\n' "$_f" >>"$work/found"
+		wipe "$_f"
+	done
+	_n=$(grep -c . "$work/found")
+	for _f in /etc/ssh/ssh_host_*; do
+		[ -e "$_f" ] || [ -L "$_f" ] || continue
+		report host-keys failed "could not remove $_f"
+		return
+	done
+	if [ "$_n" -gt 0 ]; then
+		report host-keys changed "overwrote and removed $_n host key file(s); new keys at first boot by $_how"
+	else
+		report host-keys ok "no host keys in the image; new keys at first boot by $_how"
+	fi
+}
+
+# arrange_host_key_regeneration: print what makes new host keys at first boot,
+# installing a small systemd unit when the image has nothing that does.
+arrange_host_key_regeneration() {
+	if command -v cloud-init >/dev/null 2>&1; then
+		echo "cloud-init"
+		return 0
+	fi
+	for _d in /etc/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
+		for _u in sshd-keygen@.service sshd-keygen.service; do
+			[ -f "$_d/$_u" ] && { echo "the distribution's $_u"; return 0; }
+		done
+	done
+	if ! command -v ssh-keygen >/dev/null 2>&1; then
+		echo "ssh-keygen is not installed, so nothing could make new host keys"
+		return 1
+	fi
+	if [ ! -d /etc/systemd/system ] || ! command -v systemctl >/dev/null 2>&1; then
+		echo "no cloud-init and no systemd: install cloud-init or a boot script that runs ssh-keygen -A before sshd starts"
+		return 1
+	fi
+	_unit=/etc/systemd/system/ami-harden-host-keys.service
+	cat >"$work/unit" <<EOF
+# Installed by ami-harden: the image was shared without SSH host keys, so each
+# instance makes its own on first boot, before sshd starts.
+[Unit]
+Description=Generate missing SSH host keys (ami-harden)
+Before=ssh.service sshd.service ssh.socket sshd.socket
+
+[Service]
+Type=oneshot
+ExecStart=$(command -v ssh-keygen) -A
+
+[Install]
+WantedBy=multi-user.target ssh.service sshd.service
+EOF
+	if ! cmp -s "$work/unit" "$_unit"; then
+		if ! { cat "$work/unit" >"$_unit" && chmod 0644 "$_unit"; }; then
+			echo "could not write $_unit"
+			return 1
+		fi
+	fi
+	# Enabled by hand: systemctl may not talk to a running systemd here (chroot).
+	for _t in multi-user.target ssh.service sshd.service; do
+		[ "$_t" = multi-user.target ] || [ -f "/lib/systemd/system/$_t" ] || [ -f "/usr/lib/systemd/system/$_t" ] || continue
+		if ! { mkdir -p "/etc/systemd/system/$_t.wants" &&
+			ln -sf "$_unit" "/etc/systemd/system/$_t.wants/ami-harden-host-keys.service"; }; then
+			echo "could not enable $_unit"
+			return 1
+		fi
+	done
+	echo "ami-harden-host-keys.service (ssh-keygen -A before sshd)"
+}
+
+# user-keys: nobody's keys ship in the image; instances get theirs at launch.
+step_user_keys() {
+	wipe_in_homes user-keys .ssh/authorized_keys .ssh/authorized_keys2 '.ssh/id_*'
+}
+
+# credentials: cloud and tool credentials in every home, and extra_paths.
+step_credentials() {
+	: >"$work/found"
+	while IFS= read -r _home; do
+		for _rel in .aws/credentials .aws/sso/cache .docker/config.json .git-credentials .netrc .pgpass .my.cnf \
+			.config/gcloud/credentials.db .config/gcloud/access_tokens.db .config/gcloud/application_default_credentials.json \
+			.config/gcloud/legacy_credentials .azure/accessTokens.json .azure/msal_token_cache.json \
+			.kube/config .npmrc .pypirc .config/gh/hosts.yml .vault-token .terraform.d/credentials.tfrc.json; do
+			wipe_path "$_home/$_rel"
+		done
+	done <"$work/homes"
+	printf '%s\n' "$AMI_HARDEN_EXTRA_PATHS" | while IFS= read -r _p; do
+		[ -n "$_p" ] && wipe_path "$_p"
+	done
+	finish_wipe credentials
+}
+
+# wipe_path PATH: wipe a file, or a whole directory, noting it as found.
+wipe_path() {
+	if [ -L "$1" ] || [ -f "$1" ]; then
+		printf '%s\n' "$1" >>"$work/found"
+		wipe "$1"
+	elif [ -d "$1" ]; then
+		printf '%s\n' "$1" >>"$work/found"
+		wipe_tree "$1"
+	fi
+}
+
+# history: shell and tool histories in every home. HISTFILE is unset above,
+# so the shell running this script writes nothing back afterwards.
+step_history() {
+	wipe_in_homes history .bash_history .zsh_history .zhistory .sh_history .ash_history .history \
+		.python_history .mysql_history .psql_history .sqlite_history .lesshst .viminfo .node_repl_history \
+		.rediscli_history .irb_history .local/share/fish/fish_history .local/share/nano/search_history
+}
+
+# cloud-init: forget this instance, so the image's instances run it afresh.
+step_cloud_init() {
+	if ! command -v cloud-init >/dev/null 2>&1; then
+		report cloud-init skipped "cloud-init is not installed"
+		return
+	fi
+	if ! cloud-init clean --logs >"$work/cloud_init_out" 2>&1; then
+		report cloud-init failed "cloud-init clean --logs failed: $(head -n 3 "$work/cloud_init_out")"
+		return
+	fi
+	_sudoers=/etc/sudoers.d/90-cloud-init-users
+	_extra=""
+	if [ -e "$_sudoers" ]; then
+		wipe "$_sudoers"
+		[ -e "$_sudoers" ] && { report cloud-init failed "could not remove $_sudoers"; return; }
+		_extra=", removed $_sudoers"
+	fi
+	report cloud-init changed "ran cloud-init clean --logs$_extra"
+}
+
+# machine-id: an empty /etc/machine-id makes systemd give each instance its own.
+step_machine_id() {
+	_changed=""
+	if [ -s /etc/machine-id ]; then
+		: >/etc/machine-id || { report machine-id failed "could not empty /etc/machine-id"; return; }
+		_changed="emptied /etc/machine-id"
+	elif [ ! -e /etc/machine-id ]; then
+		# An absent file would make a read-only root fail to boot; empty is the image state.
+		: >/etc/machine-id && chmod 0444 /etc/machine-id
+		_changed="created an empty /etc/machine-id"
+	fi
+	# D-Bus keeps a copy unless it is a link to /etc/machine-id.
+	if [ -f /var/lib/dbus/machine-id ] && [ ! -L /var/lib/dbus/machine-id ]; then
+		rm -f /var/lib/dbus/machine-id
+		_changed="${_changed:+$_changed, }removed /var/lib/dbus/machine-id"
+	fi
+	# The saved random seed would be shared by every instance too.
+	if [ -f /var/lib/systemd/random-seed ]; then
+		wipe /var/lib/systemd/random-seed
+		_changed="${_changed:+$_changed, }removed /var/lib/systemd/random-seed"
+	fi
+	if [ -s /etc/machine-id ] || { [ -f /var/lib/dbus/machine-id ] && [ ! -L /var/lib/dbus/machine-id ]; }; then
+		report machine-id failed "a machine-id is still there"
+	elif [ -n "$_changed" ]; then
+		report machine-id changed "$_changed"
+	else
+		report machine-id ok "/etc/machine-id is already empty"
+	fi
+}
+
+# temp: /tmp and /var/tmp emptied, hidden files and odd names included.
+step_temp() {
+	_n=$(find /tmp /var/tmp -xdev -mindepth 1 2>/dev/null | grep -c .)
+	find /tmp /var/tmp -xdev -mindepth 1 -delete 2>"$work/temp_err"
+	_left=$(find /tmp /var/tmp -xdev -mindepth 1 2>/dev/null | grep -c .)
+	if [ "$_left" -gt 0 ]; then
+		report temp failed "$_left entries could not be removed from /tmp and /var/tmp: $(head -n 3 "$work/temp_err")"
+	elif [ "$_n" -gt 0 ]; then
+		report temp changed "removed $_n entries from /tmp and /var/tmp"
+	else
+		report temp ok "/tmp and /var/tmp are empty"
+	fi
+}
+
+# logs: rotated logs and the journal are overwritten and deleted; every other
+# file under /var/log is overwritten and truncated, so that services find their
+# log files with the owner and mode they expect. lastlog is sparse (its length
+# grows with the highest uid) and holds no text: it is truncated only.
+step_logs() {
+	[ -d /var/log ] || { report logs ok "no /var/log"; return; }
+	find /var/log -xdev -type f \( -name '*.[0-9]' -o -name '*.[0-9].log' -o -name '*.gz' -o -name '*.xz' \
+		-o -name '*.bz2' -o -name '*.zst' -o -name '*.old' -o -name '*-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' \
+		-o -name '*.journal' -o -name '*.journal~' \) >"$work/rotated"
+	_rotated=$(grep -c . "$work/rotated")
+	if [ "$_rotated" -gt 0 ]; then
+		if [ -n "$shred" ]; then
+			tr '\n' '\0' <"$work/rotated" | xargs -0 shred -n "$AMI_HARDEN_SHRED_PASSES" -u --
+		else
+			while IFS= read -r _f; do wipe "$_f"; done <"$work/rotated"
+		fi
+	fi
+	# The journal's directories are named after the old machine-id.
+	[ -d /var/log/journal ] && find /var/log/journal -xdev -mindepth 1 -type d -empty -delete
+
+	find /var/log -xdev -type f ! -size 0 >"$work/active"
+	_active=$(grep -c . "$work/active")
+	if [ "$_active" -gt 0 ]; then
+		if [ -n "$shred" ]; then
+			grep -v '/lastlog$' "$work/active" | tr '\n' '\0' | xargs -0 -r shred -n "$AMI_HARDEN_SHRED_PASSES" --
+		else
+			grep -v '/lastlog$' "$work/active" | while IFS= read -r _f; do overwrite "$_f"; done
+		fi
+		while IFS= read -r _f; do : >"$_f"; done <"$work/active"
+	fi
+
+	find /var/log -xdev -type f ! -size 0 >"$work/left"
+	while IFS= read -r _f; do [ -e "$_f" ] && printf '%s\n' "$_f"; done <"$work/rotated" >>"$work/left"
+	if [ -s "$work/left" ]; then
+		report logs failed "still holding data: $(join <"$work/left")"
+	elif [ $((_rotated + _active)) -gt 0 ]; then
+		report logs changed "overwrote and deleted $_rotated rotated or journal file(s), overwrote and truncated $_active log file(s)"
+	else
+		report logs ok "all logs are empty"
+	fi
+}
+
+# ---------------------------------------------------------------- main
+
+# run_step NAME: run one step in a subshell, so that a step that dies still
+# leaves a report line and the steps after it still run.
+run_step() {
+	_fn=step_$(printf '%s' "$1" | tr - _)
+	(
+		"$_fn"
+	)
+	_rc=$?
+	if ! grep -qx "$1" "$work/reported"; then
+		report "$1" failed "the step stopped with exit status $_rc before reporting"
+	fi
+}
+
+main() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "@@ami-harden abort not-root: the script runs as uid $(id -u); it needs root (see execute_command)"
+		exit 2
+	fi
+	# Private scratch space, outside the /tmp that the temp step empties, and
+	# outside the image where possible (/run is a tmpfs on a running system).
+	for _base in /run /dev/shm; do
+		work=$(mktemp -d "$_base/ami-harden.XXXXXX" 2>/dev/null) && break
+	done
+	if [ -z "${work:-}" ] || [ ! -d "$work" ]; then
+		echo "@@ami-harden abort no-workdir: could not create a private directory in /run or /dev/shm"
+		exit 2
+	fi
+	trap 'rm -rf "$work"' EXIT
+	trap 'exit 130' INT TERM HUP
+	: >"$work/reported"
+	: >"$work/failed"
+	shred=""
+	command -v shred >/dev/null 2>&1 && shred=shred
+	sshd=""
+
+	echo "@@ami-harden begin 1"
+	list_homes
+	for _step in $AMI_HARDEN_STEPS; do
+		echo "@@ami-harden start $_step"
+		run_step "$_step"
+	done
+	_failed=$(grep -c . "$work/failed")
+	echo "@@ami-harden end $_failed"
+	[ "$_failed" -eq 0 ]
+}
+
+# The script leaves nothing behind: it removes itself before changing anything
+# (the shell keeps reading it from the open file).
+[ "$AMI_HARDEN_REMOVE_SELF" = 1 ] && rm -f -- "$0"
+
+main
