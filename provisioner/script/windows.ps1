@@ -231,8 +231,8 @@ function Invoke-AdminPasswordStep {
             Write-Report 'admin-password' 'ok' 'EC2Launch v1 sets a random Administrator password (adminPasswordType Random)'
             return
         }
-        $config.adminPasswordType = 'Random'
-        $config.adminPassword = ''
+        $config | Add-Member -NotePropertyName adminPasswordType -NotePropertyValue 'Random' -Force
+        if ($config.PSObject.Properties.Name -contains 'adminPassword') { $config.adminPassword = '' }
         $config | ConvertTo-Json -Depth 10 | Set-Content -LiteralPath $EC2LaunchV1Config -Encoding UTF8
         Write-Report 'admin-password' 'changed' 'EC2Launch v1 adminPasswordType set to Random'
         return
