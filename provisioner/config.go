@@ -22,11 +22,34 @@ const (
 	osWindows = "windows"
 )
 
+// The modes.
+const (
+	modeEnforce = "enforce"
+	modeAudit   = "audit"
+)
+
 // Config is the provisioner block. Every field is optional: an empty
 // `provisioner "ami-harden" {}` runs every step with safe defaults.
 type Config struct {
 	common.PackerConfig `mapstructure:",squash"`
 
+	// `enforce` (the default) changes what needs changing and then verifies
+	// it. `audit` changes nothing: every selected step only checks, reports
+	// each finding (what is wrong, where), and the build fails when there is
+	// any finding (see `on_failure`).
+	Mode string `mapstructure:"mode"`
+	// What a failed step, or in audit mode a finding, does to the build:
+	// `abort` (the default) fails it; `continue` reports and lets the build
+	// go on. A report that is incomplete (a lost connection, a step that
+	// never reported) fails the build either way.
+	OnFailure string `mapstructure:"on_failure"`
+	// Write a JSON report of the run to this local path (also when the build
+	// fails): plugin version, OS, mode, start and end time, and per step its
+	// status, detail and findings. Its schema is docs/report.schema.json.
+	ReportFile string `mapstructure:"report_file"`
+	// Write the same report as JUnit XML to this local path: one test case
+	// per step, failed steps and findings as failures, for CI systems.
+	JUnitFile string `mapstructure:"junit_file"`
 	// The operating system of the machine: `linux` or `windows`. Defaults
 	// to `windows` when the communicator is WinRM and `linux` otherwise.
 	OS string `mapstructure:"os"`
@@ -132,6 +155,21 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 	case "", osLinux, osWindows:
 	default:
 		add("os: %q is neither linux nor windows", c.OS)
+	}
+	if c.Mode == "" {
+		c.Mode = modeEnforce
+	}
+	if c.Mode != modeEnforce && c.Mode != modeAudit {
+		add("mode: %q is neither enforce nor audit", c.Mode)
+	}
+	if c.OnFailure == "" {
+		c.OnFailure = "abort"
+	}
+	if c.OnFailure != "abort" && c.OnFailure != "continue" {
+		add("on_failure: %q is neither abort nor continue", c.OnFailure)
+	}
+	if c.ReportFile != "" && c.ReportFile == c.JUnitFile {
+		add("report_file and junit_file must be different files")
 	}
 	c.prepareSteps(add)
 	c.prepareLinux(add)

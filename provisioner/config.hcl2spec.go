@@ -18,6 +18,10 @@ type FlatConfig struct {
 	PackerOnError       *string           `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
 	PackerUserVars      map[string]string `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
 	PackerSensitiveVars []string          `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
+	Mode                *string           `mapstructure:"mode" cty:"mode" hcl:"mode"`
+	OnFailure           *string           `mapstructure:"on_failure" cty:"on_failure" hcl:"on_failure"`
+	ReportFile          *string           `mapstructure:"report_file" cty:"report_file" hcl:"report_file"`
+	JUnitFile           *string           `mapstructure:"junit_file" cty:"junit_file" hcl:"junit_file"`
 	OS                  *string           `mapstructure:"os" cty:"os" hcl:"os"`
 	Steps               []string          `mapstructure:"steps" cty:"steps" hcl:"steps"`
 	SkipSteps           []string          `mapstructure:"skip_steps" cty:"skip_steps" hcl:"skip_steps"`
@@ -53,6 +57,10 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"packer_on_error":            &hcldec.AttrSpec{Name: "packer_on_error", Type: cty.String, Required: false},
 		"packer_user_variables":      &hcldec.AttrSpec{Name: "packer_user_variables", Type: cty.Map(cty.String), Required: false},
 		"packer_sensitive_variables": &hcldec.AttrSpec{Name: "packer_sensitive_variables", Type: cty.List(cty.String), Required: false},
+		"mode":                       &hcldec.AttrSpec{Name: "mode", Type: cty.String, Required: false},
+		"on_failure":                 &hcldec.AttrSpec{Name: "on_failure", Type: cty.String, Required: false},
+		"report_file":                &hcldec.AttrSpec{Name: "report_file", Type: cty.String, Required: false},
+		"junit_file":                 &hcldec.AttrSpec{Name: "junit_file", Type: cty.String, Required: false},
 		"os":                         &hcldec.AttrSpec{Name: "os", Type: cty.String, Required: false},
 		"steps":                      &hcldec.AttrSpec{Name: "steps", Type: cty.List(cty.String), Required: false},
 		"skip_steps":                 &hcldec.AttrSpec{Name: "skip_steps", Type: cty.List(cty.String), Required: false},

@@ -8,8 +8,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/packer-plugin-sdk/guestexec"
@@ -17,7 +20,9 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
 	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/report"
+	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/reportfile"
 	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/script"
+	"github.com/ami-harden/packer-plugin-ami-harden/version"
 )
 
 // Provisioner implements packersdk.Provisioner.
@@ -33,6 +38,8 @@ func (p *Provisioner) ConfigSpec() hcldec.ObjectSpec { return p.config.FlatMapst
 
 // Provision hardens the machine behind comm: one upload and one run (on
 // Windows with elevated_user, one more upload: the scheduled-task wrapper).
+// In audit mode the same script only checks. The report files are written
+// whatever the outcome.
 func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, generatedData map[string]interface{}) error {
 	p.comm = comm
 	os := p.config.targetOS(generatedData)
@@ -40,6 +47,31 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 	if err != nil {
 		return err
 	}
+	started := time.Now()
+	run := report.NewRun(steps)
+	err = p.harden(ctx, ui, comm, os, steps, run, generatedData)
+	finished := time.Now()
+
+	ui.Say(fmt.Sprintf("ami-harden: %s in %s", run.Summary(), finished.Sub(started).Round(time.Millisecond)))
+	c := run.Counts()
+	ui.Machine("ami-harden-summary", p.config.Mode, strconv.Itoa(c[report.Changed]), strconv.Itoa(c[report.OK]),
+		strconv.Itoa(c[report.Skipped]), strconv.Itoa(c[report.Failed]), strconv.Itoa(c[report.Finding]),
+		strconv.Itoa(len(run.Missing())))
+	if werr := p.writeReports(run, steps, os, started, finished, err); werr != nil {
+		ui.Error("ami-harden: " + werr.Error())
+		if err == nil {
+			err = werr
+		}
+	}
+	if err != nil && p.config.OnFailure == "continue" && run.Incomplete() == nil && errors.Is(err, errStepsFailed) {
+		ui.Error("ami-harden: on_failure = \"continue\": the build goes on although " + err.Error())
+		return nil
+	}
+	return err
+}
+
+// harden uploads and runs the script and reads its report into run.
+func (p *Provisioner) harden(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, os string, steps []string, run *report.Run, generatedData map[string]interface{}) error {
 	remotePath := p.config.remotePath(os)
 	body := p.render(os, steps)
 	command, err := p.executeCommand(os, remotePath, generatedData)
@@ -47,7 +79,11 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 		return fmt.Errorf("execute_command: %w", err)
 	}
 
-	ui.Say(fmt.Sprintf("Hardening the image (%s, %d steps: %s)", os, len(steps), strings.Join(steps, ", ")))
+	verb := "Hardening"
+	if p.config.Mode == modeAudit {
+		verb = "Auditing (changing nothing)"
+	}
+	ui.Say(fmt.Sprintf("%s the image (%s, %d steps: %s)", verb, os, len(steps), strings.Join(steps, ", ")))
 	if err := comm.Upload(remotePath, bytes.NewReader(body), nil); err != nil {
 		return fmt.Errorf("could not upload the hardening script to %s: %w", remotePath, err)
 	}
@@ -57,7 +93,6 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 		}
 	}
 
-	run := report.NewRun(steps)
 	stdout := &lineWriter{emit: func(line string) { showLine(ui, run, line) }}
 	stderr := &lineWriter{emit: ui.Error}
 	cmd := &packersdk.RemoteCmd{Command: command, Stdout: stdout, Stderr: stderr}
@@ -74,14 +109,31 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 		}
 		return fmt.Errorf("ami-harden: cancelled while the script ran (step: %s): the image may be half hardened, do not use it", step)
 	}
-
 	if !run.Began() && run.Aborted() == "" && exit != packersdk.CmdDisconnect {
 		// The script never started (an abort means it started and removed
 		// itself first), so its file is still there.
 		removeScript(ctx, comm, os, remotePath)
 	}
-	ui.Say("ami-harden: " + run.Summary())
 	return outcome(run, exit, command, p.shutdownExpected(os, steps))
+}
+
+// writeReports writes report_file and junit_file, when they are set.
+func (p *Provisioner) writeReports(run *report.Run, steps []string, os string, started, finished time.Time, runErr error) error {
+	if p.config.ReportFile == "" && p.config.JUnitFile == "" {
+		return nil
+	}
+	doc := reportfile.New(run, steps, version.PluginVersion.FormattedVersion(), os, p.config.Mode, started, finished, runErr)
+	if p.config.ReportFile != "" {
+		if err := reportfile.WriteJSON(p.config.ReportFile, doc); err != nil {
+			return fmt.Errorf("could not write report_file: %w", err)
+		}
+	}
+	if p.config.JUnitFile != "" {
+		if err := reportfile.WriteJUnit(p.config.JUnitFile, doc); err != nil {
+			return fmt.Errorf("could not write junit_file: %w", err)
+		}
+	}
+	return nil
 }
 
 // render is the script for os with the configuration written in.
@@ -93,6 +145,7 @@ func (p *Provisioner) render(os string, steps []string) []byte {
 			DisableServices: p.config.DisableServices,
 			Sysprep:         p.config.Sysprep,
 			SysprepShutdown: p.config.SysprepShutdown,
+			Mode:            p.config.Mode,
 			RemoveSelf:      true,
 		})
 	}
@@ -101,6 +154,7 @@ func (p *Provisioner) render(os string, steps []string) []byte {
 		SSHDSettings: p.config.sshdSettings(),
 		ExtraPaths:   p.config.ExtraPaths,
 		ShredPasses:  p.config.ShredPasses,
+		Mode:         p.config.Mode,
 		RemoveSelf:   true,
 	})
 }
@@ -130,6 +184,10 @@ func wait(ctx context.Context, cmd *packersdk.RemoteCmd) (int, error) {
 	}
 }
 
+// errStepsFailed marks a result whose only problems are failed steps or
+// findings: the one kind of failure on_failure = "continue" lets through.
+var errStepsFailed = errors.New("steps failed or found something to fix")
+
 // outcome turns the report and the exit status into the provisioner's
 // result. A lost connection is a success only when a shutdown was expected
 // and the whole report, the started sysprep step included, arrived first.
@@ -148,31 +206,44 @@ func outcome(run *report.Run, exit int, command string, shutdownExpected bool) e
 		msgs = append(msgs, "the connection to the machine was lost "+last+
 			": the image may be half hardened; do not use it, and run ami-harden as the last provisioner")
 	}
-	if err := run.Err(); err != nil {
+	if err := run.Incomplete(); err != nil {
 		msgs = append(msgs, err.Error())
 	}
-	if exit != 0 && exit != packersdk.CmdDisconnect && len(msgs) == 0 {
+	failures := run.Failures()
+	if exit != 0 && exit != packersdk.CmdDisconnect && len(msgs) == 0 && len(failures) == 0 {
 		msgs = append(msgs, fmt.Sprintf("the hardening script exited with status %d although every step succeeded", exit))
 	}
 	if !run.Began() && run.Aborted() == "" && exit != packersdk.CmdDisconnect {
 		msgs = append(msgs, fmt.Sprintf("%q exited with status %d; a login user without passwordless sudo needs execute_command set to a way of becoming root (on Windows: elevated_user)", command, exit))
 	}
-	if len(msgs) == 0 {
-		return nil
+	switch {
+	case len(msgs) > 0:
+		return fmt.Errorf("ami-harden: the image is not hardened:\n%s", strings.Join(append(msgs, failures...), "\n"))
+	case len(failures) > 0:
+		return fmt.Errorf("ami-harden: %w:\n%s", errStepsFailed, strings.Join(failures, "\n"))
 	}
-	return fmt.Errorf("ami-harden: the image is not hardened:\n%s", strings.Join(msgs, "\n"))
+	return nil
 }
 
 // showLine puts one line of the script's output into Packer's UI: step
-// results as aligned lines (failures on the error stream), protocol markers
-// hidden, everything else passed through.
+// results as aligned lines, failures and findings on the error stream and
+// for `-machine-readable`, protocol markers hidden, everything else passed
+// through.
 func showLine(ui packersdk.Ui, run *report.Run, line string) {
 	res, protocol := run.Line(line)
 	switch {
-	case res != nil && res.Status == report.Failed:
-		ui.Error(fmt.Sprintf("%-14s %-8s %s", res.Step, res.Status, res.Detail))
 	case res != nil:
-		ui.Say(fmt.Sprintf("%-14s %-8s %s", res.Step, res.Status, res.Detail))
+		text := fmt.Sprintf("%-14s %-8s %s", res.Step, res.Status, res.Detail)
+		if res.Status == report.Failed || res.Status == report.Finding {
+			ui.Error(text)
+		} else {
+			ui.Say(text)
+		}
+		for _, f := range res.Findings {
+			ui.Error("               - " + f)
+			ui.Machine("ami-harden-finding", res.Step, f)
+		}
+		ui.Machine("ami-harden-step", res.Step, string(res.Status), res.Detail)
 	case !protocol:
 		ui.Message(line)
 	}

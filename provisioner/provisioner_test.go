@@ -105,7 +105,7 @@ func TestProvisionUploadsOnceAndRunsOnce(t *testing.T) {
 	for _, m := range ui.SayMessages {
 		shown = append(shown, m.Message)
 	}
-	assert.Equal(t, "ami-harden: 10 of 10 steps reported: 0 changed, 10 ok, 0 skipped, 0 failed", shown[len(shown)-1])
+	assert.Regexp(t, `^ami-harden: 10 of 10 steps reported: 0 changed, 10 ok, 0 skipped, 0 failed in \d+(\.\d+)?[µm]?s$`, shown[len(shown)-1])
 	assert.Contains(t, shown, "a line of other output", "other output passes through")
 	assert.Contains(t, shown, "sshd           ok       -")
 	assert.NotContains(t, strings.Join(shown, "\n"), "@@ami-harden", "protocol lines are not shown raw")
@@ -200,4 +200,47 @@ func TestProvisionCancelled(t *testing.T) {
 	err := p.Provision(ctx, &packersdk.MockUi{}, comm, map[string]interface{}{"User": "builder"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "cancelled while the script ran (step: sshd)")
+}
+
+func TestOnFailureContinue(t *testing.T) {
+	full := fullReport(script.LinuxSteps)
+	failed := strings.Replace(full, "step logs ok -", "step logs failed could not truncate /var/log/x", 1)
+
+	p := prepared(t, map[string]interface{}{"on_failure": "continue"})
+	_, ui, err := provision(t, p, "builder", answer{stdout: failed, exit: 1})
+	require.NoError(t, err, "a failed step lets the build go on")
+	assert.Contains(t, ui.ErrorMessage, `on_failure = "continue": the build goes on although`)
+
+	p = prepared(t, map[string]interface{}{"on_failure": "continue"})
+	_, _, err = provision(t, p, "builder", answer{stdout: strings.Replace(full, "@@ami-harden end 0\n", "", 1), exit: packersdk.CmdDisconnect})
+	require.Error(t, err, "an incomplete report fails the build whatever on_failure says")
+
+	p = prepared(t, map[string]interface{}{})
+	_, _, err = provision(t, p, "builder", answer{stdout: failed, exit: 1})
+	require.Error(t, err, "abort is the default")
+}
+
+// The report files are written when the build fails too, and the results
+// go to -machine-readable output.
+func TestReportFilesOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	p := prepared(t, map[string]interface{}{
+		"mode":        "audit",
+		"report_file": dir + "/out/report.json",
+		"junit_file":  dir + "/out/junit.xml",
+	})
+	audit := strings.Replace(fullReport(script.LinuxSteps), "@@ami-harden step temp ok -",
+		"@@ami-harden finding temp /tmp/x exists\n@@ami-harden step temp finding 1 finding(s)", 1)
+	comm, ui, err := provision(t, p, "builder", answer{stdout: audit, exit: 1})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "step temp found 1 thing(s) to fix: /tmp/x exists")
+	assert.Contains(t, string(comm.uploads[p.config.remotePath("linux")]), "AMI_HARDEN_MODE='audit'\n")
+	b, rerr := os.ReadFile(dir + "/out/report.json")
+	require.NoError(t, rerr)
+	assert.Contains(t, string(b), `"mode": "audit"`)
+	assert.Contains(t, string(b), `"/tmp/x exists"`)
+	assert.Contains(t, string(b), `"result": "failed"`)
+	assert.FileExists(t, dir+"/out/junit.xml")
+	assert.Equal(t, "ami-harden-summary", ui.MachineType)
+	assert.Equal(t, []string{"audit", "0", "9", "0", "0", "1", "0"}, ui.MachineArgs)
 }

@@ -35,9 +35,9 @@ func TestProvisionWindowsUploadsOnceAndRunsOnce(t *testing.T) {
 	assert.Contains(t, body, "$AmiHardenSteps = @('domain', 'guest-account', 'services', 'admin-password', 'user-keys', 'host-keys', 'credentials', 'history', 'temp', 'event-logs', 'sysprep')\n")
 	assert.Contains(t, body, "$AmiHardenExtraPaths = @('C:\\deploy\\it''s ‘‘here’’.txt')\n", "quotes, typographic ones included, are doubled")
 	assert.Contains(t, body, "$AmiHardenDisableServices = @('Spooler')\n")
-	assert.Contains(t, body, "$AmiHardenSysprep = 'auto'\n$AmiHardenSysprepShutdown = $false\n$AmiHardenRemoveSelf = $true\n")
+	assert.Contains(t, body, "$AmiHardenSysprep = 'auto'\n$AmiHardenSysprepShutdown = $false\n$AmiHardenMode = 'enforce'\n$AmiHardenRemoveSelf = $true\n")
 	last := ui.SayMessages[len(ui.SayMessages)-1].Message
-	assert.Equal(t, "ami-harden: 11 of 11 steps reported: 0 changed, 11 ok, 0 skipped, 0 failed", last)
+	assert.Regexp(t, `^ami-harden: 11 of 11 steps reported: 0 changed, 11 ok, 0 skipped, 0 failed in \d+(\.\d+)?[µm]?s$`, last)
 }
 
 // elevated_user: the script runs through Packer's scheduled-task wrapper,

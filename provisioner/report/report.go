@@ -6,6 +6,7 @@
 //
 //	@@ami-harden begin 1
 //	@@ami-harden start NAME
+//	@@ami-harden finding NAME TEXT
 //	@@ami-harden step NAME STATUS DETAIL
 //	@@ami-harden end FAILED
 //	@@ami-harden abort REASON
@@ -34,11 +35,16 @@ const (
 	Changed Status = "changed" // changed, then verified
 	Skipped Status = "skipped" // does not apply to this machine
 	Failed  Status = "failed"  // could not be done or not verified
+	Finding Status = "finding" // audit mode: something enforce would change
+	Missing Status = "missing" // never reported (not a protocol status)
 )
+
+// Statuses are the statuses a step can report, in summary order.
+var Statuses = []Status{Changed, OK, Skipped, Failed, Finding}
 
 func (s Status) valid() bool {
 	switch s {
-	case OK, Changed, Skipped, Failed:
+	case OK, Changed, Skipped, Failed, Finding:
 		return true
 	}
 	return false
@@ -46,15 +52,17 @@ func (s Status) valid() bool {
 
 // Result is one step's report line.
 type Result struct {
-	Step   string
-	Status Status
-	Detail string
+	Step     string
+	Status   Status
+	Detail   string
+	Findings []string // audit mode: what the step found wrong
 }
 
 // Run collects the report of one script run.
 type Run struct {
 	expected []string
 	results  map[string]Result
+	findings map[string][]string
 	order    []string
 	began    bool
 	ended    bool
@@ -65,7 +73,7 @@ type Run struct {
 
 // NewRun expects exactly the given steps.
 func NewRun(steps []string) *Run {
-	return &Run{expected: steps, results: map[string]Result{}}
+	return &Run{expected: steps, results: map[string]Result{}, findings: map[string][]string{}}
 }
 
 // Line takes one line of output. It returns the step result when the line
@@ -92,6 +100,13 @@ func (r *Run) Line(line string) (res *Result, protocol bool) {
 		r.ended = true
 	case "abort":
 		r.abort = strings.TrimSpace(rest)
+	case "finding":
+		step, text, _ := strings.Cut(strings.TrimSpace(rest), " ")
+		if !r.isExpected(step) {
+			r.problem("finding for step %q, which was not asked for", step)
+		} else {
+			r.findings[step] = append(r.findings[step], strings.TrimSpace(text))
+		}
 	case "step":
 		return r.step(rest), true
 	default:
@@ -121,6 +136,10 @@ func (r *Run) step(rest string) *Result {
 	if _, dup := r.results[res.Step]; dup {
 		r.problem("step %s reported twice", res.Step)
 		return nil
+	}
+	res.Findings = r.findings[res.Step]
+	if res.Status == Finding && len(res.Findings) == 0 {
+		r.problem("step %s reported findings but sent none", res.Step)
 	}
 	r.results[res.Step] = res
 	r.order = append(r.order, res.Step)
@@ -197,15 +216,52 @@ func (r *Run) Summary() string {
 	c := r.Counts()
 	s := fmt.Sprintf("%d of %d steps reported: %d changed, %d ok, %d skipped, %d failed",
 		len(r.results), len(r.expected), c[Changed], c[OK], c[Skipped], c[Failed])
+	if c[Finding] > 0 {
+		s += fmt.Sprintf(", %d with findings", c[Finding])
+	}
 	if m := r.Missing(); len(m) > 0 {
 		s += fmt.Sprintf("; no report from %s", strings.Join(m, ", "))
 	}
 	return s
 }
 
-// Err says why the run cannot be trusted, or nil when every expected step
-// reported, none failed, and the script reached its end.
+// Err says why the run cannot be trusted or did not pass: Incomplete and
+// Failures together; nil when every expected step reported, none failed or
+// found anything, and the script reached its end.
 func (r *Run) Err() error {
+	msgs := append(r.incomplete(), r.Failures()...)
+	if len(msgs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s", strings.Join(msgs, "\n"))
+}
+
+// Incomplete says why the report cannot be trusted (it never began, was cut
+// short, or held lines that make no sense), or nil. This is never a matter
+// of policy: an incomplete report always fails the build.
+func (r *Run) Incomplete() error {
+	if msgs := r.incomplete(); len(msgs) > 0 {
+		return fmt.Errorf("%s", strings.Join(msgs, "\n"))
+	}
+	return nil
+}
+
+// Failures lists the steps that failed and the findings of audit mode, one
+// message each.
+func (r *Run) Failures() []string {
+	var msgs []string
+	for _, res := range r.Results() {
+		switch res.Status {
+		case Failed:
+			msgs = append(msgs, fmt.Sprintf("step %s failed: %s", res.Step, res.Detail))
+		case Finding:
+			msgs = append(msgs, fmt.Sprintf("step %s found %d thing(s) to fix: %s", res.Step, len(res.Findings), strings.Join(res.Findings, "; ")))
+		}
+	}
+	return msgs
+}
+
+func (r *Run) incomplete() []string {
 	var msgs []string
 	if r.abort != "" {
 		msgs = append(msgs, "the script stopped before changing anything: "+r.abort)
@@ -213,11 +269,6 @@ func (r *Run) Err() error {
 		msgs = append(msgs, "the script never started (no begin line): check that execute_command runs it as root")
 	}
 	msgs = append(msgs, r.problems...)
-	for _, res := range r.Results() {
-		if res.Status == Failed {
-			msgs = append(msgs, fmt.Sprintf("step %s failed: %s", res.Step, res.Detail))
-		}
-	}
 	if r.began && r.abort == "" {
 		if m := r.Missing(); len(m) > 0 {
 			msgs = append(msgs, fmt.Sprintf("no report from step(s) %s: the run was cut short, so the image may be half hardened",
@@ -227,10 +278,7 @@ func (r *Run) Err() error {
 			msgs = append(msgs, "the script's end marker never arrived: the run was cut short")
 		}
 	}
-	if len(msgs) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%s", strings.Join(msgs, "\n"))
+	return msgs
 }
 
 func truncate(s string) string {

@@ -81,3 +81,32 @@ func TestRunningNamesTheCutStep(t *testing.T) {
 	assert.Equal(t, "", r.Running())
 	assert.Equal(t, []string{"logs"}, r.Missing())
 }
+
+func TestFindings(t *testing.T) {
+	r := NewRun(steps)
+	feed(r, "@@ami-harden begin 1\n"+
+		"@@ami-harden finding sshd PasswordAuthentication is yes, not no (sshd -T)\n"+
+		"@@ami-harden finding sshd PermitRootLogin is yes, not prohibit-password (sshd -T)\n"+
+		"@@ami-harden step sshd finding 2 finding(s)\n"+
+		"@@ami-harden step passwords ok -\n"+
+		"@@ami-harden step logs ok -\n"+
+		"@@ami-harden end 0")
+	require.NoError(t, r.Incomplete(), "findings are not a broken report")
+	assert.True(t, r.Complete())
+	res := r.Results()[0]
+	assert.Equal(t, Finding, res.Status)
+	assert.Equal(t, []string{"PasswordAuthentication is yes, not no (sshd -T)", "PermitRootLogin is yes, not prohibit-password (sshd -T)"}, res.Findings)
+	assert.Equal(t, []string{"step sshd found 2 thing(s) to fix: PasswordAuthentication is yes, not no (sshd -T); PermitRootLogin is yes, not prohibit-password (sshd -T)"}, r.Failures())
+	assert.Error(t, r.Err())
+	assert.Equal(t, "3 of 3 steps reported: 0 changed, 2 ok, 0 skipped, 0 failed, 1 with findings", r.Summary())
+}
+
+func TestFindingProblems(t *testing.T) {
+	r := NewRun(steps)
+	feed(r, "@@ami-harden begin 1\n@@ami-harden finding temp /tmp/x exists\n@@ami-harden step sshd finding 1 finding(s)\n"+
+		"@@ami-harden step passwords ok -\n@@ami-harden step logs ok -\n@@ami-harden end 0")
+	err := r.Incomplete()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `finding for step "temp", which was not asked for`)
+	assert.Contains(t, err.Error(), "step sshd reported findings but sent none")
+}

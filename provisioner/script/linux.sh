@@ -11,7 +11,8 @@
 # Report protocol, one line each, on standard output (nothing else starts with @@ami-harden):
 #   @@ami-harden begin 1                      the script runs as root, protocol version 1
 #   @@ami-harden start NAME                   step NAME starts (names the step a lost connection cut)
-#   @@ami-harden step NAME STATUS DETAIL      STATUS is ok | changed | skipped | failed
+#   @@ami-harden finding NAME TEXT            audit mode: one thing step NAME found wrong
+#   @@ami-harden step NAME STATUS DETAIL      STATUS is ok | changed | skipped | failed | finding
 #   @@ami-harden end FAILED                   all steps ran; FAILED of them failed
 #   @@ami-harden abort REASON                 nothing was changed, the run stopped
 # DETAIL names files, accounts and counts; it never carries the contents of a file.
@@ -31,6 +32,9 @@ KbdInteractiveAuthentication no}"
 : "${AMI_HARDEN_EXTRA_PATHS:=}"
 # Overwrite passes of random data before a secret file is unlinked.
 : "${AMI_HARDEN_SHRED_PASSES:=1}"
+# enforce: change what needs changing, then verify it. audit: change nothing,
+# report as a finding everything enforce would change.
+: "${AMI_HARDEN_MODE:=enforce}"
 # 1 when the provisioner uploaded this file: it then removes itself.
 : "${AMI_HARDEN_REMOVE_SELF:=0}"
 
@@ -52,6 +56,37 @@ report() {
 	return 0
 }
 
+# finding STEP TEXT: in audit mode, one thing the step would change.
+finding() {
+	_text=$(printf '%s' "$2" | tr '\t\r\n' '   ')
+	printf '@@ami-harden finding %s %s\n' "$1" "$_text"
+	printf '%s\n' "$1" >>"$work/findings"
+}
+
+# findings_from STEP FILE FORMAT: a finding per line of FILE (printf FORMAT
+# with the line), the first 50 of them, then one that counts the rest.
+findings_from() {
+	_n=0
+	while IFS= read -r _line; do
+		_n=$((_n + 1))
+		if [ "$_n" -le 50 ]; then
+			# shellcheck disable=SC2059 # FORMAT is the caller's constant
+			finding "$1" "$(printf "$3" "$_line")"
+		fi
+	done <"$2"
+	[ "$_n" -le 50 ] || finding "$1" "and $((_n - 50)) more like these"
+}
+
+# audit_result STEP OKDETAIL: the step's line in audit mode.
+audit_result() {
+	_n=$(grep -cx "$1" "$work/findings")
+	if [ "$_n" -gt 0 ]; then
+		report "$1" finding "$_n finding(s)"
+	else
+		report "$1" ok "$2"
+	fi
+}
+
 # join: stdin lines joined with ", ", at most 20 of them, then "and N more".
 join() {
 	awk 'NF { n++; if (n <= 20) s = s (n > 1 ? ", " : "") $0 }
@@ -65,6 +100,7 @@ join() {
 # links are unlinked, never followed: a link named .bash_history that points at
 # /etc/shadow must not destroy /etc/shadow.
 wipe() {
+	[ "$audit" ] && return 0
 	for _f in "$@"; do
 		if [ -L "$_f" ]; then
 			rm -f -- "$_f"
@@ -89,6 +125,7 @@ overwrite() {
 
 # wipe_tree DIR: wipe every file below DIR, then remove DIR.
 wipe_tree() {
+	[ "$audit" ] && return 0
 	[ -L "$1" ] && { rm -f -- "$1"; return; }
 	[ -d "$1" ] || return 0
 	if [ -n "$shred" ]; then
@@ -131,6 +168,11 @@ wipe_in_homes() {
 
 # finish_wipe STEP: report what the last wipe_* found, and verify it is gone.
 finish_wipe() {
+	if [ "$audit" ]; then
+		findings_from "$1" "$work/found" '%s exists'
+		audit_result "$1" "none found"
+		return
+	fi
 	: >"$work/left"
 	while IFS= read -r _f; do
 		if [ -e "$_f" ] || [ -L "$_f" ]; then printf '%s\n' "$_f" >>"$work/left"; fi
@@ -194,6 +236,14 @@ step_sshd() {
 		mv "$work/settings.old" "$work/settings"
 	fi
 
+	if [ "$audit" ]; then
+		sshd_compare "$work/sshd_before"
+		findings_from sshd "$work/wrong" '%s (sshd -T)'
+		sshd_has_match && ! sshd_match_check && findings_from sshd "$work/wrong" 'a Match block sets %s'
+		audit_result sshd "in effect: $(awk '{ print $1 " " $2 }' "$work/settings" | join)"
+		return
+	fi
+
 	{
 		echo '# BEGIN ami-harden: kept first, sshd uses the first value it reads.'
 		grep . "$work/settings"
@@ -222,25 +272,14 @@ step_sshd() {
 
 	# Verify the effect: what sshd will really use, for every setting asked for.
 	sshd_effective >"$work/sshd_after" || { report sshd failed "sshd -T failed: $(head -n 3 "$work/sshd_err")"; return; }
-	: >"$work/wrong"
-	while read -r _key _want; do
-		[ -n "$_key" ] || continue
-		_lkey=$(printf '%s' "$_key" | tr '[:upper:]' '[:lower:]')
-		_got=$(awk -v k="$_lkey" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$work/sshd_after")
-		if [ -z "$_got" ]; then
-			printf '%s (sshd does not know it)\n' "$_key" >>"$work/wrong"
-		elif ! same_sshd_value "$_want" "$_got"; then
-			printf '%s is %s\n' "$_key" "$_got" >>"$work/wrong"
-		fi
-	done <"$work/settings"
+	sshd_compare "$work/sshd_after"
 	if [ -s "$work/wrong" ]; then
 		report sshd failed "sshd -T does not show the settings asked for: $(join <"$work/wrong")"
 		return
 	fi
-
-	# Match blocks override the global settings for the connections they match.
-	if grep -Eiqs '^[[:space:]]*Match[[:space:]]' "$config" /etc/ssh/sshd_config.d/*.conf; then
-		sshd_match_check || return
+	if sshd_has_match && ! sshd_match_check; then
+		report sshd failed "a Match block in the sshd configuration turns password logins back on: $(join <"$work/wrong")"
+		return
 	fi
 
 	_pam=$(awk '$1 == "usepam" { print $2 }' "$work/sshd_after")
@@ -250,6 +289,28 @@ step_sshd() {
 	else
 		report sshd ok "already in effect: $_summary"
 	fi
+}
+
+# sshd_compare EFFECTIVE: list in $work/wrong each setting asked for that the
+# `sshd -T` output in EFFECTIVE does not show.
+sshd_compare() {
+	: >"$work/wrong"
+	while read -r _key _want; do
+		[ -n "$_key" ] || continue
+		_lkey=$(printf '%s' "$_key" | tr '[:upper:]' '[:lower:]')
+		_got=$(awk -v k="$_lkey" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$1")
+		if [ -z "$_got" ]; then
+			printf '%s (sshd does not know it)\n' "$_key" >>"$work/wrong"
+		elif ! same_sshd_value "$_want" "$_got"; then
+			printf '%s is %s, not %s\n' "$_key" "$_got" "$_want" >>"$work/wrong"
+		fi
+	done <"$work/settings"
+}
+
+# sshd_has_match: Match blocks override the global settings for the
+# connections they match, so they need a check of their own.
+sshd_has_match() {
+	grep -Eiqs '^[[:space:]]*Match[[:space:]]' /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf
 }
 
 # same_sshd_value WANT GOT: sshd -T prints some values under another name.
@@ -265,6 +326,7 @@ same_sshd_value() {
 
 # sshd_match_check: with Match blocks present, check the password settings for
 # root and every account with a login shell, as sshd would see their logins.
+# What is wrong goes to $work/wrong.
 sshd_match_check() {
 	: >"$work/wrong"
 	getent_or_passwd | awk -F: '$7 !~ /(nologin|false|sync|halt|shutdown)$/ { print $1 }' >"$work/login_users"
@@ -277,10 +339,7 @@ sshd_match_check() {
 			awk -v k="$_k" -v u="$_u" '$1 == k && $2 != "no" { print u ": " k " " $2 }' "$work/sshd_user" >>"$work/wrong"
 		done
 	done <"$work/login_users"
-	if [ -s "$work/wrong" ]; then
-		report sshd failed "a Match block in the sshd configuration turns password logins back on: $(join <"$work/wrong")"
-		return 1
-	fi
+	[ ! -s "$work/wrong" ]
 }
 
 getent_or_passwd() {
@@ -292,7 +351,7 @@ step_passwords() {
 	[ -r /etc/shadow ] || { report passwords failed "/etc/shadow cannot be read"; return; }
 	# With UsePAM no, sshd refuses key logins to accounts whose password is
 	# locked: locking would give an image no one can log in to.
-	if [ -n "${sshd:-}" ] || sshd=$(sshd_binary); then
+	if [ -z "$audit" ] && { [ -n "${sshd:-}" ] || sshd=$(sshd_binary); }; then
 		sshd_probe_key && sshd_effective >"$work/sshd_now" &&
 			if grep -q '^usepam no' "$work/sshd_now"; then
 				report passwords failed "sshd has UsePAM no, and then a locked password also refuses key logins: set sshd_settings = { UsePAM = \"yes\" } or skip this step; no password was locked"
@@ -301,6 +360,11 @@ step_passwords() {
 	fi
 	# A usable password is any hash not starting with ! or *; an empty one is usable too.
 	awk -F: '$2 !~ /^[!*]/ { print $1 }' /etc/shadow >"$work/unlocked"
+	if [ "$audit" ]; then
+		findings_from passwords "$work/unlocked" '%s has a usable or empty password'
+		audit_result passwords "no account has a usable or empty password"
+		return
+	fi
 	if [ ! -s "$work/unlocked" ]; then
 		report passwords ok "no account has a usable or empty password"
 		return
@@ -323,6 +387,13 @@ step_passwords() {
 # host-keys: no two instances of the image may share host keys. The keys go,
 # but only once the image is sure to make new ones before sshd starts.
 step_host_keys() {
+	if [ "$audit" ]; then
+		find /etc/ssh -maxdepth 1 -name 'ssh_host_*' \( -type f -o -type l \) >"$work/found"
+		findings_from host-keys "$work/found" '%s exists'
+		_how=$(host_key_regeneration) || finding host-keys "$_how"
+		audit_result host-keys "no host keys in the image; new keys at first boot by $_how"
+		return
+	fi
 	if ! _how=$(arrange_host_key_regeneration); then
 		report host-keys failed "$_how; no host key was removed"
 		return
@@ -346,9 +417,9 @@ step_host_keys() {
 	fi
 }
 
-# arrange_host_key_regeneration: print what makes new host keys at first boot,
-# installing a small systemd unit when the image has nothing that does.
-arrange_host_key_regeneration() {
+# host_key_regeneration: print what makes new host keys at first boot, or
+# why nothing does (and fail).
+host_key_regeneration() {
 	if command -v cloud-init >/dev/null 2>&1; then
 		echo "cloud-init"
 		return 0
@@ -358,6 +429,27 @@ arrange_host_key_regeneration() {
 			[ -f "$_d/$_u" ] && { echo "the distribution's $_u"; return 0; }
 		done
 	done
+	if [ -f /etc/systemd/system/ami-harden-host-keys.service ] &&
+		[ -L /etc/systemd/system/multi-user.target.wants/ami-harden-host-keys.service ]; then
+		echo "ami-harden-host-keys.service (ssh-keygen -A before sshd)"
+		return 0
+	fi
+	echo "nothing makes new host keys at first boot (no cloud-init, no sshd-keygen unit, no ami-harden-host-keys.service)"
+	return 1
+}
+
+# arrange_host_key_regeneration: print what makes new host keys at first boot,
+# installing a small systemd unit when the image has nothing that does.
+arrange_host_key_regeneration() {
+	if _how=$(host_key_regeneration); then
+		case "$_how" in
+		ami-harden-*) ;; # ours: rewritten below, in case an older version wrote it
+		*)
+			echo "$_how"
+			return 0
+			;;
+		esac
+	fi
 	if ! command -v ssh-keygen >/dev/null 2>&1; then
 		echo "ssh-keygen is not installed, so nothing could make new host keys"
 		return 1
@@ -446,11 +538,22 @@ step_cloud_init() {
 		report cloud-init skipped "cloud-init is not installed"
 		return
 	fi
+	_sudoers=/etc/sudoers.d/90-cloud-init-users
+	if [ "$audit" ]; then
+		{
+			[ -d /var/lib/cloud/instance ] || [ -L /var/lib/cloud/instance ] && echo "/var/lib/cloud/instance (state of the build's instance)"
+			find /var/lib/cloud/instances -mindepth 1 -maxdepth 1 2>/dev/null
+			find /var/log -maxdepth 1 -name 'cloud-init*.log' ! -size 0 2>/dev/null
+			[ -e "$_sudoers" ] && echo "$_sudoers"
+		} >"$work/found"
+		findings_from cloud-init "$work/found" '%s exists'
+		audit_result cloud-init "no instance state left"
+		return
+	fi
 	if ! cloud-init clean --logs >"$work/cloud_init_out" 2>&1; then
 		report cloud-init failed "cloud-init clean --logs failed: $(head -n 3 "$work/cloud_init_out")"
 		return
 	fi
-	_sudoers=/etc/sudoers.d/90-cloud-init-users
 	_extra=""
 	if [ -e "$_sudoers" ]; then
 		wipe "$_sudoers"
@@ -462,6 +565,16 @@ step_cloud_init() {
 
 # machine-id: an empty /etc/machine-id makes systemd give each instance its own.
 step_machine_id() {
+	if [ "$audit" ]; then
+		[ -s /etc/machine-id ] && finding machine-id "/etc/machine-id holds this machine's id"
+		[ -e /etc/machine-id ] || finding machine-id "/etc/machine-id is missing (an empty file is the image state)"
+		if [ -f /var/lib/dbus/machine-id ] && [ ! -L /var/lib/dbus/machine-id ]; then
+			finding machine-id "/var/lib/dbus/machine-id is a copy of the machine id"
+		fi
+		[ -f /var/lib/systemd/random-seed ] && finding machine-id "/var/lib/systemd/random-seed exists"
+		audit_result machine-id "/etc/machine-id is empty"
+		return
+	fi
 	_changed=""
 	if [ -s /etc/machine-id ]; then
 		: >/etc/machine-id || { report machine-id failed "could not empty /etc/machine-id"; return; }
@@ -492,6 +605,12 @@ step_machine_id() {
 
 # temp: /tmp and /var/tmp emptied, hidden files and odd names included.
 step_temp() {
+	if [ "$audit" ]; then
+		find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 2>/dev/null >"$work/found"
+		findings_from temp "$work/found" '%s exists'
+		audit_result temp "/tmp and /var/tmp are empty"
+		return
+	fi
 	_n=$(find /tmp /var/tmp -xdev -mindepth 1 2>/dev/null | grep -c .)
 	find /tmp /var/tmp -xdev -mindepth 1 -delete 2>"$work/temp_err"
 	_left=$(find /tmp /var/tmp -xdev -mindepth 1 2>/dev/null | grep -c .)
@@ -514,6 +633,14 @@ step_logs() {
 		-o -name '*.bz2' -o -name '*.zst' -o -name '*.old' -o -name '*-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' \
 		-o -name '*.journal' -o -name '*.journal~' \) >"$work/rotated"
 	_rotated=$(grep -c . "$work/rotated")
+	if [ "$audit" ]; then
+		findings_from logs "$work/rotated" '%s exists (rotated or journal)'
+		find /var/log -xdev -type f ! -size 0 >"$work/active"
+		grep -vxF -f "$work/rotated" "$work/active" >"$work/found"
+		findings_from logs "$work/found" '%s is not empty'
+		audit_result logs "all logs are empty"
+		return
+	fi
 	if [ "$_rotated" -gt 0 ]; then
 		if [ -n "$shred" ]; then
 			tr '\n' '\0' <"$work/rotated" | xargs -0 shred -n "$AMI_HARDEN_SHRED_PASSES" -u --
@@ -579,6 +706,9 @@ main() {
 	trap 'exit 130' INT TERM HUP
 	: >"$work/reported"
 	: >"$work/failed"
+	: >"$work/findings"
+	audit=""
+	[ "$AMI_HARDEN_MODE" = audit ] && audit=1
 	shred=""
 	command -v shred >/dev/null 2>&1 && shred=shred
 	sshd=""
@@ -591,7 +721,7 @@ main() {
 	done
 	_failed=$(grep -c . "$work/failed")
 	echo "@@ami-harden end $_failed"
-	[ "$_failed" -eq 0 ]
+	[ "$_failed" -eq 0 ] && [ ! -s "$work/findings" ]
 }
 
 # The script leaves nothing behind: it removes itself before changing anything

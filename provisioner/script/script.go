@@ -73,6 +73,8 @@ type Params struct {
 	ExtraPaths []string
 	// ShredPasses is how many passes of random data overwrite a secret.
 	ShredPasses int
+	// Mode is enforce or audit.
+	Mode string
 	// RemoveSelf makes the script delete its own file before it starts.
 	RemoveSelf bool
 }
@@ -89,6 +91,8 @@ type WindowsParams struct {
 	Sysprep string
 	// SysprepShutdown makes Sysprep shut the machine down, detached.
 	SysprepShutdown bool
+	// Mode is enforce or audit.
+	Mode string
 	// RemoveSelf makes the script delete its own file as it starts.
 	RemoveSelf bool
 }
@@ -105,6 +109,7 @@ func RenderWindows(p WindowsParams) []byte {
 	fmt.Fprintf(&b, "$AmiHardenDisableServices = %s\n", psArray(p.DisableServices))
 	fmt.Fprintf(&b, "$AmiHardenSysprep = %s\n", QuotePS(p.Sysprep))
 	fmt.Fprintf(&b, "$AmiHardenSysprepShutdown = %s\n", psBool(p.SysprepShutdown))
+	fmt.Fprintf(&b, "$AmiHardenMode = %s\n", QuotePS(p.Mode))
 	fmt.Fprintf(&b, "$AmiHardenRemoveSelf = %s\n", psBool(p.RemoveSelf))
 	b.WriteString("\n")
 	b.WriteString(windowsScript)
@@ -151,6 +156,7 @@ func RenderLinux(p Params) []byte {
 	assign(&header, "AMI_HARDEN_SSHD_SETTINGS", sshdLines(p.SSHDSettings))
 	assign(&header, "AMI_HARDEN_EXTRA_PATHS", strings.Join(p.ExtraPaths, "\n"))
 	assign(&header, "AMI_HARDEN_SHRED_PASSES", fmt.Sprint(p.ShredPasses))
+	assign(&header, "AMI_HARDEN_MODE", p.Mode)
 	removeSelf := "0"
 	if p.RemoveSelf {
 		removeSelf = "1"

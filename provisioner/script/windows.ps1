@@ -9,7 +9,8 @@
 # Report protocol, one line each, on standard output (nothing else starts with @@ami-harden):
 #   @@ami-harden begin 1                      running as an administrator, protocol version 1
 #   @@ami-harden start NAME                   step NAME starts
-#   @@ami-harden step NAME STATUS DETAIL      STATUS is ok | changed | skipped | failed
+#   @@ami-harden finding NAME TEXT            audit mode: one thing step NAME found wrong
+#   @@ami-harden step NAME STATUS DETAIL      STATUS is ok | changed | skipped | failed | finding
 #   @@ami-harden end FAILED                   all steps ran; FAILED of them failed
 #   @@ami-harden abort REASON                 nothing was changed, the run stopped
 # DETAIL names files, accounts, services and counts; never the contents of a file.
@@ -28,6 +29,10 @@ if (-not (Test-Path variable:AmiHardenDisableServices)) { $AmiHardenDisableServi
 if (-not (Test-Path variable:AmiHardenSysprep)) { $AmiHardenSysprep = 'auto' }
 if (-not (Test-Path variable:AmiHardenSysprepShutdown)) { $AmiHardenSysprepShutdown = $false }
 if (-not (Test-Path variable:AmiHardenRemoveSelf)) { $AmiHardenRemoveSelf = $false }
+# enforce: change what needs changing, then verify it. audit: change nothing,
+# report as a finding everything enforce would change.
+if (-not (Test-Path variable:AmiHardenMode)) { $AmiHardenMode = 'enforce' }
+$Audit = ($AmiHardenMode -eq 'audit')
 
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
@@ -35,6 +40,7 @@ $ProgressPreference = 'SilentlyContinue'
 
 $script:Reported = @{}
 $script:Failed = New-Object System.Collections.ArrayList
+$script:Findings = @{}
 
 # ---------------------------------------------------------------- reporting
 
@@ -45,6 +51,24 @@ function Write-Report([string]$Step, [string]$Status, [string]$Detail) {
     [Console]::Out.WriteLine("@@ami-harden step $Step $Status $text")
     $script:Reported[$Step] = $Status
     if ($Status -eq 'failed') { [void]$script:Failed.Add($Step) }
+}
+
+# Write-Finding: in audit mode, one thing the step would change. The first 50
+# of a step are sent; the rest are counted in the step's line.
+function Write-Finding([string]$Step, [string]$Text) {
+    $script:Findings[$Step] = 1 + $(if ($script:Findings.ContainsKey($Step)) { $script:Findings[$Step] } else { 0 })
+    if ($script:Findings[$Step] -le 50) {
+        [Console]::Out.WriteLine("@@ami-harden finding $Step $(($Text -replace '[\r\n\t]+', ' ').Trim())")
+    }
+}
+
+# Complete-Audit: the step's line in audit mode.
+function Complete-Audit([string]$Step, [string]$OkDetail) {
+    if ($script:Findings.ContainsKey($Step)) {
+        Write-Report $Step 'finding' "$($script:Findings[$Step]) finding(s)"
+    } else {
+        Write-Report $Step 'ok' $OkDetail
+    }
 }
 
 # Join-List: at most 20 items joined with ", ", then "and N more".
@@ -92,6 +116,13 @@ function Remove-SecretTree([string]$Path) {
 
 # Remove-Found: wipe every path in $Paths that exists and report the step.
 function Remove-Found([string]$Step, [string[]]$Paths) {
+    if ($Audit) {
+        foreach ($p in $Paths) {
+            if (Test-Path -LiteralPath $p) { Write-Finding $Step "$p exists" }
+        }
+        Complete-Audit $Step 'none found'
+        return
+    }
     $found = New-Object System.Collections.ArrayList
     $left = New-Object System.Collections.ArrayList
     foreach ($p in $Paths) {
@@ -124,7 +155,10 @@ function Get-ProfilePaths {
 # domain: an image must not be a member of a domain.
 function Invoke-DomainStep {
     $cs = Get-CimInstance -ClassName Win32_ComputerSystem
-    if ($cs.PartOfDomain) {
+    if ($cs.PartOfDomain -and $Audit) {
+        Write-Finding 'domain' "the machine is joined to the domain $($cs.Domain)"
+        Complete-Audit 'domain' ''
+    } elseif ($cs.PartOfDomain) {
         Write-Report 'domain' 'failed' "the machine is joined to the domain $($cs.Domain): remove it (Remove-Computer) before the image is made"
     } else {
         Write-Report 'domain' 'ok' "not joined to a domain (workgroup $($cs.Workgroup))"
@@ -141,6 +175,11 @@ function Invoke-GuestAccountStep {
     }
     if ($guest.Disabled) {
         Write-Report 'guest-account' 'ok' "$($guest.Name) is disabled"
+        return
+    }
+    if ($Audit) {
+        Write-Finding 'guest-account' "the Guest account $($guest.Name) is enabled"
+        Complete-Audit 'guest-account' ''
         return
     }
     & net.exe user $guest.Name /active:no | Out-Null
@@ -164,6 +203,10 @@ function Invoke-ServicesStep {
         if ($null -eq $svc) { [void]$absent.Add($name); continue }
         $startType = (Get-CimInstance -ClassName Win32_Service -Filter "Name = '$($svc.Name)'").StartMode
         if ($svc.Status -eq 'Stopped' -and $startType -eq 'Disabled') { continue }
+        if ($Audit) {
+            Write-Finding 'services' "$($svc.Name) is $($svc.Status), start mode $startType"
+            continue
+        }
         if ($svc.Status -ne 'Stopped') { [void]$wasRunning.Add($svc.Name) }
         try {
             Stop-Service -Name $svc.Name -Force
@@ -184,6 +227,10 @@ function Invoke-ServicesStep {
     if ($wasRunning.Count -gt 0) { $notes += "was running: $(Join-List $wasRunning)" }
     if ($absent.Count -gt 0) { $notes += "not installed: $(Join-List $absent)" }
     $tail = if ($notes) { '; ' + ($notes -join '; ') } else { '' }
+    if ($Audit) {
+        Complete-Audit 'services' "nothing to disable$tail"
+        return
+    }
     if ($problems.Count -gt 0) {
         Write-Report 'services' 'failed' "could not disable $(Join-List $problems)$tail"
     } elseif ($changed.Count -gt 0) {
@@ -220,6 +267,11 @@ function Invoke-AdminPasswordStep {
             Write-Report 'admin-password' 'ok' 'EC2Launch v2 sets a random Administrator password (setAdminAccount, type random)'
             return
         }
+        if ($Audit) {
+            Write-Finding 'admin-password' "EC2Launch v2 setAdminAccount password $($lines[$typeLine].Trim()), not random"
+            Complete-Audit 'admin-password' ''
+            return
+        }
         $lines[$typeLine] = $lines[$typeLine] -replace 'type:\s*\S+', 'type: random'
         [IO.File]::WriteAllLines($EC2LaunchV2Config, $lines)
         Write-Report 'admin-password' 'changed' 'EC2Launch v2 setAdminAccount password type set to random'
@@ -229,6 +281,11 @@ function Invoke-AdminPasswordStep {
         $config = Get-Content -LiteralPath $EC2LaunchV1Config -Raw | ConvertFrom-Json
         if ($config.adminPasswordType -eq 'Random') {
             Write-Report 'admin-password' 'ok' 'EC2Launch v1 sets a random Administrator password (adminPasswordType Random)'
+            return
+        }
+        if ($Audit) {
+            Write-Finding 'admin-password' "EC2Launch v1 adminPasswordType is $($config.adminPasswordType), not Random"
+            Complete-Audit 'admin-password' ''
             return
         }
         $config | Add-Member -NotePropertyName adminPasswordType -NotePropertyValue 'Random' -Force
@@ -246,6 +303,11 @@ function Invoke-AdminPasswordStep {
         }
         if ($plugin.State -eq 'Enabled') {
             Write-Report 'admin-password' 'ok' 'EC2Config sets a random Administrator password (Ec2SetPassword Enabled)'
+            return
+        }
+        if ($Audit) {
+            Write-Finding 'admin-password' "EC2Config Ec2SetPassword is $($plugin.State)"
+            Complete-Audit 'admin-password' ''
             return
         }
         $plugin.State = 'Enabled'
@@ -287,6 +349,10 @@ function Invoke-CredentialsStep {
             if ($_ -match '^\s*Target:\s*(?:[^=]+=)?(.+?)\s*$') { $Matches[1] }
         })
     $vaultLeft = New-Object System.Collections.ArrayList
+    if ($Audit) {
+        foreach ($t in $targets) { Write-Finding 'credentials' "Credential Manager holds $t" }
+        $targets = @()
+    }
     foreach ($t in $targets) {
         & cmdkey.exe "/delete:$t" | Out-Null
         if ($LASTEXITCODE -ne 0) { [void]$vaultLeft.Add($t) }
@@ -311,7 +377,7 @@ function Invoke-CredentialsStep {
 
 # history: this session's history and every profile's PSReadLine history.
 function Invoke-HistoryStep {
-    Clear-History
+    if (-not $Audit) { Clear-History }
     $paths = @()
     foreach ($profilePath in Get-ProfilePaths) {
         $dir = Join-Path $profilePath 'AppData\Roaming\Microsoft\Windows\PowerShell\PSReadLine'
@@ -332,6 +398,7 @@ function Invoke-TempStep {
         if (-not (Test-Path -LiteralPath $dir)) { continue }
         foreach ($item in @(Get-ChildItem -LiteralPath $dir -Force)) {
             if ($item.FullName -eq $PSCommandPath) { continue }
+            if ($Audit) { Write-Finding 'temp' "$($item.FullName) exists"; continue }
             try {
                 Remove-Item -LiteralPath $item.FullName -Recurse -Force
                 $removed++
@@ -340,6 +407,10 @@ function Invoke-TempStep {
                 [void]$inUse.Add($item.FullName)
             }
         }
+    }
+    if ($Audit) {
+        Complete-Audit 'temp' 'temp folders are empty'
+        return
     }
     $tail = if ($inUse.Count -gt 0) { "; in use by running processes, left: $(Join-List $inUse)" } else { '' }
     if ($removed -gt 0) {
@@ -359,11 +430,16 @@ function Invoke-EventLogsStep {
         try {
             $info = $session.GetLogInformation($name, [System.Diagnostics.Eventing.Reader.PathType]::LogName)
             if (-not $info.RecordCount) { continue }
+            if ($Audit) { Write-Finding 'event-logs' "$name holds $($info.RecordCount) record(s)"; continue }
             $session.ClearLog($name)
             $cleared++
         } catch {
             [void]$failed.Add($name)
         }
+    }
+    if ($Audit) {
+        Complete-Audit 'event-logs' 'all event logs are empty'
+        return
     }
     $core = @('Application', 'Security', 'System', 'Setup', 'Windows PowerShell') | Where-Object { $failed -contains $_ }
     $tail = if ($failed.Count -gt 0) { "; could not clear $($failed.Count): $(Join-List $failed)" } else { '' }
@@ -437,6 +513,11 @@ function Invoke-SysprepStep {
         return
     }
     $pending = @(Test-PendingReboot)
+    if ($Audit) {
+        if ($pending.Count -gt 0) { Write-Finding 'sysprep' "a reboot is pending ($($pending -join ', ')): Sysprep would hang or fail" }
+        Complete-Audit 'sysprep' "audit runs no Sysprep; enforce would run $mode"
+        return
+    }
     if ($pending.Count -gt 0) {
         Write-Report 'sysprep' 'failed' "a reboot is pending ($($pending -join ', ')): Sysprep would hang or fail; add a windows-restart provisioner before ami-harden"
         return
@@ -526,5 +607,5 @@ foreach ($step in $AmiHardenSteps) {
 if ($script:SysprepCommand) {
     Start-DetachedSysprep $script:SysprepCommand
 }
-if ($script:Failed.Count -gt 0) { exit 1 }
+if ($script:Failed.Count -gt 0 -or $script:Findings.Count -gt 0) { exit 1 }
 exit 0

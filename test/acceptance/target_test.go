@@ -2,6 +2,8 @@ package acceptance
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -12,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/hashicorp/packer-plugin-sdk/acctest"
 )
 
 // rig is test/rig: the scripts that make, seed, boot and destroy targets.
@@ -33,6 +37,9 @@ type target struct {
 
 func newTarget(t *testing.T) *target {
 	t.Helper()
+	if os.Getenv(acctest.TestEnvVar) == "" {
+		t.Skipf("acceptance tests run only with %s=1 (make testacc)", acctest.TestEnvVar)
+	}
 	if os.Geteuid() != 0 {
 		t.Fatal("acceptance tests need root (chroot, mounts, systemd-nspawn): run them with make testacc")
 	}
@@ -57,6 +64,14 @@ func newTarget(t *testing.T) *target {
 func (tg *target) rig(args ...string) string {
 	tg.t.Helper()
 	return run(tg.t, filepath.Join(rig, "target.sh"), args...)
+}
+
+// SSH runs a command on the target as builder, over its sshd.
+func (tg *target) SSH(command string) string {
+	tg.t.Helper()
+	return run(tg.t, "ssh", "-i", tg.Key, "-p", strconv.Itoa(tg.Port), "-o", "BatchMode=yes",
+		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+		"builder@127.0.0.1", command)
 }
 
 // Path is a path inside the target.
@@ -142,4 +157,59 @@ func (tg *target) ScanDisk(word string) int {
 		off = end
 	}
 	return count
+}
+
+// Serve starts sshd again on the (hardened) image without changing it: the
+// host key and builder's key live on a tmpfs /run, as on a booted instance.
+func (tg *target) Serve() {
+	tg.t.Helper()
+	tg.rig("down", tg.Dir)
+	tg.rig("serve", tg.Dir, strconv.Itoa(tg.Port), tg.Key+".pub")
+}
+
+// watched are the parts of the image the steps read or change.
+var watched = []string{"etc", "root", "home", "srv", "opt", "tmp", "var/tmp", "var/log", "var/lib/dbus", "var/lib/systemd", "var/lib/cloud"}
+
+// Snapshot records every file, link and directory below the watched paths:
+// kind, mode, owner, size and a SHA-256 of the contents (links: the target).
+func (tg *target) Snapshot() map[string]string {
+	tg.t.Helper()
+	snap := map[string]string{}
+	for _, w := range watched {
+		root := tg.Path(w)
+		if _, err := os.Lstat(root); err != nil {
+			continue
+		}
+		err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			fi, err := os.Lstat(path)
+			if err != nil {
+				return err
+			}
+			st := fi.Sys().(*syscall.Stat_t)
+			entry := fmt.Sprintf("%s %o %d:%d", fi.Mode().Type(), fi.Mode().Perm(), st.Uid, st.Gid)
+			switch {
+			case fi.Mode()&os.ModeSymlink != 0:
+				target, err := os.Readlink(path)
+				if err != nil {
+					return err
+				}
+				entry += " -> " + target
+			case fi.Mode().IsRegular():
+				b, err := os.ReadFile(path)
+				if err != nil {
+					return err
+				}
+				entry += fmt.Sprintf(" %d %x", len(b), sha256.Sum256(b))
+			}
+			snap[strings.TrimPrefix(path, tg.Dir)] = entry
+			return nil
+		})
+		if err != nil {
+			tg.t.Fatal(err)
+		}
+	}
+	return snap
 }

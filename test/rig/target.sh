@@ -5,6 +5,9 @@
 #   target.sh up DIR PORT PUBKEY [SUITE]  unpack a fresh rootfs into DIR, add the
 #                                         sudo user "builder" with PUBKEY, start sshd
 #   target.sh seed DIR                    put into it what an image must not ship
+#   target.sh serve DIR PORT PUBKEY       start sshd again on an image (after down), leaving
+#                                         the image untouched: host key and PUBKEY live on
+#                                         a tmpfs /run, as on a booted machine
 #   target.sh down DIR                    stop its sshd, unmount what up mounted
 #   target.sh boot DIR PRIVKEY PUBKEY     boot it; print what its first boot did
 #   target.sh destroy DIR                 down, then delete DIR and its disk
@@ -79,6 +82,29 @@ cmd_up() {
 	root=$(readlink "/proc/$pid/root")
 	[ "$root" = "$dir" ] || die "sshd $pid serves $root, not $dir"
 	echo "target up: $dir, sshd pid $pid on 127.0.0.1:$port"
+}
+
+# serve: what `up` does for sshd, for an image that must not change (audit):
+# its host keys and builder's authorized keys stay out of the image.
+cmd_serve() {
+	local dir port pubkey rig pid
+	dir=$(guard "$1"); port=$2; pubkey=$3
+	[ -e "$dir/$marker" ] || die "$dir was not made by target.sh up"
+	[ "$(mounts_below "$dir")" = "$dir" ] || die "$dir still has mounts: run down first"
+	mount -t tmpfs -o mode=0755 tmpfs "$dir/run"
+	mount -t proc proc "$dir/proc"
+	mount --bind /dev "$dir/dev"
+	mount -t devpts -o newinstance,ptmxmode=0666 devpts "$dir/dev/pts"
+	rig=/run/ami-harden-rig
+	mkdir -p "$dir/run/sshd" "$dir$rig"
+	ssh-keygen -q -t ed25519 -N '' -f "$dir$rig/host_key"
+	install -m 0644 "$pubkey" "$dir$rig/builder.keys"
+	chroot "$dir" /usr/sbin/sshd -p "$port" -o ListenAddress=127.0.0.1 -o PidFile=/run/sshd-test.pid \
+		-h "$rig/host_key" -o "AuthorizedKeysFile=$rig/%u.keys"
+	for _ in $(seq 50); do [ -s "$dir/run/sshd-test.pid" ] && break; sleep 0.1; done
+	pid=$(cat "$dir/run/sshd-test.pid")
+	[ "$(readlink "/proc/$pid/root")" = "$dir" ] || die "sshd $pid does not serve $dir"
+	echo "target served: $dir, sshd pid $pid on 127.0.0.1:$port"
 }
 
 cmd_seed() {
@@ -159,8 +185,9 @@ UNIT
 case "${1:-}" in
 up) shift; cmd_up "$@" ;;
 seed) shift; cmd_seed "$@" ;;
+serve) shift; cmd_serve "$@" ;;
 down) shift; cmd_down "$@" ;;
 destroy) shift; cmd_destroy "$@" ;;
 boot) shift; cmd_boot "$@" ;;
-*) die "usage: target.sh up|seed|down|boot|destroy DIR ..." ;;
+*) die "usage: target.sh up|seed|serve|down|boot|destroy DIR ..." ;;
 esac

@@ -2,7 +2,7 @@
 // PowerShell parser; there is no PowerShell on these machines) and fails on
 // any syntax error: an ERROR node or a node the parser had to invent.
 //
-//   node parse.mjs FILE...
+//   node parse-powershell.mjs FILE...
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Parser, Language } from 'web-tree-sitter';

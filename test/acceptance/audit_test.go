@@ -1,0 +1,174 @@
+package acceptance
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/packer-plugin-sdk/acctest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// report is the part of report_file the tests read.
+type report struct {
+	Mode   string `json:"mode"`
+	Result string `json:"result"`
+	Steps  []struct {
+		Name     string   `json:"name"`
+		Status   string   `json:"status"`
+		Findings []string `json:"findings"`
+	} `json:"steps"`
+}
+
+type junit struct {
+	Tests    int `xml:"tests,attr"`
+	Failures int `xml:"failures,attr"`
+	Suites   []struct {
+		Cases []struct {
+			Name    string `xml:"name,attr"`
+			Failure *struct {
+				Type string `xml:"type,attr"`
+				Text string `xml:",chardata"`
+			} `xml:"failure"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+// reportFiles returns the report_file and junit_file settings for a test,
+// and reads them back: the JSON report validated against the documented
+// schema (docs/report.schema.json) by Ajv.
+func reportFiles(t *testing.T) (settings string, read func() (report, junit)) {
+	dir := t.TempDir()
+	jsonPath, junitPath := filepath.Join(dir, "report.json"), filepath.Join(dir, "junit.xml")
+	settings = fmt.Sprintf("    report_file = %q\n    junit_file = %q\n", jsonPath, junitPath)
+	return settings, func() (report, junit) {
+		t.Helper()
+		out, err := exec.Command("node", filepath.Join(rig, "..", "node", "validate-report.mjs"),
+			filepath.Join(rig, "..", "..", "docs", "report.schema.json"), jsonPath).CombinedOutput()
+		require.NoError(t, err, "report_file does not validate against docs/report.schema.json:\n%s", out)
+		var r report
+		var j junit
+		b, err := os.ReadFile(jsonPath)
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(b, &r))
+		b, err = os.ReadFile(junitPath)
+		require.NoError(t, err)
+		require.NoError(t, xml.Unmarshal(b, &j))
+		return r, j
+	}
+}
+
+// TestAuditDirtyImage: audit mode on a seeded image reports findings, fails
+// the build, writes both report files, and changes no byte of the image.
+func TestAuditDirtyImage(t *testing.T) {
+	tg := newTarget(t)
+	tg.rig("seed", tg.Dir)
+	// Debian's sudo leaves ~/.sudo_as_admin_successful at a user's first
+	// sudo: the login escalation's trace, not the audit's. In a real build
+	// earlier provisioners have used sudo already; so does this test.
+	tg.SSH("sudo -n true")
+	before := tg.Snapshot()
+	files, read := reportFiles(t)
+
+	acctest.TestPlugin(t, &acctest.PluginTestCase{
+		Name:     "ami_harden_audit_dirty",
+		Type:     "ami-harden",
+		Template: template(tg, "    mode = \"audit\"\n    extra_paths = [\"/opt/app/it's here\"]\n"+files),
+		Check: buildCheck(false, []string{
+			"Auditing (changing nothing) the image",
+			"sshd           finding  3 finding(s)",
+			"PasswordAuthentication is yes, not no (sshd -T)",
+			"passwords      finding  4 finding(s)",
+			"root has a usable or empty password",
+			"/home/alice/.ssh/id_rsa exists",
+			"/etc/ssh/ssh_host_ed25519_key exists",
+			"nothing makes new host keys at first boot",
+			"/etc/machine-id holds this machine's id",
+			"/var/log/auth.log is not empty",
+			"with findings",
+			"step passwords found 4 thing(s) to fix",
+		}, nil),
+	})
+
+	after := tg.Snapshot()
+	assert.Equal(t, len(before), len(after), "files were added or removed")
+	for path, was := range before {
+		if now, ok := after[path]; !ok {
+			t.Errorf("audit removed %s", path)
+		} else if now != was {
+			t.Errorf("audit changed %s: %s -> %s", path, was, now)
+		}
+	}
+	for path := range after {
+		if _, ok := before[path]; !ok {
+			t.Errorf("audit created %s", path)
+		}
+	}
+
+	r, j := read()
+	assert.Equal(t, "audit", r.Mode)
+	assert.Equal(t, "failed", r.Result)
+	byName := map[string][]string{}
+	for _, s := range r.Steps {
+		byName[s.Name] = s.Findings
+		if s.Name != "cloud-init" {
+			assert.Equal(t, "finding", s.Status, "step %s", s.Name)
+		}
+	}
+	assert.Contains(t, byName["passwords"], "alice has a usable or empty password")
+	assert.Contains(t, byName["credentials"], "/opt/app/it's here exists")
+	assert.Equal(t, 10, j.Tests)
+	assert.Equal(t, 9, j.Failures)
+	for _, c := range j.Suites[0].Cases {
+		if c.Name == "user-keys" {
+			require.NotNil(t, c.Failure)
+			assert.Equal(t, "finding", c.Failure.Type)
+			assert.Contains(t, c.Failure.Text, "/root/.ssh/authorized_keys exists")
+		}
+	}
+}
+
+// TestEnforceThenAudit: enforce writes both report files and passes; an
+// audit of the image it produced then finds nothing and passes.
+func TestEnforceThenAudit(t *testing.T) {
+	tg := newTarget(t)
+	tg.rig("seed", tg.Dir)
+	files, read := reportFiles(t)
+	acctest.TestPlugin(t, &acctest.PluginTestCase{
+		Name:     "ami_harden_enforce_reports",
+		Type:     "ami-harden",
+		Template: template(tg, `    extra_paths = ["/opt/app/it's here"]`+"\n"+files),
+		Check:    buildCheck(true, []string{"9 changed, 0 ok, 1 skipped, 0 failed in "}, nil),
+	})
+	r, j := read()
+	assert.Equal(t, "enforce", r.Mode)
+	assert.Equal(t, "passed", r.Result)
+	assert.Equal(t, 10, j.Tests)
+	assert.Equal(t, 0, j.Failures)
+
+	tg.Serve()
+	files, read = reportFiles(t)
+	acctest.TestPlugin(t, &acctest.PluginTestCase{
+		Name:     "ami_harden_audit_hardened",
+		Type:     "ami-harden",
+		Template: template(tg, "    mode = \"audit\"\n    extra_paths = [\"/opt/app/it's here\"]\n"+files),
+		Check: buildCheck(true, []string{
+			"Auditing (changing nothing) the image",
+			"0 changed, 9 ok, 1 skipped, 0 failed in ",
+		}, func(log string) error {
+			if strings.Contains(log, " finding ") {
+				return fmt.Errorf("the audit of a hardened image has findings")
+			}
+			return nil
+		}),
+	})
+	r, j = read()
+	assert.Equal(t, "passed", r.Result)
+	assert.Equal(t, 0, j.Failures)
+}
