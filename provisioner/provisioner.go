@@ -186,7 +186,7 @@ func wait(ctx context.Context, cmd *packersdk.RemoteCmd) (int, error) {
 
 // errStepsFailed marks a result whose only problems are failed steps or
 // findings: the one kind of failure on_failure = "continue" lets through.
-var errStepsFailed = errors.New("steps failed or found something to fix")
+var errStepsFailed = errors.New("some steps failed or found something to fix")
 
 // outcome turns the report and the exit status into the provisioner's
 // result. A lost connection is a success only when a shutdown was expected
@@ -220,7 +220,7 @@ func outcome(run *report.Run, exit int, command string, shutdownExpected bool) e
 	case len(msgs) > 0:
 		return fmt.Errorf("ami-harden: the image is not hardened:\n%s", strings.Join(append(msgs, failures...), "\n"))
 	case len(failures) > 0:
-		return fmt.Errorf("ami-harden: %w:\n%s", errStepsFailed, strings.Join(failures, "\n"))
+		return fmt.Errorf("ami-harden: the image is not hardened: %w:\n%s", errStepsFailed, strings.Join(failures, "\n"))
 	}
 	return nil
 }

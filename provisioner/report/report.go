@@ -255,7 +255,12 @@ func (r *Run) Failures() []string {
 		case Failed:
 			msgs = append(msgs, fmt.Sprintf("step %s failed: %s", res.Step, res.Detail))
 		case Finding:
-			msgs = append(msgs, fmt.Sprintf("step %s found %d thing(s) to fix: %s", res.Step, len(res.Findings), strings.Join(res.Findings, "; ")))
+			shown := res.Findings
+			more := ""
+			if len(shown) > 3 {
+				shown, more = shown[:3], fmt.Sprintf(" and %d more", len(res.Findings)-3)
+			}
+			msgs = append(msgs, fmt.Sprintf("step %s found %d thing(s) to fix: %s%s", res.Step, len(res.Findings), strings.Join(shown, "; "), more))
 		}
 	}
 	return msgs

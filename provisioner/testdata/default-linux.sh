@@ -617,14 +617,16 @@ step_machine_id() {
 # temp: /tmp and /var/tmp emptied, hidden files and odd names included.
 step_temp() {
 	if [ "$audit" ]; then
-		find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 2>/dev/null >"$work/found"
+		# One line per entry: a newline inside a name is shown as "?".
+		find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -exec sh -c \
+			'for f do printf "%s" "$f" | tr "\n" "?"; echo; done' sh {} + 2>/dev/null >"$work/found"
 		findings_from temp "$work/found" '%s exists'
 		audit_result temp "/tmp and /var/tmp are empty"
 		return
 	fi
-	_n=$(find /tmp /var/tmp -xdev -mindepth 1 2>/dev/null | grep -c .)
+	_n=$(count_entries)
 	find /tmp /var/tmp -xdev -mindepth 1 -delete 2>"$work/temp_err"
-	_left=$(find /tmp /var/tmp -xdev -mindepth 1 2>/dev/null | grep -c .)
+	_left=$(count_entries)
 	if [ "$_left" -gt 0 ]; then
 		report temp failed "$_left entries could not be removed from /tmp and /var/tmp: $(head -n 3 "$work/temp_err")"
 	elif [ "$_n" -gt 0 ]; then
@@ -632,6 +634,13 @@ step_temp() {
 	else
 		report temp ok "/tmp and /var/tmp are empty"
 	fi
+}
+
+# count_entries: how many entries /tmp and /var/tmp hold, names with newlines
+# included, without a process per entry.
+count_entries() {
+	find /tmp /var/tmp -xdev -mindepth 1 -exec sh -c 'echo $#' sh {} + 2>/dev/null |
+		awk '{ n += $1 } END { print n + 0 }'
 }
 
 # logs: rotated logs and the journal are overwritten and deleted; every other
