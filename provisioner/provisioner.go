@@ -245,7 +245,7 @@ func showLine(ui packersdk.Ui, run *report.Run, line string) {
 		}
 		ui.Machine("ami-harden-step", res.Step, string(res.Status), res.Detail)
 	case !protocol:
-		ui.Message(line)
+		ui.Say(line)
 	}
 }
 

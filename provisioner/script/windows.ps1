@@ -87,7 +87,7 @@ function Remove-Secret([string]$Path) {
     $item = Get-Item -LiteralPath $Path -Force -ErrorAction SilentlyContinue
     if ($null -eq $item) { return }
     if (($item.Attributes -band [IO.FileAttributes]::ReparsePoint) -or $item.PSIsContainer) {
-        Remove-Item -LiteralPath $Path -Force -Recurse
+        Remove-Tree $item.FullName $true
         return
     }
     if ($item.IsReadOnly) { $item.IsReadOnly = $false }
@@ -107,15 +107,32 @@ function Remove-Secret([string]$Path) {
     Remove-Item -LiteralPath $item.FullName -Force
 }
 
-# Remove-SecretTree: Remove-Secret for every file below a folder, then the folder.
-function Remove-SecretTree([string]$Path) {
-    Get-ChildItem -LiteralPath $Path -Recurse -Force -File -ErrorAction SilentlyContinue |
-        ForEach-Object { Remove-Secret $_.FullName }
-    Remove-Item -LiteralPath $Path -Recurse -Force
+# Remove-Tree: delete a file or a folder with everything in it, overwriting
+# files first when $Overwrite. Links (symbolic links, junctions) are deleted
+# themselves, never followed: Windows PowerShell 5.1's Get-ChildItem -Recurse
+# and Remove-Item -Recurse follow them, into folders outside the tree.
+function Remove-Tree([string]$Path, [bool]$Overwrite) {
+    $item = Get-Item -LiteralPath $Path -Force
+    if ($item.Attributes -band [IO.FileAttributes]::ReparsePoint) {
+        if ($item.PSIsContainer) { [IO.Directory]::Delete($item.FullName, $false) } else { [IO.File]::Delete($item.FullName) }
+        return
+    }
+    if ($item.PSIsContainer) {
+        foreach ($child in @(Get-ChildItem -LiteralPath $item.FullName -Force)) { Remove-Tree $child.FullName $Overwrite }
+        [IO.Directory]::Delete($item.FullName, $false)
+        return
+    }
+    if ($Overwrite) {
+        Remove-Secret $item.FullName
+    } else {
+        if ($item.IsReadOnly) { $item.IsReadOnly = $false }
+        [IO.File]::Delete($item.FullName)
+    }
 }
 
-# Remove-Found: wipe every path in $Paths that exists and report the step.
-function Remove-Found([string]$Step, [string[]]$Paths) {
+# Remove-Found: wipe every path in $Paths that exists and report the step;
+# $Done lists what the step already removed another way.
+function Remove-Found([string]$Step, [string[]]$Paths, [string[]]$Done = @()) {
     if ($Audit) {
         foreach ($p in $Paths) {
             if (Test-Path -LiteralPath $p) { Write-Finding $Step "$p exists" }
@@ -124,12 +141,13 @@ function Remove-Found([string]$Step, [string[]]$Paths) {
         return
     }
     $found = New-Object System.Collections.ArrayList
+    foreach ($d in $Done) { [void]$found.Add($d) }
     $left = New-Object System.Collections.ArrayList
     foreach ($p in $Paths) {
         if (-not (Test-Path -LiteralPath $p)) { continue }
         [void]$found.Add($p)
         try {
-            if (Test-Path -LiteralPath $p -PathType Container) { Remove-SecretTree $p } else { Remove-Secret $p }
+            Remove-Tree $p $true
         } catch {
             [void]$left.Add("$p ($($_.Exception.Message))")
         }
@@ -279,12 +297,13 @@ function Invoke-AdminPasswordStep {
     }
     if (Test-Path -LiteralPath $EC2LaunchV1Config) {
         $config = Get-Content -LiteralPath $EC2LaunchV1Config -Raw | ConvertFrom-Json
-        if ($config.adminPasswordType -eq 'Random') {
+        $current = if ($config.PSObject.Properties.Name -contains 'adminPasswordType') { $config.adminPasswordType } else { '(unset)' }
+        if ($current -eq 'Random') {
             Write-Report 'admin-password' 'ok' 'EC2Launch v1 sets a random Administrator password (adminPasswordType Random)'
             return
         }
         if ($Audit) {
-            Write-Finding 'admin-password' "EC2Launch v1 adminPasswordType is $($config.adminPasswordType), not Random"
+            Write-Finding 'admin-password' "EC2Launch v1 adminPasswordType is $current, not Random"
             Complete-Audit 'admin-password' ''
             return
         }
@@ -343,19 +362,76 @@ function Invoke-HostKeysStep {
     Remove-Found 'host-keys' $keys
 }
 
-# credentials: Credential Manager entries and credential files in every profile.
-function Invoke-CredentialsStep {
-    $targets = @(& cmdkey.exe /list | ForEach-Object {
-            if ($_ -match '^\s*Target:\s*(?:[^=]+=)?(.+?)\s*$') { $Matches[1] }
-        })
-    $vaultLeft = New-Object System.Collections.ArrayList
-    if ($Audit) {
-        foreach ($t in $targets) { Write-Finding 'credentials' "Credential Manager holds $t" }
-        $targets = @()
+# Credential Manager through its API (CredEnumerate, CredDelete): cmdkey's
+# output is translated into the display language, the API's is not.
+$CredentialManagerApi = @'
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+
+public static class AmiHardenCredentials {
+    [DllImport("advapi32.dll", CharSet = CharSet.Unicode, SetLastError = true)]
+    static extern bool CredEnumerateW(string filter, int flags, out int count, out IntPtr credentials);
+    [DllImport("advapi32.dll", CharSet = CharSet.Unicode, SetLastError = true)]
+    static extern bool CredDeleteW(string target, int type, int flags);
+    [DllImport("advapi32.dll")]
+    static extern void CredFree(IntPtr buffer);
+
+    // Each entry as "type|target". Throws with the Win32 error when the
+    // logon session has no Credential Manager (error 1312).
+    public static List<string> List() {
+        var found = new List<string>();
+        int count;
+        IntPtr list;
+        if (!CredEnumerateW(null, 0, out count, out list)) {
+            int error = Marshal.GetLastWin32Error();
+            if (error == 1168) { return found; } // ERROR_NOT_FOUND: none
+            throw new System.ComponentModel.Win32Exception(error);
+        }
+        try {
+            for (int i = 0; i < count; i++) {
+                IntPtr credential = Marshal.ReadIntPtr(list, i * IntPtr.Size);
+                int type = Marshal.ReadInt32(credential, 4);
+                string target = Marshal.PtrToStringUni(Marshal.ReadIntPtr(credential, 8));
+                found.Add(type + "|" + target);
+            }
+        } finally {
+            CredFree(list);
+        }
+        return found;
     }
-    foreach ($t in $targets) {
-        & cmdkey.exe "/delete:$t" | Out-Null
-        if ($LASTEXITCODE -ne 0) { [void]$vaultLeft.Add($t) }
+
+    public static bool Delete(string target, int type) {
+        return CredDeleteW(target, type, 0);
+    }
+}
+'@
+
+# credentials: Credential Manager entries of the user running the script and
+# credential files in every profile, plus extra_paths.
+function Invoke-CredentialsStep {
+    Add-Type -TypeDefinition $CredentialManagerApi
+    $vaultDone = New-Object System.Collections.ArrayList
+    $vaultLeft = New-Object System.Collections.ArrayList
+    $vaultNote = ''
+    try {
+        foreach ($entry in [AmiHardenCredentials]::List()) {
+            $type, $target = $entry -split '\|', 2
+            if ($Audit) { Write-Finding 'credentials' "Credential Manager holds $target"; continue }
+            if ([AmiHardenCredentials]::Delete($target, [int]$type)) {
+                [void]$vaultDone.Add("Credential Manager entry $target")
+            } else {
+                [void]$vaultLeft.Add($target)
+            }
+        }
+    } catch {
+        # A WinRM network logon has no Credential Manager of its own; the
+        # elevated runner's scheduled task has.
+        $vaultNote = "; Credential Manager not reachable from this logon ($($_.Exception.Message)): run with elevated_user to clear it"
+    }
+    if ($vaultLeft.Count -gt 0) {
+        Write-Report 'credentials' 'failed' "could not delete the Credential Manager entries $(Join-List $vaultLeft)"
+        return
     }
     $paths = @()
     foreach ($profilePath in Get-ProfilePaths) {
@@ -367,12 +443,8 @@ function Invoke-CredentialsStep {
         }
     }
     $paths += $AmiHardenExtraPaths
-    if ($vaultLeft.Count -gt 0) {
-        Write-Report 'credentials' 'failed' "cmdkey could not delete $(Join-List $vaultLeft)"
-        return
-    }
-    if ($targets.Count -gt 0) { Write-Output "Deleted $($targets.Count) Credential Manager entr(ies)" }
-    Remove-Found 'credentials' $paths
+    if ($vaultNote) { Write-Output "credentials: $($vaultNote.TrimStart('; '))" }
+    Remove-Found 'credentials' $paths $vaultDone
 }
 
 # history: this session's history and every profile's PSReadLine history.
@@ -400,7 +472,7 @@ function Invoke-TempStep {
             if ($item.FullName -eq $PSCommandPath) { continue }
             if ($Audit) { Write-Finding 'temp' "$($item.FullName) exists"; continue }
             try {
-                Remove-Item -LiteralPath $item.FullName -Recurse -Force
+                Remove-Tree $item.FullName $false
                 $removed++
             } catch {
                 # Files held open by running processes (the build's own among them) stay.

@@ -1,0 +1,53 @@
+# Amazon Linux 2023 AMI, hardened as the last step of the build.
+#
+#   packer init example/amazon-linux.pkr.hcl
+#   packer build example/amazon-linux.pkr.hcl
+packer {
+  required_plugins {
+    amazon = {
+      source  = "github.com/hashicorp/amazon"
+      version = ">= 1.3.2"
+    }
+    ami-harden = {
+      source  = "github.com/ami-harden/ami-harden"
+      version = ">= 0.1.0"
+    }
+  }
+}
+
+variable "region" {
+  type    = string
+  default = "eu-west-1"
+}
+
+source "amazon-ebs" "al2023" {
+  region        = var.region
+  instance_type = "t3.small"
+  ami_name      = "app-al2023-{{timestamp}}"
+  ssh_username  = "ec2-user" # has passwordless sudo, as ami-harden expects
+
+  source_ami_filter {
+    filters = {
+      name                = "al2023-ami-2023.*-x86_64"
+      root-device-type    = "ebs"
+      virtualization-type = "hvm"
+    }
+    owners      = ["amazon"]
+    most_recent = true
+  }
+}
+
+build {
+  sources = ["source.amazon-ebs.al2023"]
+
+  provisioner "shell" {
+    inline = ["sudo dnf -y install nginx"]
+  }
+
+  # Last: it removes ec2-user's authorized_keys and locks every password.
+  provisioner "ami-harden" {
+    extra_paths = ["/opt/app/.env"]
+    report_file = "reports/ami-harden.json"
+    junit_file  = "reports/ami-harden.xml"
+  }
+}
