@@ -241,8 +241,8 @@ func (c *Config) prepareSteps(add func(string, ...interface{})) {
 
 func (c *Config) prepareLinux(add func(string, ...interface{})) {
 	for k, v := range c.SSHDSettings {
-		if !sshdKeyword.MatchString(k) {
-			add("sshd_settings: %q is not an sshd keyword", k)
+		if !sshdKeyword.MatchString(k) || !sshdKeywords[strings.ToLower(k)] {
+			add("sshd_settings: %q is not an sshd keyword (see sshd_config(5); Match and Include are not supported here)", k)
 		}
 		if strings.TrimSpace(v) == "" {
 			add("sshd_settings: %s has an empty value", k)

@@ -451,11 +451,13 @@ host_key_regeneration() {
 
 # arrange_host_key_regeneration: print what makes new host keys at first boot,
 # installing a small systemd unit when the image has nothing that does.
+# With cloud-init the unit is installed too: cloud-init makes new keys only
+# when it finds its data source, and an image booted elsewhere would have
+# none. Whichever runs first, sshd starts with keys of this instance.
 arrange_host_key_regeneration() {
 	if _how=$(host_key_regeneration); then
 		case "$_how" in
-		ami-harden-*) ;; # ours: rewritten below, in case an older version wrote it
-		*)
+		"the distribution's"*)
 			echo "$_how"
 			return 0
 			;;
@@ -499,7 +501,11 @@ EOF
 			return 1
 		fi
 	done
-	echo "ami-harden-host-keys.service (ssh-keygen -A before sshd)"
+	if command -v cloud-init >/dev/null 2>&1; then
+		echo "cloud-init (and ami-harden-host-keys.service, should cloud-init not run)"
+	else
+		echo "ami-harden-host-keys.service (ssh-keygen -A before sshd)"
+	fi
 }
 
 # user-keys: nobody's keys ship in the image; instances get theirs at launch.

@@ -2,17 +2,22 @@
 # Builds (once) a tarball of a bootable Debian rootfs that acceptance tests and
 # the demo unpack into a throwaway directory. Only Debian's packages are used.
 #
-#   test/rig/rootfs.sh [SUITE]   prints the path of the cached tarball
+#   test/rig/rootfs.sh [SUITE [EXTRA]]   prints the path of the cached tarball
+#
+# SUITE is a Debian release (bookworm, trixie). EXTRA is a comma-separated
+# list of packages installed with apt-get afterwards (debootstrap cannot
+# resolve cloud-init's dependencies itself).
 #
 # The cache lives in $AMI_HARDEN_CACHE (default /var/cache/ami-harden) so that
 # later runs on the same machine skip the minute debootstrap takes.
 set -euo pipefail
 
 suite=${1:-bookworm}
+extra=${2:-}
 cache=${AMI_HARDEN_CACHE:-/var/cache/ami-harden}
 # What a small cloud image has: sshd, sudo for the login user, systemd to boot.
 packages=openssh-server,sudo,systemd-sysv,dbus,openssh-client
-key=$(printf '%s %s' "$suite" "$packages" | sha256sum | cut -c1-12)
+key=$(printf '%s %s %s' "$suite" "$packages" "$extra" | sha256sum | cut -c1-12)
 tarball=$cache/rootfs-$suite-$key.tar
 
 if [ -s "$tarball" ]; then
@@ -31,6 +36,19 @@ debootstrap --variant=minbase --include="$packages" "$suite" "$work/root" >"$wor
 	tail -n 30 "$work/debootstrap.log" >&2
 	exit 1
 }
+if [ -n "$extra" ]; then
+	cp /etc/resolv.conf "$work/root/etc/resolv.conf"
+	mount -t proc proc "$work/root/proc"
+	trap 'umount "$work/root/proc" 2>/dev/null; rm -rf --one-file-system "$work"' EXIT
+	if ! chroot "$work/root" /bin/sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(echo "$extra" | tr , ' ')" \
+		>"$work/apt.log" 2>&1; then
+		tail -n 30 "$work/apt.log" >&2
+		exit 1
+	fi
+	umount "$work/root/proc"
+	chroot "$work/root" apt-get clean
+	: >"$work/root/etc/resolv.conf"
+fi
 # Leave no host keys or machine-id from the build in the cache: each target
 # makes its own, as a freshly launched builder instance would.
 rm -f "$work"/root/etc/ssh/ssh_host_*

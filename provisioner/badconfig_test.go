@@ -1,0 +1,62 @@
+package provisioner
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Malformed configurations: each fails Prepare (what `packer validate`
+// runs) with an error naming the field, and none panics.
+func TestPrepareBadConfigTable(t *testing.T) {
+	cases := []struct {
+		name  string
+		raw   map[string]interface{}
+		field string
+	}{
+		{"unknown step", map[string]interface{}{"steps": []string{"sshd", "fierwall"}}, `steps: unknown step "fierwall"`},
+		{"unknown skip step", map[string]interface{}{"skip_steps": []string{"log"}}, `skip_steps: unknown step "log"`},
+		{"step in both lists", map[string]interface{}{"steps": []string{"temp"}, "skip_steps": []string{"temp"}}, `step "temp" is in both steps and skip_steps`},
+		{"steps not a list", map[string]interface{}{"steps": map[string]string{"a": "b"}}, "steps"},
+		{"shred_passes not a number", map[string]interface{}{"shred_passes": "many"}, "shred_passes"},
+		{"sshd_settings not a map", map[string]interface{}{"sshd_settings": []string{"UseDNS no"}}, "sshd_settings"},
+		{"sysprep_shutdown not a bool", map[string]interface{}{"sysprep_shutdown": "perhaps"}, "sysprep_shutdown"},
+		{"relative extra path", map[string]interface{}{"extra_paths": []string{"home/x/.env"}}, `extra_paths: "home/x/.env" is not an absolute path`},
+		{"extra path with a newline", map[string]interface{}{"extra_paths": []string{"/a\n/b"}}, `extra_paths: "/a\n/b" contains a line break or NUL`},
+		{"extra path with NUL", map[string]interface{}{"extra_paths": []string{"/a\x00b"}}, "extra_paths:"},
+		{"extra path is the root", map[string]interface{}{"extra_paths": []string{"//"}}, "would wipe a whole file system"},
+		{"empty sshd value", map[string]interface{}{"sshd_settings": map[string]string{"UseDNS": "  "}}, "sshd_settings: UseDNS has an empty value"},
+		{"unknown sshd keyword", map[string]interface{}{"sshd_settings": map[string]string{"PasswdAuthentication": "no"}}, `sshd_settings: "PasswdAuthentication" is not an sshd keyword`},
+		{"Match in sshd_settings", map[string]interface{}{"sshd_settings": map[string]string{"Match": "User x"}}, `sshd_settings: "Match" is not an sshd keyword`},
+		{"multi-line sshd value", map[string]interface{}{"sshd_settings": map[string]string{"Banner": "/etc/issue\nPasswordAuthentication yes"}}, "sshd_settings: the value of Banner must be one line"},
+		{"windows option on linux", map[string]interface{}{"os": "linux", "disable_services": []string{"Spooler"}}, `disable_services is for os = "windows" only`},
+		{"sysprep on linux", map[string]interface{}{"os": "linux", "sysprep_shutdown": true}, `sysprep_shutdown is for os = "windows" only`},
+		{"elevated_user on linux", map[string]interface{}{"os": "linux", "elevated_user": "a", "elevated_password": "b"}, `elevated_user is for os = "windows" only`},
+		{"linux option on windows", map[string]interface{}{"os": "windows", "sshd_settings": map[string]string{"UseDNS": "no"}}, `sshd_settings is for os = "linux" only`},
+		{"unknown os", map[string]interface{}{"os": "macos"}, `os: "macos" is neither linux nor windows`},
+		{"unknown mode", map[string]interface{}{"mode": "check"}, `mode: "check" is neither enforce nor audit`},
+		{"unknown on_failure", map[string]interface{}{"on_failure": "ignore"}, `on_failure: "ignore" is neither abort nor continue`},
+		{"same report files", map[string]interface{}{"report_file": "r", "junit_file": "r"}, "report_file and junit_file must be different files"},
+		{"remote path with a quote", map[string]interface{}{"remote_path": "/tmp/a'b.sh"}, "remote_path:"},
+		{"unknown option", map[string]interface{}{"stepz": []string{"sshd"}}, "stepz"},
+		{"broken execute_command", map[string]interface{}{"execute_command": "{{.Path"}, "execute_command"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := &Provisioner{}
+			var err error
+			require.NotPanics(t, func() { err = p.Prepare(c.raw) })
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.field)
+		})
+	}
+}
+
+// Paths with spaces, quotes and shell syntax are legal: they are data.
+func TestPrepareAcceptsOddPaths(t *testing.T) {
+	p := &Provisioner{}
+	require.NoError(t, p.Prepare(map[string]interface{}{
+		"extra_paths": []string{"/opt/my app/it's \"here\"", "/opt/$(reboot)", "/opt/`id`;rm -rf /", `C:\Users\me\it's.txt`},
+	}))
+}
