@@ -429,50 +429,69 @@ step_host_keys() {
 }
 
 # host_key_regeneration: print what makes new host keys at first boot, or
-# why nothing does (and fail).
+# why nothing does (and fail). Audit mode asks this.
 host_key_regeneration() {
-	if command -v cloud-init >/dev/null 2>&1; then
-		echo "cloud-init"
-		return 0
-	fi
-	for _d in /etc/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
-		for _u in sshd-keygen@.service sshd-keygen.service; do
-			[ -f "$_d/$_u" ] && { echo "the distribution's $_u"; return 0; }
-		done
-	done
 	if [ -f /etc/systemd/system/ami-harden-host-keys.service ] &&
 		[ -L /etc/systemd/system/multi-user.target.wants/ami-harden-host-keys.service ]; then
-		echo "ami-harden-host-keys.service (ssh-keygen -A before sshd)"
+		echo "ami-harden-host-keys.service (ssh-keygen -A before sshd)$(other_host_key_makers)"
 		return 0
 	fi
-	echo "nothing makes new host keys at first boot (no cloud-init, no sshd-keygen unit, no ami-harden-host-keys.service)"
+	if command -v cloud-init >/dev/null 2>&1; then
+		echo "cloud-init, when it finds its data source"
+		return 0
+	fi
+	for _u in $(distro_keygen_units); do
+		# ConditionFirstBoot holds only while /etc/machine-id is missing or
+		# "uninitialized", never with the empty one the machine-id step leaves.
+		if ! grep -qs '^ConditionFirstBoot=yes' "$_u"; then
+			echo "the distribution's ${_u##*/}"
+			return 0
+		fi
+	done
+	echo "nothing makes new host keys at first boot (no cloud-init, no ami-harden-host-keys.service, no sshd-keygen unit that runs on every image's first boot)"
 	return 1
 }
 
-# arrange_host_key_regeneration: print what makes new host keys at first boot,
-# installing a small systemd unit when the image has nothing that does.
-# With cloud-init the unit is installed too: cloud-init makes new keys only
-# when it finds its data source, and an image booted elsewhere would have
-# none. Whichever runs first, sshd starts with keys of this instance.
+# distro_keygen_units: the distribution's own host key units, by path.
+distro_keygen_units() {
+	for _d in /etc/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
+		for _u in sshd-keygen@.service sshd-keygen.service; do
+			[ -f "$_d/$_u" ] && echo "$_d/$_u"
+		done
+	done
+}
+
+# other_host_key_makers: ", besides ..." for what else makes host keys.
+other_host_key_makers() {
+	command -v cloud-init >/dev/null 2>&1 && printf ', besides cloud-init'
+	for _u in $(distro_keygen_units); do
+		printf ", besides the distribution's %s" "${_u##*/}"
+		break
+	done
+}
+
+# arrange_host_key_regeneration: make sure the image makes new host keys at
+# first boot, before sshd starts, and print what does. A small systemd unit
+# that runs `ssh-keygen -A` is installed even where cloud-init or the
+# distribution has its own way: cloud-init makes keys only when it finds its
+# data source, and Debian's sshd-keygen.service only on a first boot that an
+# empty /etc/machine-id does not announce. ssh-keygen -A makes only the keys
+# that are missing, so whichever runs first, sshd starts with new keys.
 arrange_host_key_regeneration() {
-	if _how=$(host_key_regeneration); then
-		case "$_how" in
-		"the distribution's"*)
-			echo "$_how"
-			return 0
-			;;
-		esac
-	fi
 	if ! command -v ssh-keygen >/dev/null 2>&1; then
 		echo "ssh-keygen is not installed, so nothing could make new host keys"
 		return 1
 	fi
 	if [ ! -d /etc/systemd/system ] || ! command -v systemctl >/dev/null 2>&1; then
+		if command -v cloud-init >/dev/null 2>&1; then
+			echo "cloud-init (no systemd here for a fallback)"
+			return 0
+		fi
 		echo "no cloud-init and no systemd: install cloud-init or a boot script that runs ssh-keygen -A before sshd starts"
 		return 1
 	fi
 	_unit=/etc/systemd/system/ami-harden-host-keys.service
-	cat >"$work/unit" <<EOF
+	cat >"$work/unit" <<UNIT
 # Installed by ami-harden: the image was shared without SSH host keys, so each
 # instance makes its own on first boot, before sshd starts.
 [Unit]
@@ -485,7 +504,7 @@ ExecStart=$(command -v ssh-keygen) -A
 
 [Install]
 WantedBy=multi-user.target ssh.service sshd.service
-EOF
+UNIT
 	if ! cmp -s "$work/unit" "$_unit"; then
 		if ! { cat "$work/unit" >"$_unit" && chmod 0644 "$_unit"; }; then
 			echo "could not write $_unit"
@@ -501,11 +520,7 @@ EOF
 			return 1
 		fi
 	done
-	if command -v cloud-init >/dev/null 2>&1; then
-		echo "cloud-init (and ami-harden-host-keys.service, should cloud-init not run)"
-	else
-		echo "ami-harden-host-keys.service (ssh-keygen -A before sshd)"
-	fi
+	echo "ami-harden-host-keys.service (ssh-keygen -A before sshd)$(other_host_key_makers)"
 }
 
 # user-keys: nobody's keys ship in the image; instances get theirs at launch.

@@ -43,10 +43,13 @@ type junit struct {
 // reportFiles returns the report_file and junit_file settings for a test,
 // and reads them back: the JSON report validated against the documented
 // schema (docs/report.schema.json) by Ajv.
-func reportFiles(t *testing.T) (settings string, read func() (report, junit)) {
+func reportFiles(t *testing.T) (settings reportSettings, read func() (report, junit)) {
 	dir := t.TempDir()
 	jsonPath, junitPath := filepath.Join(dir, "report.json"), filepath.Join(dir, "junit.xml")
-	settings = fmt.Sprintf("    report_file = %q\n    junit_file = %q\n", jsonPath, junitPath)
+	settings = reportSettings{
+		text:  fmt.Sprintf("    report_file = %q\n    junit_file = %q\n", jsonPath, junitPath),
+		paths: []string{jsonPath, junitPath},
+	}
 	return settings, func() (report, junit) {
 		t.Helper()
 		out, err := exec.Command("node", filepath.Join(rig, "..", "node", "validate-report.mjs"),
@@ -64,6 +67,14 @@ func reportFiles(t *testing.T) (settings string, read func() (report, junit)) {
 	}
 }
 
+// reportSettings are the provisioner lines that ask for both report files.
+type reportSettings struct {
+	text  string
+	paths []string
+}
+
+func (r reportSettings) String() string { return r.text }
+
 // TestAuditDirtyImage: audit mode on a seeded image reports findings, fails
 // the build, writes both report files, and changes no byte of the image.
 func TestAuditDirtyImage(t *testing.T) {
@@ -79,7 +90,7 @@ func TestAuditDirtyImage(t *testing.T) {
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
 		Name:     "ami_harden_audit_dirty",
 		Type:     "ami-harden",
-		Template: template(tg, "    mode = \"audit\"\n    extra_paths = [\"/opt/app/it's here\"]\n"+files),
+		Template: template(tg, "    mode = \"audit\"\n    extra_paths = [\"/opt/app/it's here\"]\n"+files.String()),
 		Check: buildCheck(false, []string{
 			"Auditing (changing nothing) the image",
 			"sshd           finding  3 finding(s)",
@@ -143,7 +154,7 @@ func TestEnforceThenAudit(t *testing.T) {
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
 		Name:     "ami_harden_enforce_reports",
 		Type:     "ami-harden",
-		Template: template(tg, `    extra_paths = ["/opt/app/it's here"]`+"\n"+files),
+		Template: template(tg, `    extra_paths = ["/opt/app/it's here"]`+"\n"+files.String()),
 		Check:    buildCheck(true, []string{"9 changed, 0 ok, 1 skipped, 0 failed in "}, nil),
 	})
 	r, j := read()
@@ -157,7 +168,7 @@ func TestEnforceThenAudit(t *testing.T) {
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
 		Name:     "ami_harden_audit_hardened",
 		Type:     "ami-harden",
-		Template: template(tg, "    mode = \"audit\"\n    extra_paths = [\"/opt/app/it's here\"]\n"+files),
+		Template: template(tg, "    mode = \"audit\"\n    extra_paths = [\"/opt/app/it's here\"]\n"+files.String()),
 		Check: buildCheck(true, []string{
 			"Auditing (changing nothing) the image",
 			"0 changed, 9 ok, 1 skipped, 0 failed in ",

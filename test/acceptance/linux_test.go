@@ -25,12 +25,15 @@ const secretWord = "AMIHARDENSECRET"
 
 // template is a null-builder build over SSH to tg with the given provisioner
 // block body. acctest writes it with Fprintf: it must hold no percent sign.
-func template(tg *target, body string) string {
+func template(tg *target, body string) string { return templateAs(tg, "builder", body) }
+
+// templateAs is template with another login user.
+func templateAs(tg *target, user, body string) string {
 	return fmt.Sprintf(`
 source "null" "target" {
   ssh_host             = "127.0.0.1"
   ssh_port             = %d
-  ssh_username         = "builder"
+  ssh_username         = %q
   ssh_private_key_file = %q
 }
 
@@ -40,7 +43,7 @@ build {
 %s
   }
 }
-`, tg.Port, tg.Key, body)
+`, tg.Port, user, tg.Key, body)
 }
 
 // buildCheck is an acctest Check: packer must exit as wanted (success or
@@ -76,32 +79,54 @@ func buildCheck(succeed bool, want []string, extra func(log string) error) func(
 }
 
 // TestHardenDirtyImage is the main job: the default block hardens a seeded
-// bookworm image as a sudo user, and the image boots with sshd running, new
-// host keys, a new machine-id, and key logins only.
+// image as a sudo user, and the image boots with sshd running, new host
+// keys, a new machine-id, and key logins only. On Debian bookworm (OpenSSH
+// 9.2), trixie (OpenSSH 10.0), and bookworm with cloud-init.
 func TestHardenDirtyImage(t *testing.T) {
-	tg := newTarget(t)
+	for _, c := range []struct {
+		img                image
+		hostKeys, cloudInit string
+		summary            string
+	}{
+		{bookworm, "new keys at first boot by ami-harden-host-keys.service (ssh-keygen -A before sshd)", "cloud-init     skipped  cloud-init is not installed",
+			"10 of 10 steps reported: 9 changed, 0 ok, 1 skipped, 0 failed"},
+		// trixie's openssh-server brings its own sshd-keygen.service, which
+		// runs only when systemd sees a first boot.
+		{trixie, "new keys at first boot by ami-harden-host-keys.service (ssh-keygen -A before sshd), besides the distribution's sshd-keygen.service", "cloud-init     skipped  cloud-init is not installed",
+			"10 of 10 steps reported: 9 changed, 0 ok, 1 skipped, 0 failed"},
+		{bookwormCloudInit, "new keys at first boot by ami-harden-host-keys.service (ssh-keygen -A before sshd), besides cloud-init",
+			"cloud-init     changed  ran cloud-init clean --logs", "10 of 10 steps reported: 10 changed, 0 ok, 0 skipped, 0 failed"},
+	} {
+		t.Run(c.img.Name, func(t *testing.T) { hardenDirtyImage(t, c.img, c.hostKeys, c.cloudInit, c.summary) })
+	}
+}
+
+func hardenDirtyImage(t *testing.T, img image, hostKeys, cloudInit, summary string) {
+	tg := newTargetOf(t, img)
 	tg.rig("seed", tg.Dir)
 	// The scan must see the seeded secrets, or its zero below proves nothing.
 	require.NotZero(t, tg.ScanDisk(secretWord), "the disk scan does not find the seeded secrets")
 	oldMachineID := readFile(t, tg.Path("etc/machine-id"))
 	passwdBefore := readFile(t, tg.Path("etc/passwd"))
 
+	files, read := reportFiles(t)
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_dirty_image",
+		Name:     "ami_harden_dirty_image_" + strings.ReplaceAll(img.Name, "-", "_"),
 		Type:     "ami-harden",
-		Template: template(tg, `    extra_paths = ["/opt/app/it's here"]`),
+		Template: template(tg, `    extra_paths = ["/opt/app/it's here"]`+"\n"+files.String()),
 		Check: buildCheck(true, []string{
 			"sshd           changed",
 			"passwords      changed  locked root, builder, alice, emptypw",
-			"host-keys      changed",
+			"host-keys      changed  overwrote and removed",
+			hostKeys,
 			"user-keys      changed",
 			"credentials    changed",
 			"history        changed",
-			"cloud-init     skipped  cloud-init is not installed",
+			cloudInit,
 			"machine-id     changed",
 			"temp           changed",
 			"logs           changed",
-			"ami-harden: 10 of 10 steps reported: 9 changed, 0 ok, 1 skipped, 0 failed",
+			"ami-harden: " + summary,
 		}, func(log string) error {
 			// One upload and one run: two SSH sessions (packer's shell provisioner opens five).
 			if n := strings.Count(log, "Opening new ssh session"); n > 2 {
@@ -114,6 +139,13 @@ func TestHardenDirtyImage(t *testing.T) {
 			return nil
 		}),
 	})
+	// No file contents in the reports either.
+	r, j := read()
+	assert.Equal(t, "passed", r.Result)
+	assert.Zero(t, j.Failures)
+	for _, f := range files.paths {
+		assert.NotContains(t, readFile(t, f), secretWord, "a secret from the target appears in %s", f)
+	}
 
 	// sshd: the effective settings, read back from sshd itself.
 	run(t, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", tg.Path("run/probe_key"))
@@ -146,8 +178,8 @@ func TestHardenDirtyImage(t *testing.T) {
 	assert.NoDirExists(t, tg.Path("opt/app/it's here"))
 	assert.NoFileExists(t, tg.Path("home/alice/.lesshst"))
 	assert.Equal(t, passwdBefore, readFile(t, tg.Path("etc/passwd")), "a history symlink must be removed, not followed")
-	hostKeys, _ := filepath.Glob(tg.Path("etc/ssh/ssh_host_*"))
-	assert.Empty(t, hostKeys)
+	keysLeft, _ := filepath.Glob(tg.Path("etc/ssh/ssh_host_*"))
+	assert.Empty(t, keysLeft)
 
 	// Logs: files kept with owner and mode, all empty; rotated ones gone.
 	fi, err := os.Stat(tg.Path("var/log/auth.log"))

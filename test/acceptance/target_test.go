@@ -24,6 +24,18 @@ var rig = func() string {
 	return filepath.Join(filepath.Dir(file), "..", "rig")
 }()
 
+// image is a Debian rootfs the rig builds: a release, and packages added
+// with apt-get afterwards.
+type image struct {
+	Name, Suite, Extra string
+}
+
+var (
+	bookworm          = image{Name: "bookworm", Suite: "bookworm"}
+	trixie            = image{Name: "trixie", Suite: "trixie"}
+	bookwormCloudInit = image{Name: "bookworm-cloud-init", Suite: "bookworm", Extra: "cloud-init"}
+)
+
 // target is a throwaway Debian machine: a rootfs on its own ext4 disk, with
 // its own sshd on a loopback port. The hardening script reaches it only over
 // that sshd, inside the rootfs; it never touches this machine.
@@ -35,7 +47,9 @@ type target struct {
 	tmpDir string
 }
 
-func newTarget(t *testing.T) *target {
+func newTarget(t *testing.T) *target { return newTargetOf(t, bookworm) }
+
+func newTargetOf(t *testing.T, img image) *target {
 	t.Helper()
 	if os.Getenv(acctest.TestEnvVar) == "" {
 		t.Skipf("acceptance tests run only with %s=1 (make testacc)", acctest.TestEnvVar)
@@ -56,7 +70,7 @@ func newTarget(t *testing.T) *target {
 		}
 		os.RemoveAll(base)
 	})
-	tg.rig("up", tg.Dir, strconv.Itoa(tg.Port), tg.Key+".pub")
+	tg.rig("up", tg.Dir, strconv.Itoa(tg.Port), tg.Key+".pub", img.Suite, img.Extra)
 	return tg
 }
 

@@ -39,7 +39,7 @@ debootstrap --variant=minbase --include="$packages" "$suite" "$work/root" >"$wor
 if [ -n "$extra" ]; then
 	cp /etc/resolv.conf "$work/root/etc/resolv.conf"
 	mount -t proc proc "$work/root/proc"
-	trap 'umount "$work/root/proc" 2>/dev/null; rm -rf --one-file-system "$work"' EXIT
+	trap 'umount "$work/root/proc" 2>/dev/null || true; rm -rf --one-file-system "$work"' EXIT
 	if ! chroot "$work/root" /bin/sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(echo "$extra" | tr , ' ')" \
 		>"$work/apt.log" 2>&1; then
 		tail -n 30 "$work/apt.log" >&2

@@ -2,7 +2,8 @@
 # A throwaway Debian machine for the acceptance tests and the demo: a rootfs in
 # a directory, its own sshd on a loopback port, and a boot with systemd-nspawn.
 #
-#   target.sh up DIR PORT PUBKEY [SUITE]  unpack a fresh rootfs into DIR, add the
+#   target.sh up DIR PORT PUBKEY [SUITE [EXTRA]]
+#                                         unpack a fresh rootfs (rootfs.sh SUITE EXTRA) into DIR, add the
 #                                         sudo user "builder" with PUBKEY, start sshd
 #   target.sh seed DIR                    put into it what an image must not ship
 #   target.sh serve DIR PORT PUBKEY       start sshd again on an image (after down), leaving
@@ -43,11 +44,11 @@ mounts_below() {
 }
 
 cmd_up() {
-	local dir port pubkey suite tarball
-	dir=$(guard "$1"); port=$2; pubkey=$3; suite=${4:-bookworm}
+	local dir port pubkey suite extra tarball
+	dir=$(guard "$1"); port=$2; pubkey=$3; suite=${4:-bookworm}; extra=${5:-}
 	[ ! -e "$dir" ] || [ -z "$(ls -A "$dir")" ] || die "$dir is not empty"
 	[ ! -e "$dir.img" ] || die "$dir.img exists: destroy the old target first"
-	tarball=$("$here/rootfs.sh" "$suite")
+	tarball=$("$here/rootfs.sh" "$suite" "$extra")
 	mkdir -p "$dir"
 	truncate -s 2G "$dir.img"
 	mkfs.ext4 -q -F "$dir.img"
