@@ -51,7 +51,9 @@ func FuzzQuotePS(f *testing.F) {
 	for _, s := range []string{"", "'", "''", "‘a’", "‚‛", "$(Remove-Item C:\\ -Recurse)", "`n", "a'b’c"} {
 		f.Add(s)
 	}
-	isQuote := func(r rune) bool { return r == '\'' || r == '\u2018' || r == '\u2019' || r == '\u201A' || r == '\u201B' }
+	isQuote := func(r rune) bool {
+		return r == '\'' || r == '\u2018' || r == '\u2019' || r == '\u201A' || r == '\u201B'
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		if !utf8.ValidString(s) {
 			t.Skip()

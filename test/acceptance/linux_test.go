@@ -84,9 +84,9 @@ func buildCheck(succeed bool, want []string, extra func(log string) error) func(
 // 9.2), trixie (OpenSSH 10.0), and bookworm with cloud-init.
 func TestHardenDirtyImage(t *testing.T) {
 	for _, c := range []struct {
-		img                image
+		img                 image
 		hostKeys, cloudInit string
-		summary            string
+		summary             string
 	}{
 		{bookworm, "new keys at first boot by ami-harden-host-keys.service (ssh-keygen -A before sshd)", "cloud-init     skipped  cloud-init is not installed",
 			"10 of 10 steps reported: 9 changed, 0 ok, 1 skipped, 0 failed"},
