@@ -123,6 +123,13 @@ overwrite() {
 	fi
 }
 
+# empty_file FILE: truncate FILE, keeping its owner and mode. Not `: >FILE`:
+# a failed redirection on the special builtin : ends a POSIX shell, and a
+# read-only file must give a failed step, not a dead one.
+empty_file() {
+	{ printf '' >"$1"; } 2>/dev/null
+}
+
 # wipe_tree DIR: wipe every file below DIR, then remove DIR.
 wipe_tree() {
 	[ "$audit" ] && return 0
@@ -598,11 +605,11 @@ step_machine_id() {
 	fi
 	_changed=""
 	if [ -s /etc/machine-id ]; then
-		: >/etc/machine-id || { report machine-id failed "could not empty /etc/machine-id"; return; }
+		empty_file /etc/machine-id || { report machine-id failed "could not empty /etc/machine-id"; return; }
 		_changed="emptied /etc/machine-id"
 	elif [ ! -e /etc/machine-id ]; then
 		# An absent file would make a read-only root fail to boot; empty is the image state.
-		: >/etc/machine-id && chmod 0444 /etc/machine-id
+		empty_file /etc/machine-id && chmod 0444 /etc/machine-id
 		_changed="created an empty /etc/machine-id"
 	fi
 	# D-Bus keeps a copy unless it is a link to /etc/machine-id.
@@ -689,7 +696,7 @@ step_logs() {
 		else
 			grep -v '/lastlog$' "$work/active" | while IFS= read -r _f; do overwrite "$_f"; done
 		fi
-		while IFS= read -r _f; do : >"$_f"; done <"$work/active"
+		while IFS= read -r _f; do empty_file "$_f"; done <"$work/active"
 	fi
 
 	find /var/log -xdev -type f ! -size 0 >"$work/left"

@@ -107,20 +107,7 @@ func TestAuditDirtyImage(t *testing.T) {
 		}, nil),
 	})
 
-	after := tg.Snapshot()
-	assert.Equal(t, len(before), len(after), "files were added or removed")
-	for path, was := range before {
-		if now, ok := after[path]; !ok {
-			t.Errorf("audit removed %s", path)
-		} else if now != was {
-			t.Errorf("audit changed %s: %s -> %s", path, was, now)
-		}
-	}
-	for path := range after {
-		if _, ok := before[path]; !ok {
-			t.Errorf("audit created %s", path)
-		}
-	}
+	assertSameSnapshot(t, before, tg.Snapshot())
 
 	r, j := read()
 	assert.Equal(t, "audit", r.Mode)
