@@ -642,7 +642,11 @@ step_temp() {
 		return
 	fi
 	_n=$(count_entries)
-	find /tmp /var/tmp -xdev -mindepth 1 -delete 2>"$work/temp_err"
+	# Files first, then the emptied directories, deepest first. Not -delete:
+	# busybox's find may not have it. rmdir leaves a directory that still
+	# holds something (a mount point's contents, say), and it is reported.
+	find /tmp /var/tmp -xdev -mindepth 1 ! -type d -exec rm -f -- {} + 2>"$work/temp_err"
+	find /tmp /var/tmp -xdev -mindepth 1 -depth -type d -exec rmdir -- {} + 2>>"$work/temp_err"
 	_left=$(count_entries)
 	if [ "$_left" -gt 0 ]; then
 		report temp failed "$_left entries could not be removed from /tmp and /var/tmp: $(head -n 3 "$work/temp_err")"
@@ -686,7 +690,7 @@ step_logs() {
 		fi
 	fi
 	# The journal's directories are named after the old machine-id.
-	[ -d /var/log/journal ] && find /var/log/journal -xdev -mindepth 1 -type d -empty -delete
+	[ -d /var/log/journal ] && find /var/log/journal -xdev -mindepth 1 -depth -type d -exec rmdir -- {} + 2>/dev/null
 
 	find /var/log -xdev -type f ! -size 0 >"$work/active"
 	_active=$(grep -c . "$work/active")
@@ -747,7 +751,8 @@ main() {
 	audit=""
 	[ "$AMI_HARDEN_MODE" = audit ] && audit=1
 	shred=""
-	command -v shred >/dev/null 2>&1 && shred=shred
+	# Tried, not looked up: busybox sh can report an applet that will not run.
+	printf 'x' >"$work/shred-probe" && shred -n 1 -- "$work/shred-probe" >/dev/null 2>&1 && shred=shred
 	sshd=""
 
 	echo "@@ami-harden begin 1"

@@ -16,7 +16,7 @@ import (
 )
 
 // report is the part of report_file the tests read.
-type report struct {
+type reportDoc struct {
 	Mode   string `json:"mode"`
 	Result string `json:"result"`
 	Steps  []struct {
@@ -43,19 +43,19 @@ type junit struct {
 // reportFiles returns the report_file and junit_file settings for a test,
 // and reads them back: the JSON report validated against the documented
 // schema (docs/report.schema.json) by Ajv.
-func reportFiles(t *testing.T) (settings reportSettings, read func() (report, junit)) {
+func reportFiles(t *testing.T) (settings reportSettings, read func() (reportDoc, junit)) {
 	dir := t.TempDir()
 	jsonPath, junitPath := filepath.Join(dir, "report.json"), filepath.Join(dir, "junit.xml")
 	settings = reportSettings{
 		text:  fmt.Sprintf("    report_file = %q\n    junit_file = %q\n", jsonPath, junitPath),
 		paths: []string{jsonPath, junitPath},
 	}
-	return settings, func() (report, junit) {
+	return settings, func() (reportDoc, junit) {
 		t.Helper()
 		out, err := exec.Command("node", filepath.Join(rig, "..", "node", "validate-report.mjs"),
 			filepath.Join(rig, "..", "..", "docs", "report.schema.json"), jsonPath).CombinedOutput()
 		require.NoError(t, err, "report_file does not validate against docs/report.schema.json:\n%s", out)
-		var r report
+		var r reportDoc
 		var j junit
 		b, err := os.ReadFile(jsonPath)
 		require.NoError(t, err)
