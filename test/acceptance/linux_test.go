@@ -220,7 +220,7 @@ func TestFailedStepFailsBuild(t *testing.T) {
 		Type:     "ami-harden",
 		Template: template(tg, `    sshd_settings = { PermitRootLogin = "sometimes" }`),
 		Check: buildCheck(false, []string{
-			"sshd           failed   sshd -t rejected the new settings, /etc/ssh/sshd_config was restored",
+			"sshd           failed   sshd rejected the new settings (sshd -T), /etc/ssh/sshd_config was restored",
 			"step sshd failed",
 			"the image is not hardened",
 		}, nil),

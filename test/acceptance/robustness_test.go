@@ -51,7 +51,7 @@ func TestBadTargetState(t *testing.T) {
 		acctest.TestPlugin(t, &acctest.PluginTestCase{
 			Name: "ami_harden_invalid_sshd", Type: "ami-harden", Template: template(tg, ""),
 			Check: buildCheck(false, []string{
-				"sshd           failed   sshd -t rejects the configuration before any change, fix it first",
+				"sshd           failed   sshd rejects the configuration before any change (sshd -T), fix it first",
 				"NoSuchKeyword",
 				"step sshd failed",
 			}, nil),

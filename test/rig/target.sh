@@ -50,7 +50,8 @@ cmd_up() {
 	[ ! -e "$dir.img" ] || die "$dir.img exists: destroy the old target first"
 	tarball=$("$here/rootfs.sh" "$suite" "$extra")
 	mkdir -p "$dir"
-	truncate -s 2G "$dir.img"
+	# AMI_HARDEN_DISK: a bigger disk for the benchmark's large image.
+	truncate -s "${AMI_HARDEN_DISK:-2G}" "$dir.img"
 	mkfs.ext4 -q -F "$dir.img"
 	mount -o loop "$dir.img" "$dir"
 	# Not mktemp's 0700: sshd refuses non-root logins below a private root.

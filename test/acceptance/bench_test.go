@@ -1,0 +1,241 @@
+//go:build bench
+
+package acceptance
+
+// The benchmark (make bench, not part of make test): real packer builds on
+// throwaway local Debian targets, measured against Packer's shell
+// provisioner running the hand-written cleanup, and against the floor of the
+// I/O a large image needs. It prints a table and fails when ami-harden is
+// slower than the hand-written script or more than 1.5 times the floor.
+
+import (
+	"crypto/rand"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+var benchDir = filepath.Join(rig, "..", "bench")
+
+// build runs one packer build with the given provisioner block against tg
+// and returns its wall time and log.
+func build(t *testing.T, tg *target, provisioner string) (time.Duration, string) {
+	t.Helper()
+	dir := t.TempDir()
+	tmpl := filepath.Join(dir, "bench.pkr.hcl")
+	body := fmt.Sprintf(`
+source "null" "target" {
+  ssh_host             = "127.0.0.1"
+  ssh_port             = %d
+  ssh_username         = "builder"
+  ssh_private_key_file = %q
+}
+build {
+  sources = ["source.null.target"]
+  %s
+}
+`, tg.Port, tg.Key, provisioner)
+	require.NoError(t, os.WriteFile(tmpl, []byte(body), 0o644))
+	logPath := filepath.Join(dir, "packer.log")
+	cmd := exec.Command("packer", "build", "-color=false", tmpl)
+	cmd.Env = append(os.Environ(), "PACKER_LOG=1", "PACKER_LOG_PATH="+logPath)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	elapsed := time.Since(start)
+	require.NoError(t, err, "%s", out)
+	log, err := os.ReadFile(logPath)
+	require.NoError(t, err)
+	return elapsed, string(log)
+}
+
+const amiHardenBlock = `provisioner "ami-harden" {}`
+
+var shellBlock = fmt.Sprintf(`provisioner "shell" {
+    script          = %q
+    execute_command = "sudo -n sh -c '{{ .Vars }} {{ .Path }}'"
+  }`, filepath.Join(benchDir, "handwritten-cleanup.sh"))
+
+func sessions(log string) int { return strings.Count(log, "Opening new ssh session") }
+func uploads(log string) int  { return strings.Count(log, "scp: Uploading") }
+
+var summaryTime = regexp.MustCompile(`ami-harden: .* in ([0-9.]+[µm]?s)`)
+
+// provisionTime is the duration ami-harden's summary line gives.
+func provisionTime(t *testing.T, log string) time.Duration {
+	m := summaryTime.FindStringSubmatch(log)
+	require.NotNil(t, m, "no summary line")
+	d, err := time.ParseDuration(m[1])
+	require.NoError(t, err)
+	return d
+}
+
+// seedLarge puts a fraction of the large image into tg: 100,000 files in
+// /tmp, 500 accounts with passwords, keys and histories, 1 GiB of logs.
+func seedLarge(t *testing.T, tg *target, fraction float64) {
+	t.Helper()
+	accounts, files, logBytes := int(500*fraction), int(100000*fraction), int64(float64(1<<30)*fraction)
+	appendTo := func(path, text string) {
+		f, err := os.OpenFile(tg.Path(path), os.O_APPEND|os.O_WRONLY, 0)
+		require.NoError(t, err)
+		_, err = f.WriteString(text)
+		require.NoError(t, err)
+		require.NoError(t, f.Close())
+	}
+	var passwd, shadow, group strings.Builder
+	blob := make([]byte, 4096)
+	_, _ = rand.Read(blob)
+	for i := 0; i < accounts; i++ {
+		name, id := fmt.Sprintf("bench%03d", i), 3000+i
+		home := "home/" + name
+		fmt.Fprintf(&passwd, "%s:x:%d:%d::/%s:/bin/bash\n", name, id, id, home)
+		fmt.Fprintf(&shadow, "%s:$6$bench$%040d:19000:0:99999:7:::\n", name, i)
+		fmt.Fprintf(&group, "%s:x:%d:\n", name, id)
+		require.NoError(t, os.MkdirAll(tg.Path(home+"/.ssh"), 0o700))
+		for f, size := range map[string]int{".ssh/authorized_keys": 400, ".ssh/id_rsa": 2600, ".bash_history": 4096, ".python_history": 1024} {
+			require.NoError(t, os.WriteFile(tg.Path(home+"/"+f), blob[:size], 0o600))
+			require.NoError(t, os.Lchown(tg.Path(home+"/"+f), id, id))
+		}
+		require.NoError(t, os.Lchown(tg.Path(home+"/.ssh"), id, id))
+		require.NoError(t, os.Lchown(tg.Path(home), id, id))
+	}
+	appendTo("etc/passwd", passwd.String())
+	appendTo("etc/shadow", shadow.String())
+	appendTo("etc/group", group.String())
+
+	for i := 0; i < files; i++ {
+		dir := tg.Path(fmt.Sprintf("tmp/bench/d%03d", i/1000))
+		if i%1000 == 0 {
+			require.NoError(t, os.MkdirAll(dir, 0o755))
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%04d", i%1000)), blob[:64], 0o644))
+	}
+
+	require.NoError(t, os.MkdirAll(tg.Path("var/log/bench"), 0o755))
+	chunk := make([]byte, 1<<20)
+	_, _ = rand.Read(chunk)
+	const logFiles = 64
+	for i := 0; i < logFiles; i++ {
+		f, err := os.Create(tg.Path(fmt.Sprintf("var/log/bench/app-%02d.log", i)))
+		require.NoError(t, err)
+		for left := logBytes / logFiles; left > 0; left -= int64(len(chunk)) {
+			n := min(left, int64(len(chunk)))
+			_, err := f.Write(chunk[:n])
+			require.NoError(t, err)
+		}
+		require.NoError(t, f.Close())
+	}
+	exec.Command("sync").Run()
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration{}, ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func TestBench(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("the benchmark needs root (make bench)")
+	}
+	os.Setenv("PACKER_ACC", "1") // newTarget builds targets only for acceptance runs
+	var table strings.Builder
+	row := func(format string, args ...interface{}) { fmt.Fprintf(&table, format+"\n", args...) }
+
+	// 1. Standard image: ami-harden against the shell provisioner, pairwise.
+	const pairs = 5
+	var ours, theirs, ratios []time.Duration
+	var oursLog, theirsLog string
+	for i := 0; i < pairs; i++ {
+		a, b := newTarget(t), newTarget(t)
+		a.rig("seed", a.Dir)
+		b.rig("seed", b.Dir)
+		// Alternate which goes first, so that neither always meets a warm cache.
+		var da, db time.Duration
+		if i%2 == 0 {
+			da, oursLog = build(t, a, amiHardenBlock)
+			db, theirsLog = build(t, b, shellBlock)
+		} else {
+			db, theirsLog = build(t, b, shellBlock)
+			da, oursLog = build(t, a, amiHardenBlock)
+		}
+		ours, theirs = append(ours, da), append(theirs, db)
+		ratios = append(ratios, time.Duration(float64(da)/float64(db)*1000))
+		a.rig("destroy", a.Dir)
+		b.rig("destroy", b.Dir)
+	}
+	ratio := float64(median(ratios)) / 1000
+
+	// 2. Large image: ami-harden and the floor, from 10% to 100% of it.
+	os.Setenv("AMI_HARDEN_DISK", "6G")
+	defer os.Unsetenv("AMI_HARDEN_DISK")
+	type scaled struct {
+		fraction     float64
+		harden, floor time.Duration
+	}
+	var scaling []scaled
+	for _, f := range []float64{0.1, 0.25, 0.5, 1.0} {
+		a := newTarget(t)
+		seedLarge(t, a, f)
+		_, log := build(t, a, amiHardenBlock)
+		d := provisionTime(t, log)
+		a.rig("destroy", a.Dir)
+
+		b := newTarget(t)
+		seedLarge(t, b, f)
+		require.NoError(t, os.WriteFile(b.Path("root/floor.sh"), mustRead(t, filepath.Join(benchDir, "floor.sh")), 0o700))
+		start := time.Now()
+		out, err := exec.Command("chroot", b.Dir, "/bin/sh", "/root/floor.sh").CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		floor := time.Since(start)
+		b.rig("destroy", b.Dir)
+		scaling = append(scaling, scaled{f, d, floor})
+	}
+
+	winBytes, err := os.Stat(filepath.Join(rig, "..", "..", "provisioner", "testdata", "default-windows.ps1"))
+	require.NoError(t, err)
+
+	cpu, _ := exec.Command("sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").Output()
+	row("Machine: %s, %d cores, %s", strings.TrimSpace(string(cpu)), runtime.NumCPU(), time.Now().UTC().Format("2006-01-02"))
+	row("")
+	row("| measure | ami-harden | shell provisioner + hand-written cleanup |")
+	row("|---|---|---|")
+	row("| SSH sessions per provisioning | %d | %d |", sessions(oursLog), sessions(theirsLog))
+	row("| uploads per provisioning | %d | %d |", uploads(oursLog), uploads(theirsLog))
+	row("| packer build wall time, standard image (median of %d pairs) | %s | %s |", pairs,
+		median(ours).Round(time.Millisecond), median(theirs).Round(time.Millisecond))
+	row("| ratio ami-harden / shell (median of the pairs' ratios) | %.2f | 1.00 |", ratio)
+	row("")
+	row("| large image | accounts | files in /tmp | logs | ami-harden (provisioning) | floor (overwrite + delete only) | ami-harden / floor | ami-harden per 10%% |")
+	row("|---|---|---|---|---|---|---|---|")
+	for _, s := range scaling {
+		row("| %3.0f%% | %d | %d | %d MiB | %s | %s | %.2f | %s |", s.fraction*100, int(500*s.fraction), int(100000*s.fraction),
+			int(1024*s.fraction), s.harden.Round(time.Millisecond), s.floor.Round(time.Millisecond),
+			float64(s.harden)/float64(s.floor), (time.Duration(float64(s.harden) / (s.fraction * 10))).Round(time.Millisecond))
+	}
+	row("")
+	row("Windows: the default script uploads %d bytes (provisioner/testdata/default-windows.ps1).", winBytes.Size())
+	fmt.Println()
+	fmt.Print(table.String())
+	require.NoError(t, os.WriteFile(filepath.Join(os.TempDir(), "ami-harden-bench.md"), []byte(table.String()), 0o644))
+
+	require.LessOrEqual(t, ratio, 1.0, "ami-harden is slower than the hand-written cleanup")
+	require.LessOrEqual(t, sessions(oursLog), 2)
+	require.Equal(t, 1, uploads(oursLog))
+	last := scaling[len(scaling)-1]
+	require.LessOrEqual(t, float64(last.harden)/float64(last.floor), 1.5, "the large image takes more than 1.5 times the floor")
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
+}
