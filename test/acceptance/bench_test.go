@@ -178,7 +178,7 @@ func TestBench(t *testing.T) {
 	os.Setenv("AMI_HARDEN_DISK", "6G")
 	defer os.Unsetenv("AMI_HARDEN_DISK")
 	type scaled struct {
-		fraction     float64
+		fraction      float64
 		harden, floor time.Duration
 	}
 	var scaling []scaled
