@@ -57,11 +57,13 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 	ui.Machine("ami-harden-summary", p.config.Mode, strconv.Itoa(c[report.Changed]), strconv.Itoa(c[report.OK]),
 		strconv.Itoa(c[report.Skipped]), strconv.Itoa(c[report.Failed]), strconv.Itoa(c[report.Finding]),
 		strconv.Itoa(len(run.Missing())))
+	// A report file that could not be written fails the build whatever
+	// on_failure says: the record the user asked for is missing.
 	if werr := p.writeReports(run, steps, os, started, finished, err); werr != nil {
-		ui.Error("ami-harden: " + werr.Error())
-		if err == nil {
-			err = werr
+		if err != nil {
+			return fmt.Errorf("%w\nami-harden: %v", err, werr)
 		}
+		return fmt.Errorf("ami-harden: %w", werr)
 	}
 	if err != nil && p.config.OnFailure == "continue" && run.Incomplete() == nil && errors.Is(err, errStepsFailed) {
 		ui.Error("ami-harden: on_failure = \"continue\": the build goes on although " + err.Error())

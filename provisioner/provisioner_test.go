@@ -244,3 +244,27 @@ func TestReportFilesOnFailure(t *testing.T) {
 	assert.Equal(t, "ami-harden-summary", ui.MachineType)
 	assert.Equal(t, []string{"audit", "0", "9", "0", "0", "1", "0"}, ui.MachineArgs)
 }
+
+// A report file that cannot be written fails the build, on_failure or not.
+func TestReportFileErrorFailsTheBuild(t *testing.T) {
+	blocker := t.TempDir() + "/file"
+	require.NoError(t, os.WriteFile(blocker, nil, 0o644))
+	full := fullReport(script.LinuxSteps)
+	failed := strings.Replace(full, "step logs ok -", "step logs failed x", 1)
+	for _, c := range []struct {
+		answer answer
+		extra  map[string]interface{}
+	}{
+		{answer{stdout: full}, nil},
+		{answer{stdout: failed, exit: 1}, map[string]interface{}{"on_failure": "continue"}},
+	} {
+		raw := map[string]interface{}{"report_file": blocker + "/report.json"}
+		for k, v := range c.extra {
+			raw[k] = v
+		}
+		p := prepared(t, raw)
+		_, _, err := provision(t, p, "builder", c.answer)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "could not write report_file")
+	}
+}
