@@ -187,9 +187,7 @@ func (r *Run) Status(step string) Status { return r.results[step].Status }
 
 // Complete tells whether the run began, reached its end marker, heard from
 // every expected step, and read nothing it did not understand.
-func (r *Run) Complete() bool {
-	return r.began && r.ended && r.abort == "" && len(r.problems) == 0 && len(r.Missing()) == 0
-}
+func (r *Run) Complete() bool { return len(r.incomplete()) == 0 }
 
 // Missing are the expected steps that have not reported.
 func (r *Run) Missing() []string {

@@ -173,11 +173,12 @@ wipe_tree() {
 
 # ---------------------------------------------------------------- accounts
 
-# The passwd database is read once: one line per distinct home directory that
-# exists, for the steps that look into every home.
+# The passwd database is read once, into $work/passwd, and with it one line
+# per distinct home directory that exists, for the steps that look into
+# every home.
 list_homes() {
-	if command -v getent >/dev/null 2>&1; then getent passwd; else cat /etc/passwd; fi |
-		awk -F: '$6 != "" && !seen[$6]++ { print $6 }' |
+	if command -v getent >/dev/null 2>&1; then getent passwd; else cat /etc/passwd; fi >"$work/passwd"
+	awk -F: '$6 != "" && !seen[$6]++ { print $6 }' "$work/passwd" |
 		while IFS= read -r _h; do
 			[ -d "$_h" ] && [ ! -L "$_h" ] && printf '%s\n' "$_h"
 		done >"$work/homes"
@@ -362,7 +363,7 @@ same_sshd_value() {
 # What is wrong goes to $work/wrong.
 sshd_match_check() {
 	: >"$work/wrong"
-	getent_or_passwd | awk -F: '$7 !~ /(nologin|false|sync|halt|shutdown)$/ { print $1 }' >"$work/login_users"
+	awk -F: '$7 !~ /(nologin|false|sync|halt|shutdown)$/ { print $1 }' "$work/passwd" >"$work/login_users"
 	while IFS= read -r _u; do
 		sshd_effective -C "user=$_u,host=image.invalid,addr=192.0.2.1,laddr=192.0.2.2,lport=22" >"$work/sshd_user" || {
 			printf '%s (sshd -T -C failed)\n' "$_u" >>"$work/wrong"
@@ -375,18 +376,16 @@ sshd_match_check() {
 	[ ! -s "$work/wrong" ]
 }
 
-getent_or_passwd() {
-	if command -v getent >/dev/null 2>&1; then getent passwd; else cat /etc/passwd; fi
-}
-
 # passwords: lock every account that has a usable or an empty password.
 step_passwords() {
 	[ -r /etc/shadow ] || { report passwords failed "/etc/shadow cannot be read"; return; }
 	# With UsePAM no, sshd refuses key logins to accounts whose password is
 	# locked: locking would give an image no one can log in to.
-	if [ -z "$audit" ] && { [ -n "${sshd:-}" ] || sshd=$(sshd_binary); }; then
-		sshd_probe_key && sshd_effective >"$work/sshd_now" &&
-			if grep -q '^usepam no' "$work/sshd_now"; then
+	# The sshd step leaves what it verified in $work/sshd_after; without it
+	# (the step skipped or stopped early), sshd is asked here.
+	if [ -z "$audit" ] && { [ -s "$work/sshd_after" ] || sshd=$(sshd_binary); }; then
+		{ [ -s "$work/sshd_after" ] || { sshd_probe_key && sshd_effective >"$work/sshd_after"; }; } &&
+			if grep -q '^usepam no' "$work/sshd_after"; then
 				report passwords failed "sshd has UsePAM no, and then a locked password also refuses key logins: set sshd_settings = { UsePAM = \"yes\" } or skip this step; no password was locked"
 				return
 			fi
