@@ -245,6 +245,10 @@ func showLine(ui packersdk.Ui, run *report.Run, line string) {
 			ui.Error("               - " + f)
 			ui.Machine("ami-harden-finding", res.Step, f)
 		}
+		for _, n := range res.Notes {
+			ui.Say("               note: " + n)
+			ui.Machine("ami-harden-note", res.Step, n)
+		}
 		ui.Machine("ami-harden-step", res.Step, string(res.Status), res.Detail)
 	case !protocol:
 		ui.Say(line)

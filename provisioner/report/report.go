@@ -7,6 +7,7 @@
 //	@@ami-harden begin 1
 //	@@ami-harden start NAME
 //	@@ami-harden finding NAME TEXT
+//	@@ami-harden note NAME TEXT
 //	@@ami-harden step NAME STATUS DETAIL
 //	@@ami-harden end FAILED
 //	@@ami-harden abort REASON
@@ -56,6 +57,7 @@ type Result struct {
 	Status   Status
 	Detail   string
 	Findings []string // audit mode: what the step found wrong
+	Notes    []string // what the step left in place that the user must know about
 }
 
 // Run collects the report of one script run.
@@ -63,6 +65,7 @@ type Run struct {
 	expected []string
 	results  map[string]Result
 	findings map[string][]string
+	notes    map[string][]string
 	order    []string
 	began    bool
 	ended    bool
@@ -73,7 +76,7 @@ type Run struct {
 
 // NewRun expects exactly the given steps.
 func NewRun(steps []string) *Run {
-	return &Run{expected: steps, results: map[string]Result{}, findings: map[string][]string{}}
+	return &Run{expected: steps, results: map[string]Result{}, findings: map[string][]string{}, notes: map[string][]string{}}
 }
 
 // Line takes one line of output. It returns the step result when the line
@@ -107,6 +110,13 @@ func (r *Run) Line(line string) (res *Result, protocol bool) {
 		} else {
 			r.findings[step] = append(r.findings[step], strings.TrimSpace(text))
 		}
+	case "note":
+		step, text, _ := strings.Cut(strings.TrimSpace(rest), " ")
+		if !r.isExpected(step) {
+			r.problem("note for step %q, which was not asked for", step)
+		} else {
+			r.notes[step] = append(r.notes[step], strings.TrimSpace(text))
+		}
 	case "step":
 		return r.step(rest), true
 	default:
@@ -138,6 +148,7 @@ func (r *Run) step(rest string) *Result {
 		return nil
 	}
 	res.Findings = r.findings[res.Step]
+	res.Notes = r.notes[res.Step]
 	if res.Status == Finding && len(res.Findings) == 0 {
 		r.problem("step %s reported findings but sent none", res.Step)
 	}

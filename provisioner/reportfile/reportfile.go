@@ -54,6 +54,9 @@ type Step struct {
 	Status   string   `json:"status"`
 	Detail   string   `json:"detail"`
 	Findings []string `json:"findings"`
+	// Notes are what the step left in place that the user must know about
+	// (a way into the image that stays, a home it did not follow).
+	Notes []string `json:"notes"`
 }
 
 // New builds the report of run. runErr is the run's failure, or nil.
@@ -74,10 +77,11 @@ func New(run *report.Run, steps []string, pluginVersion, os, mode string, starte
 		results[r.Step] = r
 	}
 	for _, name := range steps {
-		s := Step{Name: name, Status: string(report.Missing), Findings: []string{}}
+		s := Step{Name: name, Status: string(report.Missing), Findings: []string{}, Notes: []string{}}
 		if r, ok := results[name]; ok {
 			s.Status, s.Detail = string(r.Status), r.Detail
 			s.Findings = append(s.Findings, r.Findings...)
+			s.Notes = append(s.Notes, r.Notes...)
 		}
 		d.Steps = append(d.Steps, s)
 		switch report.Status(s.Status) {
@@ -162,7 +166,7 @@ func WriteJUnit(path string, d *Document) error {
 		Timestamp: d.StartedAt.Format("2006-01-02T15:04:05"),
 	}
 	for _, s := range d.Steps {
-		c := junitCase{Name: s.Name, Classname: "ami-harden." + d.OS, SystemOut: s.Detail}
+		c := junitCase{Name: s.Name, Classname: "ami-harden." + d.OS, SystemOut: strings.Join(append([]string{s.Detail}, s.Notes...), "\n")}
 		switch report.Status(s.Status) {
 		case report.Failed:
 			c.Failure = &junitFailure{Message: s.Detail, Type: s.Status, Text: s.Detail}

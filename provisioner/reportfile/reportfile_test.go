@@ -39,8 +39,8 @@ func TestDocument(t *testing.T) {
 	assert.Equal(t, "boom", d.Error)
 	assert.Equal(t, 1.5, d.DurationSeconds)
 	assert.Equal(t, Summary{Failed: 1, Finding: 1, Skipped: 1, Missing: 1}, d.Summary)
-	assert.Equal(t, Step{Name: "sshd", Status: "finding", Detail: "1 finding(s)", Findings: []string{"PasswordAuthentication is yes, not no (sshd -T)"}}, d.Steps[0])
-	assert.Equal(t, Step{Name: "logs", Status: "missing", Findings: []string{}}, d.Steps[3])
+	assert.Equal(t, Step{Name: "sshd", Status: "finding", Detail: "1 finding(s)", Findings: []string{"PasswordAuthentication is yes, not no (sshd -T)"}, Notes: []string{}}, d.Steps[0])
+	assert.Equal(t, Step{Name: "logs", Status: "missing", Findings: []string{}, Notes: []string{}}, d.Steps[3])
 }
 
 func TestWriteJSONAndJUnit(t *testing.T) {

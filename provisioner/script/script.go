@@ -1,20 +1,33 @@
 // Package script holds the hardening scripts the provisioner uploads, and
 // renders them with the user's settings.
 //
-// The scripts are real files (linux.sh) that a reviewer can read and lint.
-// Rendering only inserts plain variable assignments after the first line;
-// every user value is single-quoted data there and never becomes code.
+// The scripts are real files that a reviewer can read and lint: on Linux a
+// shared helper file (linux/lib.sh), one file per step (linux/STEP.sh) and
+// the lines that start the run (linux/run.sh), joined at render time so that
+// only the selected steps travel. Rendering only inserts plain variable
+// assignments after the first line; every user value is single-quoted data
+// there and never becomes code.
 package script
 
 import (
-	_ "embed"
+	"embed"
 	"fmt"
 	"sort"
 	"strings"
 )
 
-//go:embed linux.sh
-var linuxScript string
+//go:embed linux/*.sh
+var linuxFiles embed.FS
+
+// linuxPart is one file of the Linux script.
+func linuxPart(name string) string {
+	b, err := linuxFiles.ReadFile("linux/" + name + ".sh")
+	if err != nil {
+		// The files are embedded: a missing one is a build mistake.
+		panic(err)
+	}
+	return string(b)
+}
 
 //go:embed windows.ps1
 var windowsScript string
@@ -148,7 +161,8 @@ func psBool(v bool) string {
 	return "$false"
 }
 
-// RenderLinux returns the Linux script with p written in as assignments.
+// RenderLinux returns the Linux script, its helpers, the selected steps and
+// the lines that start the run, with p written in as assignments.
 func RenderLinux(p Params) []byte {
 	var header strings.Builder
 	header.WriteString("# Parameters written by the ami-harden provisioner.\n")
@@ -163,8 +177,20 @@ func RenderLinux(p Params) []byte {
 	}
 	assign(&header, "AMI_HARDEN_REMOVE_SELF", removeSelf)
 
-	shebang, body, _ := strings.Cut(linuxScript, "\n")
-	return []byte(shebang + "\n" + header.String() + body)
+	shebang, body, _ := strings.Cut(linuxPart("lib"), "\n")
+	var b strings.Builder
+	b.WriteString(shebang + "\n" + header.String() + body)
+	for _, s := range p.Steps {
+		b.WriteString("\n" + stepPart(linuxPart(s)))
+	}
+	b.WriteString("\n" + stepPart(linuxPart("run")))
+	return []byte(b.String())
+}
+
+// stepPart is a step file without its shellcheck directive line, which
+// only the file on its own needs.
+func stepPart(s string) string {
+	return strings.TrimPrefix(s, "# shellcheck shell=sh\n")
 }
 
 // sshdLines renders settings as "Keyword value" lines in a stable order.

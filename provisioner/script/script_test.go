@@ -14,10 +14,23 @@ import (
 // The Go list of steps and the script's default list must agree, and every
 // step must have its function.
 func TestStepsMatchScript(t *testing.T) {
-	assert.Contains(t, linuxScript, `: "${AMI_HARDEN_STEPS:=`+strings.Join(LinuxSteps, " ")+`}"`)
+	assert.Contains(t, linuxPart("lib"), `: "${AMI_HARDEN_STEPS:=`+strings.Join(LinuxSteps, " ")+`}"`)
 	for _, s := range LinuxSteps {
-		assert.Contains(t, linuxScript, "\nstep_"+strings.ReplaceAll(s, "-", "_")+"() {", "no function for step %s", s)
+		assert.Contains(t, linuxPart(s), "\nstep_"+strings.ReplaceAll(s, "-", "_")+"() {", "no function for step %s", s)
 	}
+}
+
+// Only the selected steps travel, in the order asked for, and the run
+// starts after all of them.
+func TestRenderJoinsOnlySelectedSteps(t *testing.T) {
+	out := string(RenderLinux(Params{Steps: []string{"sshd", "temp"}, SSHDSettings: DefaultSSHDSettings, ShredPasses: 1, Mode: "enforce"}))
+	assert.Contains(t, out, "\nstep_sshd() {")
+	assert.Contains(t, out, "\nstep_temp() {")
+	assert.NotContains(t, out, "\nstep_logs() {")
+	assert.NotContains(t, out, "# shellcheck shell=sh")
+	assert.Less(t, strings.Index(out, "\nstep_sshd() {"), strings.Index(out, "\nstep_temp() {"))
+	assert.True(t, strings.HasSuffix(out, "\nmain\n"), "the run starts last")
+	assert.Equal(t, 1, strings.Count(out, "#!/bin/sh"))
 }
 
 // Values that look like code reach the script as the very same bytes, and

@@ -12,23 +12,37 @@ AMI_HARDEN_MODE='enforce'
 AMI_HARDEN_REMOVE_SELF='1'
 # ami-harden: cleans and hardens a Linux machine before it becomes a shared image.
 #
-# The Packer provisioner uploads this file once, with its parameters written as
-# plain shell assignments right below the first line, runs it once as root and
-# reads its report from standard output. It can also run by hand (as root, on a
-# machine you are about to turn into an image, NEVER on your workstation):
+# The Packer provisioner joins this file, the file of each selected step
+# (STEP.sh beside it) and run.sh into one script, writes its parameters as
+# plain shell assignments right below the first line, uploads it once, runs it
+# once as root and reads its report from standard output. The default script,
+# every step included, is provisioner/testdata/default-linux.sh; it can also
+# run by hand (as root, on a machine you are about to turn into an image, NEVER
+# on your workstation):
 #
-#   AMI_HARDEN_STEPS="sshd passwords" sh linux.sh
+#   AMI_HARDEN_STEPS="sshd passwords" sh default-linux.sh
 #
 # Report protocol, one line each, on standard output (nothing else starts with @@ami-harden):
 #   @@ami-harden begin 1                      the script runs as root, protocol version 1
 #   @@ami-harden start NAME                   step NAME starts (names the step a lost connection cut)
 #   @@ami-harden finding NAME TEXT            audit mode: one thing step NAME found wrong
+#   @@ami-harden note NAME TEXT               something step NAME leaves as it is, for the user to know
 #   @@ami-harden step NAME STATUS DETAIL      STATUS is ok | changed | skipped | failed | finding
 #   @@ami-harden end FAILED                   all steps ran; FAILED of them failed
 #   @@ami-harden abort REASON                 nothing was changed, the run stopped
 # DETAIL names files, accounts and counts; it never carries the contents of a file.
 #
-# Why each step exists: docs/provisioners/ami-harden.mdx and ../shared/seeds.
+# Touching only what it owns: file names travel NUL-separated from a listing
+# to the command that acts on them (or never leave find -exec); no step
+# follows a symbolic link below the directory it was given, enters another
+# mount, or writes through a file with more than one hard link; work below a
+# directory that a user owns (a home, a user's directory under /tmp or
+# /var/log) runs as that user, so that a user who swaps a file for a link
+# between the listing and the wiping can only hurt what that user could
+# destroy alone. What a step refuses it reports by path, and it fails the step
+# where a secret may be left behind.
+#
+# Why each step exists: docs/provisioners/ami-harden.mdx.
 
 # Parameters. The provisioner sets them above; the defaults are what an empty
 # `provisioner "ami-harden" {}` block means.
@@ -39,7 +53,7 @@ PermitRootLogin prohibit-password
 PubkeyAuthentication yes
 PermitEmptyPasswords no
 KbdInteractiveAuthentication no}"
-# Absolute paths, one per line, wiped by the credentials step.
+# Absolute, clean paths, one per line, wiped by the credentials step.
 : "${AMI_HARDEN_EXTRA_PATHS:=}"
 # Overwrite passes of random data before a secret file is unlinked.
 : "${AMI_HARDEN_SHRED_PASSES:=1}"
@@ -74,6 +88,13 @@ finding() {
 	printf '%s\n' "$1" >>"$work/findings"
 }
 
+# note STEP TEXT: something the step leaves in place that the user must know
+# about (a way into the image that stays, say); shown on a line of its own.
+note() {
+	_text=$(printf '%s' "$2" | tr '\t\r\n' '   ')
+	printf '@@ami-harden note %s %s\n' "$1" "$_text"
+}
+
 # findings_from STEP FILE FORMAT: a finding per line of FILE (printf FORMAT
 # with the line), the first 50 of them, then one that counts the rest.
 findings_from() {
@@ -104,126 +125,453 @@ join() {
 	     END { if (n > 20) s = s ", and " (n - 20) " more"; print s }'
 }
 
-# ---------------------------------------------------------------- wiping files
+# lines0 FILE: a NUL-separated list as one line per name, for reading and
+# showing only: a newline inside a name is shown as "?".
+lines0() {
+	tr '\n\0' '?\n' <"$1"
+}
 
-# wipe FILE...: overwrite regular files, then unlink them, so that their
-# contents are not left in the disk blocks an image snapshot copies. Symbolic
-# links are unlinked, never followed: a link named .bash_history that points at
-# /etc/shadow must not destroy /etc/shadow.
-#
-# With shred, files are queued and wipe_now overwrites and unlinks the queue
-# in as few shred processes as the argument limit allows: a process per file
-# costs more than the writing on an image with hundreds of accounts. The
-# queue is NUL-separated, so no file name can split into another path.
-wipe() {
-	[ "$audit" ] && return 0
-	for _f in "$@"; do
-		if [ -L "$_f" ]; then
-			rm -f -- "$_f"
-		elif [ -f "$_f" ]; then
-			if [ -n "$shred" ]; then
-				printf '%s\0' "$_f" >>"$work/wipe.queue"
-			else
-				overwrite "$_f" && rm -f -- "$_f"
+# count0 FILE: how many names a NUL-separated list holds.
+count0() {
+	tr -cd '\0' <"$1" | wc -c | tr -d ' '
+}
+
+# show NAME: a name as one line, a newline inside it shown as "?".
+show() {
+	printf '%s' "$1" | tr '\n' '?'
+}
+
+# refuse TEXT: note in this step's refusals something it would not do. What
+# was refused fails the step (see finish_wipe): a secret may be left there.
+refuse() {
+	printf '%s\n' "$1" >>"$work/refused"
+}
+
+# ---------------------------------------------------------------- owners and mounts
+
+# controller PATH: "uid:gid" of who can change what PATH names: the owner of
+# the first directory on the way down from / that root does not own, or
+# 0:0. Work below PATH runs as that user (as_owner). PATH has no symbolic
+# link in it (the callers resolve or refuse links first).
+controller() {
+	_rest=${1#/}
+	_p=""
+	while [ -n "$_rest" ]; do
+		_p="$_p/${_rest%%/*}"
+		case $_rest in */*) _rest=${_rest#*/} ;; *) _rest="" ;; esac
+		# -O: owned by this process's user, root. A builtin: no process per component.
+		if [ -e "$_p" ] && [ ! -O "$_p" ]; then
+			if [ -d "$_p" ]; then
+				stat -c '%u:%g' -- "$_p" 2>/dev/null && return 0
+				return 1
 			fi
+			# A file is controlled by the owner of its directory (root here).
+			break
 		fi
 	done
+	echo 0:0
 }
 
-# wipe_now: overwrite and unlink what wipe queued.
-wipe_now() {
-	[ -s "$work/wipe.queue" ] || return 0
-	# shellcheck disable=SC2086 # $shred_unlink is one option, or none
-	xargs -0 shred -n "$AMI_HARDEN_SHRED_PASSES" $shred_unlink -- <"$work/wipe.queue" 2>>"$work/wipe.err"
-	: >"$work/wipe.queue"
+# as_owner UID:GID COMMAND...: run COMMAND as that user and group, with no
+# other groups; as root itself for 0:0. Without a way to drop privileges
+# (checked at start: setpriv, or GNU chroot --userspec), it refuses.
+as_owner() {
+	_ug=$1
+	shift
+	[ "$_ug" = 0:0 ] && { "$@"; return; }
+	case $drop in
+	setpriv) setpriv --reuid="${_ug%%:*}" --regid="${_ug#*:}" --clear-groups -- "$@" ;;
+	chroot) chroot --userspec="$_ug" --groups="${_ug#*:}" / "$@" ;;
+	*) return 125 ;;
+	esac
 }
 
-# overwrite FILE: replace its contents in place and flush them to the disk.
-overwrite() {
-	if [ -n "$shred" ]; then
-		shred -n "$AMI_HARDEN_SHRED_PASSES" -- "$1"
-	else
-		# No shred (busybox images): zeros over the whole length, then sync.
-		_size=$(wc -c <"$1") || return 1
-		[ "$_size" -gt 0 ] || return 0
-		dd if=/dev/zero of="$1" bs=4096 count=$(((_size + 4095) / 4096)) conv=notrunc 2>/dev/null &&
-			sync
+# mounts_under ROOT: the mount points strictly below ROOT, one per line as
+# /proc/self/mountinfo writes them (a space as \040, a newline as \012).
+# ROOT never holds a newline (homes come from passwd, the rest are fixed).
+mounts_under() {
+	[ -s "$work/mounts" ] || return 0
+	awk -v root="$1" '{
+		p = $0
+		gsub(/\\040/, " ", p); gsub(/\\011/, "\t", p); gsub(/\\134/, "\\", p)
+		if (root == "/" ? p != "/" : index(p, root "/") == 1) print p
+	}' "$work/mounts"
+}
+
+# refuse_mounts ROOT: refuse every mount point below ROOT; true when there is
+# none. A file mount point (a bind-mounted file) cannot be kept out of a
+# `find -xdev` walk, so a tree with one is not walked at all; the caller
+# checks mounts_have_files.
+refuse_mounts() {
+	mounts_under "$1" >"$work/mounts.here"
+	[ -s "$work/mounts.here" ] || return 0
+	while IFS= read -r _m; do
+		refuse "not entered: $(printf '%s' "$_m" | sed 's/\\012/?/g') is a mount point"
+	done <"$work/mounts.here"
+	return 1
+}
+
+# mounts_have_files: whether a mount point that refuse_mounts found last is
+# not a directory.
+mounts_have_files() {
+	while IFS= read -r _m; do
+		case $_m in *'\012'*) return 0 ;; esac
+		[ -d "$_m" ] && [ ! -L "$_m" ] || return 0
+	done <"$work/mounts.here"
+	return 1
+}
+
+# is_mount PATH: whether PATH is a mount point.
+is_mount() {
+	[ -s "$work/mounts" ] || return 1
+	awk -v p="$1" '{ gsub(/\\040/, " "); gsub(/\\011/, "\t"); gsub(/\\134/, "\\") } $0 == p { f = 1 } END { exit !f }' "$work/mounts"
+}
+
+# system_path PATH: whether PATH is or lies in a directory of the system
+# (never a home, never a tree to wipe).
+system_path() {
+	case $1 in
+	/ | /bin | /bin/* | /boot | /boot/* | /dev | /dev/* | /etc | /etc/* | /lib | /lib/* | /lib32 | /lib32/* | \
+		/lib64 | /lib64/* | /libx32 | /libx32/* | /proc | /proc/* | /run | /sbin | /sbin/* | /sys | /sys/* | \
+		/usr | /usr/* | /var | /home | /srv | /opt | /tmp | /var/tmp | /var/log | /var/lib) return 0 ;;
+	esac
+	return 1
+}
+
+# ---------------------------------------------------------------- wiping files
+
+# Everything a step wipes goes through these. wipe_start STEP names the
+# step's lists: $found (NUL-separated) for what it took on, $refused (one
+# line each) for what it would not touch; finish_wipe STEP reports both.
+
+# wipe_start STEP: fresh lists for STEP.
+wipe_start() {
+	use_lists "$1"
+	: >"$found"
+	: >"$refused"
+}
+
+# use_lists STEP: go on with STEP's lists.
+use_lists() {
+	found=$work/$1.found
+	refused=$work/$1.refused
+}
+
+# take_files UID:GID PATH...: take on files whose directories were checked,
+# acting as UID:GID: a symbolic link is unlinked, never followed; a regular
+# file is overwritten and unlinked, all in one find and as few shred
+# processes as the argument limit allows. A file with more than one hard link
+# is unlinked only (overwriting it would change the other names' file too),
+# and refused: its data lives on under another name.
+take_files() {
+	_ug=$1
+	shift
+	[ $# -gt 0 ] || return 0
+	for _f; do printf '%s\0' "$_f" >>"$found"; done
+	[ "$audit" ] && return 0
+	if [ "$_ug" != 0:0 ] && [ -z "$drop" ]; then
+		refuse "not touched: $# file(s) of uid ${_ug%%:*} (no setpriv or GNU chroot to act as that user)"
+		return 0
 	fi
+	if [ -n "$shred" ]; then
+		# shellcheck disable=SC2086 # $shred_unlink is one option
+		as_owner "$_ug" find -P "$@" -maxdepth 0 \( -type l -exec rm -f -- {} + \) -o \
+			\( -type f -links 1 -exec shred -n "$AMI_HARDEN_SHRED_PASSES" $shred_unlink -- {} + \) -o \
+			\( -type f -print0 \) >"$work/hard" 2>>"$work/wipe.err"
+	else
+		as_owner "$_ug" find -P "$@" -maxdepth 0 \( -type l -exec rm -f -- {} + \) -o \
+			\( -type f -links 1 -exec sh -c "$zero_fill"' && rm -f -- "$@"' sh {} + \) -o \
+			\( -type f -print0 \) >"$work/hard" 2>>"$work/wipe.err"
+	fi
+	[ -s "$work/hard" ] || return 0
+	lines0 "$work/hard" | while IFS= read -r _h; do refuse "$(hard_link_text "$_h")"; done
+	as_owner "$_ug" xargs -0 rm -f -- <"$work/hard" 2>>"$work/wipe.err"
+}
+
+# hard_link_text NAME: why a file was not overwritten.
+hard_link_text() {
+	printf 'not overwritten: %s has more than one hard link (unlinked; its data stays under the other names)' "$1"
 }
 
 # empty_file FILE: truncate FILE, keeping its owner and mode. Not `: >FILE`:
 # a failed redirection on the special builtin : ends a POSIX shell, and a
-# read-only file must give a failed step, not a dead one.
+# read-only file must give a failed step, not a dead one. Only for files in
+# directories that root alone can change.
 empty_file() {
 	{ printf '' >"$1"; } 2>/dev/null
 }
 
-# wipe_tree DIR: wipe every file below DIR, then remove DIR.
+# zero_fill: a program for sh -c: zeros over the whole length of each
+# argument, in place, then sync. For images without shred (busybox).
+# shellcheck disable=SC2016 # expanded by the shell that runs it
+zero_fill='for f do
+	s=$(wc -c <"$f") || exit 1
+	[ "$s" -gt 0 ] || continue
+	dd if=/dev/zero of="$f" bs=4096 count=$(((s + 4095) / 4096)) conv=notrunc 2>/dev/null || exit 1
+done
+sync'
+
+# wipe_tree UID:GID DIR: take on a directory and everything below it,
+# acting as UID:GID: overwrite every file, then remove the tree, never
+# leaving DIR's file system. Mount points below it are refused (and the tree
+# is left whole when one of them is a file: find cannot step around it).
 wipe_tree() {
+	printf '%s\0' "$2" >>"$found"
 	[ "$audit" ] && return 0
-	[ -L "$1" ] && { rm -f -- "$1"; return; }
-	[ -d "$1" ] || return 0
-	if [ -n "$shred" ]; then
-		find "$1" -xdev -type f -exec shred -n "$AMI_HARDEN_SHRED_PASSES" -- {} + || return 1
-	else
-		find "$1" -xdev -type f | while IFS= read -r _f; do overwrite "$_f"; done
+	if ! refuse_mounts "$2" && mounts_have_files; then
+		refuse "not wiped: $(show "$2") holds a mounted file"
+		return 0
 	fi
-	rm -rf -- "$1"
-}
-
-# ---------------------------------------------------------------- accounts
-
-# The passwd database is read once, into $work/passwd, and with it one line
-# per distinct home directory that exists, for the steps that look into
-# every home.
-list_homes() {
-	if command -v getent >/dev/null 2>&1; then getent passwd; else cat /etc/passwd; fi >"$work/passwd"
-	awk -F: '$6 != "" && !seen[$6]++ { print $6 }' "$work/passwd" |
-		while IFS= read -r _h; do
-			[ -d "$_h" ] && [ ! -L "$_h" ] && printf '%s\n' "$_h"
-		done >"$work/homes"
-}
-
-# wipe_in_homes STEP RELPATH...: wipe the named files in every home and report.
-wipe_in_homes() {
-	_step=$1
-	shift
-	: >"$work/found"
-	while IFS= read -r _home; do
-		for _rel in "$@"; do
-			for _f in "$_home"/$_rel; do
-				if [ -L "$_f" ] || [ -f "$_f" ]; then
-					printf '%s\n' "$_f" >>"$work/found"
-					wipe "$_f"
-				fi
+	if [ "$1" = 0:0 ]; then
+		# Root acts only where no other user can swap a name under it.
+		find -P "$2" -xdev -type d ! -user 0 -print0 >"$work/others" 2>/dev/null
+		if [ -s "$work/others" ]; then
+			lines0 "$work/others" | while IFS= read -r _d; do
+				refuse "not wiped: $_d, below $(show "$2"), belongs to another user"
 			done
-		done
-	done <"$work/homes"
-	finish_wipe "$_step" "$@"
+			return 0
+		fi
+	elif [ -z "$drop" ]; then
+		refuse "not touched: $(show "$2") of uid ${1%%:*} (no setpriv or GNU chroot to act as that user)"
+		return 0
+	fi
+	find -P "$2" -xdev -type f -links +1 -print0 >"$work/hard" 2>/dev/null
+	lines0 "$work/hard" | while IFS= read -r _h; do refuse "$(hard_link_text "$_h")"; done
+	if [ -n "$shred" ]; then
+		as_owner "$1" find -P "$2" -xdev -type f -links 1 -exec shred -n "$AMI_HARDEN_SHRED_PASSES" -- {} + 2>>"$work/wipe.err"
+	else
+		as_owner "$1" find -P "$2" -xdev -type f -links 1 -exec sh -c "$zero_fill" sh {} + 2>>"$work/wipe.err"
+	fi
+	remove_tree "$1" "$2"
 }
 
-# finish_wipe STEP: report what the last wipe_* found, and verify it is gone.
+# remove_tree UID:GID PATH: delete PATH and everything below it, acting as
+# UID:GID, never entering another mount. GNU rm walks with openat and never
+# follows a link; elsewhere files go first, then the emptied directories.
+remove_tree() {
+	if [ "$gnu_rm" ]; then
+		as_owner "$1" rm -rf --one-file-system -- "$2" 2>>"$work/wipe.err"
+	else
+		as_owner "$1" find -P "$2" -xdev ! -type d -exec rm -f -- {} + 2>>"$work/wipe.err"
+		as_owner "$1" find -P "$2" -xdev -depth -type d -exec rmdir -- {} + 2>>"$work/wipe.err"
+	fi
+}
+
+# check_path BASE REL: whether the directories of BASE/REL can be entered:
+# none of them below BASE is a symbolic link (refused: what lies behind it is
+# not ours to touch, and may hold a secret) or, where $mnt is set, a mount
+# point (refused). False, quietly, when one of them does not exist.
+check_path() {
+	_p=$1
+	_rest=$2
+	while :; do
+		case $_rest in */*) ;; *) return 0 ;; esac
+		_p="$_p/${_rest%%/*}"
+		_rest=${_rest#*/}
+		if [ -L "$_p" ]; then
+			refuse "not followed: $(show "$_p") is a symbolic link to $(show "$(readlink -- "$_p")")"
+			return 1
+		fi
+		[ -d "$_p" ] || return 1
+		if [ "$mnt" ] && is_mount "$_p"; then
+			refuse "not entered: $(show "$_p") is a mount point"
+			return 1
+		fi
+	done
+}
+
+# finish_wipe STEP: report what the step took on and refused, and verify
+# that what it took on is gone. Refusals fail the step.
 finish_wipe() {
-	wipe_now
+	_n=$(count0 "$found")
 	if [ "$audit" ]; then
-		findings_from "$1" "$work/found" '%s exists'
+		lines0 "$found" >"$work/found.lines"
+		findings_from "$1" "$work/found.lines" '%s exists'
+		findings_from "$1" "$refused" '%s'
 		audit_result "$1" "none found"
 		return
 	fi
-	: >"$work/left"
-	while IFS= read -r _f; do
-		if [ -e "$_f" ] || [ -L "$_f" ]; then printf '%s\n' "$_f" >>"$work/left"; fi
-	done <"$work/found"
-	_n=$(grep -c . "$work/found")
+	# shellcheck disable=SC2016 # expanded by the shell xargs runs
+	xargs -0 sh -c 'for f do if [ -e "$f" ] || [ -L "$f" ]; then printf "%s\0" "$f"; fi; done' sh \
+		<"$found" >"$work/left"
+	_why=""
+	[ -s "$refused" ] && _why="; $(join <"$refused")"
+	_did=""
+	[ "$_n" -gt 0 ] && _did="; overwrote and removed the rest"
 	if [ -s "$work/left" ]; then
-		report "$1" failed "could not remove $(join <"$work/left")"
+		report "$1" failed "could not remove $(lines0 "$work/left" | join)$_why"
+	elif [ -s "$refused" ]; then
+		report "$1" failed "a secret may be left behind$_why$_did"
 	elif [ "$_n" -gt 0 ]; then
-		report "$1" changed "overwrote and removed $_n file(s): $(join <"$work/found")"
+		report "$1" changed "overwrote and removed $_n file(s): $(lines0 "$found" | join)"
 	else
 		report "$1" ok "none found"
 	fi
 }
 
+# ---------------------------------------------------------------- accounts and homes
+
+# The passwd database is read once, into $work/passwd. Each home directory
+# is resolved once: $work/homes holds "UID:GID<TAB>M<TAB>DIR" lines, DIR a
+# real directory (no symbolic link in it), UID:GID who acts in it, M "m" when
+# some mount point lies below DIR. A home that is a symbolic link is followed
+# once, and kept only when it leads to a directory its account owns that is
+# not a system directory; otherwise it is not cleaned, and listed in
+# $work/homes.refused ("ACCOUNT<TAB>SHELL<TAB>HOME<TAB>TARGET"): homes_pass
+# refuses it where one of the files the steps look for lies behind it.
+list_homes() {
+	if command -v getent >/dev/null 2>&1; then getent passwd; else cat /etc/passwd; fi >"$work/passwd"
+	: >"$work/homes.refused"
+	awk -F: '$6 ~ /^\// && !seen[$6]++ { print $3 "\t" $6 "\t" $1 "\t" $7 }' "$work/passwd" >"$work/homes.raw"
+	while IFS="$tab" read -r _uid _h _user _shell; do
+		[ -e "$_h" ] || continue
+		_real=$(readlink -f -- "$_h") || continue
+		if [ -L "$_h" ]; then
+			_owner=$(stat -c %u -- "$_real" 2>/dev/null)
+			if [ ! -d "$_real" ] || [ "$_owner" != "$_uid" ] || system_path "$_real"; then
+				printf '%s\t%s\t%s\t%s\n' "$_user" "$_shell" "$_h" "$_real" >>"$work/homes.refused"
+				continue
+			fi
+		fi
+		[ -d "$_real" ] || continue
+		_ug=$(controller "$_real") || continue
+		printf '%s\t%s\n' "$_ug" "$_real"
+	done <"$work/homes.raw" >"$work/homes.real"
+	# One pass over the mounts for every home: M is set where one lies below.
+	awk -F '\t' 'FNR == NR {
+			p = $0; gsub(/\\040/, " ", p); gsub(/\\011/, "\t", p); gsub(/\\134/, "\\", p); m[++n] = p; next
+		}
+		!seen[$2]++ {
+			f = "-"
+			for (i = 1; i <= n; i++) if (index(m[i], ($2 == "/" ? "" : $2) "/") == 1 && m[i] != $2) f = "m"
+			print $1 "\t" f "\t" $2
+		}' "$work/mounts" "$work/homes.real" >"$work/homes"
+}
+
+# Files the home steps take on in every home, relative to it (a * only in
+# the last part). user-keys adds the AuthorizedKeysFile patterns of sshd.
+home_files_user_keys='.ssh/authorized_keys .ssh/authorized_keys2 .ssh/id_*'
+home_files_credentials='.aws/credentials .aws/sso/cache .docker/config.json .git-credentials .netrc .pgpass .my.cnf
+.config/gcloud/credentials.db .config/gcloud/access_tokens.db .config/gcloud/application_default_credentials.json
+.config/gcloud/legacy_credentials .azure/accessTokens.json .azure/msal_token_cache.json
+.kube/config .npmrc .pypirc .config/gh/hosts.yml .vault-token .terraform.d/credentials.tfrc.json'
+home_files_history='.bash_history .zsh_history .zhistory .sh_history .ash_history .history
+.python_history .mysql_history .psql_history .sqlite_history .lesshst .viminfo .node_repl_history
+.rediscli_history .irb_history .local/share/fish/fish_history .local/share/nano/search_history'
+
+# refused_homes STEPS: for each home that list_homes would not follow, what
+# lies behind the link is looked at (never changed): where one of the files
+# a step looks for is there, that step refuses the home (a secret is left
+# behind); where nothing is, a login account's linked home is a note, a
+# system account's (bin's /bin -> /usr/bin) is nothing to speak of.
+refused_homes() {
+	while IFS="$tab" read -r _user _shell _h _real; do
+		_hit=""
+		for _s in $1; do
+			use_lists "$_s"
+			set -f
+			for _rel in $(home_files "$_s"); do
+				set +f
+				for _f in "$_h"/$_rel; do
+					if [ -e "$_f" ] || [ -L "$_f" ]; then
+						refuse "not followed: the home of $_user, $_h, is a symbolic link to $_real, not a directory of $_user, and holds $_rel"
+						_hit=1
+						break 2
+					fi
+				done
+			done
+			set +f
+		done
+		if [ -z "$_hit" ]; then
+			case $_shell in *nologin | *false | *sync | *halt | *shutdown) continue ;; esac
+			_first=${1# }
+			note "${_first%% *}" "not followed: the home of $_user, $_h, is a symbolic link to $_real, not a directory of $_user (nothing to clean was found behind it)"
+		fi
+	done <"$work/homes.refused"
+}
+
+# home_files STEP: the files STEP looks for in every home.
+home_files() {
+	case $1 in
+	user-keys) printf '%s\n' "$home_files_user_keys" ;;
+	credentials) printf '%s\n' "$home_files_credentials" ;;
+	*) printf '%s\n' "$home_files_history" ;;
+	esac
+}
+
+# homes_pass: one pass over every home for all the selected home steps
+# (user-keys, credentials, history): per home one process as its owner
+# overwrites and unlinks every file those steps take on, instead of one per
+# step; on an image with hundreds of accounts that is most of the cost.
+# Each step's lists ($work/STEP.found, .refused) are filled here; the steps
+# then report their own part (finish_wipe).
+homes_pass() {
+	[ -e "$work/homes.done" ] && return 0
+	: >"$work/homes.done"
+	_steps=""
+	for _s in user-keys credentials history; do
+		case " $AMI_HARDEN_STEPS " in *" $_s "*) _steps="$_steps $_s" ;; esac
+		wipe_start "$_s"
+	done
+	refused_homes "$_steps"
+	[ -s "$work/user_keys_files" ] && home_files_user_keys="$home_files_user_keys $(cat "$work/user_keys_files")"
+	while IFS="$tab" read -r _ug _m _home; do
+		mnt=""
+		[ "$_m" = m ] && mnt=1
+		set --
+		for _s in $_steps; do
+			use_lists "$_s"
+			case $_s in
+			user-keys) _files=$home_files_user_keys ;;
+			credentials) _files=$home_files_credentials ;;
+			*) _files=$home_files_history ;;
+			esac
+			set -f
+			for _rel in $_files; do
+				set +f
+				check_path "$_home" "$_rel" || continue
+				for _f in "$_home"/$_rel; do
+					if [ -L "$_f" ] || [ -f "$_f" ]; then
+						if [ "$mnt" ] && is_mount "$_f"; then
+							refuse "not entered: $(show "$_f") is a mount point"
+						else
+							printf '%s\0' "$_f" >>"$found"
+							set -- "$@" "$_f"
+						fi
+					elif [ -d "$_f" ]; then
+						wipe_tree "$_ug" "$_f"
+					fi
+				done
+			done
+			set +f
+		done
+		# Their names are on the steps' lists already; a refusal (a hard
+		# link) goes to the step whose pattern names the file.
+		found=/dev/null
+		refused=/dev/null
+		take_files "$_ug" "$@"
+		[ -s "$work/hard" ] || continue
+		lines0 "$work/hard" | while IFS= read -r _h; do
+			_to=${_steps# }
+			_to=${_to%% *}
+			for _s in $_steps; do
+				case $_s in
+				user-keys) _files=$home_files_user_keys ;;
+				credentials) _files=$home_files_credentials ;;
+				*) _files=$home_files_history ;;
+				esac
+				set -f
+				for _rel in $_files; do
+					# shellcheck disable=SC2254 # the pattern is meant to match
+					case $_h in "$_home"/$_rel) _to=$_s ;; esac
+				done
+				set +f
+			done
+			hard_link_text "$_h" >>"$work/$_to.refused"
+			echo >>"$work/$_to.refused"
+		done
+	done <"$work/homes"
+}
 # ---------------------------------------------------------------- sshd helpers
 
 # sshd_binary: the sshd of the image, if any.
@@ -234,516 +582,112 @@ sshd_binary() {
 	command -v sshd
 }
 
-# sshd_effective [-C SPEC]: the settings sshd would use (`sshd -T`), lowercased
-# keywords. A throwaway host key is passed with -h because the image's own host
-# keys may already be gone (a second run), and sshd refuses to test without one.
+# sshd_effective [-C SPEC]: the settings sshd would use (`sshd -T`),
+# lowercased keywords, with the options the service manager passes on sshd's
+# command line ($work/sshd_opts, one per line). A throwaway host key is
+# passed with -h because the image's own host keys may already be gone (a
+# second run), and sshd refuses to test without one. sshd wants its
+# privilege separation directory, which a chroot (no /run) lacks: it is made
+# for the check and removed after.
 sshd_effective() {
-	"$sshd" -T -h "$work/probe_key" "$@" 2>"$work/sshd_err"
+	_opts=""
+	set -- "$@" -T -h "$work/probe_key"
+	while IFS= read -r _o; do
+		[ -n "$_o" ] && set -- "$@" -o "$_o"
+	done <"$work/sshd_opts"
+	"$sshd" "$@" 2>"$work/sshd_err" && return 0
+	_dir=$(sed -n 's/^Missing privilege separation directory: //p' "$work/sshd_err" | head -n 1)
+	case $_dir in /?*) ;; *) return 1 ;; esac
+	[ -e "$_dir" ] && return 1
+	mkdir -m 0755 -- "$_dir" || return 1
+	"$sshd" "$@" 2>"$work/sshd_err"
+	_rc=$?
+	rmdir -- "$_dir" 2>/dev/null
+	return "$_rc"
 }
 
-
+# sshd_probe_key: a throwaway host key for sshd -T. ECDSA P-256 first, then
+# RSA: FIPS mode refuses Ed25519 keys.
 sshd_probe_key() {
-	[ -f "$work/probe_key" ] ||
-		ssh-keygen -q -t ed25519 -N '' -C ami-harden-probe -f "$work/probe_key" >/dev/null 2>&1
+	[ -f "$work/probe_key" ] && return 0
+	ssh-keygen -q -t ecdsa -b 256 -N '' -C ami-harden-probe -f "$work/probe_key" >/dev/null 2>&1 && return 0
+	rm -f "$work/probe_key" "$work/probe_key.pub"
+	ssh-keygen -q -t rsa -b 3072 -N '' -C ami-harden-probe -f "$work/probe_key" >/dev/null 2>&1
 }
 
-# ---------------------------------------------------------------- steps
-
-# sshd: password logins off, keys on. sshd keeps the FIRST value it reads for a
-# keyword, and Debian and Ubuntu include sshd_config.d/*.conf at the top of
-# sshd_config, where cloud images put PasswordAuthentication yes. So the block
-# goes at the very top of sshd_config itself, ahead of every Include, and the
-# result is read back from `sshd -T`, not from the file. sshd is neither
-# restarted nor reloaded: the build's own connection must live to the end.
-step_sshd() {
-	sshd=$(sshd_binary) || { report sshd skipped "sshd is not installed"; return; }
-	config=/etc/ssh/sshd_config
-	[ -f "$config" ] || { report sshd failed "$config does not exist"; return; }
-	sshd_probe_key || { report sshd failed "ssh-keygen could not make a throwaway key to test sshd's configuration"; return; }
-	# sshd -T checks the configuration as -t does, and prints the result.
-	sshd_effective >"$work/sshd_before" || { report sshd failed "sshd rejects the configuration before any change (sshd -T), fix it first: $(head -n 3 "$work/sshd_err")"; return; }
-
-	# OpenSSH before 8.7 knows the keyword as ChallengeResponseAuthentication.
-	printf '%s\n' "$AMI_HARDEN_SSHD_SETTINGS" >"$work/settings"
-	if ! grep -q '^kbdinteractiveauthentication ' "$work/sshd_before"; then
-		sed 's/^KbdInteractiveAuthentication /ChallengeResponseAuthentication /' "$work/settings" >"$work/settings.old"
-		mv "$work/settings.old" "$work/settings"
-	fi
-
-	if [ "$audit" ]; then
-		sshd_compare "$work/sshd_before"
-		findings_from sshd "$work/wrong" '%s (sshd -T)'
-		sshd_has_match && ! sshd_match_check && findings_from sshd "$work/wrong" 'a Match block sets %s'
-		audit_result sshd "in effect: $(awk '{ print $1 " " $2 }' "$work/settings" | join)"
-		return
-	fi
-
-	{
-		echo '# BEGIN ami-harden: kept first, sshd uses the first value it reads.'
-		grep . "$work/settings"
-		echo '# END ami-harden'
-		# Earlier runs' block is replaced, not stacked.
-		sed '/^# BEGIN ami-harden/,/^# END ami-harden/d' "$config"
-	} >"$work/sshd_config.new"
-
-	if cmp -s "$work/sshd_config.new" "$config"; then
-		status=ok
-		cp "$work/sshd_before" "$work/sshd_after"
-	else
-		cp -p "$config" "$work/sshd_config.orig" || { report sshd failed "could not back up $config"; return; }
-		# Write in place: keeps the owner, mode and any hard link of the file.
-		cat "$work/sshd_config.new" >"$config" || {
-			cat "$work/sshd_config.orig" >"$config"
-			report sshd failed "could not write $config"
-			return
-		}
-		if ! sshd_effective >"$work/sshd_after"; then
-			cat "$work/sshd_config.orig" >"$config"
-			report sshd failed "sshd rejected the new settings (sshd -T), $config was restored: $(head -n 3 "$work/sshd_err")"
-			return
-		fi
-		status=changed
-	fi
-
-	# Verify the effect: what sshd will really use, for every setting asked for.
-	sshd_compare "$work/sshd_after"
-	if [ -s "$work/wrong" ]; then
-		report sshd failed "sshd -T does not show the settings asked for: $(join <"$work/wrong")"
-		return
-	fi
-	if sshd_has_match && ! sshd_match_check; then
-		report sshd failed "a Match block in the sshd configuration turns password logins back on: $(join <"$work/wrong")"
-		return
-	fi
-
-	_pam=$(awk '$1 == "usepam" { print $2 }' "$work/sshd_after")
-	_summary=$(awk '{ print $1 " " $2 }' "$work/settings" | join)
-	if [ "$status" = changed ]; then
-		report sshd changed "$config now starts with: $_summary (verified with sshd -T; UsePAM ${_pam:-unknown})"
-	else
-		report sshd ok "already in effect: $_summary"
-	fi
+# sshd_ready: find sshd, the options its service passes it, and a probe key.
+# False (with $sshd empty) when there is no sshd.
+sshd_ready() {
+	[ -n "$sshd" ] && return 0
+	sshd=$(sshd_binary) || { sshd=""; return 1; }
+	sshd_command_line >"$work/sshd_opts"
+	sshd_probe_key
 }
 
-# sshd_compare EFFECTIVE: list in $work/wrong each setting asked for that the
-# `sshd -T` output in EFFECTIVE does not show.
-sshd_compare() {
-	: >"$work/wrong"
-	while read -r _key _want; do
-		[ -n "$_key" ] || continue
-		_lkey=$(printf '%s' "$_key" | tr '[:upper:]' '[:lower:]')
-		_got=$(awk -v k="$_lkey" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$1")
-		if [ -z "$_got" ]; then
-			printf '%s (sshd does not know it)\n' "$_key" >>"$work/wrong"
-		elif ! same_sshd_value "$_want" "$_got"; then
-			printf '%s is %s, not %s\n' "$_key" "$_got" "$_want" >>"$work/wrong"
-		fi
-	done <"$work/settings"
-}
-
-# sshd_has_match: Match blocks override the global settings for the
-# connections they match, so they need a check of their own.
-sshd_has_match() {
-	grep -Eiqs '^[[:space:]]*Match[[:space:]]' /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf
-}
-
-# same_sshd_value WANT GOT: sshd -T prints some values under another name.
-same_sshd_value() {
-	_w=$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]')
-	_g=$(printf '%s' "$2" | tr '[:upper:]' '[:lower:]')
-	[ "$_w" = "$_g" ] && return 0
-	case "$_w:$_g" in
-	prohibit-password:without-password | without-password:prohibit-password) return 0 ;;
-	esac
-	return 1
-}
-
-# sshd_match_check: with Match blocks present, check the password settings for
-# root and every account with a login shell, as sshd would see their logins.
-# What is wrong goes to $work/wrong.
-sshd_match_check() {
-	: >"$work/wrong"
-	awk -F: '$7 !~ /(nologin|false|sync|halt|shutdown)$/ { print $1 }' "$work/passwd" >"$work/login_users"
-	while IFS= read -r _u; do
-		sshd_effective -C "user=$_u,host=image.invalid,addr=192.0.2.1,laddr=192.0.2.2,lport=22" >"$work/sshd_user" || {
-			printf '%s (sshd -T -C failed)\n' "$_u" >>"$work/wrong"
-			continue
-		}
-		for _k in passwordauthentication permitemptypasswords; do
-			awk -v k="$_k" -v u="$_u" '$1 == k && $2 != "no" { print u ": " k " " $2 }' "$work/sshd_user" >>"$work/wrong"
+# sshd_command_line: the -o options the service manager passes to sshd, one
+# per line, and in $work/sshd_opts_from where each came from. sshd -T never
+# sees these unless they are passed to it too (Amazon Linux's EC2 Instance
+# Connect passes AuthorizedKeysCommand this way, from a sshd.service.d
+# drop-in; a drop-in could as well turn password logins back on).
+sshd_command_line() {
+	: >"$work/sshd_opts_from"
+	for _unit in ssh.service sshd.service; do
+		_main=""
+		for _d in /etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
+			[ -f "$_d/$_unit" ] && { _main="$_d/$_unit"; break; }
 		done
-	done <"$work/login_users"
-	[ ! -s "$work/wrong" ]
-}
-
-# passwords: lock every account that has a usable or an empty password.
-step_passwords() {
-	[ -r /etc/shadow ] || { report passwords failed "/etc/shadow cannot be read"; return; }
-	# With UsePAM no, sshd refuses key logins to accounts whose password is
-	# locked: locking would give an image no one can log in to.
-	# The sshd step leaves what it verified in $work/sshd_after; without it
-	# (the step skipped or stopped early), sshd is asked here.
-	if [ -z "$audit" ] && { [ -s "$work/sshd_after" ] || sshd=$(sshd_binary); }; then
-		{ [ -s "$work/sshd_after" ] || { sshd_probe_key && sshd_effective >"$work/sshd_after"; }; } &&
-			if grep -q '^usepam no' "$work/sshd_after"; then
-				report passwords failed "sshd has UsePAM no, and then a locked password also refuses key logins: set sshd_settings = { UsePAM = \"yes\" } or skip this step; no password was locked"
-				return
-			fi
-	fi
-	# A usable password is any hash not starting with ! or *; an empty one is usable too.
-	awk -F: '$2 !~ /^[!*]/ { print $1 }' /etc/shadow >"$work/unlocked"
-	if [ "$audit" ]; then
-		findings_from passwords "$work/unlocked" '%s has a usable or empty password'
-		audit_result passwords "no account has a usable or empty password"
-		return
-	fi
-	if [ ! -s "$work/unlocked" ]; then
-		report passwords ok "no account has a usable or empty password"
-		return
-	fi
-	# One chpasswd -e for every account: the "!" in front of the hash is
-	# exactly what passwd -l writes, without a process per account.
-	awk -F: '$2 !~ /^[!*]/ { print $1 ":!" $2 }' /etc/shadow >"$work/locked"
-	if ! chpasswd -e <"$work/locked" >/dev/null 2>&1; then
-		while IFS= read -r _u; do
-			if command -v passwd >/dev/null 2>&1; then
-				passwd -l "$_u" >/dev/null 2>&1 || usermod -L "$_u" >/dev/null 2>&1
-			else
-				usermod -L "$_u" >/dev/null 2>&1
-			fi
-		done <"$work/unlocked"
-	fi
-	awk -F: '$2 !~ /^[!*]/ { print $1 }' /etc/shadow >"$work/still"
-	if [ -s "$work/still" ]; then
-		report passwords failed "could not lock $(join <"$work/still") (no working passwd -l or usermod -L)"
-	else
-		report passwords changed "locked $(join <"$work/unlocked")"
-	fi
-}
-
-# host-keys: no two instances of the image may share host keys. The keys go,
-# but only once the image is sure to make new ones before sshd starts.
-step_host_keys() {
-	if [ "$audit" ]; then
-		find /etc/ssh -maxdepth 1 -name 'ssh_host_*' \( -type f -o -type l \) >"$work/found"
-		findings_from host-keys "$work/found" '%s exists'
-		_how=$(host_key_regeneration) || finding host-keys "$_how"
-		audit_result host-keys "no host keys in the image; new keys at first boot by $_how"
-		return
-	fi
-	if ! _how=$(arrange_host_key_regeneration); then
-		report host-keys failed "$_how; no host key was removed"
-		return
-	fi
-	: >"$work/found"
-	for _f in /etc/ssh/ssh_host_*; do
-		[ -e "$_f" ] || [ -L "$_f" ] || continue
-		printf '%s\n' "$_f" >>"$work/found"
-		wipe "$_f"
-	done
-	wipe_now
-	_n=$(grep -c . "$work/found")
-	for _f in /etc/ssh/ssh_host_*; do
-		[ -e "$_f" ] || [ -L "$_f" ] || continue
-		report host-keys failed "could not remove $_f"
-		return
-	done
-	if [ "$_n" -gt 0 ]; then
-		report host-keys changed "overwrote and removed $_n host key file(s); new keys at first boot by $_how"
-	else
-		report host-keys ok "no host keys in the image; new keys at first boot by $_how"
-	fi
-}
-
-# host_key_regeneration: print what makes new host keys at first boot, or
-# why nothing does (and fail). Audit mode asks this.
-host_key_regeneration() {
-	if [ -f /etc/systemd/system/ami-harden-host-keys.service ] &&
-		[ -L /etc/systemd/system/multi-user.target.wants/ami-harden-host-keys.service ]; then
-		echo "ami-harden-host-keys.service (ssh-keygen -A before sshd)$(other_host_key_makers)"
-		return 0
-	fi
-	if command -v cloud-init >/dev/null 2>&1; then
-		echo "cloud-init, when it finds its data source"
-		return 0
-	fi
-	for _u in $(distro_keygen_units); do
-		# ConditionFirstBoot holds only while /etc/machine-id is missing or
-		# "uninitialized", never with the empty one the machine-id step leaves.
-		if ! grep -qs '^ConditionFirstBoot=yes' "$_u"; then
-			echo "the distribution's ${_u##*/}"
-			return 0
-		fi
-	done
-	echo "nothing makes new host keys at first boot (no cloud-init, no ami-harden-host-keys.service, no sshd-keygen unit that runs on every image's first boot)"
-	return 1
-}
-
-# distro_keygen_units: the distribution's own host key units, by path.
-distro_keygen_units() {
-	for _d in /etc/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
-		for _u in sshd-keygen@.service sshd-keygen.service; do
-			[ -f "$_d/$_u" ] && echo "$_d/$_u"
-		done
-	done
-}
-
-# other_host_key_makers: ", besides ..." for what else makes host keys.
-other_host_key_makers() {
-	command -v cloud-init >/dev/null 2>&1 && printf ', besides cloud-init'
-	for _u in $(distro_keygen_units); do
-		printf ", besides the distribution's %s" "${_u##*/}"
+		[ -n "$_main" ] || continue
+		# Drop-ins in name order; one in /etc hides one of the same name below.
+		for _d in /etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
+			for _f in "$_d/$_unit.d"/*.conf; do
+				[ -f "$_f" ] && printf '%s\t%s\n' "${_f##*/}" "$_f"
+			done
+		done | awk -F '\t' '!seen[$1]++' | sort -t "$tab" -k1,1 | cut -f2 >"$work/dropins"
+		# shellcheck disable=SC2046 # file names from a glob of unit directories
+		awk -v unit="$_unit" '
+			# EnvironmentFile= values are read for $OPTIONS-like variables.
+			/^[ \t]*EnvironmentFile=/ { f = $0; sub(/^[^=]*=-?/, "", f); envf[++ne] = f }
+			/^[ \t]*ExecStart=/ {
+				v = $0; sub(/^[^=]*=/, "", v)
+				if (v == "") { n = 0; next }
+				cmd[++n] = v; src[n] = FILENAME
+			}
+			END {
+				for (i = 1; i <= ne; i++) {
+					while ((getline line < envf[i]) > 0) {
+						if (line ~ /^[A-Za-z_][A-Za-z0-9_]*=/) {
+							k = line; sub(/=.*/, "", k); val = line; sub(/^[^=]*=/, "", val)
+							gsub(/^["\047]|["\047]$/, "", val); env[k] = val
+						}
+					}
+				}
+				for (i = 1; i <= n; i++) {
+					c = cmd[i]
+					for (k in env) { gsub("\\$\\{" k "\\}", env[k], c); gsub("\\$" k "([^A-Za-z0-9_]|$)", env[k] " ", c) }
+					# Words: double quotes group, %% is a percent sign.
+					nw = 0; w = ""; q = 0; inw = 0
+					for (j = 1; j <= length(c); j++) {
+						ch = substr(c, j, 1)
+						if (ch == "\"") { q = !q; inw = 1; continue }
+						if (!q && (ch == " " || ch == "\t")) { if (inw) { words[++nw] = w; w = ""; inw = 0 }; continue }
+						w = w ch; inw = 1
+					}
+					if (inw) words[++nw] = w
+					for (j = 1; j <= nw; j++) {
+						o = ""
+						if (words[j] == "-o" && j < nw) o = words[++j]
+						else if (words[j] ~ /^-o./) o = substr(words[j], 3)
+						if (o != "") { gsub(/%%/, "%", o); print o; print unit " (" src[i] "): -o " o > "/dev/stderr" }
+					}
+				}
+			}' "$_main" $(cat "$work/dropins") 2>>"$work/sshd_opts_from"
 		break
 	done
-}
-
-# arrange_host_key_regeneration: make sure the image makes new host keys at
-# first boot, before sshd starts, and print what does. A small systemd unit
-# that runs `ssh-keygen -A` is installed even where cloud-init or the
-# distribution has its own way: cloud-init makes keys only when it finds its
-# data source, and Debian's sshd-keygen.service only on a first boot that an
-# empty /etc/machine-id does not announce. ssh-keygen -A makes only the keys
-# that are missing, so whichever runs first, sshd starts with new keys.
-arrange_host_key_regeneration() {
-	if ! command -v ssh-keygen >/dev/null 2>&1; then
-		echo "ssh-keygen is not installed, so nothing could make new host keys"
-		return 1
-	fi
-	if [ ! -d /etc/systemd/system ] || ! command -v systemctl >/dev/null 2>&1; then
-		if command -v cloud-init >/dev/null 2>&1; then
-			echo "cloud-init (no systemd here for a fallback)"
-			return 0
-		fi
-		echo "no cloud-init and no systemd: install cloud-init or a boot script that runs ssh-keygen -A before sshd starts"
-		return 1
-	fi
-	_unit=/etc/systemd/system/ami-harden-host-keys.service
-	cat >"$work/unit" <<UNIT
-# Installed by ami-harden: the image was shared without SSH host keys, so each
-# instance makes its own on first boot, before sshd starts.
-[Unit]
-Description=Generate missing SSH host keys (ami-harden)
-Before=ssh.service sshd.service ssh.socket sshd.socket
-
-[Service]
-Type=oneshot
-ExecStart=$(command -v ssh-keygen) -A
-
-[Install]
-WantedBy=multi-user.target ssh.service sshd.service
-UNIT
-	if ! cmp -s "$work/unit" "$_unit"; then
-		if ! { cat "$work/unit" >"$_unit" && chmod 0644 "$_unit"; }; then
-			echo "could not write $_unit"
-			return 1
-		fi
-	fi
-	# Enabled by hand: systemctl may not talk to a running systemd here (chroot).
-	for _t in multi-user.target ssh.service sshd.service; do
-		[ "$_t" = multi-user.target ] || [ -f "/lib/systemd/system/$_t" ] || [ -f "/usr/lib/systemd/system/$_t" ] || continue
-		if ! { mkdir -p "/etc/systemd/system/$_t.wants" &&
-			ln -sf "$_unit" "/etc/systemd/system/$_t.wants/ami-harden-host-keys.service"; }; then
-			echo "could not enable $_unit"
-			return 1
-		fi
-	done
-	echo "ami-harden-host-keys.service (ssh-keygen -A before sshd)$(other_host_key_makers)"
-}
-
-# user-keys: nobody's keys ship in the image; instances get theirs at launch.
-step_user_keys() {
-	wipe_in_homes user-keys .ssh/authorized_keys .ssh/authorized_keys2 '.ssh/id_*'
-}
-
-# credentials: cloud and tool credentials in every home, and extra_paths.
-step_credentials() {
-	: >"$work/found"
-	while IFS= read -r _home; do
-		for _rel in .aws/credentials .aws/sso/cache .docker/config.json .git-credentials .netrc .pgpass .my.cnf \
-			.config/gcloud/credentials.db .config/gcloud/access_tokens.db .config/gcloud/application_default_credentials.json \
-			.config/gcloud/legacy_credentials .azure/accessTokens.json .azure/msal_token_cache.json \
-			.kube/config .npmrc .pypirc .config/gh/hosts.yml .vault-token .terraform.d/credentials.tfrc.json; do
-			wipe_path "$_home/$_rel"
-		done
-	done <"$work/homes"
-	printf '%s\n' "$AMI_HARDEN_EXTRA_PATHS" | while IFS= read -r _p; do
-		[ -n "$_p" ] && wipe_path "$_p"
-	done
-	finish_wipe credentials
-}
-
-# wipe_path PATH: wipe a file, or a whole directory, noting it as found.
-wipe_path() {
-	if [ -L "$1" ] || [ -f "$1" ]; then
-		printf '%s\n' "$1" >>"$work/found"
-		wipe "$1"
-	elif [ -d "$1" ]; then
-		printf '%s\n' "$1" >>"$work/found"
-		wipe_tree "$1"
-	fi
-}
-
-# history: shell and tool histories in every home. HISTFILE is unset above,
-# so the shell running this script writes nothing back afterwards.
-step_history() {
-	wipe_in_homes history .bash_history .zsh_history .zhistory .sh_history .ash_history .history \
-		.python_history .mysql_history .psql_history .sqlite_history .lesshst .viminfo .node_repl_history \
-		.rediscli_history .irb_history .local/share/fish/fish_history .local/share/nano/search_history
-}
-
-# cloud-init: forget this instance, so the image's instances run it afresh.
-step_cloud_init() {
-	if ! command -v cloud-init >/dev/null 2>&1; then
-		report cloud-init skipped "cloud-init is not installed"
-		return
-	fi
-	_sudoers=/etc/sudoers.d/90-cloud-init-users
-	if [ "$audit" ]; then
-		{
-			[ -d /var/lib/cloud/instance ] || [ -L /var/lib/cloud/instance ] && echo "/var/lib/cloud/instance (state of the build's instance)"
-			find /var/lib/cloud/instances -mindepth 1 -maxdepth 1 2>/dev/null
-			find /var/log -maxdepth 1 -name 'cloud-init*.log' ! -size 0 2>/dev/null
-			[ -e "$_sudoers" ] && echo "$_sudoers"
-		} >"$work/found"
-		findings_from cloud-init "$work/found" '%s exists'
-		audit_result cloud-init "no instance state left"
-		return
-	fi
-	if ! cloud-init clean --logs >"$work/cloud_init_out" 2>&1; then
-		report cloud-init failed "cloud-init clean --logs failed: $(head -n 3 "$work/cloud_init_out")"
-		return
-	fi
-	_extra=""
-	if [ -e "$_sudoers" ]; then
-		wipe "$_sudoers"
-		wipe_now
-		[ -e "$_sudoers" ] && { report cloud-init failed "could not remove $_sudoers"; return; }
-		_extra=", removed $_sudoers"
-	fi
-	report cloud-init changed "ran cloud-init clean --logs$_extra"
-}
-
-# machine-id: an empty /etc/machine-id makes systemd give each instance its own.
-step_machine_id() {
-	if [ "$audit" ]; then
-		[ -s /etc/machine-id ] && finding machine-id "/etc/machine-id holds this machine's id"
-		[ -e /etc/machine-id ] || finding machine-id "/etc/machine-id is missing (an empty file is the image state)"
-		if [ -f /var/lib/dbus/machine-id ] && [ ! -L /var/lib/dbus/machine-id ]; then
-			finding machine-id "/var/lib/dbus/machine-id is a copy of the machine id"
-		fi
-		[ -f /var/lib/systemd/random-seed ] && finding machine-id "/var/lib/systemd/random-seed exists"
-		audit_result machine-id "/etc/machine-id is empty"
-		return
-	fi
-	_changed=""
-	if [ -s /etc/machine-id ]; then
-		empty_file /etc/machine-id || { report machine-id failed "could not empty /etc/machine-id"; return; }
-		_changed="emptied /etc/machine-id"
-	elif [ ! -e /etc/machine-id ]; then
-		# An absent file would make a read-only root fail to boot; empty is the image state.
-		empty_file /etc/machine-id && chmod 0444 /etc/machine-id
-		_changed="created an empty /etc/machine-id"
-	fi
-	# D-Bus keeps a copy unless it is a link to /etc/machine-id.
-	if [ -f /var/lib/dbus/machine-id ] && [ ! -L /var/lib/dbus/machine-id ]; then
-		rm -f /var/lib/dbus/machine-id
-		_changed="${_changed:+$_changed, }removed /var/lib/dbus/machine-id"
-	fi
-	# The saved random seed would be shared by every instance too.
-	if [ -f /var/lib/systemd/random-seed ]; then
-		wipe /var/lib/systemd/random-seed
-		wipe_now
-		_changed="${_changed:+$_changed, }removed /var/lib/systemd/random-seed"
-	fi
-	if [ -s /etc/machine-id ] || { [ -f /var/lib/dbus/machine-id ] && [ ! -L /var/lib/dbus/machine-id ]; }; then
-		report machine-id failed "a machine-id is still there"
-	elif [ -n "$_changed" ]; then
-		report machine-id changed "$_changed"
-	else
-		report machine-id ok "/etc/machine-id is already empty"
-	fi
-}
-
-# temp: /tmp and /var/tmp emptied, hidden files and odd names included.
-step_temp() {
-	if [ "$audit" ]; then
-		# One line per entry: a newline inside a name is shown as "?".
-		find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -exec sh -c \
-			'for f do printf "%s" "$f" | tr "\n" "?"; echo; done' sh {} + 2>/dev/null >"$work/found"
-		findings_from temp "$work/found" '%s exists'
-		audit_result temp "/tmp and /var/tmp are empty"
-		return
-	fi
-	_n=$(count_entries)
-	# Files first, then the emptied directories, deepest first. Not -delete:
-	# busybox's find may not have it. rmdir leaves a directory that still
-	# holds something (a mount point's contents, say), and it is reported.
-	find /tmp /var/tmp -xdev -mindepth 1 ! -type d -exec rm -f -- {} + 2>"$work/temp_err"
-	find /tmp /var/tmp -xdev -mindepth 1 -depth -type d -exec rmdir -- {} + 2>>"$work/temp_err"
-	_left=$(count_entries)
-	if [ "$_left" -gt 0 ]; then
-		report temp failed "$_left entries could not be removed from /tmp and /var/tmp: $(head -n 3 "$work/temp_err")"
-	elif [ "$_n" -gt 0 ]; then
-		report temp changed "removed $_n entries from /tmp and /var/tmp"
-	else
-		report temp ok "/tmp and /var/tmp are empty"
-	fi
-}
-
-# count_entries: how many entries /tmp and /var/tmp hold, names with newlines
-# included, without a process per entry.
-count_entries() {
-	find /tmp /var/tmp -xdev -mindepth 1 -exec sh -c 'echo $#' sh {} + 2>/dev/null |
-		awk '{ n += $1 } END { print n + 0 }'
-}
-
-# logs: rotated logs and the journal are overwritten and deleted; every other
-# file under /var/log is overwritten and truncated, so that services find their
-# log files with the owner and mode they expect. lastlog is sparse (its length
-# grows with the highest uid) and holds no text: it is truncated only.
-step_logs() {
-	[ -d /var/log ] || { report logs ok "no /var/log"; return; }
-	find /var/log -xdev -type f \( -name '*.[0-9]' -o -name '*.[0-9].log' -o -name '*.gz' -o -name '*.xz' \
-		-o -name '*.bz2' -o -name '*.zst' -o -name '*.old' -o -name '*-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' \
-		-o -name '*.journal' -o -name '*.journal~' \) >"$work/rotated"
-	_rotated=$(grep -c . "$work/rotated")
-	if [ "$audit" ]; then
-		findings_from logs "$work/rotated" '%s exists (rotated or journal)'
-		find /var/log -xdev -type f ! -size 0 >"$work/active"
-		grep -vxF -f "$work/rotated" "$work/active" >"$work/found"
-		findings_from logs "$work/found" '%s is not empty'
-		audit_result logs "all logs are empty"
-		return
-	fi
-	if [ "$_rotated" -gt 0 ]; then
-		if [ -n "$shred" ]; then
-			tr '\n' '\0' <"$work/rotated" | xargs -0 shred -n "$AMI_HARDEN_SHRED_PASSES" -u --
-		else
-			while IFS= read -r _f; do wipe "$_f"; done <"$work/rotated"
-		fi
-	fi
-	# The journal's directories are named after the old machine-id.
-	[ -d /var/log/journal ] && find /var/log/journal -xdev -mindepth 1 -depth -type d -exec rmdir -- {} + 2>/dev/null
-
-	find /var/log -xdev -type f ! -size 0 >"$work/active"
-	_active=$(grep -c . "$work/active")
-	if [ "$_active" -gt 0 ]; then
-		if [ -n "$shred" ]; then
-			grep -v '/lastlog$' "$work/active" | tr '\n' '\0' | xargs -0 -r shred -n "$AMI_HARDEN_SHRED_PASSES" --
-		else
-			grep -v '/lastlog$' "$work/active" | while IFS= read -r _f; do overwrite "$_f"; done
-		fi
-		while IFS= read -r _f; do empty_file "$_f"; done <"$work/active"
-	fi
-
-	find /var/log -xdev -type f ! -size 0 >"$work/left"
-	while IFS= read -r _f; do [ -e "$_f" ] && printf '%s\n' "$_f"; done <"$work/rotated" >>"$work/left"
-	if [ -s "$work/left" ]; then
-		report logs failed "still holding data: $(join <"$work/left")"
-	elif [ $((_rotated + _active)) -gt 0 ]; then
-		report logs changed "overwrote and deleted $_rotated rotated or journal file(s), overwrote and truncated $_active log file(s)"
-	else
-		report logs ok "all logs are empty"
+	# OpenRC (Alpine): the init script passes $SSHD_OPTS from /etc/conf.d/sshd.
+	if [ -f /etc/conf.d/sshd ]; then
+		sed -n 's/^[[:space:]]*SSHD_OPTS=["'\'']\{0,1\}\([^"'\'']*\).*/\1/p' /etc/conf.d/sshd | tr ' ' '\n' |
+			awk '$0 == "-o" { o = 1; next } o { print; print "/etc/conf.d/sshd: -o " $0 > "/dev/stderr"; o = 0 }' \
+				2>>"$work/sshd_opts_from"
 	fi
 }
 
@@ -781,6 +725,8 @@ main() {
 	: >"$work/reported"
 	: >"$work/failed"
 	: >"$work/findings"
+	: >"$work/sshd_opts"
+	tab=$(printf '\t')
 	audit=""
 	[ "$AMI_HARDEN_MODE" = audit ] && audit=1
 	shred=""
@@ -791,6 +737,19 @@ main() {
 	# Plain unlink is three times faster where shred offers it.
 	shred_unlink=-u
 	[ -n "$shred" ] && shred -n 1 --remove=unlink -- "$work/shred-probe" >/dev/null 2>&1 && shred_unlink=--remove=unlink
+	# GNU rm removes a tree without following links or leaving the file system.
+	gnu_rm=""
+	mkdir "$work/rm-probe" && rm -rf --one-file-system -- "$work/rm-probe" 2>/dev/null && gnu_rm=1
+	# How work in a user's directories drops root: setpriv (util-linux,
+	# busybox), or GNU chroot --userspec.
+	drop=""
+	if setpriv --reuid=65534 --regid=65534 --clear-groups -- true 2>/dev/null; then
+		drop=setpriv
+	elif chroot --userspec=65534:65534 --groups=65534 / true 2>/dev/null; then
+		drop=chroot
+	fi
+	# The mounts, to refuse those below the directories the steps clean.
+	cut -d ' ' -f 5 /proc/self/mountinfo >"$work/mounts" 2>/dev/null || :
 	sshd=""
 
 	echo "@@ami-harden begin 1"
@@ -803,6 +762,786 @@ main() {
 	echo "@@ami-harden end $_failed"
 	[ "$_failed" -eq 0 ] && [ ! -s "$work/findings" ]
 }
+
+# sshd: password logins off, keys on. sshd keeps the FIRST value it reads for a
+# keyword, and Debian and Ubuntu include sshd_config.d/*.conf at the top of
+# sshd_config, where cloud images put PasswordAuthentication yes. So the block
+# goes at the very top of sshd_config itself, ahead of every Include, and the
+# result is read back from `sshd -T`, not from the file, with the options the
+# service manager passes on sshd's command line (which outrank any file).
+# sshd is neither restarted nor reloaded: the build's own connection must
+# live to the end. The other ways in (a keys command, a CA, principals, other
+# key files) are reported: they are the user's to keep or remove.
+step_sshd() {
+	sshd_ready || { report sshd skipped "sshd is not installed"; return; }
+	config=/etc/ssh/sshd_config
+	[ -f "$config" ] || { report sshd failed "$config does not exist"; return; }
+	[ -f "$work/probe_key" ] || { report sshd failed "ssh-keygen could not make a throwaway key to test sshd's configuration"; return; }
+	# sshd -T checks the configuration as -t does, and prints the result.
+	sshd_effective >"$work/sshd_before" || { report sshd failed "sshd rejects the configuration before any change (sshd -T), fix it first: $(head -n 3 "$work/sshd_err")"; return; }
+
+	# OpenSSH before 8.7 knows the keyword as ChallengeResponseAuthentication.
+	printf '%s\n' "$AMI_HARDEN_SSHD_SETTINGS" >"$work/settings"
+	if ! grep -q '^kbdinteractiveauthentication ' "$work/sshd_before"; then
+		sed 's/^KbdInteractiveAuthentication /ChallengeResponseAuthentication /' "$work/settings" >"$work/settings.old"
+		mv "$work/settings.old" "$work/settings"
+	fi
+
+	if [ "$audit" ]; then
+		sshd_compare "$work/sshd_before"
+		findings_from sshd "$work/wrong" '%s (sshd -T)'
+		sshd_has_match && ! sshd_match_check && findings_from sshd "$work/wrong" 'a Match block sets %s'
+		sshd_ways_in "$work/sshd_before"
+		findings_from sshd "$work/ways_in" '%s'
+		audit_result sshd "in effect: $(awk '{ print $1 " " $2 }' "$work/settings" | join)"
+		return
+	fi
+
+	{
+		echo '# BEGIN ami-harden: kept first, sshd uses the first value it reads.'
+		grep . "$work/settings"
+		echo '# END ami-harden'
+		# Earlier runs' block is replaced, not stacked.
+		sed '/^# BEGIN ami-harden/,/^# END ami-harden/d' "$config"
+	} >"$work/sshd_config.new"
+
+	if cmp -s "$work/sshd_config.new" "$config"; then
+		status=ok
+		cp "$work/sshd_before" "$work/sshd_after"
+	else
+		cp -p "$config" "$work/sshd_config.orig" || { report sshd failed "could not back up $config"; return; }
+		# Written in place: keeps the owner, mode, SELinux label and any hard
+		# link of the file.
+		cat "$work/sshd_config.new" >"$config" || {
+			cat "$work/sshd_config.orig" >"$config"
+			report sshd failed "could not write $config"
+			return
+		}
+		if ! sshd_effective >"$work/sshd_after"; then
+			cat "$work/sshd_config.orig" >"$config"
+			rm -f "$work/sshd_after"
+			report sshd failed "sshd rejected the new settings (sshd -T), $config was restored: $(head -n 3 "$work/sshd_err")"
+			return
+		fi
+		status=changed
+	fi
+
+	# Verify the effect: what sshd will really use, for every setting asked for.
+	sshd_compare "$work/sshd_after"
+	if [ -s "$work/wrong" ]; then
+		_from=""
+		[ -s "$work/sshd_opts_from" ] && _from=" (sshd's command line outranks its files: $(join <"$work/sshd_opts_from"))"
+		report sshd failed "sshd -T does not show the settings asked for: $(join <"$work/wrong")$_from"
+		return
+	fi
+	if sshd_has_match && ! sshd_match_check; then
+		report sshd failed "a Match block in the sshd configuration turns password logins back on: $(join <"$work/wrong")"
+		return
+	fi
+
+	sshd_ways_in "$work/sshd_after"
+	while IFS= read -r _w; do note sshd "$_w"; done <"$work/ways_in"
+	_pam=$(awk '$1 == "usepam" { print $2 }' "$work/sshd_after")
+	_summary=$(awk '{ print $1 " " $2 }' "$work/settings" | join)
+	_more=""
+	[ -s "$work/ways_in" ] && _more="; $(grep -c . "$work/ways_in") other way(s) in stay, see below"
+	if [ "$status" = changed ]; then
+		report sshd changed "$config now starts with: $_summary (verified with sshd -T; UsePAM ${_pam:-absent: sshd without PAM})$_more"
+	else
+		report sshd ok "already in effect: $_summary$_more"
+	fi
+}
+
+# sshd_compare EFFECTIVE: list in $work/wrong each setting asked for that the
+# `sshd -T` output in EFFECTIVE does not show.
+sshd_compare() {
+	: >"$work/wrong"
+	while read -r _key _want; do
+		[ -n "$_key" ] || continue
+		_lkey=$(printf '%s' "$_key" | tr '[:upper:]' '[:lower:]')
+		_got=$(awk -v k="$_lkey" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$1")
+		if [ -z "$_got" ]; then
+			printf '%s (sshd does not know it)\n' "$_key" >>"$work/wrong"
+		elif ! same_sshd_value "$_want" "$_got"; then
+			printf '%s is %s, not %s\n' "$_key" "$_got" "$_want" >>"$work/wrong"
+		fi
+	done <"$work/settings"
+}
+
+# sshd_ways_in EFFECTIVE: the ways in besides the keys in ~/.ssh that the
+# `sshd -T` output in EFFECTIVE shows, one line each in $work/ways_in, with
+# where a command-line option came from.
+sshd_ways_in() {
+	awk '
+		$1 == "authorizedkeyscommand" && $2 != "none" { k = "AuthorizedKeysCommand" }
+		$1 == "authorizedprincipalscommand" && $2 != "none" { k = "AuthorizedPrincipalsCommand" }
+		$1 == "authorizedprincipalsfile" && $2 != "none" { k = "AuthorizedPrincipalsFile" }
+		$1 == "trustedusercakeys" && $2 != "none" { k = "TrustedUserCAKeys" }
+		$1 == "authorizedkeysfile" && $0 != "authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2" { k = "AuthorizedKeysFile" }
+		k { v = $0; sub(/^[^ ]* /, "", v); print k "\t" tolower(k) "\t" v; k = "" }
+	' "$1" | while IFS="$tab" read -r _k _lk _v; do
+		_src=$(grep -i -- "-o ${_lk}[ =]" "$work/sshd_opts_from" | head -n 1 | sed 's/: -o .*//')
+		case $_k in
+		AuthorizedKeysFile) _what="keys are also read from $_v (user-keys cleans these files)" ;;
+		TrustedUserCAKeys) _what="certificates signed by the CA keys in $_v log in" ;;
+		*) _what="$_v decides who logs in" ;;
+		esac
+		[ -n "$_src" ] && _what="$_what (on the command line of sshd: $_src)"
+		printf '%s %s\n' "$_k" "$_what"
+	done >"$work/ways_in"
+}
+
+# sshd_has_match: Match blocks override the global settings for the
+# connections they match, so they need a check of their own.
+sshd_has_match() {
+	grep -Eiqs '^[[:space:]]*Match[[:space:]]' /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf
+}
+
+# same_sshd_value WANT GOT: sshd -T prints some values under another name.
+same_sshd_value() {
+	_w=$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]')
+	_g=$(printf '%s' "$2" | tr '[:upper:]' '[:lower:]')
+	[ "$_w" = "$_g" ] && return 0
+	case "$_w:$_g" in
+	prohibit-password:without-password | without-password:prohibit-password) return 0 ;;
+	esac
+	return 1
+}
+
+# sshd_match_check: with Match blocks present, check the password settings for
+# root and every account with a login shell, as sshd would see their logins.
+# What is wrong goes to $work/wrong.
+sshd_match_check() {
+	: >"$work/wrong"
+	awk -F: '$7 !~ /(nologin|false|sync|halt|shutdown)$/ { print $1 }' "$work/passwd" >"$work/login_users"
+	while IFS= read -r _u; do
+		sshd_effective -C "user=$_u,host=image.invalid,addr=192.0.2.1,laddr=192.0.2.2,lport=22" >"$work/sshd_user" || {
+			printf '%s (sshd -T -C failed)\n' "$_u" >>"$work/wrong"
+			continue
+		}
+		for _k in passwordauthentication permitemptypasswords; do
+			awk -v k="$_k" -v u="$_u" '$1 == k && $2 != "no" { print u ": " k " " $2 }' "$work/sshd_user" >>"$work/wrong"
+		done
+	done <"$work/login_users"
+	[ ! -s "$work/wrong" ]
+}
+
+# passwords: no account keeps a usable or empty password. The password field
+# of each becomes "*": no password hashes to it, and it is not a lock in
+# sshd's eyes. OpenSSH on Linux refuses even key logins to an account whose
+# field starts with "!" when it does not use PAM (UsePAM no, or an sshd built
+# without PAM as on Alpine), so "!" (what passwd -l writes) could give an
+# image no one logs in to; "*" keeps key logins working in every case.
+# The step changes nothing unless it can read what sshd will really do.
+step_passwords() {
+	[ -r /etc/shadow ] || { report passwords failed "/etc/shadow cannot be read"; return; }
+	_pam=unknown
+	if sshd_ready; then
+		if [ ! -s "$work/sshd_after" ] && ! sshd_effective >"$work/sshd_after"; then
+			rm -f "$work/sshd_after"
+			report passwords failed "could not read sshd's effective configuration (sshd -T failed: $(head -n 3 "$work/sshd_err")), so it is not known whether key logins would survive; no password was changed: fix sshd's configuration or skip this step"
+			return
+		fi
+		_pam=$(awk '$1 == "usepam" { print $2 }' "$work/sshd_after")
+	fi
+	# A usable password is any field that does not start with ! or *; an empty one is usable too.
+	awk -F: '$2 !~ /^[!*]/ { print $1 }' /etc/shadow >"$work/unlocked"
+	if [ "$audit" ]; then
+		findings_from passwords "$work/unlocked" '%s has a usable or empty password'
+		audit_result passwords "no account has a usable or empty password"
+		return
+	fi
+	locked_out_note "$_pam"
+	if [ ! -s "$work/unlocked" ]; then
+		report passwords ok "no account has a usable or empty password"
+		return
+	fi
+	# One chpasswd -e for every account: it writes the field as given, with
+	# the system's own locking of the account files.
+	sed 's/$/:*/' "$work/unlocked" >"$work/locked"
+	if ! chpasswd -e <"$work/locked" >/dev/null 2>&1; then
+		while IFS= read -r _u; do
+			usermod -p '*' "$_u" >/dev/null 2>&1
+		done <"$work/unlocked"
+	fi
+	awk -F: '$2 !~ /^[!*]/ { print $1 }' /etc/shadow >"$work/still"
+	if [ -s "$work/still" ]; then
+		report passwords failed "could not set the password of $(join <"$work/still") to * (no working chpasswd -e or usermod -p)"
+	else
+		report passwords changed "no password works for $(join <"$work/unlocked") (password field *; key logins unaffected, UsePAM ${_pam:-absent: sshd without PAM})"
+	fi
+}
+
+# locked_out_note USEPAM: without PAM, sshd refuses key logins to accounts
+# whose password field starts with "!": say which login accounts are in that
+# state already (this step does not unlock what someone locked on purpose).
+locked_out_note() {
+	[ "$1" = no ] || [ -z "$1" ] || return 0
+	awk -F: 'NR == FNR { if ($7 !~ /(nologin|false|sync|halt|shutdown)$/) login[$1] = 1; next }
+		$2 ~ /^!/ && login[$1] { print $1 }' "$work/passwd" /etc/shadow >"$work/bang"
+	[ -s "$work/bang" ] || return 0
+	note passwords "sshd does not use PAM here, so it refuses even key logins to $(join <"$work/bang"), whose password field starts with ! (set it to * with usermod -p '*' to allow key logins)"
+}
+
+# host-keys: no two instances of the image may share host keys. The keys go,
+# but only once the image is sure to make new ones before sshd starts, the
+# way its init system starts sshd:
+#   - RHEL, Fedora, Amazon Linux: the distribution's sshd-keygen@.service runs
+#     before sshd.service whenever a key is missing (and sets the ssh_keys
+#     group and SELinux labels): ami-harden steps aside, so no second
+#     ssh-keygen races it for the same file;
+#   - other systemd images (Debian, Ubuntu with ssh.socket or ssh.service):
+#     ami-harden-host-keys.service runs ssh-keygen -A early in boot, before
+#     sysinit.target, so before every socket and service that starts sshd,
+#     with no ordering cycle (it has no default dependencies);
+#   - OpenRC (Alpine): /etc/init.d/sshd runs ssh-keygen -A before sshd;
+#   - cloud-init alone, on images with neither.
+step_host_keys() {
+	wipe_start host-keys
+	if [ "$audit" ]; then
+		find /etc/ssh -maxdepth 1 -name 'ssh_host_*' \( -type f -o -type l \) >"$work/host_keys"
+		findings_from host-keys "$work/host_keys" '%s exists'
+		_how=$(host_key_regeneration) || finding host-keys "$_how"
+		audit_result host-keys "no host keys in the image; new keys at first boot by $_how"
+		return
+	fi
+	if ! _how=$(arrange_host_key_regeneration); then
+		report host-keys failed "$_how; no host key was removed"
+		return
+	fi
+	set --
+	for _f in /etc/ssh/ssh_host_*; do
+		[ -e "$_f" ] || [ -L "$_f" ] || continue
+		set -- "$@" "$_f"
+	done
+	take_files 0:0 "$@"
+	_n=$#
+	for _f in /etc/ssh/ssh_host_*; do
+		[ -e "$_f" ] || [ -L "$_f" ] || continue
+		report host-keys failed "could not remove $_f"
+		return
+	done
+	if [ -s "$refused" ]; then
+		report host-keys failed "$(join <"$refused")"
+	elif [ "$_n" -gt 0 ]; then
+		report host-keys changed "overwrote and removed $_n host key file(s); new keys at first boot by $_how"
+	else
+		report host-keys ok "no host keys in the image; new keys at first boot by $_how"
+	fi
+}
+
+# unit_dirs: where systemd looks for units, most important first.
+unit_dirs='/etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system'
+
+# unit_file NAME: the file of a unit, if any.
+unit_file() {
+	for _d in $unit_dirs; do
+		[ -f "$_d/$1" ] && { printf '%s\n' "$_d/$1"; return 0; }
+	done
+	return 1
+}
+
+# has_systemd: whether the image boots with systemd.
+has_systemd() {
+	[ -d /etc/systemd/system ] && { [ -x /lib/systemd/systemd ] || [ -x /usr/lib/systemd/systemd ]; }
+}
+
+# rhel_keygen: the distribution's sshd-keygen@.service, when it will make
+# missing keys before sshd.service on every boot: sshd.service wants
+# sshd-keygen.target, and the unit has no ConditionFirstBoot (which an empty
+# /etc/machine-id, the image state, never satisfies).
+rhel_keygen() {
+	_t=$(unit_file sshd-keygen@.service) || return 1
+	grep -qs '^ConditionFirstBoot=yes' "$_t" && return 1
+	_s=$(unit_file sshd.service) || return 1
+	cat "$_s" "${_s%/*}"/sshd.service.d/*.conf /etc/systemd/system/sshd.service.d/*.conf 2>/dev/null |
+		grep -Eq '^(Wants|Requires|After)=.*sshd-keygen[.]target' || return 1
+	printf '%s\n' "$_t"
+}
+
+# openrc_keygen: Alpine's /etc/init.d/sshd runs ssh-keygen -A before it
+# starts sshd, unless SSHD_DISABLE_KEYGEN is set in /etc/conf.d/sshd.
+openrc_keygen() {
+	[ -f /etc/init.d/sshd ] || return 1
+	head -n 1 /etc/init.d/sshd | grep -q openrc-run || return 1
+	grep -q 'ssh-keygen -A' /etc/init.d/sshd || return 1
+	! grep -Eqs '^[[:space:]]*SSHD_DISABLE_KEYGEN=["'\'']?(yes|YES|true|1)' /etc/conf.d/sshd
+}
+
+# host_key_regeneration: print what makes new host keys at first boot, or
+# why nothing does (and fail). Audit mode asks this.
+host_key_regeneration() {
+	if has_systemd; then
+		if _t=$(rhel_keygen); then
+			echo "the distribution's ${_t##*/} (before sshd.service, when a key is missing)"
+			return 0
+		fi
+		if [ -f /etc/systemd/system/ami-harden-host-keys.service ] &&
+			[ -L /etc/systemd/system/sysinit.target.wants/ami-harden-host-keys.service ]; then
+			echo "ami-harden-host-keys.service (ssh-keygen -A early in boot, before sshd)$(other_host_key_makers)"
+			return 0
+		fi
+	elif openrc_keygen; then
+		echo "the distribution's /etc/init.d/sshd (ssh-keygen -A before sshd starts)"
+		return 0
+	fi
+	if command -v cloud-init >/dev/null 2>&1; then
+		echo "cloud-init, when it finds its data source"
+		return 0
+	fi
+	echo "nothing makes new host keys at first boot (no ami-harden-host-keys.service, no sshd-keygen@.service before sshd, no OpenRC sshd that runs ssh-keygen -A, no cloud-init)"
+	return 1
+}
+
+# other_host_key_makers: ", besides ..." for what else makes host keys.
+other_host_key_makers() {
+	command -v cloud-init >/dev/null 2>&1 && printf ', besides cloud-init'
+	_u=$(unit_file sshd-keygen.service) && printf ", besides the distribution's %s" "${_u##*/}"
+	return 0
+}
+
+# arrange_host_key_regeneration: make sure the image makes new host keys at
+# first boot, before sshd starts, and print what does.
+arrange_host_key_regeneration() {
+	if ! command -v ssh-keygen >/dev/null 2>&1; then
+		echo "ssh-keygen is not installed, so nothing could make new host keys"
+		return 1
+	fi
+	if has_systemd; then
+		if _t=$(rhel_keygen); then
+			# An earlier ami-harden may have installed its own unit: two
+			# ssh-keygen runs would race for the same key file.
+			remove_host_key_unit || { echo "could not remove ami-harden-host-keys.service, which would race ${_t##*/}"; return 1; }
+			echo "the distribution's ${_t##*/} (before sshd.service, when a key is missing)"
+			return 0
+		fi
+		install_host_key_unit || return 1
+		echo "ami-harden-host-keys.service (ssh-keygen -A early in boot, before sshd)$(other_host_key_makers)"
+		return 0
+	fi
+	if openrc_keygen; then
+		echo "the distribution's /etc/init.d/sshd (ssh-keygen -A before sshd starts)"
+		return 0
+	fi
+	if command -v cloud-init >/dev/null 2>&1; then
+		echo "cloud-init (no systemd or OpenRC sshd here for a fallback)"
+		return 0
+	fi
+	echo "neither systemd, nor an OpenRC sshd that runs ssh-keygen -A, nor cloud-init: add a boot script that runs ssh-keygen -A before sshd starts"
+	return 1
+}
+
+# install_host_key_unit: a small unit that runs ssh-keygen -A at every boot
+# (it makes only the keys that are missing). No default dependencies: with
+# them it would come after basic.target, which comes after sockets.target,
+# and Ubuntu's ssh.socket is ordered before sockets.target: a cycle that
+# systemd breaks by dropping a unit, on one boot ssh.socket itself. Instead
+# it runs once local file systems are mounted, before sysinit.target, which
+# every socket and service that starts sshd comes after.
+install_host_key_unit() {
+	_unit=/etc/systemd/system/ami-harden-host-keys.service
+	cat >"$work/unit" <<UNIT
+# Installed by ami-harden: the image was shared without SSH host keys, so each
+# instance makes its own on first boot, before anything starts sshd.
+[Unit]
+Description=Generate missing SSH host keys (ami-harden)
+DefaultDependencies=no
+After=local-fs.target
+Before=sysinit.target ssh.socket ssh.service sshd.socket sshd.service shutdown.target
+Conflicts=shutdown.target
+
+[Service]
+Type=oneshot
+ExecStart=$(command -v ssh-keygen) -A
+
+[Install]
+WantedBy=sysinit.target
+UNIT
+	if ! cmp -s "$work/unit" "$_unit"; then
+		if ! { cat "$work/unit" >"$_unit" && chmod 0644 "$_unit"; }; then
+			echo "could not write $_unit"
+			return 1
+		fi
+		relabel "$_unit"
+	fi
+	# Enabled by hand: systemctl may not talk to a running systemd here (chroot).
+	# Links of earlier versions (wanted by multi-user.target) go.
+	rm -f /etc/systemd/system/multi-user.target.wants/ami-harden-host-keys.service \
+		/etc/systemd/system/ssh.service.wants/ami-harden-host-keys.service \
+		/etc/systemd/system/sshd.service.wants/ami-harden-host-keys.service
+	if ! { { [ -d /etc/systemd/system/sysinit.target.wants ] || mkdir -m 0755 /etc/systemd/system/sysinit.target.wants; } &&
+		ln -sf "$_unit" /etc/systemd/system/sysinit.target.wants/ami-harden-host-keys.service; }; then
+		echo "could not enable $_unit"
+		return 1
+	fi
+}
+
+# remove_host_key_unit: take back what install_host_key_unit did.
+remove_host_key_unit() {
+	rm -f /etc/systemd/system/ami-harden-host-keys.service \
+		/etc/systemd/system/*.wants/ami-harden-host-keys.service
+}
+
+# relabel FILE: give a file the SELinux label policy wants for its path,
+# where SELinux is in use (restorecon does nothing elsewhere).
+relabel() {
+	command -v restorecon >/dev/null 2>&1 || return 0
+	[ -e /sys/fs/selinux/enforce ] || grep -Eqs '^SELINUX=(enforcing|permissive)' /etc/selinux/config || return 0
+	restorecon -F -- "$1" >/dev/null 2>&1
+}
+
+# user-keys: nobody's keys ship in the image; instances get theirs at launch.
+# Besides ~/.ssh, the files that sshd's AuthorizedKeysFile names, in every
+# home (a relative pattern) or for every account (/etc/ssh/authorized_keys/%u).
+step_user_keys() {
+	if ! authorized_keys_patterns; then
+		report user-keys failed "could not read sshd's AuthorizedKeysFile (sshd -T failed: $(head -n 3 "$work/sshd_err")); no key was removed"
+		return
+	fi
+	homes_pass
+	use_lists user-keys
+	# Patterns for every account: each account's own file, as sshd finds it.
+	if [ -s "$work/user_keys_accounts" ]; then
+		mnt=1
+		while IFS=: read -r _user _x _uid _gid _gecos _home _shell; do
+			while IFS= read -r _pat; do
+				_f=$(expand_keys_pattern "$_pat" "$_user" "$_uid" "$_home")
+				case $_f in /?*) ;; *) continue ;; esac
+				check_path "" "${_f#/}" || continue
+				[ -L "$_f" ] || [ -e "$_f" ] || continue
+				if [ -d "$_f" ] && [ ! -L "$_f" ]; then
+					refuse "not touched: $(show "$_f") (AuthorizedKeysFile of $_user) is a directory"
+					continue
+				fi
+				take_files "$(controller "$_f")" "$_f"
+			done <"$work/user_keys_accounts"
+		done <"$work/passwd"
+	fi
+	finish_wipe user-keys
+}
+
+# authorized_keys_patterns: the AuthorizedKeysFile patterns sshd uses, beyond
+# the two defaults: relative ones (the same in every home) go to
+# $work/user_keys_files, the others (absolute, or naming the user) to
+# $work/user_keys_accounts. False when sshd is there but cannot say.
+authorized_keys_patterns() {
+	: >"$work/user_keys_files"
+	: >"$work/user_keys_accounts"
+	sshd_ready || return 0
+	if [ ! -s "$work/sshd_after" ]; then
+		sshd_effective >"$work/sshd_after" || { rm -f "$work/sshd_after"; return 1; }
+	fi
+	awk '$1 == "authorizedkeysfile" { for (i = 2; i <= NF; i++) print $i }' "$work/sshd_after" |
+		while IFS= read -r _p; do
+			case $_p in
+			.ssh/authorized_keys | .ssh/authorized_keys2 | %h/.ssh/authorized_keys | %h/.ssh/authorized_keys2 | none) ;;
+			%h/*%*) printf '%s\n' "$_p" >>"$work/user_keys_accounts" ;;
+			%h/*) printf '%s\n' "${_p#%h/}" >>"$work/user_keys_files" ;;
+			/* | *%*) printf '%s\n' "$_p" >>"$work/user_keys_accounts" ;;
+			*) printf '%s\n' "$_p" >>"$work/user_keys_files" ;;
+			esac
+		done
+	return 0
+}
+
+# expand_keys_pattern PATTERN USER UID HOME: the file sshd reads for USER
+# (sshd_config(5), TOKENS: %% %h %U %u; a relative path is below HOME).
+expand_keys_pattern() {
+	awk -v p="$1" -v u="$2" -v id="$3" -v h="$4" 'BEGIN {
+		out = ""
+		for (i = 1; i <= length(p); i++) {
+			c = substr(p, i, 1)
+			if (c != "%" || i == length(p)) { out = out c; continue }
+			t = substr(p, ++i, 1)
+			if (t == "%") out = out "%"; else if (t == "h") out = out h; else if (t == "u") out = out u
+			else if (t == "U") out = out id; else { print ""; exit }
+		}
+		if (out !~ /^\//) out = h "/" out
+		print out
+	}'
+}
+
+# credentials: cloud and tool credentials in every home (home_files_credentials),
+# and extra_paths. An extra path is taken on only when no directory on its way
+# down from / is a symbolic link or a mount point: the user named that path,
+# not what a link leads to.
+step_credentials() {
+	homes_pass
+	use_lists credentials
+	mnt=1
+	while IFS= read -r _p; do
+		case $_p in /?*) ;; *) continue ;; esac
+		if system_path "$_p"; then
+			refuse "not touched: extra path $_p is a system directory"
+			continue
+		fi
+		check_path "" "${_p#/}" || continue
+		if [ -L "$_p" ] || [ -f "$_p" ]; then
+			if is_mount "$_p"; then
+				refuse "not entered: $(show "$_p") is a mount point"
+			else
+				take_files "$(controller "$_p")" "$_p"
+			fi
+		elif [ -d "$_p" ]; then
+			if is_mount "$_p"; then
+				refuse "not entered: $(show "$_p") is a mount point"
+			else
+				wipe_tree "$(controller "$_p")" "$_p"
+			fi
+		fi
+	done <<EXTRA
+$AMI_HARDEN_EXTRA_PATHS
+EXTRA
+	finish_wipe credentials
+}
+
+# history: shell and tool histories in every home (home_files_history). HISTFILE
+# is unset above, so the shell running this script writes nothing back afterwards.
+step_history() {
+	homes_pass
+	use_lists history
+	finish_wipe history
+}
+
+# cloud-init: forget this instance, so the image's instances run it afresh.
+step_cloud_init() {
+	if ! command -v cloud-init >/dev/null 2>&1; then
+		report cloud-init skipped "cloud-init is not installed"
+		return
+	fi
+	_sudoers=/etc/sudoers.d/90-cloud-init-users
+	if [ "$audit" ]; then
+		{
+			[ -d /var/lib/cloud/instance ] || [ -L /var/lib/cloud/instance ] && echo "/var/lib/cloud/instance (state of the build's instance)"
+			find /var/lib/cloud/instances -mindepth 1 -maxdepth 1 2>/dev/null
+			find /var/log -maxdepth 1 -name 'cloud-init*.log' ! -size 0 2>/dev/null
+			[ -e "$_sudoers" ] && echo "$_sudoers"
+		} >"$work/found.lines"
+		findings_from cloud-init "$work/found.lines" '%s exists'
+		audit_result cloud-init "no instance state left"
+		return
+	fi
+	if ! cloud-init clean --logs >"$work/cloud_init_out" 2>&1; then
+		report cloud-init failed "cloud-init clean --logs failed: $(head -n 3 "$work/cloud_init_out")"
+		return
+	fi
+	_extra=""
+	if [ -e "$_sudoers" ] || [ -L "$_sudoers" ]; then
+		wipe_start cloud-init
+		take_files 0:0 "$_sudoers"
+		[ -e "$_sudoers" ] && { report cloud-init failed "could not remove $_sudoers"; return; }
+		_extra=", removed $_sudoers"
+	fi
+	report cloud-init changed "ran cloud-init clean --logs$_extra"
+}
+
+# machine-id: an empty /etc/machine-id makes systemd give each instance its own.
+step_machine_id() {
+	if [ "$audit" ]; then
+		[ -s /etc/machine-id ] && finding machine-id "/etc/machine-id holds this machine's id"
+		[ -e /etc/machine-id ] || finding machine-id "/etc/machine-id is missing (an empty file is the image state)"
+		if [ -f /var/lib/dbus/machine-id ] && [ ! -L /var/lib/dbus/machine-id ]; then
+			finding machine-id "/var/lib/dbus/machine-id is a copy of the machine id"
+		fi
+		[ -f /var/lib/systemd/random-seed ] && finding machine-id "/var/lib/systemd/random-seed exists"
+		audit_result machine-id "/etc/machine-id is empty"
+		return
+	fi
+	_changed=""
+	if [ -s /etc/machine-id ]; then
+		empty_file /etc/machine-id || { report machine-id failed "could not empty /etc/machine-id"; return; }
+		_changed="emptied /etc/machine-id"
+	elif [ ! -e /etc/machine-id ]; then
+		# An absent file would make a read-only root fail to boot; empty is the image state.
+		empty_file /etc/machine-id && chmod 0444 /etc/machine-id
+		_changed="created an empty /etc/machine-id"
+	fi
+	# D-Bus keeps a copy unless it is a link to /etc/machine-id.
+	if [ -f /var/lib/dbus/machine-id ] && [ ! -L /var/lib/dbus/machine-id ]; then
+		rm -f /var/lib/dbus/machine-id
+		_changed="${_changed:+$_changed, }removed /var/lib/dbus/machine-id"
+	fi
+	# The saved random seed would be shared by every instance too.
+	if [ -f /var/lib/systemd/random-seed ]; then
+		wipe_start machine-id
+		take_files 0:0 /var/lib/systemd/random-seed
+		_changed="${_changed:+$_changed, }removed /var/lib/systemd/random-seed"
+	fi
+	if [ -s /etc/machine-id ] || { [ -f /var/lib/dbus/machine-id ] && [ ! -L /var/lib/dbus/machine-id ]; }; then
+		report machine-id failed "a machine-id is still there"
+	elif [ -n "$_changed" ]; then
+		report machine-id changed "$_changed"
+	else
+		report machine-id ok "/etc/machine-id is already empty"
+	fi
+}
+
+
+# temp: /tmp and /var/tmp emptied, hidden files and odd names included. Each
+# entry is removed by its owner: root's with GNU rm, which walks a tree with
+# openat and never follows a link, so no one can swap a directory for a link
+# to redirect it; a user's entries as that user. Nothing below another mount
+# is entered (refused and reported).
+step_temp() {
+	if [ "$audit" ]; then
+		# One line per entry: a newline inside a name is shown as "?".
+		find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -print0 2>/dev/null >"$work/temp"
+		lines0 "$work/temp" >"$work/temp.lines"
+		findings_from temp "$work/temp.lines" '%s exists'
+		audit_result temp "/tmp and /var/tmp are empty"
+		return
+	fi
+	wipe_start temp
+	for _d in /tmp /var/tmp; do
+		refuse_mounts "$_d" || :
+	done
+	_n=$(count_entries)
+	# Every owner of a top-level entry, then each one's entries, as that owner.
+	find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -exec stat -c '%u:%g' -- {} + 2>/dev/null |
+		sort -u >"$work/temp.owners"
+	while IFS=: read -r _uid _gid; do
+		if [ "$_uid" != 0 ] && [ -z "$drop" ]; then
+			refuse "not touched: entries of uid $_uid (no setpriv or GNU chroot to act as that user)"
+			continue
+		fi
+		if [ "$gnu_rm" ]; then
+			as_owner "$_uid:$_gid" find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -user "$_uid" \
+				-exec rm -rf --one-file-system -- {} + 2>>"$work/temp_err"
+		else
+			# Files first, then the emptied directories, deepest first. Not
+			# -delete: busybox's find may not have it.
+			as_owner "$_uid:$_gid" find /tmp /var/tmp -xdev -mindepth 1 ! -type d -user "$_uid" \
+				-exec rm -f -- {} + 2>>"$work/temp_err"
+			as_owner "$_uid:$_gid" find /tmp /var/tmp -xdev -mindepth 1 -depth -type d -user "$_uid" \
+				-exec rmdir -- {} + 2>>"$work/temp_err"
+		fi
+	done <"$work/temp.owners"
+	_left=$(count_entries)
+	_why=""
+	[ -s "$refused" ] && _why="; $(join <"$refused")"
+	if [ "$_left" -gt 0 ]; then
+		report temp failed "$_left entries could not be removed from /tmp and /var/tmp: $(head -n 3 "$work/temp_err" | join)$_why"
+	elif [ -s "$refused" ]; then
+		report temp failed "$(join <"$refused")"
+	elif [ "$_n" -gt 0 ]; then
+		report temp changed "removed $_n entries from /tmp and /var/tmp"
+	else
+		report temp ok "/tmp and /var/tmp are empty"
+	fi
+}
+
+# count_entries: how many entries /tmp and /var/tmp hold, names with newlines
+# included, without a process per entry.
+count_entries() {
+	find /tmp /var/tmp -xdev -mindepth 1 -exec sh -c 'echo $#' sh {} + 2>/dev/null |
+		awk '{ n += $1 } END { print n + 0 }'
+}
+
+# logs: rotated logs and the journal are overwritten and deleted; every other
+# file under /var/log is overwritten and truncated, so that services find their
+# log files with the owner and mode they expect. lastlog is sparse (its length
+# grows with the highest uid) and holds no text: it is truncated only.
+# Directories that a user owns (a database's log directory, say) are cleaned
+# by that user; root cleans the rest and never enters those. A file with more
+# than one hard link, and anything below another mount, is refused.
+step_logs() {
+	[ -d /var/log ] || { report logs ok "no /var/log"; return; }
+	wipe_start logs
+	if ! refuse_mounts /var/log && mounts_have_files; then
+		report logs failed "$(join <"$refused"); nothing was changed"
+		return
+	fi
+	# $log_rotated is split into words, never globbed.
+	set -f
+	# shellcheck disable=SC2086
+	find -P /var/log -xdev -type f \( $log_rotated \) -print0 >"$work/rotated"
+	# shellcheck disable=SC2086
+	find -P /var/log -xdev -type f ! \( $log_rotated \) ! -size 0 -print0 >"$work/active"
+	set +f
+	_rotated=$(count0 "$work/rotated")
+	if [ "$audit" ]; then
+		lines0 "$work/rotated" >"$work/rotated.lines"
+		findings_from logs "$work/rotated.lines" '%s exists (rotated or journal)'
+		lines0 "$work/active" >"$work/active.lines"
+		findings_from logs "$work/active.lines" '%s is not empty'
+		audit_result logs "all logs are empty"
+		return
+	fi
+	_active=$(count0 "$work/active")
+	find -P /var/log -xdev -type f -links +1 -print0 >"$work/hard"
+	lines0 "$work/hard" | while IFS= read -r _h; do
+		refuse "not overwritten: $_h has more than one hard link (its data is also another file's)"
+	done
+
+	# Root's part, then each user's directories as that user.
+	clean_logs 0:0 /var/log
+	find -P /var/log -xdev -type d ! -user 0 -prune -exec stat -c '%u:%g' -- {} + 2>/dev/null | sort -u >"$work/log.owners"
+	while IFS=: read -r _uid _gid; do
+		if [ -z "$drop" ]; then
+			refuse "not touched: log directories of uid $_uid (no setpriv or GNU chroot to act as that user)"
+			continue
+		fi
+		find -P /var/log -xdev -type d ! -user 0 -prune -user "$_uid" -print0 >"$work/log.dirs"
+		# The directories go to a shell running as the owner, NUL-separated on its stdin.
+		as_owner "$_uid:$_gid" xargs -0 sh -c "$clean_logs_program" sh "$_uid" "$AMI_HARDEN_SHRED_PASSES" \
+			"${shred:-zero}" "$log_rotated" <"$work/log.dirs" 2>>"$work/wipe.err"
+	done <"$work/log.owners"
+	# The journal's directories are named after the old machine-id.
+	[ -d /var/log/journal ] && find -P /var/log/journal -xdev -mindepth 1 -depth -type d -exec rmdir -- {} + 2>/dev/null
+
+	find -P /var/log -xdev -type f ! -size 0 -print0 >"$work/left"
+	# shellcheck disable=SC2016 # expanded by the shell xargs runs
+	xargs -0 sh -c 'for f do if [ -e "$f" ]; then printf "%s\0" "$f"; fi; done' sh <"$work/rotated" >>"$work/left"
+	if [ -s "$work/left" ]; then
+		report logs failed "still holding data: $(lines0 "$work/left" | join)$([ -s "$refused" ] && printf '; %s' "$(join <"$refused")")"
+	elif [ -s "$refused" ]; then
+		report logs failed "$(join <"$refused")"
+	elif [ $((_rotated + _active)) -gt 0 ]; then
+		report logs changed "overwrote and deleted $_rotated rotated or journal file(s), overwrote and truncated $_active log file(s)"
+	else
+		report logs ok "all logs are empty"
+	fi
+}
+
+# log_rotated: find tests (words, no spaces inside) for rotated and journal files.
+log_rotated='-name *.[0-9] -o -name *.[0-9].log -o -name *.gz -o -name *.xz -o -name *.bz2 -o -name *.zst -o -name *.old
+-o -name *-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9] -o -name *.journal -o -name *.journal~'
+
+# clean_logs UID:GID DIR: run clean_logs_program on DIR as UID:GID.
+clean_logs() {
+	printf '%s\0' "$2" | as_owner "$1" xargs -0 sh -c "$clean_logs_program" sh "${1%%:*}" \
+		"$AMI_HARDEN_SHRED_PASSES" "${shred:-zero}" "$log_rotated" 2>>"$work/wipe.err"
+}
+
+# clean_logs_program: a program for sh -c, run as the owner of the
+# directories it is given: UID PASSES TOOL ROTATED DIR... It never enters a
+# directory owned by anyone else (that one's owner cleans it) or another
+# mount, and never writes to a file with another hard link. Rotated files
+# are overwritten and deleted; the others overwritten, then emptied. TOOL
+# is shred, or "zero" for a dd over the file (images without shred).
+# shellcheck disable=SC2016 # expanded by the shell that runs it
+clean_logs_program='uid=$1 passes=$2 tool=$3 rotated=$4
+shift 4
+set -f
+# list TEST...: the files below $dir that TEST picks, never below a directory
+# of another owner or another mount, never one with another hard link.
+list() { find -P "$dir" -xdev \( -type d ! -user "$uid" -prune \) -o \( -type f -links 1 "$@" -print0 \); }
+overwrite() {
+	if [ "$tool" = shred ]; then
+		xargs -0 -r shred -n "$passes" --
+	else
+		xargs -0 -r sh -c '\''for f do s=$(wc -c <"$f"); [ "$s" -gt 0 ] || continue
+			dd if=/dev/zero of="$f" bs=4096 count=$(((s + 4095) / 4096)) conv=notrunc 2>/dev/null; done; sync'\'' sh
+	fi
+}
+for dir do
+	list \( $rotated \) | overwrite
+	list \( $rotated \) | xargs -0 -r rm -f --
+	list ! -size 0 ! -name lastlog | overwrite
+	list ! -size 0 | xargs -0 -r truncate -s 0 --
+done'
+
+# The end of every rendered script: the steps above are defined, now run.
 
 # The script leaves nothing behind: it removes itself before changing anything
 # (the shell keeps reading it from the open file).

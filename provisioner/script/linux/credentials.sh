@@ -1,0 +1,34 @@
+# shellcheck shell=sh
+# credentials: cloud and tool credentials in every home (home_files_credentials),
+# and extra_paths. An extra path is taken on only when no directory on its way
+# down from / is a symbolic link or a mount point: the user named that path,
+# not what a link leads to.
+step_credentials() {
+	homes_pass
+	use_lists credentials
+	mnt=1
+	while IFS= read -r _p; do
+		case $_p in /?*) ;; *) continue ;; esac
+		if system_path "$_p"; then
+			refuse "not touched: extra path $_p is a system directory"
+			continue
+		fi
+		check_path "" "${_p#/}" || continue
+		if [ -L "$_p" ] || [ -f "$_p" ]; then
+			if is_mount "$_p"; then
+				refuse "not entered: $(show "$_p") is a mount point"
+			else
+				take_files "$(controller "$_p")" "$_p"
+			fi
+		elif [ -d "$_p" ]; then
+			if is_mount "$_p"; then
+				refuse "not entered: $(show "$_p") is a mount point"
+			else
+				wipe_tree "$(controller "$_p")" "$_p"
+			fi
+		fi
+	done <<EXTRA
+$AMI_HARDEN_EXTRA_PATHS
+EXTRA
+	finish_wipe credentials
+}

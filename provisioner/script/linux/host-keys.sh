@@ -1,0 +1,207 @@
+# shellcheck shell=sh
+# host-keys: no two instances of the image may share host keys. The keys go,
+# but only once the image is sure to make new ones before sshd starts, the
+# way its init system starts sshd:
+#   - RHEL, Fedora, Amazon Linux: the distribution's sshd-keygen@.service runs
+#     before sshd.service whenever a key is missing (and sets the ssh_keys
+#     group and SELinux labels): ami-harden steps aside, so no second
+#     ssh-keygen races it for the same file;
+#   - other systemd images (Debian, Ubuntu with ssh.socket or ssh.service):
+#     ami-harden-host-keys.service runs ssh-keygen -A early in boot, before
+#     sysinit.target, so before every socket and service that starts sshd,
+#     with no ordering cycle (it has no default dependencies);
+#   - OpenRC (Alpine): /etc/init.d/sshd runs ssh-keygen -A before sshd;
+#   - cloud-init alone, on images with neither.
+step_host_keys() {
+	wipe_start host-keys
+	if [ "$audit" ]; then
+		find /etc/ssh -maxdepth 1 -name 'ssh_host_*' \( -type f -o -type l \) >"$work/host_keys"
+		findings_from host-keys "$work/host_keys" '%s exists'
+		_how=$(host_key_regeneration) || finding host-keys "$_how"
+		audit_result host-keys "no host keys in the image; new keys at first boot by $_how"
+		return
+	fi
+	if ! _how=$(arrange_host_key_regeneration); then
+		report host-keys failed "$_how; no host key was removed"
+		return
+	fi
+	set --
+	for _f in /etc/ssh/ssh_host_*; do
+		[ -e "$_f" ] || [ -L "$_f" ] || continue
+		set -- "$@" "$_f"
+	done
+	take_files 0:0 "$@"
+	_n=$#
+	for _f in /etc/ssh/ssh_host_*; do
+		[ -e "$_f" ] || [ -L "$_f" ] || continue
+		report host-keys failed "could not remove $_f"
+		return
+	done
+	if [ -s "$refused" ]; then
+		report host-keys failed "$(join <"$refused")"
+	elif [ "$_n" -gt 0 ]; then
+		report host-keys changed "overwrote and removed $_n host key file(s); new keys at first boot by $_how"
+	else
+		report host-keys ok "no host keys in the image; new keys at first boot by $_how"
+	fi
+}
+
+# unit_dirs: where systemd looks for units, most important first.
+unit_dirs='/etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system'
+
+# unit_file NAME: the file of a unit, if any.
+unit_file() {
+	for _d in $unit_dirs; do
+		[ -f "$_d/$1" ] && { printf '%s\n' "$_d/$1"; return 0; }
+	done
+	return 1
+}
+
+# has_systemd: whether the image boots with systemd.
+has_systemd() {
+	[ -d /etc/systemd/system ] && { [ -x /lib/systemd/systemd ] || [ -x /usr/lib/systemd/systemd ]; }
+}
+
+# rhel_keygen: the distribution's sshd-keygen@.service, when it will make
+# missing keys before sshd.service on every boot: sshd.service wants
+# sshd-keygen.target, and the unit has no ConditionFirstBoot (which an empty
+# /etc/machine-id, the image state, never satisfies).
+rhel_keygen() {
+	_t=$(unit_file sshd-keygen@.service) || return 1
+	grep -qs '^ConditionFirstBoot=yes' "$_t" && return 1
+	_s=$(unit_file sshd.service) || return 1
+	cat "$_s" "${_s%/*}"/sshd.service.d/*.conf /etc/systemd/system/sshd.service.d/*.conf 2>/dev/null |
+		grep -Eq '^(Wants|Requires|After)=.*sshd-keygen[.]target' || return 1
+	printf '%s\n' "$_t"
+}
+
+# openrc_keygen: Alpine's /etc/init.d/sshd runs ssh-keygen -A before it
+# starts sshd, unless SSHD_DISABLE_KEYGEN is set in /etc/conf.d/sshd.
+openrc_keygen() {
+	[ -f /etc/init.d/sshd ] || return 1
+	head -n 1 /etc/init.d/sshd | grep -q openrc-run || return 1
+	grep -q 'ssh-keygen -A' /etc/init.d/sshd || return 1
+	! grep -Eqs '^[[:space:]]*SSHD_DISABLE_KEYGEN=["'\'']?(yes|YES|true|1)' /etc/conf.d/sshd
+}
+
+# host_key_regeneration: print what makes new host keys at first boot, or
+# why nothing does (and fail). Audit mode asks this.
+host_key_regeneration() {
+	if has_systemd; then
+		if _t=$(rhel_keygen); then
+			echo "the distribution's ${_t##*/} (before sshd.service, when a key is missing)"
+			return 0
+		fi
+		if [ -f /etc/systemd/system/ami-harden-host-keys.service ] &&
+			[ -L /etc/systemd/system/sysinit.target.wants/ami-harden-host-keys.service ]; then
+			echo "ami-harden-host-keys.service (ssh-keygen -A early in boot, before sshd)$(other_host_key_makers)"
+			return 0
+		fi
+	elif openrc_keygen; then
+		echo "the distribution's /etc/init.d/sshd (ssh-keygen -A before sshd starts)"
+		return 0
+	fi
+	if command -v cloud-init >/dev/null 2>&1; then
+		echo "cloud-init, when it finds its data source"
+		return 0
+	fi
+	echo "nothing makes new host keys at first boot (no ami-harden-host-keys.service, no sshd-keygen@.service before sshd, no OpenRC sshd that runs ssh-keygen -A, no cloud-init)"
+	return 1
+}
+
+# other_host_key_makers: ", besides ..." for what else makes host keys.
+other_host_key_makers() {
+	command -v cloud-init >/dev/null 2>&1 && printf ', besides cloud-init'
+	_u=$(unit_file sshd-keygen.service) && printf ", besides the distribution's %s" "${_u##*/}"
+	return 0
+}
+
+# arrange_host_key_regeneration: make sure the image makes new host keys at
+# first boot, before sshd starts, and print what does.
+arrange_host_key_regeneration() {
+	if ! command -v ssh-keygen >/dev/null 2>&1; then
+		echo "ssh-keygen is not installed, so nothing could make new host keys"
+		return 1
+	fi
+	if has_systemd; then
+		if _t=$(rhel_keygen); then
+			# An earlier ami-harden may have installed its own unit: two
+			# ssh-keygen runs would race for the same key file.
+			remove_host_key_unit || { echo "could not remove ami-harden-host-keys.service, which would race ${_t##*/}"; return 1; }
+			echo "the distribution's ${_t##*/} (before sshd.service, when a key is missing)"
+			return 0
+		fi
+		install_host_key_unit || return 1
+		echo "ami-harden-host-keys.service (ssh-keygen -A early in boot, before sshd)$(other_host_key_makers)"
+		return 0
+	fi
+	if openrc_keygen; then
+		echo "the distribution's /etc/init.d/sshd (ssh-keygen -A before sshd starts)"
+		return 0
+	fi
+	if command -v cloud-init >/dev/null 2>&1; then
+		echo "cloud-init (no systemd or OpenRC sshd here for a fallback)"
+		return 0
+	fi
+	echo "neither systemd, nor an OpenRC sshd that runs ssh-keygen -A, nor cloud-init: add a boot script that runs ssh-keygen -A before sshd starts"
+	return 1
+}
+
+# install_host_key_unit: a small unit that runs ssh-keygen -A at every boot
+# (it makes only the keys that are missing). No default dependencies: with
+# them it would come after basic.target, which comes after sockets.target,
+# and Ubuntu's ssh.socket is ordered before sockets.target: a cycle that
+# systemd breaks by dropping a unit, on one boot ssh.socket itself. Instead
+# it runs once local file systems are mounted, before sysinit.target, which
+# every socket and service that starts sshd comes after.
+install_host_key_unit() {
+	_unit=/etc/systemd/system/ami-harden-host-keys.service
+	cat >"$work/unit" <<UNIT
+# Installed by ami-harden: the image was shared without SSH host keys, so each
+# instance makes its own on first boot, before anything starts sshd.
+[Unit]
+Description=Generate missing SSH host keys (ami-harden)
+DefaultDependencies=no
+After=local-fs.target
+Before=sysinit.target ssh.socket ssh.service sshd.socket sshd.service shutdown.target
+Conflicts=shutdown.target
+
+[Service]
+Type=oneshot
+ExecStart=$(command -v ssh-keygen) -A
+
+[Install]
+WantedBy=sysinit.target
+UNIT
+	if ! cmp -s "$work/unit" "$_unit"; then
+		if ! { cat "$work/unit" >"$_unit" && chmod 0644 "$_unit"; }; then
+			echo "could not write $_unit"
+			return 1
+		fi
+		relabel "$_unit"
+	fi
+	# Enabled by hand: systemctl may not talk to a running systemd here (chroot).
+	# Links of earlier versions (wanted by multi-user.target) go.
+	rm -f /etc/systemd/system/multi-user.target.wants/ami-harden-host-keys.service \
+		/etc/systemd/system/ssh.service.wants/ami-harden-host-keys.service \
+		/etc/systemd/system/sshd.service.wants/ami-harden-host-keys.service
+	if ! { { [ -d /etc/systemd/system/sysinit.target.wants ] || mkdir -m 0755 /etc/systemd/system/sysinit.target.wants; } &&
+		ln -sf "$_unit" /etc/systemd/system/sysinit.target.wants/ami-harden-host-keys.service; }; then
+		echo "could not enable $_unit"
+		return 1
+	fi
+}
+
+# remove_host_key_unit: take back what install_host_key_unit did.
+remove_host_key_unit() {
+	rm -f /etc/systemd/system/ami-harden-host-keys.service \
+		/etc/systemd/system/*.wants/ami-harden-host-keys.service
+}
+
+# relabel FILE: give a file the SELinux label policy wants for its path,
+# where SELinux is in use (restorecon does nothing elsewhere).
+relabel() {
+	command -v restorecon >/dev/null 2>&1 || return 0
+	[ -e /sys/fs/selinux/enforce ] || grep -Eqs '^SELINUX=(enforcing|permissive)' /etc/selinux/config || return 0
+	restorecon -F -- "$1" >/dev/null 2>&1
+}

@@ -1,0 +1,753 @@
+#!/bin/sh
+# ami-harden: cleans and hardens a Linux machine before it becomes a shared image.
+#
+# The Packer provisioner joins this file, the file of each selected step
+# (STEP.sh beside it) and run.sh into one script, writes its parameters as
+# plain shell assignments right below the first line, uploads it once, runs it
+# once as root and reads its report from standard output. The default script,
+# every step included, is provisioner/testdata/default-linux.sh; it can also
+# run by hand (as root, on a machine you are about to turn into an image, NEVER
+# on your workstation):
+#
+#   AMI_HARDEN_STEPS="sshd passwords" sh default-linux.sh
+#
+# Report protocol, one line each, on standard output (nothing else starts with @@ami-harden):
+#   @@ami-harden begin 1                      the script runs as root, protocol version 1
+#   @@ami-harden start NAME                   step NAME starts (names the step a lost connection cut)
+#   @@ami-harden finding NAME TEXT            audit mode: one thing step NAME found wrong
+#   @@ami-harden note NAME TEXT               something step NAME leaves as it is, for the user to know
+#   @@ami-harden step NAME STATUS DETAIL      STATUS is ok | changed | skipped | failed | finding
+#   @@ami-harden end FAILED                   all steps ran; FAILED of them failed
+#   @@ami-harden abort REASON                 nothing was changed, the run stopped
+# DETAIL names files, accounts and counts; it never carries the contents of a file.
+#
+# Touching only what it owns: file names travel NUL-separated from a listing
+# to the command that acts on them (or never leave find -exec); no step
+# follows a symbolic link below the directory it was given, enters another
+# mount, or writes through a file with more than one hard link; work below a
+# directory that a user owns (a home, a user's directory under /tmp or
+# /var/log) runs as that user, so that a user who swaps a file for a link
+# between the listing and the wiping can only hurt what that user could
+# destroy alone. What a step refuses it reports by path, and it fails the step
+# where a secret may be left behind.
+#
+# Why each step exists: docs/provisioners/ami-harden.mdx.
+
+# Parameters. The provisioner sets them above; the defaults are what an empty
+# `provisioner "ami-harden" {}` block means.
+: "${AMI_HARDEN_STEPS:=sshd passwords host-keys user-keys credentials history cloud-init machine-id temp logs}"
+# Keyword/value lines for sshd, one per line, "Keyword value".
+: "${AMI_HARDEN_SSHD_SETTINGS:=PasswordAuthentication no
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PermitEmptyPasswords no
+KbdInteractiveAuthentication no}"
+# Absolute, clean paths, one per line, wiped by the credentials step.
+: "${AMI_HARDEN_EXTRA_PATHS:=}"
+# Overwrite passes of random data before a secret file is unlinked.
+: "${AMI_HARDEN_SHRED_PASSES:=1}"
+# enforce: change what needs changing, then verify it. audit: change nothing,
+# report as a finding everything enforce would change.
+: "${AMI_HARDEN_MODE:=enforce}"
+# 1 when the provisioner uploaded this file: it then removes itself.
+: "${AMI_HARDEN_REMOVE_SELF:=0}"
+
+set -u
+umask 077
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH LC_ALL=C
+# The build's own shell must not write a history file back after the wipe.
+unset HISTFILE
+
+# ---------------------------------------------------------------- reporting
+
+# report STEP STATUS DETAIL: the one line the provisioner reads for a step.
+report() {
+	_detail=$(printf '%s' "$3" | tr '\t\r\n' '   ')
+	printf '@@ami-harden step %s %s %s\n' "$1" "$2" "${_detail:--}"
+	printf '%s\n' "$1" >>"$work/reported"
+	[ "$2" = failed ] && printf '%s\n' "$1" >>"$work/failed"
+	return 0
+}
+
+# finding STEP TEXT: in audit mode, one thing the step would change.
+finding() {
+	_text=$(printf '%s' "$2" | tr '\t\r\n' '   ')
+	printf '@@ami-harden finding %s %s\n' "$1" "$_text"
+	printf '%s\n' "$1" >>"$work/findings"
+}
+
+# note STEP TEXT: something the step leaves in place that the user must know
+# about (a way into the image that stays, say); shown on a line of its own.
+note() {
+	_text=$(printf '%s' "$2" | tr '\t\r\n' '   ')
+	printf '@@ami-harden note %s %s\n' "$1" "$_text"
+}
+
+# findings_from STEP FILE FORMAT: a finding per line of FILE (printf FORMAT
+# with the line), the first 50 of them, then one that counts the rest.
+findings_from() {
+	_n=0
+	while IFS= read -r _line; do
+		_n=$((_n + 1))
+		if [ "$_n" -le 50 ]; then
+			# shellcheck disable=SC2059 # FORMAT is the caller's constant
+			finding "$1" "$(printf "$3" "$_line")"
+		fi
+	done <"$2"
+	[ "$_n" -le 50 ] || finding "$1" "and $((_n - 50)) more like these"
+}
+
+# audit_result STEP OKDETAIL: the step's line in audit mode.
+audit_result() {
+	_n=$(grep -cx "$1" "$work/findings")
+	if [ "$_n" -gt 0 ]; then
+		report "$1" finding "$_n finding(s)"
+	else
+		report "$1" ok "$2"
+	fi
+}
+
+# join: stdin lines joined with ", ", at most 20 of them, then "and N more".
+join() {
+	awk 'NF { n++; if (n <= 20) s = s (n > 1 ? ", " : "") $0 }
+	     END { if (n > 20) s = s ", and " (n - 20) " more"; print s }'
+}
+
+# lines0 FILE: a NUL-separated list as one line per name, for reading and
+# showing only: a newline inside a name is shown as "?".
+lines0() {
+	tr '\n\0' '?\n' <"$1"
+}
+
+# count0 FILE: how many names a NUL-separated list holds.
+count0() {
+	tr -cd '\0' <"$1" | wc -c | tr -d ' '
+}
+
+# show NAME: a name as one line, a newline inside it shown as "?".
+show() {
+	printf '%s' "$1" | tr '\n' '?'
+}
+
+# refuse TEXT: note in this step's refusals something it would not do. What
+# was refused fails the step (see finish_wipe): a secret may be left there.
+refuse() {
+	printf '%s\n' "$1" >>"$work/refused"
+}
+
+# ---------------------------------------------------------------- owners and mounts
+
+# controller PATH: "uid:gid" of who can change what PATH names: the owner of
+# the first directory on the way down from / that root does not own, or
+# 0:0. Work below PATH runs as that user (as_owner). PATH has no symbolic
+# link in it (the callers resolve or refuse links first).
+controller() {
+	_rest=${1#/}
+	_p=""
+	while [ -n "$_rest" ]; do
+		_p="$_p/${_rest%%/*}"
+		case $_rest in */*) _rest=${_rest#*/} ;; *) _rest="" ;; esac
+		# -O: owned by this process's user, root. A builtin: no process per component.
+		if [ -e "$_p" ] && [ ! -O "$_p" ]; then
+			if [ -d "$_p" ]; then
+				stat -c '%u:%g' -- "$_p" 2>/dev/null && return 0
+				return 1
+			fi
+			# A file is controlled by the owner of its directory (root here).
+			break
+		fi
+	done
+	echo 0:0
+}
+
+# as_owner UID:GID COMMAND...: run COMMAND as that user and group, with no
+# other groups; as root itself for 0:0. Without a way to drop privileges
+# (checked at start: setpriv, or GNU chroot --userspec), it refuses.
+as_owner() {
+	_ug=$1
+	shift
+	[ "$_ug" = 0:0 ] && { "$@"; return; }
+	case $drop in
+	setpriv) setpriv --reuid="${_ug%%:*}" --regid="${_ug#*:}" --clear-groups -- "$@" ;;
+	chroot) chroot --userspec="$_ug" --groups="${_ug#*:}" / "$@" ;;
+	*) return 125 ;;
+	esac
+}
+
+# mounts_under ROOT: the mount points strictly below ROOT, one per line as
+# /proc/self/mountinfo writes them (a space as \040, a newline as \012).
+# ROOT never holds a newline (homes come from passwd, the rest are fixed).
+mounts_under() {
+	[ -s "$work/mounts" ] || return 0
+	awk -v root="$1" '{
+		p = $0
+		gsub(/\\040/, " ", p); gsub(/\\011/, "\t", p); gsub(/\\134/, "\\", p)
+		if (root == "/" ? p != "/" : index(p, root "/") == 1) print p
+	}' "$work/mounts"
+}
+
+# refuse_mounts ROOT: refuse every mount point below ROOT; true when there is
+# none. A file mount point (a bind-mounted file) cannot be kept out of a
+# `find -xdev` walk, so a tree with one is not walked at all; the caller
+# checks mounts_have_files.
+refuse_mounts() {
+	mounts_under "$1" >"$work/mounts.here"
+	[ -s "$work/mounts.here" ] || return 0
+	while IFS= read -r _m; do
+		refuse "not entered: $(printf '%s' "$_m" | sed 's/\\012/?/g') is a mount point"
+	done <"$work/mounts.here"
+	return 1
+}
+
+# mounts_have_files: whether a mount point that refuse_mounts found last is
+# not a directory.
+mounts_have_files() {
+	while IFS= read -r _m; do
+		case $_m in *'\012'*) return 0 ;; esac
+		[ -d "$_m" ] && [ ! -L "$_m" ] || return 0
+	done <"$work/mounts.here"
+	return 1
+}
+
+# is_mount PATH: whether PATH is a mount point.
+is_mount() {
+	[ -s "$work/mounts" ] || return 1
+	awk -v p="$1" '{ gsub(/\\040/, " "); gsub(/\\011/, "\t"); gsub(/\\134/, "\\") } $0 == p { f = 1 } END { exit !f }' "$work/mounts"
+}
+
+# system_path PATH: whether PATH is or lies in a directory of the system
+# (never a home, never a tree to wipe).
+system_path() {
+	case $1 in
+	/ | /bin | /bin/* | /boot | /boot/* | /dev | /dev/* | /etc | /etc/* | /lib | /lib/* | /lib32 | /lib32/* | \
+		/lib64 | /lib64/* | /libx32 | /libx32/* | /proc | /proc/* | /run | /sbin | /sbin/* | /sys | /sys/* | \
+		/usr | /usr/* | /var | /home | /srv | /opt | /tmp | /var/tmp | /var/log | /var/lib) return 0 ;;
+	esac
+	return 1
+}
+
+# ---------------------------------------------------------------- wiping files
+
+# Everything a step wipes goes through these. wipe_start STEP names the
+# step's lists: $found (NUL-separated) for what it took on, $refused (one
+# line each) for what it would not touch; finish_wipe STEP reports both.
+
+# wipe_start STEP: fresh lists for STEP.
+wipe_start() {
+	use_lists "$1"
+	: >"$found"
+	: >"$refused"
+}
+
+# use_lists STEP: go on with STEP's lists.
+use_lists() {
+	found=$work/$1.found
+	refused=$work/$1.refused
+}
+
+# take_files UID:GID PATH...: take on files whose directories were checked,
+# acting as UID:GID: a symbolic link is unlinked, never followed; a regular
+# file is overwritten and unlinked, all in one find and as few shred
+# processes as the argument limit allows. A file with more than one hard link
+# is unlinked only (overwriting it would change the other names' file too),
+# and refused: its data lives on under another name.
+take_files() {
+	_ug=$1
+	shift
+	[ $# -gt 0 ] || return 0
+	for _f; do printf '%s\0' "$_f" >>"$found"; done
+	[ "$audit" ] && return 0
+	if [ "$_ug" != 0:0 ] && [ -z "$drop" ]; then
+		refuse "not touched: $# file(s) of uid ${_ug%%:*} (no setpriv or GNU chroot to act as that user)"
+		return 0
+	fi
+	if [ -n "$shred" ]; then
+		# shellcheck disable=SC2086 # $shred_unlink is one option
+		as_owner "$_ug" find -P "$@" -maxdepth 0 \( -type l -exec rm -f -- {} + \) -o \
+			\( -type f -links 1 -exec shred -n "$AMI_HARDEN_SHRED_PASSES" $shred_unlink -- {} + \) -o \
+			\( -type f -print0 \) >"$work/hard" 2>>"$work/wipe.err"
+	else
+		as_owner "$_ug" find -P "$@" -maxdepth 0 \( -type l -exec rm -f -- {} + \) -o \
+			\( -type f -links 1 -exec sh -c "$zero_fill"' && rm -f -- "$@"' sh {} + \) -o \
+			\( -type f -print0 \) >"$work/hard" 2>>"$work/wipe.err"
+	fi
+	[ -s "$work/hard" ] || return 0
+	lines0 "$work/hard" | while IFS= read -r _h; do refuse "$(hard_link_text "$_h")"; done
+	as_owner "$_ug" xargs -0 rm -f -- <"$work/hard" 2>>"$work/wipe.err"
+}
+
+# hard_link_text NAME: why a file was not overwritten.
+hard_link_text() {
+	printf 'not overwritten: %s has more than one hard link (unlinked; its data stays under the other names)' "$1"
+}
+
+# empty_file FILE: truncate FILE, keeping its owner and mode. Not `: >FILE`:
+# a failed redirection on the special builtin : ends a POSIX shell, and a
+# read-only file must give a failed step, not a dead one. Only for files in
+# directories that root alone can change.
+empty_file() {
+	{ printf '' >"$1"; } 2>/dev/null
+}
+
+# zero_fill: a program for sh -c: zeros over the whole length of each
+# argument, in place, then sync. For images without shred (busybox).
+# shellcheck disable=SC2016 # expanded by the shell that runs it
+zero_fill='for f do
+	s=$(wc -c <"$f") || exit 1
+	[ "$s" -gt 0 ] || continue
+	dd if=/dev/zero of="$f" bs=4096 count=$(((s + 4095) / 4096)) conv=notrunc 2>/dev/null || exit 1
+done
+sync'
+
+# wipe_tree UID:GID DIR: take on a directory and everything below it,
+# acting as UID:GID: overwrite every file, then remove the tree, never
+# leaving DIR's file system. Mount points below it are refused (and the tree
+# is left whole when one of them is a file: find cannot step around it).
+wipe_tree() {
+	printf '%s\0' "$2" >>"$found"
+	[ "$audit" ] && return 0
+	if ! refuse_mounts "$2" && mounts_have_files; then
+		refuse "not wiped: $(show "$2") holds a mounted file"
+		return 0
+	fi
+	if [ "$1" = 0:0 ]; then
+		# Root acts only where no other user can swap a name under it.
+		find -P "$2" -xdev -type d ! -user 0 -print0 >"$work/others" 2>/dev/null
+		if [ -s "$work/others" ]; then
+			lines0 "$work/others" | while IFS= read -r _d; do
+				refuse "not wiped: $_d, below $(show "$2"), belongs to another user"
+			done
+			return 0
+		fi
+	elif [ -z "$drop" ]; then
+		refuse "not touched: $(show "$2") of uid ${1%%:*} (no setpriv or GNU chroot to act as that user)"
+		return 0
+	fi
+	find -P "$2" -xdev -type f -links +1 -print0 >"$work/hard" 2>/dev/null
+	lines0 "$work/hard" | while IFS= read -r _h; do refuse "$(hard_link_text "$_h")"; done
+	if [ -n "$shred" ]; then
+		as_owner "$1" find -P "$2" -xdev -type f -links 1 -exec shred -n "$AMI_HARDEN_SHRED_PASSES" -- {} + 2>>"$work/wipe.err"
+	else
+		as_owner "$1" find -P "$2" -xdev -type f -links 1 -exec sh -c "$zero_fill" sh {} + 2>>"$work/wipe.err"
+	fi
+	remove_tree "$1" "$2"
+}
+
+# remove_tree UID:GID PATH: delete PATH and everything below it, acting as
+# UID:GID, never entering another mount. GNU rm walks with openat and never
+# follows a link; elsewhere files go first, then the emptied directories.
+remove_tree() {
+	if [ "$gnu_rm" ]; then
+		as_owner "$1" rm -rf --one-file-system -- "$2" 2>>"$work/wipe.err"
+	else
+		as_owner "$1" find -P "$2" -xdev ! -type d -exec rm -f -- {} + 2>>"$work/wipe.err"
+		as_owner "$1" find -P "$2" -xdev -depth -type d -exec rmdir -- {} + 2>>"$work/wipe.err"
+	fi
+}
+
+# check_path BASE REL: whether the directories of BASE/REL can be entered:
+# none of them below BASE is a symbolic link (refused: what lies behind it is
+# not ours to touch, and may hold a secret) or, where $mnt is set, a mount
+# point (refused). False, quietly, when one of them does not exist.
+check_path() {
+	_p=$1
+	_rest=$2
+	while :; do
+		case $_rest in */*) ;; *) return 0 ;; esac
+		_p="$_p/${_rest%%/*}"
+		_rest=${_rest#*/}
+		if [ -L "$_p" ]; then
+			refuse "not followed: $(show "$_p") is a symbolic link to $(show "$(readlink -- "$_p")")"
+			return 1
+		fi
+		[ -d "$_p" ] || return 1
+		if [ "$mnt" ] && is_mount "$_p"; then
+			refuse "not entered: $(show "$_p") is a mount point"
+			return 1
+		fi
+	done
+}
+
+# finish_wipe STEP: report what the step took on and refused, and verify
+# that what it took on is gone. Refusals fail the step.
+finish_wipe() {
+	_n=$(count0 "$found")
+	if [ "$audit" ]; then
+		lines0 "$found" >"$work/found.lines"
+		findings_from "$1" "$work/found.lines" '%s exists'
+		findings_from "$1" "$refused" '%s'
+		audit_result "$1" "none found"
+		return
+	fi
+	# shellcheck disable=SC2016 # expanded by the shell xargs runs
+	xargs -0 sh -c 'for f do if [ -e "$f" ] || [ -L "$f" ]; then printf "%s\0" "$f"; fi; done' sh \
+		<"$found" >"$work/left"
+	_why=""
+	[ -s "$refused" ] && _why="; $(join <"$refused")"
+	_did=""
+	[ "$_n" -gt 0 ] && _did="; overwrote and removed the rest"
+	if [ -s "$work/left" ]; then
+		report "$1" failed "could not remove $(lines0 "$work/left" | join)$_why"
+	elif [ -s "$refused" ]; then
+		report "$1" failed "a secret may be left behind$_why$_did"
+	elif [ "$_n" -gt 0 ]; then
+		report "$1" changed "overwrote and removed $_n file(s): $(lines0 "$found" | join)"
+	else
+		report "$1" ok "none found"
+	fi
+}
+
+# ---------------------------------------------------------------- accounts and homes
+
+# The passwd database is read once, into $work/passwd. Each home directory
+# is resolved once: $work/homes holds "UID:GID<TAB>M<TAB>DIR" lines, DIR a
+# real directory (no symbolic link in it), UID:GID who acts in it, M "m" when
+# some mount point lies below DIR. A home that is a symbolic link is followed
+# once, and kept only when it leads to a directory its account owns that is
+# not a system directory; otherwise it is not cleaned, and listed in
+# $work/homes.refused ("ACCOUNT<TAB>SHELL<TAB>HOME<TAB>TARGET"): homes_pass
+# refuses it where one of the files the steps look for lies behind it.
+list_homes() {
+	if command -v getent >/dev/null 2>&1; then getent passwd; else cat /etc/passwd; fi >"$work/passwd"
+	: >"$work/homes.refused"
+	awk -F: '$6 ~ /^\// && !seen[$6]++ { print $3 "\t" $6 "\t" $1 "\t" $7 }' "$work/passwd" >"$work/homes.raw"
+	while IFS="$tab" read -r _uid _h _user _shell; do
+		[ -e "$_h" ] || continue
+		_real=$(readlink -f -- "$_h") || continue
+		if [ -L "$_h" ]; then
+			_owner=$(stat -c %u -- "$_real" 2>/dev/null)
+			if [ ! -d "$_real" ] || [ "$_owner" != "$_uid" ] || system_path "$_real"; then
+				printf '%s\t%s\t%s\t%s\n' "$_user" "$_shell" "$_h" "$_real" >>"$work/homes.refused"
+				continue
+			fi
+		fi
+		[ -d "$_real" ] || continue
+		_ug=$(controller "$_real") || continue
+		printf '%s\t%s\n' "$_ug" "$_real"
+	done <"$work/homes.raw" >"$work/homes.real"
+	# One pass over the mounts for every home: M is set where one lies below.
+	awk -F '\t' 'FNR == NR {
+			p = $0; gsub(/\\040/, " ", p); gsub(/\\011/, "\t", p); gsub(/\\134/, "\\", p); m[++n] = p; next
+		}
+		!seen[$2]++ {
+			f = "-"
+			for (i = 1; i <= n; i++) if (index(m[i], ($2 == "/" ? "" : $2) "/") == 1 && m[i] != $2) f = "m"
+			print $1 "\t" f "\t" $2
+		}' "$work/mounts" "$work/homes.real" >"$work/homes"
+}
+
+# Files the home steps take on in every home, relative to it (a * only in
+# the last part). user-keys adds the AuthorizedKeysFile patterns of sshd.
+home_files_user_keys='.ssh/authorized_keys .ssh/authorized_keys2 .ssh/id_*'
+home_files_credentials='.aws/credentials .aws/sso/cache .docker/config.json .git-credentials .netrc .pgpass .my.cnf
+.config/gcloud/credentials.db .config/gcloud/access_tokens.db .config/gcloud/application_default_credentials.json
+.config/gcloud/legacy_credentials .azure/accessTokens.json .azure/msal_token_cache.json
+.kube/config .npmrc .pypirc .config/gh/hosts.yml .vault-token .terraform.d/credentials.tfrc.json'
+home_files_history='.bash_history .zsh_history .zhistory .sh_history .ash_history .history
+.python_history .mysql_history .psql_history .sqlite_history .lesshst .viminfo .node_repl_history
+.rediscli_history .irb_history .local/share/fish/fish_history .local/share/nano/search_history'
+
+# refused_homes STEPS: for each home that list_homes would not follow, what
+# lies behind the link is looked at (never changed): where one of the files
+# a step looks for is there, that step refuses the home (a secret is left
+# behind); where nothing is, a login account's linked home is a note, a
+# system account's (bin's /bin -> /usr/bin) is nothing to speak of.
+refused_homes() {
+	while IFS="$tab" read -r _user _shell _h _real; do
+		_hit=""
+		for _s in $1; do
+			use_lists "$_s"
+			set -f
+			for _rel in $(home_files "$_s"); do
+				set +f
+				for _f in "$_h"/$_rel; do
+					if [ -e "$_f" ] || [ -L "$_f" ]; then
+						refuse "not followed: the home of $_user, $_h, is a symbolic link to $_real, not a directory of $_user, and holds $_rel"
+						_hit=1
+						break 2
+					fi
+				done
+			done
+			set +f
+		done
+		if [ -z "$_hit" ]; then
+			case $_shell in *nologin | *false | *sync | *halt | *shutdown) continue ;; esac
+			_first=${1# }
+			note "${_first%% *}" "not followed: the home of $_user, $_h, is a symbolic link to $_real, not a directory of $_user (nothing to clean was found behind it)"
+		fi
+	done <"$work/homes.refused"
+}
+
+# home_files STEP: the files STEP looks for in every home.
+home_files() {
+	case $1 in
+	user-keys) printf '%s\n' "$home_files_user_keys" ;;
+	credentials) printf '%s\n' "$home_files_credentials" ;;
+	*) printf '%s\n' "$home_files_history" ;;
+	esac
+}
+
+# homes_pass: one pass over every home for all the selected home steps
+# (user-keys, credentials, history): per home one process as its owner
+# overwrites and unlinks every file those steps take on, instead of one per
+# step; on an image with hundreds of accounts that is most of the cost.
+# Each step's lists ($work/STEP.found, .refused) are filled here; the steps
+# then report their own part (finish_wipe).
+homes_pass() {
+	[ -e "$work/homes.done" ] && return 0
+	: >"$work/homes.done"
+	_steps=""
+	for _s in user-keys credentials history; do
+		case " $AMI_HARDEN_STEPS " in *" $_s "*) _steps="$_steps $_s" ;; esac
+		wipe_start "$_s"
+	done
+	refused_homes "$_steps"
+	[ -s "$work/user_keys_files" ] && home_files_user_keys="$home_files_user_keys $(cat "$work/user_keys_files")"
+	while IFS="$tab" read -r _ug _m _home; do
+		mnt=""
+		[ "$_m" = m ] && mnt=1
+		set --
+		for _s in $_steps; do
+			use_lists "$_s"
+			case $_s in
+			user-keys) _files=$home_files_user_keys ;;
+			credentials) _files=$home_files_credentials ;;
+			*) _files=$home_files_history ;;
+			esac
+			set -f
+			for _rel in $_files; do
+				set +f
+				check_path "$_home" "$_rel" || continue
+				for _f in "$_home"/$_rel; do
+					if [ -L "$_f" ] || [ -f "$_f" ]; then
+						if [ "$mnt" ] && is_mount "$_f"; then
+							refuse "not entered: $(show "$_f") is a mount point"
+						else
+							printf '%s\0' "$_f" >>"$found"
+							set -- "$@" "$_f"
+						fi
+					elif [ -d "$_f" ]; then
+						wipe_tree "$_ug" "$_f"
+					fi
+				done
+			done
+			set +f
+		done
+		# Their names are on the steps' lists already; a refusal (a hard
+		# link) goes to the step whose pattern names the file.
+		found=/dev/null
+		refused=/dev/null
+		take_files "$_ug" "$@"
+		[ -s "$work/hard" ] || continue
+		lines0 "$work/hard" | while IFS= read -r _h; do
+			_to=${_steps# }
+			_to=${_to%% *}
+			for _s in $_steps; do
+				case $_s in
+				user-keys) _files=$home_files_user_keys ;;
+				credentials) _files=$home_files_credentials ;;
+				*) _files=$home_files_history ;;
+				esac
+				set -f
+				for _rel in $_files; do
+					# shellcheck disable=SC2254 # the pattern is meant to match
+					case $_h in "$_home"/$_rel) _to=$_s ;; esac
+				done
+				set +f
+			done
+			hard_link_text "$_h" >>"$work/$_to.refused"
+			echo >>"$work/$_to.refused"
+		done
+	done <"$work/homes"
+}
+# ---------------------------------------------------------------- sshd helpers
+
+# sshd_binary: the sshd of the image, if any.
+sshd_binary() {
+	for _s in /usr/sbin/sshd /usr/local/sbin/sshd; do
+		[ -x "$_s" ] && { printf '%s\n' "$_s"; return 0; }
+	done
+	command -v sshd
+}
+
+# sshd_effective [-C SPEC]: the settings sshd would use (`sshd -T`),
+# lowercased keywords, with the options the service manager passes on sshd's
+# command line ($work/sshd_opts, one per line). A throwaway host key is
+# passed with -h because the image's own host keys may already be gone (a
+# second run), and sshd refuses to test without one. sshd wants its
+# privilege separation directory, which a chroot (no /run) lacks: it is made
+# for the check and removed after.
+sshd_effective() {
+	_opts=""
+	set -- "$@" -T -h "$work/probe_key"
+	while IFS= read -r _o; do
+		[ -n "$_o" ] && set -- "$@" -o "$_o"
+	done <"$work/sshd_opts"
+	"$sshd" "$@" 2>"$work/sshd_err" && return 0
+	_dir=$(sed -n 's/^Missing privilege separation directory: //p' "$work/sshd_err" | head -n 1)
+	case $_dir in /?*) ;; *) return 1 ;; esac
+	[ -e "$_dir" ] && return 1
+	mkdir -m 0755 -- "$_dir" || return 1
+	"$sshd" "$@" 2>"$work/sshd_err"
+	_rc=$?
+	rmdir -- "$_dir" 2>/dev/null
+	return "$_rc"
+}
+
+# sshd_probe_key: a throwaway host key for sshd -T. ECDSA P-256 first, then
+# RSA: FIPS mode refuses Ed25519 keys.
+sshd_probe_key() {
+	[ -f "$work/probe_key" ] && return 0
+	ssh-keygen -q -t ecdsa -b 256 -N '' -C ami-harden-probe -f "$work/probe_key" >/dev/null 2>&1 && return 0
+	rm -f "$work/probe_key" "$work/probe_key.pub"
+	ssh-keygen -q -t rsa -b 3072 -N '' -C ami-harden-probe -f "$work/probe_key" >/dev/null 2>&1
+}
+
+# sshd_ready: find sshd, the options its service passes it, and a probe key.
+# False (with $sshd empty) when there is no sshd.
+sshd_ready() {
+	[ -n "$sshd" ] && return 0
+	sshd=$(sshd_binary) || { sshd=""; return 1; }
+	sshd_command_line >"$work/sshd_opts"
+	sshd_probe_key
+}
+
+# sshd_command_line: the -o options the service manager passes to sshd, one
+# per line, and in $work/sshd_opts_from where each came from. sshd -T never
+# sees these unless they are passed to it too (Amazon Linux's EC2 Instance
+# Connect passes AuthorizedKeysCommand this way, from a sshd.service.d
+# drop-in; a drop-in could as well turn password logins back on).
+sshd_command_line() {
+	: >"$work/sshd_opts_from"
+	for _unit in ssh.service sshd.service; do
+		_main=""
+		for _d in /etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
+			[ -f "$_d/$_unit" ] && { _main="$_d/$_unit"; break; }
+		done
+		[ -n "$_main" ] || continue
+		# Drop-ins in name order; one in /etc hides one of the same name below.
+		for _d in /etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
+			for _f in "$_d/$_unit.d"/*.conf; do
+				[ -f "$_f" ] && printf '%s\t%s\n' "${_f##*/}" "$_f"
+			done
+		done | awk -F '\t' '!seen[$1]++' | sort -t "$tab" -k1,1 | cut -f2 >"$work/dropins"
+		# shellcheck disable=SC2046 # file names from a glob of unit directories
+		awk -v unit="$_unit" '
+			# EnvironmentFile= values are read for $OPTIONS-like variables.
+			/^[ \t]*EnvironmentFile=/ { f = $0; sub(/^[^=]*=-?/, "", f); envf[++ne] = f }
+			/^[ \t]*ExecStart=/ {
+				v = $0; sub(/^[^=]*=/, "", v)
+				if (v == "") { n = 0; next }
+				cmd[++n] = v; src[n] = FILENAME
+			}
+			END {
+				for (i = 1; i <= ne; i++) {
+					while ((getline line < envf[i]) > 0) {
+						if (line ~ /^[A-Za-z_][A-Za-z0-9_]*=/) {
+							k = line; sub(/=.*/, "", k); val = line; sub(/^[^=]*=/, "", val)
+							gsub(/^["\047]|["\047]$/, "", val); env[k] = val
+						}
+					}
+				}
+				for (i = 1; i <= n; i++) {
+					c = cmd[i]
+					for (k in env) { gsub("\\$\\{" k "\\}", env[k], c); gsub("\\$" k "([^A-Za-z0-9_]|$)", env[k] " ", c) }
+					# Words: double quotes group, %% is a percent sign.
+					nw = 0; w = ""; q = 0; inw = 0
+					for (j = 1; j <= length(c); j++) {
+						ch = substr(c, j, 1)
+						if (ch == "\"") { q = !q; inw = 1; continue }
+						if (!q && (ch == " " || ch == "\t")) { if (inw) { words[++nw] = w; w = ""; inw = 0 }; continue }
+						w = w ch; inw = 1
+					}
+					if (inw) words[++nw] = w
+					for (j = 1; j <= nw; j++) {
+						o = ""
+						if (words[j] == "-o" && j < nw) o = words[++j]
+						else if (words[j] ~ /^-o./) o = substr(words[j], 3)
+						if (o != "") { gsub(/%%/, "%", o); print o; print unit " (" src[i] "): -o " o > "/dev/stderr" }
+					}
+				}
+			}' "$_main" $(cat "$work/dropins") 2>>"$work/sshd_opts_from"
+		break
+	done
+	# OpenRC (Alpine): the init script passes $SSHD_OPTS from /etc/conf.d/sshd.
+	if [ -f /etc/conf.d/sshd ]; then
+		sed -n 's/^[[:space:]]*SSHD_OPTS=["'\'']\{0,1\}\([^"'\'']*\).*/\1/p' /etc/conf.d/sshd | tr ' ' '\n' |
+			awk '$0 == "-o" { o = 1; next } o { print; print "/etc/conf.d/sshd: -o " $0 > "/dev/stderr"; o = 0 }' \
+				2>>"$work/sshd_opts_from"
+	fi
+}
+
+# ---------------------------------------------------------------- main
+
+# run_step NAME: run one step in a subshell, so that a step that dies still
+# leaves a report line and the steps after it still run.
+run_step() {
+	_fn=step_$(printf '%s' "$1" | tr - _)
+	(
+		"$_fn"
+	)
+	_rc=$?
+	if ! grep -qx "$1" "$work/reported"; then
+		report "$1" failed "the step stopped with exit status $_rc before reporting"
+	fi
+}
+
+main() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "@@ami-harden abort not-root: the script runs as uid $(id -u); it needs root (see execute_command)"
+		exit 2
+	fi
+	# Private scratch space, outside the /tmp that the temp step empties, and
+	# outside the image where possible (/run is a tmpfs on a running system).
+	for _base in /run /dev/shm; do
+		work=$(mktemp -d "$_base/ami-harden.XXXXXX" 2>/dev/null) && break
+	done
+	if [ -z "${work:-}" ] || [ ! -d "$work" ]; then
+		echo "@@ami-harden abort no-workdir: could not create a private directory in /run or /dev/shm"
+		exit 2
+	fi
+	trap 'rm -rf "$work"' EXIT
+	trap 'exit 130' INT TERM HUP
+	: >"$work/reported"
+	: >"$work/failed"
+	: >"$work/findings"
+	: >"$work/sshd_opts"
+	tab=$(printf '\t')
+	audit=""
+	[ "$AMI_HARDEN_MODE" = audit ] && audit=1
+	shred=""
+	# Tried, not looked up: busybox sh can report an applet that will not run.
+	printf 'x' >"$work/shred-probe" && shred -n 1 -- "$work/shred-probe" >/dev/null 2>&1 && shred=shred
+	# GNU shred -u renames a file once per character of its name, syncing each
+	# time, to hide the name; the names here are no secret, the contents are.
+	# Plain unlink is three times faster where shred offers it.
+	shred_unlink=-u
+	[ -n "$shred" ] && shred -n 1 --remove=unlink -- "$work/shred-probe" >/dev/null 2>&1 && shred_unlink=--remove=unlink
+	# GNU rm removes a tree without following links or leaving the file system.
+	gnu_rm=""
+	mkdir "$work/rm-probe" && rm -rf --one-file-system -- "$work/rm-probe" 2>/dev/null && gnu_rm=1
+	# How work in a user's directories drops root: setpriv (util-linux,
+	# busybox), or GNU chroot --userspec.
+	drop=""
+	if setpriv --reuid=65534 --regid=65534 --clear-groups -- true 2>/dev/null; then
+		drop=setpriv
+	elif chroot --userspec=65534:65534 --groups=65534 / true 2>/dev/null; then
+		drop=chroot
+	fi
+	# The mounts, to refuse those below the directories the steps clean.
+	cut -d ' ' -f 5 /proc/self/mountinfo >"$work/mounts" 2>/dev/null || :
+	sshd=""
+
+	echo "@@ami-harden begin 1"
+	list_homes
+	for _step in $AMI_HARDEN_STEPS; do
+		echo "@@ami-harden start $_step"
+		run_step "$_step"
+	done
+	_failed=$(grep -c . "$work/failed")
+	echo "@@ami-harden end $_failed"
+	[ "$_failed" -eq 0 ] && [ ! -s "$work/findings" ]
+}

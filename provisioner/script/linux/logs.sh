@@ -1,0 +1,104 @@
+# shellcheck shell=sh
+# logs: rotated logs and the journal are overwritten and deleted; every other
+# file under /var/log is overwritten and truncated, so that services find their
+# log files with the owner and mode they expect. lastlog is sparse (its length
+# grows with the highest uid) and holds no text: it is truncated only.
+# Directories that a user owns (a database's log directory, say) are cleaned
+# by that user; root cleans the rest and never enters those. A file with more
+# than one hard link, and anything below another mount, is refused.
+step_logs() {
+	[ -d /var/log ] || { report logs ok "no /var/log"; return; }
+	wipe_start logs
+	if ! refuse_mounts /var/log && mounts_have_files; then
+		report logs failed "$(join <"$refused"); nothing was changed"
+		return
+	fi
+	# $log_rotated is split into words, never globbed.
+	set -f
+	# shellcheck disable=SC2086
+	find -P /var/log -xdev -type f \( $log_rotated \) -print0 >"$work/rotated"
+	# shellcheck disable=SC2086
+	find -P /var/log -xdev -type f ! \( $log_rotated \) ! -size 0 -print0 >"$work/active"
+	set +f
+	_rotated=$(count0 "$work/rotated")
+	if [ "$audit" ]; then
+		lines0 "$work/rotated" >"$work/rotated.lines"
+		findings_from logs "$work/rotated.lines" '%s exists (rotated or journal)'
+		lines0 "$work/active" >"$work/active.lines"
+		findings_from logs "$work/active.lines" '%s is not empty'
+		audit_result logs "all logs are empty"
+		return
+	fi
+	_active=$(count0 "$work/active")
+	find -P /var/log -xdev -type f -links +1 -print0 >"$work/hard"
+	lines0 "$work/hard" | while IFS= read -r _h; do
+		refuse "not overwritten: $_h has more than one hard link (its data is also another file's)"
+	done
+
+	# Root's part, then each user's directories as that user.
+	clean_logs 0:0 /var/log
+	find -P /var/log -xdev -type d ! -user 0 -prune -exec stat -c '%u:%g' -- {} + 2>/dev/null | sort -u >"$work/log.owners"
+	while IFS=: read -r _uid _gid; do
+		if [ -z "$drop" ]; then
+			refuse "not touched: log directories of uid $_uid (no setpriv or GNU chroot to act as that user)"
+			continue
+		fi
+		find -P /var/log -xdev -type d ! -user 0 -prune -user "$_uid" -print0 >"$work/log.dirs"
+		# The directories go to a shell running as the owner, NUL-separated on its stdin.
+		as_owner "$_uid:$_gid" xargs -0 sh -c "$clean_logs_program" sh "$_uid" "$AMI_HARDEN_SHRED_PASSES" \
+			"${shred:-zero}" "$log_rotated" <"$work/log.dirs" 2>>"$work/wipe.err"
+	done <"$work/log.owners"
+	# The journal's directories are named after the old machine-id.
+	[ -d /var/log/journal ] && find -P /var/log/journal -xdev -mindepth 1 -depth -type d -exec rmdir -- {} + 2>/dev/null
+
+	find -P /var/log -xdev -type f ! -size 0 -print0 >"$work/left"
+	# shellcheck disable=SC2016 # expanded by the shell xargs runs
+	xargs -0 sh -c 'for f do if [ -e "$f" ]; then printf "%s\0" "$f"; fi; done' sh <"$work/rotated" >>"$work/left"
+	if [ -s "$work/left" ]; then
+		report logs failed "still holding data: $(lines0 "$work/left" | join)$([ -s "$refused" ] && printf '; %s' "$(join <"$refused")")"
+	elif [ -s "$refused" ]; then
+		report logs failed "$(join <"$refused")"
+	elif [ $((_rotated + _active)) -gt 0 ]; then
+		report logs changed "overwrote and deleted $_rotated rotated or journal file(s), overwrote and truncated $_active log file(s)"
+	else
+		report logs ok "all logs are empty"
+	fi
+}
+
+# log_rotated: find tests (words, no spaces inside) for rotated and journal files.
+log_rotated='-name *.[0-9] -o -name *.[0-9].log -o -name *.gz -o -name *.xz -o -name *.bz2 -o -name *.zst -o -name *.old
+-o -name *-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9] -o -name *.journal -o -name *.journal~'
+
+# clean_logs UID:GID DIR: run clean_logs_program on DIR as UID:GID.
+clean_logs() {
+	printf '%s\0' "$2" | as_owner "$1" xargs -0 sh -c "$clean_logs_program" sh "${1%%:*}" \
+		"$AMI_HARDEN_SHRED_PASSES" "${shred:-zero}" "$log_rotated" 2>>"$work/wipe.err"
+}
+
+# clean_logs_program: a program for sh -c, run as the owner of the
+# directories it is given: UID PASSES TOOL ROTATED DIR... It never enters a
+# directory owned by anyone else (that one's owner cleans it) or another
+# mount, and never writes to a file with another hard link. Rotated files
+# are overwritten and deleted; the others overwritten, then emptied. TOOL
+# is shred, or "zero" for a dd over the file (images without shred).
+# shellcheck disable=SC2016 # expanded by the shell that runs it
+clean_logs_program='uid=$1 passes=$2 tool=$3 rotated=$4
+shift 4
+set -f
+# list TEST...: the files below $dir that TEST picks, never below a directory
+# of another owner or another mount, never one with another hard link.
+list() { find -P "$dir" -xdev \( -type d ! -user "$uid" -prune \) -o \( -type f -links 1 "$@" -print0 \); }
+overwrite() {
+	if [ "$tool" = shred ]; then
+		xargs -0 -r shred -n "$passes" --
+	else
+		xargs -0 -r sh -c '\''for f do s=$(wc -c <"$f"); [ "$s" -gt 0 ] || continue
+			dd if=/dev/zero of="$f" bs=4096 count=$(((s + 4095) / 4096)) conv=notrunc 2>/dev/null; done; sync'\'' sh
+	fi
+}
+for dir do
+	list \( $rotated \) | overwrite
+	list \( $rotated \) | xargs -0 -r rm -f --
+	list ! -size 0 ! -name lastlog | overwrite
+	list ! -size 0 | xargs -0 -r truncate -s 0 --
+done'

@@ -1,0 +1,163 @@
+# shellcheck shell=sh
+# sshd: password logins off, keys on. sshd keeps the FIRST value it reads for a
+# keyword, and Debian and Ubuntu include sshd_config.d/*.conf at the top of
+# sshd_config, where cloud images put PasswordAuthentication yes. So the block
+# goes at the very top of sshd_config itself, ahead of every Include, and the
+# result is read back from `sshd -T`, not from the file, with the options the
+# service manager passes on sshd's command line (which outrank any file).
+# sshd is neither restarted nor reloaded: the build's own connection must
+# live to the end. The other ways in (a keys command, a CA, principals, other
+# key files) are reported: they are the user's to keep or remove.
+step_sshd() {
+	sshd_ready || { report sshd skipped "sshd is not installed"; return; }
+	config=/etc/ssh/sshd_config
+	[ -f "$config" ] || { report sshd failed "$config does not exist"; return; }
+	[ -f "$work/probe_key" ] || { report sshd failed "ssh-keygen could not make a throwaway key to test sshd's configuration"; return; }
+	# sshd -T checks the configuration as -t does, and prints the result.
+	sshd_effective >"$work/sshd_before" || { report sshd failed "sshd rejects the configuration before any change (sshd -T), fix it first: $(head -n 3 "$work/sshd_err")"; return; }
+
+	# OpenSSH before 8.7 knows the keyword as ChallengeResponseAuthentication.
+	printf '%s\n' "$AMI_HARDEN_SSHD_SETTINGS" >"$work/settings"
+	if ! grep -q '^kbdinteractiveauthentication ' "$work/sshd_before"; then
+		sed 's/^KbdInteractiveAuthentication /ChallengeResponseAuthentication /' "$work/settings" >"$work/settings.old"
+		mv "$work/settings.old" "$work/settings"
+	fi
+
+	if [ "$audit" ]; then
+		sshd_compare "$work/sshd_before"
+		findings_from sshd "$work/wrong" '%s (sshd -T)'
+		sshd_has_match && ! sshd_match_check && findings_from sshd "$work/wrong" 'a Match block sets %s'
+		sshd_ways_in "$work/sshd_before"
+		findings_from sshd "$work/ways_in" '%s'
+		audit_result sshd "in effect: $(awk '{ print $1 " " $2 }' "$work/settings" | join)"
+		return
+	fi
+
+	{
+		echo '# BEGIN ami-harden: kept first, sshd uses the first value it reads.'
+		grep . "$work/settings"
+		echo '# END ami-harden'
+		# Earlier runs' block is replaced, not stacked.
+		sed '/^# BEGIN ami-harden/,/^# END ami-harden/d' "$config"
+	} >"$work/sshd_config.new"
+
+	if cmp -s "$work/sshd_config.new" "$config"; then
+		status=ok
+		cp "$work/sshd_before" "$work/sshd_after"
+	else
+		cp -p "$config" "$work/sshd_config.orig" || { report sshd failed "could not back up $config"; return; }
+		# Written in place: keeps the owner, mode, SELinux label and any hard
+		# link of the file.
+		cat "$work/sshd_config.new" >"$config" || {
+			cat "$work/sshd_config.orig" >"$config"
+			report sshd failed "could not write $config"
+			return
+		}
+		if ! sshd_effective >"$work/sshd_after"; then
+			cat "$work/sshd_config.orig" >"$config"
+			rm -f "$work/sshd_after"
+			report sshd failed "sshd rejected the new settings (sshd -T), $config was restored: $(head -n 3 "$work/sshd_err")"
+			return
+		fi
+		status=changed
+	fi
+
+	# Verify the effect: what sshd will really use, for every setting asked for.
+	sshd_compare "$work/sshd_after"
+	if [ -s "$work/wrong" ]; then
+		_from=""
+		[ -s "$work/sshd_opts_from" ] && _from=" (sshd's command line outranks its files: $(join <"$work/sshd_opts_from"))"
+		report sshd failed "sshd -T does not show the settings asked for: $(join <"$work/wrong")$_from"
+		return
+	fi
+	if sshd_has_match && ! sshd_match_check; then
+		report sshd failed "a Match block in the sshd configuration turns password logins back on: $(join <"$work/wrong")"
+		return
+	fi
+
+	sshd_ways_in "$work/sshd_after"
+	while IFS= read -r _w; do note sshd "$_w"; done <"$work/ways_in"
+	_pam=$(awk '$1 == "usepam" { print $2 }' "$work/sshd_after")
+	_summary=$(awk '{ print $1 " " $2 }' "$work/settings" | join)
+	_more=""
+	[ -s "$work/ways_in" ] && _more="; $(grep -c . "$work/ways_in") other way(s) in stay, see below"
+	if [ "$status" = changed ]; then
+		report sshd changed "$config now starts with: $_summary (verified with sshd -T; UsePAM ${_pam:-absent: sshd without PAM})$_more"
+	else
+		report sshd ok "already in effect: $_summary$_more"
+	fi
+}
+
+# sshd_compare EFFECTIVE: list in $work/wrong each setting asked for that the
+# `sshd -T` output in EFFECTIVE does not show.
+sshd_compare() {
+	: >"$work/wrong"
+	while read -r _key _want; do
+		[ -n "$_key" ] || continue
+		_lkey=$(printf '%s' "$_key" | tr '[:upper:]' '[:lower:]')
+		_got=$(awk -v k="$_lkey" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$1")
+		if [ -z "$_got" ]; then
+			printf '%s (sshd does not know it)\n' "$_key" >>"$work/wrong"
+		elif ! same_sshd_value "$_want" "$_got"; then
+			printf '%s is %s, not %s\n' "$_key" "$_got" "$_want" >>"$work/wrong"
+		fi
+	done <"$work/settings"
+}
+
+# sshd_ways_in EFFECTIVE: the ways in besides the keys in ~/.ssh that the
+# `sshd -T` output in EFFECTIVE shows, one line each in $work/ways_in, with
+# where a command-line option came from.
+sshd_ways_in() {
+	awk '
+		$1 == "authorizedkeyscommand" && $2 != "none" { k = "AuthorizedKeysCommand" }
+		$1 == "authorizedprincipalscommand" && $2 != "none" { k = "AuthorizedPrincipalsCommand" }
+		$1 == "authorizedprincipalsfile" && $2 != "none" { k = "AuthorizedPrincipalsFile" }
+		$1 == "trustedusercakeys" && $2 != "none" { k = "TrustedUserCAKeys" }
+		$1 == "authorizedkeysfile" && $0 != "authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2" { k = "AuthorizedKeysFile" }
+		k { v = $0; sub(/^[^ ]* /, "", v); print k "\t" tolower(k) "\t" v; k = "" }
+	' "$1" | while IFS="$tab" read -r _k _lk _v; do
+		_src=$(grep -i -- "-o ${_lk}[ =]" "$work/sshd_opts_from" | head -n 1 | sed 's/: -o .*//')
+		case $_k in
+		AuthorizedKeysFile) _what="keys are also read from $_v (user-keys cleans these files)" ;;
+		TrustedUserCAKeys) _what="certificates signed by the CA keys in $_v log in" ;;
+		*) _what="$_v decides who logs in" ;;
+		esac
+		[ -n "$_src" ] && _what="$_what (on the command line of sshd: $_src)"
+		printf '%s %s\n' "$_k" "$_what"
+	done >"$work/ways_in"
+}
+
+# sshd_has_match: Match blocks override the global settings for the
+# connections they match, so they need a check of their own.
+sshd_has_match() {
+	grep -Eiqs '^[[:space:]]*Match[[:space:]]' /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf
+}
+
+# same_sshd_value WANT GOT: sshd -T prints some values under another name.
+same_sshd_value() {
+	_w=$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]')
+	_g=$(printf '%s' "$2" | tr '[:upper:]' '[:lower:]')
+	[ "$_w" = "$_g" ] && return 0
+	case "$_w:$_g" in
+	prohibit-password:without-password | without-password:prohibit-password) return 0 ;;
+	esac
+	return 1
+}
+
+# sshd_match_check: with Match blocks present, check the password settings for
+# root and every account with a login shell, as sshd would see their logins.
+# What is wrong goes to $work/wrong.
+sshd_match_check() {
+	: >"$work/wrong"
+	awk -F: '$7 !~ /(nologin|false|sync|halt|shutdown)$/ { print $1 }' "$work/passwd" >"$work/login_users"
+	while IFS= read -r _u; do
+		sshd_effective -C "user=$_u,host=image.invalid,addr=192.0.2.1,laddr=192.0.2.2,lport=22" >"$work/sshd_user" || {
+			printf '%s (sshd -T -C failed)\n' "$_u" >>"$work/wrong"
+			continue
+		}
+		for _k in passwordauthentication permitemptypasswords; do
+			awk -v k="$_k" -v u="$_u" '$1 == k && $2 != "no" { print u ": " k " " $2 }' "$work/sshd_user" >>"$work/wrong"
+		done
+	done <"$work/login_users"
+	[ ! -s "$work/wrong" ]
+}

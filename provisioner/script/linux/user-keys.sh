@@ -1,0 +1,71 @@
+# shellcheck shell=sh
+# user-keys: nobody's keys ship in the image; instances get theirs at launch.
+# Besides ~/.ssh, the files that sshd's AuthorizedKeysFile names, in every
+# home (a relative pattern) or for every account (/etc/ssh/authorized_keys/%u).
+step_user_keys() {
+	if ! authorized_keys_patterns; then
+		report user-keys failed "could not read sshd's AuthorizedKeysFile (sshd -T failed: $(head -n 3 "$work/sshd_err")); no key was removed"
+		return
+	fi
+	homes_pass
+	use_lists user-keys
+	# Patterns for every account: each account's own file, as sshd finds it.
+	if [ -s "$work/user_keys_accounts" ]; then
+		mnt=1
+		while IFS=: read -r _user _x _uid _gid _gecos _home _shell; do
+			while IFS= read -r _pat; do
+				_f=$(expand_keys_pattern "$_pat" "$_user" "$_uid" "$_home")
+				case $_f in /?*) ;; *) continue ;; esac
+				check_path "" "${_f#/}" || continue
+				[ -L "$_f" ] || [ -e "$_f" ] || continue
+				if [ -d "$_f" ] && [ ! -L "$_f" ]; then
+					refuse "not touched: $(show "$_f") (AuthorizedKeysFile of $_user) is a directory"
+					continue
+				fi
+				take_files "$(controller "$_f")" "$_f"
+			done <"$work/user_keys_accounts"
+		done <"$work/passwd"
+	fi
+	finish_wipe user-keys
+}
+
+# authorized_keys_patterns: the AuthorizedKeysFile patterns sshd uses, beyond
+# the two defaults: relative ones (the same in every home) go to
+# $work/user_keys_files, the others (absolute, or naming the user) to
+# $work/user_keys_accounts. False when sshd is there but cannot say.
+authorized_keys_patterns() {
+	: >"$work/user_keys_files"
+	: >"$work/user_keys_accounts"
+	sshd_ready || return 0
+	if [ ! -s "$work/sshd_after" ]; then
+		sshd_effective >"$work/sshd_after" || { rm -f "$work/sshd_after"; return 1; }
+	fi
+	awk '$1 == "authorizedkeysfile" { for (i = 2; i <= NF; i++) print $i }' "$work/sshd_after" |
+		while IFS= read -r _p; do
+			case $_p in
+			.ssh/authorized_keys | .ssh/authorized_keys2 | %h/.ssh/authorized_keys | %h/.ssh/authorized_keys2 | none) ;;
+			%h/*%*) printf '%s\n' "$_p" >>"$work/user_keys_accounts" ;;
+			%h/*) printf '%s\n' "${_p#%h/}" >>"$work/user_keys_files" ;;
+			/* | *%*) printf '%s\n' "$_p" >>"$work/user_keys_accounts" ;;
+			*) printf '%s\n' "$_p" >>"$work/user_keys_files" ;;
+			esac
+		done
+	return 0
+}
+
+# expand_keys_pattern PATTERN USER UID HOME: the file sshd reads for USER
+# (sshd_config(5), TOKENS: %% %h %U %u; a relative path is below HOME).
+expand_keys_pattern() {
+	awk -v p="$1" -v u="$2" -v id="$3" -v h="$4" 'BEGIN {
+		out = ""
+		for (i = 1; i <= length(p); i++) {
+			c = substr(p, i, 1)
+			if (c != "%" || i == length(p)) { out = out c; continue }
+			t = substr(p, ++i, 1)
+			if (t == "%") out = out "%"; else if (t == "h") out = out h; else if (t == "u") out = out u
+			else if (t == "U") out = out id; else { print ""; exit }
+		}
+		if (out !~ /^\//) out = h "/" out
+		print out
+	}'
+}
