@@ -25,7 +25,16 @@ func TestPrepareBadConfigTable(t *testing.T) {
 		{"relative extra path", map[string]interface{}{"extra_paths": []string{"home/x/.env"}}, `extra_paths: "home/x/.env" is not an absolute path`},
 		{"extra path with a newline", map[string]interface{}{"extra_paths": []string{"/a\n/b"}}, `extra_paths: "/a\n/b" contains a line break or NUL`},
 		{"extra path with NUL", map[string]interface{}{"extra_paths": []string{"/a\x00b"}}, "extra_paths:"},
-		{"extra path is the root", map[string]interface{}{"extra_paths": []string{"//"}}, "would wipe a whole file system"},
+		{"extra path is the root", map[string]interface{}{"extra_paths": []string{"//"}}, `extra_paths: "//" resolves to /`},
+		{"extra path /. is the root", map[string]interface{}{"extra_paths": []string{"/."}}, `extra_paths: "/." resolves to /:`},
+		{"extra path /usr/.. is the root", map[string]interface{}{"extra_paths": []string{"/usr/.."}}, `extra_paths: "/usr/.." resolves to /:`},
+		{"extra path /etc", map[string]interface{}{"extra_paths": []string{"/etc/"}}, `extra_paths: "/etc/" resolves to /etc:`},
+		{"extra path into /var", map[string]interface{}{"extra_paths": []string{"/var/log/../."}}, `extra_paths: "/var/log/../." resolves to /var:`},
+		{"extra path /lib64", map[string]interface{}{"extra_paths": []string{"/opt/../lib64"}}, `resolves to /lib64:`},
+		{"extra path /proc", map[string]interface{}{"extra_paths": []string{"/proc"}}, `resolves to /proc:`},
+		{"extra path a drive root", map[string]interface{}{"extra_paths": []string{`C:\`}}, `resolves to C:\: a drive root`},
+		{"extra path a drive root, dotted", map[string]interface{}{"extra_paths": []string{`D:\Temp\..`}}, `resolves to D:\: a drive root`},
+		{"extra path C:/Windows", map[string]interface{}{"os": "windows", "extra_paths": []string{`c:/windows/`}}, `a drive root or a system folder`},
 		{"empty sshd value", map[string]interface{}{"sshd_settings": map[string]string{"UseDNS": "  "}}, "sshd_settings: UseDNS has an empty value"},
 		{"unknown sshd keyword", map[string]interface{}{"sshd_settings": map[string]string{"PasswdAuthentication": "no"}}, `sshd_settings: "PasswdAuthentication" is not an sshd keyword`},
 		{"Match in sshd_settings", map[string]interface{}{"sshd_settings": map[string]string{"Match": "User x"}}, `sshd_settings: "Match" is not an sshd keyword`},
@@ -51,6 +60,16 @@ func TestPrepareBadConfigTable(t *testing.T) {
 			assert.Contains(t, err.Error(), c.field)
 		})
 	}
+}
+
+// Extra paths reach the script cleaned: "." and ".." parts are gone, so the
+// script sees the path the user meant and no check can be walked around.
+func TestPrepareCleansExtraPaths(t *testing.T) {
+	p := &Provisioner{}
+	require.NoError(t, p.Prepare(map[string]interface{}{
+		"extra_paths": []string{"/srv/extra/./secret-dir/", "/srv/extra/../extra/file.txt", "/etc/myapp/token", `C:\Users\me\.aws`},
+	}))
+	assert.Equal(t, []string{"/srv/extra/secret-dir", "/srv/extra/file.txt", "/etc/myapp/token", `C:\Users\me\.aws`}, p.config.ExtraPaths)
 }
 
 // Paths with spaces, quotes and shell syntax are legal: they are data.

@@ -175,14 +175,21 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 	c.prepareLinux(add)
 	c.prepareWindows(add)
 
-	for _, ep := range c.ExtraPaths {
+	for i, ep := range c.ExtraPaths {
 		if strings.ContainsAny(ep, "\r\n\x00") {
 			add("extra_paths: %q contains a line break or NUL", ep)
-		} else if !isAbs(c.OS, ep) {
-			add("extra_paths: %q is not an absolute path", ep)
-		} else if p := strings.TrimRight(ep, `/\`); p == "" || (len(p) == 2 && p[1] == ':') {
-			add("extra_paths: %q would wipe a whole file system", ep)
+			continue
 		}
+		if !isAbs(c.OS, ep) {
+			add("extra_paths: %q is not an absolute path", ep)
+			continue
+		}
+		clean, why := cleanExtraPath(ep)
+		if why != "" {
+			add("extra_paths: %q %s", ep, why)
+			continue
+		}
+		c.ExtraPaths[i] = clean
 	}
 	if c.RemotePath != "" && !safeRemotePath.MatchString(c.RemotePath) {
 		add("remote_path: %q must be an absolute path of letters, digits and / \\ . _ -", c.RemotePath)
@@ -396,6 +403,39 @@ func (c *Config) sshdSettings() map[string]string {
 		out[k] = strings.TrimSpace(v)
 	}
 	return out
+}
+
+// systemDirs are the directories no extra path may name: wiping one would
+// wreck the system (or every user) rather than remove a secret.
+var systemDirs = map[string]bool{
+	"/": true, "/bin": true, "/boot": true, "/dev": true, "/etc": true, "/home": true, "/lib": true,
+	"/lib32": true, "/lib64": true, "/libx32": true, "/proc": true, "/root": true, "/run": true,
+	"/sbin": true, "/sys": true, "/usr": true, "/var": true,
+}
+
+// windowsSystemDirs are the same for Windows, below the drive, lowercased.
+var windowsSystemDirs = map[string]bool{
+	"/": true, "/windows": true, "/program files": true, "/program files (x86)": true,
+	"/programdata": true, "/users": true,
+}
+
+// cleanExtraPath returns an extra path as the script gets it (a Unix path
+// cleaned with path.Clean, so "/usr/.." is seen for the "/" it is; a
+// Windows path as written), or why it is refused.
+func cleanExtraPath(p string) (string, string) {
+	if path.IsAbs(p) {
+		clean := path.Clean(p)
+		if systemDirs[clean] {
+			return "", fmt.Sprintf("resolves to %s: a whole file system or a system directory, not a secret to wipe", clean)
+		}
+		return clean, ""
+	}
+	// A drive letter, then the path on the drive, either slash.
+	rest := path.Clean("/" + strings.ReplaceAll(p[2:], `\`, "/"))
+	if windowsSystemDirs[strings.ToLower(rest)] {
+		return "", fmt.Sprintf("resolves to %s%s: a drive root or a system folder, not a secret to wipe", p[:2], strings.ReplaceAll(rest, "/", `\`))
+	}
+	return p, ""
 }
 
 // isAbs: an absolute path on os: a Unix path on Linux, a path with a drive

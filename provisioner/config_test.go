@@ -100,7 +100,7 @@ func TestPrepareCollectsEveryError(t *testing.T) {
 		"sshd_settings: the value of UseDNS must be one line",
 		`extra_paths: "relative/path" is not an absolute path`,
 		"extra_paths: \"/bad\\npath\" contains a line break",
-		`extra_paths: "/" would wipe a whole file system`,
+		`extra_paths: "/" resolves to /:`,
 		`extra_paths: "C:\\Windows" is not an absolute path`,
 		"shred_passes must be between 1 and 35, not 99",
 		"remote_path:",
@@ -129,7 +129,7 @@ func TestPrepareWindowsErrors(t *testing.T) {
 		`sysprep: "sometimes" is not one of auto, ec2launch-v2, ec2launch-v1, ec2config, sysprep, none`,
 		`disable_services: "Print Spooler" is not a service name`,
 		`extra_paths: "/home/x" is not an absolute path`,
-		`extra_paths: "C:\\" would wipe a whole file system`,
+		`extra_paths: "C:\\" resolves to C:\: a drive root`,
 	} {
 		assert.Contains(t, err.Error(), want)
 	}

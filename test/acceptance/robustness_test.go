@@ -103,7 +103,7 @@ func TestBadTargetState(t *testing.T) {
 		tg.rig("seed", tg.Dir)
 		// Cut the build's SSH connection (kill its sshd session process)
 		// once the passwords step has locked root, while later steps run.
-		cut := `(sudo -n sh -c 'until grep -q "^root:!" /etc/shadow; do sleep 0.01; done'; kill -9 $PPID) & sudo -n /bin/sh '{{.Path}}'`
+		cut := `(sudo -n sh -c 'until grep -q "^root:[*]" /etc/shadow; do sleep 0.01; done'; kill -9 $PPID) & sudo -n /bin/sh '{{.Path}}'`
 		acctest.TestPlugin(t, &acctest.PluginTestCase{
 			Name: "ami_harden_connection_lost", Type: "ami-harden",
 			Template: template(tg, "    execute_command = "+hclString(cut)),

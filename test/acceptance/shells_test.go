@@ -123,7 +123,7 @@ func TestScriptWithMissingTools(t *testing.T) {
 		status[res.Step] = res
 	}
 	assert.Equal(t, report.Skipped, status["sshd"].Status, "no sshd")
-	assert.Equal(t, report.Changed, status["passwords"].Status, "busybox passwd -l: %s", status["passwords"].Detail)
+	assert.Equal(t, report.Changed, status["passwords"].Status, "busybox chpasswd -e: %s", status["passwords"].Detail)
 	assert.Equal(t, report.Failed, status["host-keys"].Status)
 	assert.Contains(t, status["host-keys"].Detail, "ssh-keygen is not installed")
 	for _, s := range []string{"user-keys", "history", "machine-id", "temp", "logs"} {
@@ -132,8 +132,8 @@ func TestScriptWithMissingTools(t *testing.T) {
 	assert.Equal(t, report.Skipped, status["cloud-init"].Status)
 	shadow, err := os.ReadFile(filepath.Join(dir, "etc/shadow"))
 	require.NoError(t, err)
-	assert.Regexp(t, `(?m)^root:!`, string(shadow))
-	assert.Regexp(t, `(?m)^ann:!`, string(shadow))
+	assert.Regexp(t, `(?m)^root:\*:`, string(shadow))
+	assert.Regexp(t, `(?m)^ann:\*:`, string(shadow))
 	assert.NoFileExists(t, filepath.Join(dir, "home/ann/.ssh/id_rsa"))
 	assert.NoFileExists(t, filepath.Join(dir, "var/log/messages.1"))
 	fi, err := os.Stat(filepath.Join(dir, "var/log/messages"))
@@ -141,8 +141,8 @@ func TestScriptWithMissingTools(t *testing.T) {
 	assert.Zero(t, fi.Size())
 	assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm())
 
-	// Without passwd (and usermod), passwords fails and says why.
-	require.NoError(t, os.Remove(filepath.Join(dir, "bin/passwd")))
+	// Without chpasswd (and usermod), passwords fails and says why.
+	require.NoError(t, os.Remove(filepath.Join(dir, "bin/chpasswd")))
 	write("etc/shadow", "root:$6$salt$hash:19000:0:99999:7:::\n", 0o600)
 	r, stdout, stderr, _ = runInChroot(t, dir, "/bin/sh")
 	require.NoError(t, r.Incomplete(), "every step must report:\n%s\n%s", stdout, stderr)
@@ -150,7 +150,7 @@ func TestScriptWithMissingTools(t *testing.T) {
 	for _, res := range r.Results() {
 		if res.Step == "passwords" {
 			assert.Equal(t, report.Failed, res.Status)
-			assert.Equal(t, "could not lock root (no working passwd -l or usermod -L)", res.Detail)
+			assert.Equal(t, "could not set the password of root to * (no working chpasswd -e or usermod -p)", res.Detail)
 		}
 	}
 }

@@ -143,15 +143,15 @@ refuse() {
 # 0:0. Work below PATH runs as that user (as_owner). PATH has no symbolic
 # link in it (the callers resolve or refuse links first).
 controller() {
-	_rest=${1#/}
-	_p=""
-	while [ -n "$_rest" ]; do
-		_p="$_p/${_rest%%/*}"
-		case $_rest in */*) _rest=${_rest#*/} ;; *) _rest="" ;; esac
+	_ct_rest=${1#/}
+	_ct_path=""
+	while [ -n "$_ct_rest" ]; do
+		_ct_path="$_ct_path/${_ct_rest%%/*}"
+		case $_ct_rest in */*) _ct_rest=${_ct_rest#*/} ;; *) _ct_rest="" ;; esac
 		# -O: owned by this process's user, root. A builtin: no process per component.
-		if [ -e "$_p" ] && [ ! -O "$_p" ]; then
-			if [ -d "$_p" ]; then
-				stat -c '%u:%g' -- "$_p" 2>/dev/null && return 0
+		if [ -e "$_ct_path" ] && [ ! -O "$_ct_path" ]; then
+			if [ -d "$_ct_path" ]; then
+				stat -c '%u:%g' -- "$_ct_path" 2>/dev/null && return 0
 				return 1
 			fi
 			# A file is controlled by the owner of its directory (root here).
@@ -161,16 +161,25 @@ controller() {
 	echo 0:0
 }
 
-# as_owner UID:GID COMMAND...: run COMMAND as that user and group, with no
-# other groups; as root itself for 0:0. Without a way to drop privileges
-# (checked at start: setpriv, or GNU chroot --userspec), it refuses.
+# as_owner UID:GID COMMAND...: run COMMAND as that user and group; as root
+# itself for 0:0. It drops privileges the first way that works here (checked
+# at start): util-linux setpriv or GNU chroot --userspec, with no other
+# groups; else su to the account of that uid (busybox: its setpriv and
+# chroot cannot change users), with the account's groups. Without any, it
+# refuses.
 as_owner() {
-	_ug=$1
+	_ao_ug=$1
 	shift
-	[ "$_ug" = 0:0 ] && { "$@"; return; }
+	[ "$_ao_ug" = 0:0 ] && { "$@"; return; }
 	case $drop in
-	setpriv) setpriv --reuid="${_ug%%:*}" --regid="${_ug#*:}" --clear-groups -- "$@" ;;
-	chroot) chroot --userspec="$_ug" --groups="${_ug#*:}" / "$@" ;;
+	setpriv) setpriv --reuid="${_ao_ug%%:*}" --regid="${_ao_ug#*:}" --clear-groups -- "$@" ;;
+	chroot) chroot --userspec="$_ao_ug" --groups="${_ao_ug#*:}" / "$@" ;;
+	su)
+		_ao_name=$(awk -F: -v u="${_ao_ug%%:*}" '$3 == u { print $1; exit }' "$work/passwd")
+		[ -n "$_ao_name" ] || return 125
+		# shellcheck disable=SC2016 # for the shell su starts
+		su -s /bin/sh -c 'exec "$0" "$@"' -- "$_ao_name" "$@"
+		;;
 	*) return 125 ;;
 	esac
 }
@@ -194,8 +203,8 @@ mounts_under() {
 refuse_mounts() {
 	mounts_under "$1" >"$work/mounts.here"
 	[ -s "$work/mounts.here" ] || return 0
-	while IFS= read -r _m; do
-		refuse "not entered: $(printf '%s' "$_m" | sed 's/\\012/?/g') is a mount point"
+	while IFS= read -r _rm_m; do
+		refuse "not entered: $(printf '%s' "$_rm_m" | sed 's/\\012/?/g') is a mount point"
 	done <"$work/mounts.here"
 	return 1
 }
@@ -203,9 +212,9 @@ refuse_mounts() {
 # mounts_have_files: whether a mount point that refuse_mounts found last is
 # not a directory.
 mounts_have_files() {
-	while IFS= read -r _m; do
-		case $_m in *'\012'*) return 0 ;; esac
-		[ -d "$_m" ] && [ ! -L "$_m" ] || return 0
+	while IFS= read -r _mh_m; do
+		case $_mh_m in *'\012'*) return 0 ;; esac
+		[ -d "$_mh_m" ] && [ ! -L "$_mh_m" ] || return 0
 	done <"$work/mounts.here"
 	return 1
 }
@@ -253,28 +262,29 @@ use_lists() {
 # is unlinked only (overwriting it would change the other names' file too),
 # and refused: its data lives on under another name.
 take_files() {
-	_ug=$1
+	_tf_ug=$1
 	shift
 	[ $# -gt 0 ] || return 0
-	for _f; do printf '%s\0' "$_f" >>"$found"; done
+	for _tf_f; do printf '%s\0' "$_tf_f" >>"$found"; done
 	[ "$audit" ] && return 0
-	if [ "$_ug" != 0:0 ] && [ -z "$drop" ]; then
-		refuse "not touched: $# file(s) of uid ${_ug%%:*} (no setpriv or GNU chroot to act as that user)"
+	if [ "$_tf_ug" != 0:0 ] && [ -z "$drop" ]; then
+		refuse "not touched: $# file(s) of uid ${_tf_ug%%:*} (no setpriv, GNU chroot or su to act as that user)"
 		return 0
 	fi
+	# No parentheses around -exec ... +: busybox's find does not run it there.
 	if [ -n "$shred" ]; then
 		# shellcheck disable=SC2086 # $shred_unlink is one option
-		as_owner "$_ug" find -P "$@" -maxdepth 0 \( -type l -exec rm -f -- {} + \) -o \
-			\( -type f -links 1 -exec shred -n "$AMI_HARDEN_SHRED_PASSES" $shred_unlink -- {} + \) -o \
-			\( -type f -print0 \) >"$work/hard" 2>>"$work/wipe.err"
+		as_owner "$_tf_ug" find -P "$@" -maxdepth 0 -type l -exec rm -f -- {} + -o \
+			-type f -links 1 -exec shred -n "$AMI_HARDEN_SHRED_PASSES" $shred_unlink -- {} + -o \
+			-type f -print0 >"$work/hard" 2>>"$work/wipe.err"
 	else
-		as_owner "$_ug" find -P "$@" -maxdepth 0 \( -type l -exec rm -f -- {} + \) -o \
-			\( -type f -links 1 -exec sh -c "$zero_fill"' && rm -f -- "$@"' sh {} + \) -o \
-			\( -type f -print0 \) >"$work/hard" 2>>"$work/wipe.err"
+		as_owner "$_tf_ug" find -P "$@" -maxdepth 0 -type l -exec rm -f -- {} + -o \
+			-type f -links 1 -exec sh -c "$zero_fill"' && rm -f -- "$@"' sh {} + -o \
+			-type f -print0 >"$work/hard" 2>>"$work/wipe.err"
 	fi
 	[ -s "$work/hard" ] || return 0
-	lines0 "$work/hard" | while IFS= read -r _h; do refuse "$(hard_link_text "$_h")"; done
-	as_owner "$_ug" xargs -0 rm -f -- <"$work/hard" 2>>"$work/wipe.err"
+	lines0 "$work/hard" | while IFS= read -r _tf_h; do refuse "$(hard_link_text "$_tf_h")"; done
+	as_owner "$_tf_ug" xargs -0 rm -f -- <"$work/hard" 2>>"$work/wipe.err"
 }
 
 # hard_link_text NAME: why a file was not overwritten.
@@ -321,7 +331,7 @@ wipe_tree() {
 			return 0
 		fi
 	elif [ -z "$drop" ]; then
-		refuse "not touched: $(show "$2") of uid ${1%%:*} (no setpriv or GNU chroot to act as that user)"
+		refuse "not touched: $(show "$2") of uid ${1%%:*} (no setpriv, GNU chroot or su to act as that user)"
 		return 0
 	fi
 	find -P "$2" -xdev -type f -links +1 -print0 >"$work/hard" 2>/dev/null
@@ -351,19 +361,19 @@ remove_tree() {
 # not ours to touch, and may hold a secret) or, where $mnt is set, a mount
 # point (refused). False, quietly, when one of them does not exist.
 check_path() {
-	_p=$1
-	_rest=$2
+	_cp_path=$1
+	_cp_rest=$2
 	while :; do
-		case $_rest in */*) ;; *) return 0 ;; esac
-		_p="$_p/${_rest%%/*}"
-		_rest=${_rest#*/}
-		if [ -L "$_p" ]; then
-			refuse "not followed: $(show "$_p") is a symbolic link to $(show "$(readlink -- "$_p")")"
+		case $_cp_rest in */*) ;; *) return 0 ;; esac
+		_cp_path="$_cp_path/${_cp_rest%%/*}"
+		_cp_rest=${_cp_rest#*/}
+		if [ -L "$_cp_path" ]; then
+			refuse "not followed: $(show "$_cp_path") is a symbolic link to $(show "$(readlink -- "$_cp_path")")"
 			return 1
 		fi
-		[ -d "$_p" ] || return 1
-		if [ "$mnt" ] && is_mount "$_p"; then
-			refuse "not entered: $(show "$_p") is a mount point"
+		[ -d "$_cp_path" ] || return 1
+		if [ "$mnt" ] && is_mount "$_cp_path"; then
+			refuse "not entered: $(show "$_cp_path") is a mount point"
 			return 1
 		fi
 	done
@@ -388,7 +398,7 @@ finish_wipe() {
 	_did=""
 	[ "$_n" -gt 0 ] && _did="; overwrote and removed the rest"
 	if [ -s "$work/left" ]; then
-		report "$1" failed "could not remove $(lines0 "$work/left" | join)$_why"
+		report "$1" failed "could not remove $(lines0 "$work/left" | join)$_why$(first_errors)"
 	elif [ -s "$refused" ]; then
 		report "$1" failed "a secret may be left behind$_why$_did"
 	elif [ "$_n" -gt 0 ]; then
@@ -396,6 +406,12 @@ finish_wipe() {
 	else
 		report "$1" ok "none found"
 	fi
+}
+
+# first_errors: "; the first errors: ..." from the wiping tools, or nothing.
+first_errors() {
+	[ -s "$work/wipe.err" ] && printf '; the first errors: %s' "$(head -n 3 "$work/wipe.err" | join)"
+	return 0
 }
 
 # ---------------------------------------------------------------- accounts and homes
@@ -585,7 +601,8 @@ sshd_effective() {
 		[ -n "$_o" ] && set -- "$@" -o "$_o"
 	done <"$work/sshd_opts"
 	"$sshd" "$@" 2>"$work/sshd_err" && return 0
-	_dir=$(sed -n 's/^Missing privilege separation directory: //p' "$work/sshd_err" | head -n 1)
+	# sshd ends its messages with CR LF.
+	_dir=$(sed -n 's/^Missing privilege separation directory: \([^[:space:]]*\).*/\1/p' "$work/sshd_err" | head -n 1)
 	case $_dir in /?*) ;; *) return 1 ;; esac
 	[ -e "$_dir" ] && return 1
 	mkdir -m 0755 -- "$_dir" || return 1
@@ -709,6 +726,9 @@ main() {
 		echo "@@ami-harden abort no-workdir: could not create a private directory in /run or /dev/shm"
 		exit 2
 	fi
+	# Work that drops to a user's rights runs in /: the login user's home,
+	# where the script starts, is no place another user may read.
+	cd / || exit 2
 	trap 'rm -rf "$work"' EXIT
 	trap 'exit 130' INT TERM HUP
 	: >"$work/reported"
@@ -736,6 +756,8 @@ main() {
 		drop=setpriv
 	elif chroot --userspec=65534:65534 --groups=65534 / true 2>/dev/null; then
 		drop=chroot
+	elif [ "$(su -s /bin/sh -c 'id -u' "$(awk -F: '$3 == 65534 { print $1; exit }' /etc/passwd)" 2>/dev/null)" = 65534 ]; then
+		drop=su
 	fi
 	# The mounts, to refuse those below the directories the steps clean.
 	cut -d ' ' -f 5 /proc/self/mountinfo >"$work/mounts" 2>/dev/null || :

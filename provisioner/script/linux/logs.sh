@@ -40,7 +40,7 @@ step_logs() {
 	find -P /var/log -xdev -type d ! -user 0 -prune -exec stat -c '%u:%g' -- {} + 2>/dev/null | sort -u >"$work/log.owners"
 	while IFS=: read -r _uid _gid; do
 		if [ -z "$drop" ]; then
-			refuse "not touched: log directories of uid $_uid (no setpriv or GNU chroot to act as that user)"
+			refuse "not touched: log directories of uid $_uid (no setpriv, GNU chroot or su to act as that user)"
 			continue
 		fi
 		find -P /var/log -xdev -type d ! -user 0 -prune -user "$_uid" -print0 >"$work/log.dirs"

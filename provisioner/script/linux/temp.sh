@@ -23,7 +23,7 @@ step_temp() {
 		sort -u >"$work/temp.owners"
 	while IFS=: read -r _uid _gid; do
 		if [ "$_uid" != 0 ] && [ -z "$drop" ]; then
-			refuse "not touched: entries of uid $_uid (no setpriv or GNU chroot to act as that user)"
+			refuse "not touched: entries of uid $_uid (no setpriv, GNU chroot or su to act as that user)"
 			continue
 		fi
 		if [ "$gnu_rm" ]; then

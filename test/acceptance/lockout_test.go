@@ -1,0 +1,89 @@
+package acceptance
+
+import (
+	"os"
+	"testing"
+
+	"github.com/hashicorp/packer-plugin-sdk/acctest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Issue 10, "never lock anyone out, and fail closed when unsure".
+
+// TestUsePAMNoKeepsKeyLogins: with UsePAM no, OpenSSH refuses key logins to
+// an account whose password field starts with "!" (what passwd -l writes).
+// The passwords step writes "*" instead: no password matches it, and the
+// image still lets the launch key in. Before: the step refused to lock
+// anything and failed the build.
+func TestUsePAMNoKeepsKeyLogins(t *testing.T) {
+	tg := newTarget(t)
+	tg.rig("seed", tg.Dir)
+
+	acctest.TestPlugin(t, &acctest.PluginTestCase{
+		Name:     "ami_harden_usepam_no",
+		Type:     "ami-harden",
+		Template: template(tg, `    sshd_settings = { UsePAM = "no" }`),
+		Check: buildCheck(true, []string{
+			"sshd           changed",
+			"UsePAM no",
+			"passwords      changed  no password works for root, builder, alice, emptypw (password field *",
+		}, nil),
+	})
+	shadow := "\n" + readFile(t, tg.Path("etc/shadow"))
+	for _, user := range []string{"root", "builder", "alice", "emptypw"} {
+		assert.Contains(t, shadow, "\n"+user+":*:", "%s must have the password field *", user)
+	}
+	boot := tg.Boot()
+	assert.Equal(t, "active", boot["ssh"])
+	assert.Equal(t, "ok", boot["keylogin"], "UsePAM no: the launch key must still log in")
+	assert.Equal(t, "publickey", boot["methods"])
+}
+
+// TestPasswordsFailClosed: when sshd's effective configuration cannot be
+// read, it is not known whether key logins survive a lock, so the
+// passwords step changes nothing and fails, saying why. Before: it locked
+// every account anyway.
+func TestPasswordsFailClosed(t *testing.T) {
+	tg := newTarget(t)
+	tg.rig("seed", tg.Dir)
+	// A drop-in sshd rejects: sshd -T fails. The running test sshd keeps
+	// the configuration it started with.
+	require.NoError(t, os.WriteFile(tg.Path("etc/ssh/sshd_config.d/99-broken.conf"), []byte("NoSuchKeyword yes\n"), 0o644))
+	shadowBefore := readFile(t, tg.Path("etc/shadow"))
+
+	acctest.TestPlugin(t, &acctest.PluginTestCase{
+		Name:     "ami_harden_passwords_fail_closed",
+		Type:     "ami-harden",
+		Template: template(tg, `    steps = ["passwords"]`),
+		Check: buildCheck(false, []string{
+			"passwords      failed   could not read sshd's effective configuration (sshd -T failed:",
+			"no password was changed",
+		}, nil),
+	})
+	assert.Equal(t, shadowBefore, readFile(t, tg.Path("etc/shadow")), "no password may change")
+}
+
+// TestChrootWithoutRunSSHD: in a chroot build (amazon-chroot) /run is not
+// mounted, and sshd -T stops at "Missing privilege separation directory:
+// /run/sshd". The sshd checks make the directory for themselves and
+// remove it after. Before: the sshd step failed there.
+func TestChrootWithoutRunSSHD(t *testing.T) {
+	tg := newTarget(t)
+	tg.rig("seed", tg.Dir)
+	tg.rig("down", tg.Dir)
+	require.NoError(t, os.RemoveAll(tg.Path("run/sshd")))
+
+	r, stdout, stderr, err := runInChroot(t, tg.Dir, "/bin/sh")
+	require.NoError(t, err, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	require.NoError(t, r.Err(), stdout)
+	for _, res := range r.Results() {
+		if res.Step == "sshd" {
+			assert.Contains(t, res.Detail, "verified with sshd -T")
+		}
+	}
+	assert.NoDirExists(t, tg.Path("run/sshd"), "the privilege separation directory made for the check is gone again")
+	eff, err := tg.Chroot("/bin/sh", "-c", "mkdir /run/sshd && ssh-keygen -q -t ecdsa -N '' -f /run/k && /usr/sbin/sshd -T -h /run/k; rm -rf /run/sshd /run/k /run/k.pub")
+	require.NoError(t, err, eff)
+	assert.Contains(t, eff, "\npasswordauthentication no\n")
+}
