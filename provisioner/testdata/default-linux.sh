@@ -144,7 +144,22 @@ show() {
 # refuse TEXT: note in this step's refusals something it would not do. What
 # was refused fails the step (see finish_wipe): a secret may be left there.
 refuse() {
-	printf '%s\n' "$1" >>"$work/refused"
+	printf '%s\n' "$1" >>"$refused"
+}
+
+# drop_mounts LIST: the names of a NUL-separated list that are not mount
+# points (rm -rf --one-file-system stays on the file system of the name it
+# is given: a mount point given to it is emptied). The caller refuses the
+# mount points (refuse_mounts). A name with a newline that matches a mount
+# point line is left out too: leaving out is the safe side.
+drop_mounts() {
+	mounts_under / >"$work/mounts.all"
+	if [ ! -s "$work/mounts.all" ]; then
+		cat "$1"
+		return
+	fi
+	# shellcheck disable=SC2016 # expanded by the shell xargs runs
+	xargs -0 -r sh -c 'for f do grep -qxF -- "$f" "$0" || printf "%s\0" "$f"; done' "$work/mounts.all" <"$1"
 }
 
 # ---------------------------------------------------------------- owners and mounts
@@ -328,6 +343,10 @@ sync'
 wipe_tree() {
 	printf '%s\0' "$2" >>"$found"
 	[ "$audit" ] && return 0
+	if is_mount "$2"; then
+		refuse "not entered: $(show "$2") is a mount point"
+		return 0
+	fi
 	if ! refuse_mounts "$2" && mounts_have_files; then
 		refuse "not wiped: $(show "$2") holds a mounted file"
 		return 0
@@ -637,8 +656,53 @@ sshd_probe_key() {
 sshd_ready() {
 	[ -n "$sshd" ] && return 0
 	sshd=$(sshd_binary) || { sshd=""; return 1; }
-	sshd_command_line >"$work/sshd_opts"
+	sshd_command_line | awk '!seen[$0]++' >"$work/sshd_opts"
 	sshd_probe_key
+}
+
+# unit_dirs: where systemd looks for units, most important first.
+unit_dirs='/etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system'
+
+# unit_file NAME: the file of a unit, if any.
+unit_file() {
+	for _uf_d in $unit_dirs; do
+		[ -f "$_uf_d/$1" ] && { printf '%s\n' "$_uf_d/$1"; return 0; }
+	done
+	return 1
+}
+
+# unit_enabled NAME: whether some target or unit wants or requires NAME.
+unit_enabled() {
+	for _ue_l in /etc/systemd/system/*.wants/"$1" /etc/systemd/system/*.requires/"$1" \
+		/usr/lib/systemd/system/*.wants/"$1" /lib/systemd/system/*.wants/"$1"; do
+		[ -e "$_ue_l" ] && return 0
+	done
+	return 1
+}
+
+# sshd_units: the systemd units that start sshd on this image: the enabled
+# ones among ssh.service and sshd.service, and the service behind an
+# enabled ssh.socket (ssh@.service when it accepts each connection itself).
+# When none is enabled, every one that is installed.
+sshd_units() {
+	_su_n=0
+	for _su in ssh.service sshd.service; do
+		unit_enabled "$_su" && { echo "$_su"; _su_n=1; }
+	done
+	for _su in ssh sshd; do
+		unit_enabled "$_su.socket" || continue
+		_su_n=1
+		if grep -Eqs '^Accept=(yes|true|1)' "$(unit_file "$_su.socket")"; then
+			echo "$_su@.service"
+		else
+			echo "$_su.service"
+		fi
+	done
+	[ "$_su_n" = 1 ] && return 0
+	for _su in ssh.service sshd.service ssh@.service; do
+		unit_file "$_su" >/dev/null && echo "$_su"
+	done
+	return 0
 }
 
 # sshd_command_line: the -o options the service manager passes to sshd, one
@@ -648,12 +712,8 @@ sshd_ready() {
 # drop-in; a drop-in could as well turn password logins back on).
 sshd_command_line() {
 	: >"$work/sshd_opts_from"
-	for _unit in ssh.service sshd.service; do
-		_main=""
-		for _d in /etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
-			[ -f "$_d/$_unit" ] && { _main="$_d/$_unit"; break; }
-		done
-		[ -n "$_main" ] || continue
+	for _unit in $(sshd_units); do
+		_main=$(unit_file "$_unit") || continue
 		# Drop-ins in name order; one in /etc hides one of the same name below.
 		for _d in /etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
 			for _f in "$_d/$_unit.d"/*.conf; do
@@ -698,11 +758,11 @@ sshd_command_line() {
 					}
 				}
 			}' "$_main" $(cat "$work/dropins") 2>>"$work/sshd_opts_from"
-		break
 	done
-	# OpenRC (Alpine): the init script passes $SSHD_OPTS from /etc/conf.d/sshd.
+	# OpenRC (Alpine): the init script passes command_args (or the older
+	# SSHD_OPTS) from /etc/conf.d/sshd.
 	if [ -f /etc/conf.d/sshd ]; then
-		sed -n 's/^[[:space:]]*SSHD_OPTS=["'\'']\{0,1\}\([^"'\'']*\).*/\1/p' /etc/conf.d/sshd | tr ' ' '\n' |
+		sed -En 's/^[[:space:]]*(command_args|SSHD_OPTS)=["'\'']?([^"'\'']*).*/\2/p' /etc/conf.d/sshd | tr ' ' '\n' |
 			awk '$0 == "-o" { o = 1; next } o { print; print "/etc/conf.d/sshd: -o " $0 > "/dev/stderr"; o = 0 }' \
 				2>>"$work/sshd_opts_from"
 	fi
@@ -899,7 +959,10 @@ sshd_ways_in() {
 		$1 == "authorizedprincipalscommand" && $2 != "none" { k = "AuthorizedPrincipalsCommand" }
 		$1 == "authorizedprincipalsfile" && $2 != "none" { k = "AuthorizedPrincipalsFile" }
 		$1 == "trustedusercakeys" && $2 != "none" { k = "TrustedUserCAKeys" }
-		$1 == "authorizedkeysfile" && $0 != "authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2" { k = "AuthorizedKeysFile" }
+		$1 == "authorizedkeysfile" {
+			for (i = 2; i <= NF; i++)
+				if ($i !~ /^(%h\/)?\.ssh\/authorized_keys2?$/) k = "AuthorizedKeysFile"
+		}
 		k { v = $0; sub(/^[^ ]* /, "", v); print k "\t" tolower(k) "\t" v; k = "" }
 	' "$1" | while IFS="$tab" read -r _k _lk _v; do
 		_src=$(grep -i -- "-o ${_lk}[ =]" "$work/sshd_opts_from" | head -n 1 | sed 's/: -o .*//')
@@ -1052,17 +1115,6 @@ step_host_keys() {
 	fi
 }
 
-# unit_dirs: where systemd looks for units, most important first.
-unit_dirs='/etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system'
-
-# unit_file NAME: the file of a unit, if any.
-unit_file() {
-	for _d in $unit_dirs; do
-		[ -f "$_d/$1" ] && { printf '%s\n' "$_d/$1"; return 0; }
-	done
-	return 1
-}
-
 # has_systemd: whether the image boots with systemd.
 has_systemd() {
 	[ -d /etc/systemd/system ] && { [ -x /lib/systemd/systemd ] || [ -x /usr/lib/systemd/systemd ]; }
@@ -1081,13 +1133,14 @@ rhel_keygen() {
 	printf '%s\n' "$_t"
 }
 
-# openrc_keygen: Alpine's /etc/init.d/sshd runs ssh-keygen -A before it
-# starts sshd, unless SSHD_DISABLE_KEYGEN is set in /etc/conf.d/sshd.
+# openrc_keygen: Alpine's /etc/init.d/sshd runs ssh-keygen (-A) in its
+# start_pre, before it starts sshd, unless /etc/conf.d/sshd sets
+# sshd_disable_keygen (or the older SSHD_DISABLE_KEYGEN).
 openrc_keygen() {
 	[ -f /etc/init.d/sshd ] || return 1
 	head -n 1 /etc/init.d/sshd | grep -q openrc-run || return 1
-	grep -q 'ssh-keygen -A' /etc/init.d/sshd || return 1
-	! grep -Eqs '^[[:space:]]*SSHD_DISABLE_KEYGEN=["'\'']?(yes|YES|true|1)' /etc/conf.d/sshd
+	grep -q 'ssh-keygen' /etc/init.d/sshd || return 1
+	! grep -Eiqs '^[[:space:]]*(sshd_disable_keygen|SSHD_DISABLE_KEYGEN)=["'\'']?(yes|true|on|1)' /etc/conf.d/sshd
 }
 
 # host_key_regeneration: print what makes new host keys at first boot, or
@@ -1427,8 +1480,9 @@ step_temp() {
 			continue
 		fi
 		if [ "$gnu_rm" ]; then
-			as_owner "$_uid:$_gid" find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -user "$_uid" \
-				-exec rm -rf --one-file-system -- {} + 2>>"$work/temp_err"
+			# Listed as root (reading only), mount points taken out, removed as the owner.
+			find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -user "$_uid" -print0 >"$work/temp.mine"
+			drop_mounts "$work/temp.mine" | as_owner "$_uid:$_gid" xargs -0 -r rm -rf --one-file-system -- 2>>"$work/temp_err"
 		else
 			# Files first, then the emptied directories, deepest first. Not
 			# -delete: busybox's find may not have it.
@@ -1503,7 +1557,8 @@ step_logs() {
 			refuse "not touched: log directories of uid $_uid (no setpriv, GNU chroot or su to act as that user)"
 			continue
 		fi
-		find -P /var/log -xdev -type d ! -user 0 -prune -user "$_uid" -print0 >"$work/log.dirs"
+		find -P /var/log -xdev -type d ! -user 0 -prune -user "$_uid" -print0 >"$work/log.dirs.all"
+		drop_mounts "$work/log.dirs.all" >"$work/log.dirs"
 		# The directories go to a shell running as the owner, NUL-separated on its stdin.
 		as_owner "$_uid:$_gid" xargs -0 sh -c "$clean_logs_program" sh "$_uid" "$AMI_HARDEN_SHRED_PASSES" \
 			"${shred:-zero}" "$log_rotated" <"$work/log.dirs" 2>>"$work/wipe.err"

@@ -1,5 +1,3 @@
-//go:build layouts
-
 package acceptance
 
 import (

@@ -1,15 +1,44 @@
 #!/bin/sh
 # Runs INSIDE a hardened image at its first boot (target.sh boot): records what
 # the boot did, then powers the container off. Output: key=value lines.
+#
+#   sshunit=      the unit that starts sshd here: ssh.socket where it is enabled
+#                 (Ubuntu 24.04), else ssh.service (Debian), else sshd.service (RHEL)
+#   ssh=          systemctl is-active of that unit
+#   socketservice= (socket activation only) is-active of ssh.service after the login
+#   cycles=       lines of this boot's journal that report an ordering cycle
+#                 (target.sh boot also counts them in the console log)
+#   hostkeys=     number of /etc/ssh/ssh_host_*_key files
+#   hostkeygroup= group(s) of those files, comma-joined, unique
+#   machine_id=   /etc/machine-id
+#   keylogin=     ok when the launch key logs in as builder, else failed
+#   methods=      what sshd still offers a client without a key
 out=/root/.probe/result.tmp
+
+# enabled UNIT: systemctl says "enabled" (an alias says "alias").
+enabled() { [ "$(systemctl is-enabled "$1" 2>/dev/null)" = enabled ]; }
+
+if enabled ssh.socket; then
+	unit=ssh.socket
+elif enabled ssh.service; then
+	unit=ssh.service
+elif enabled sshd.service; then
+	unit=sshd.service
+else
+	unit=ssh.service
+fi
+
 for _ in $(seq 60); do
-	state=$(systemctl is-active ssh.service)
+	state=$(systemctl is-active "$unit")
 	[ "$state" = active ] || [ "$state" = failed ] && break
 	sleep 0.5
 done
 {
-	echo "ssh=$(systemctl is-active ssh.service)"
+	echo "sshunit=$unit"
+	echo "ssh=$(systemctl is-active "$unit")"
+	echo "cycles=$(journalctl -b -q --no-pager 2>/dev/null | grep -ci 'ordering cycle')"
 	echo "hostkeys=$(find /etc/ssh -name "ssh_host_*_key" | wc -l)"
+	echo "hostkeygroup=$(find /etc/ssh -name "ssh_host_*_key" -exec stat -c %G {} + 2>/dev/null | sort -u | paste -sd, -)"
 	echo "machine_id=$(cat /etc/machine-id)"
 	# The key EC2 would inject at launch logs in; BatchMode never asks for a password.
 	if ssh -i /root/.probe/key -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
@@ -22,6 +51,8 @@ done
 	methods=$(ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
 		-o PubkeyAuthentication=no root@127.0.0.1 true 2>&1 | sed -n 's/.*Permission denied (\(.*\)).*/\1/p')
 	echo "methods=$methods"
+	# With Accept=no the first connection started the service behind the socket.
+	[ "$unit" = ssh.socket ] && echo "socketservice=$(systemctl is-active ssh.service)"
 } >"$out"
 mv "$out" /root/.probe/result
 systemctl poweroff

@@ -10,7 +10,14 @@
 #                                         the image untouched: host key and PUBKEY live on
 #                                         a tmpfs /run, as on a booted machine
 #   target.sh down DIR                    stop its sshd, unmount what up mounted
+#   target.sh layout DIR NAME             after up: turn the Debian target into distribution
+#                                         layout NAME (test/rig/layouts/NAME/apply.sh DIR),
+#                                         then restart its test sshd on the same port
 #   target.sh boot DIR PRIVKEY PUBKEY     boot it; print what its first boot did
+#   target.sh openrc-boot DIR PRIVKEY PUBKEY
+#                                         for an OpenRC layout (alpine), after down: start sshd
+#                                         as OpenRC would, as far as that runs in a chroot;
+#                                         print what happened
 #   target.sh destroy DIR                 down, then delete DIR and its disk
 #
 # DIR is the mount point of an ext4 file system in DIR.img, so that a test can
@@ -70,20 +77,53 @@ cmd_up() {
 	chroot "$dir" /bin/sh -c 'cat /proc/sys/kernel/random/uuid 2>/dev/null | tr -d - >/etc/machine-id' || true
 	[ -s "$dir/etc/machine-id" ] || od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$dir/etc/machine-id"
 
-	mount -t proc proc "$dir/proc"
-	mount --bind /dev "$dir/dev"
-	mount -t devpts -o newinstance,ptmxmode=0666 devpts "$dir/dev/pts"
-	mkdir -p "$dir/run/sshd"
+	mount_api "$dir"
 	chroot "$dir" /usr/bin/ssh-keygen -A >/dev/null
-	chroot "$dir" /usr/sbin/sshd -p "$port" -o ListenAddress=127.0.0.1 -o PidFile=/run/sshd-test.pid
+	# Kept beside the disk, not in the image: `layout` restarts sshd on it.
+	echo "$port" >"$dir.port"
+	echo "target up: $dir, $(start_test_sshd "$dir" "$port")"
+}
 
-	# Proof that the sshd on PORT is the one in DIR: its root is DIR.
-	local pid root
+# mount_api DIR: what sshd in the chroot needs (proc, dev, a devpts of its own).
+mount_api() {
+	mount -t proc proc "$1/proc"
+	mount --bind /dev "$1/dev"
+	mount -t devpts -o newinstance,ptmxmode=0666 devpts "$1/dev/pts"
+}
+
+# start_test_sshd DIR PORT: start the image's own sshd on a loopback port (the
+# API file systems mounted) and prove that the sshd on PORT is the one in
+# DIR: its root is DIR. Prints "sshd pid PID on 127.0.0.1:PORT".
+start_test_sshd() {
+	local dir=$1 port=$2 pid root
+	mkdir -p "$dir/run/sshd"
+	rm -f "$dir/run/sshd-test.pid"
+	chroot "$dir" /usr/sbin/sshd -p "$port" -o ListenAddress=127.0.0.1 -o PidFile=/run/sshd-test.pid
 	for _ in $(seq 50); do [ -s "$dir/run/sshd-test.pid" ] && break; sleep 0.1; done
+	[ -s "$dir/run/sshd-test.pid" ] || die "sshd in $dir wrote no pid file"
 	pid=$(cat "$dir/run/sshd-test.pid")
 	root=$(readlink "/proc/$pid/root")
 	[ "$root" = "$dir" ] || die "sshd $pid serves $root, not $dir"
-	echo "target up: $dir, sshd pid $pid on 127.0.0.1:$port"
+	echo "sshd pid $pid on 127.0.0.1:$port"
+}
+
+# layout DIR NAME: make the target look like distribution NAME (files and
+# service links that its layout overlays on the Debian rootfs), then restart
+# the test sshd the way `up` started it, so that builds still log in.
+cmd_layout() {
+	local dir name port
+	dir=$(guard "$1"); name=${2:-}
+	[ -e "$dir/$marker" ] || die "$dir was not made by target.sh up"
+	case $name in
+	'' | */* | .*) die "layout: no such layout name: '$name'" ;;
+	esac
+	[ -x "$here/layouts/$name/apply.sh" ] || die "layout: $here/layouts/$name/apply.sh does not exist"
+	[ -s "$dir.port" ] || die "layout: $dir.port is missing: was $dir made by this target.sh up?"
+	port=$(cat "$dir.port")
+	"$here/layouts/$name/apply.sh" "$dir"
+	cmd_down "$dir"
+	mount_api "$dir"
+	echo "layout $name applied: $dir, $(start_test_sshd "$dir" "$port")"
 }
 
 # serve: what `up` does for sshd, for an image that must not change (audit):
@@ -149,7 +189,7 @@ cmd_destroy() {
 	[ -z "$(mounts_below "$dir")" ] || die "still mounted below $dir"
 	# --one-file-system: never into a mount (such as a bind of /dev) left below.
 	rm -rf --one-file-system "$dir"
-	rm -f "$dir.img" "$dir.boot.log"
+	rm -f "$dir.img" "$dir.boot.log" "$dir.port" "$dir.openrc.log"
 }
 
 # boot DIR PRIVKEY PUBKEY: give builder a new key, as EC2 does at launch, and
@@ -159,6 +199,9 @@ cmd_boot() {
 	local dir privkey pubkey
 	dir=$(guard "$1"); privkey=$2; pubkey=$3
 	[ "$(mounts_below "$dir")" = "$dir" ] || die "$dir still has mounts: run down first"
+	if [ ! -d "$dir/etc/systemd/system" ] || [ ! -x "$dir/usr/bin/systemctl" ]; then
+		die "$dir has no systemd to boot (an OpenRC layout?): use openrc-boot"
+	fi
 	install -d -m 0700 "$dir/root/.probe"
 	install -m 0600 "$privkey" "$dir/root/.probe/key"
 	local uid gid
@@ -181,7 +224,85 @@ UNIT
 	timeout 180 systemd-nspawn --register=no --keep-unit --private-network -q -D "$dir" --boot \
 		>"$dir.boot.log" 2>&1 </dev/null || true
 	[ -s "$dir/root/.probe/result" ] || { tail -n 40 "$dir.boot.log" >&2; die "the image did not finish its first boot"; }
-	cat "$dir/root/.probe/result"
+	# systemd finds ordering cycles while it builds the boot transaction, often
+	# before journald runs: those reach only the console. cycles= is the larger
+	# of the two counts (a line can be in both).
+	local journal console
+	journal=$(sed -n 's/^cycles=//p' "$dir/root/.probe/result")
+	console=$(grep -ci 'ordering cycle' "$dir.boot.log" || true)
+	grep -v '^cycles=' "$dir/root/.probe/result"
+	echo "cycles_journal=${journal:-0}"
+	echo "cycles_console=$console"
+	echo "cycles=$((${journal:-0} > console ? ${journal:-0} : console))"
+}
+
+# free_port: a loopback TCP port nothing listens on.
+free_port() {
+	local p
+	for _ in $(seq 100); do
+		p=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	die "no free loopback port found"
+}
+
+# openrc-boot DIR PRIVKEY PUBKEY: for the OpenRC layout (alpine), which has no
+# systemd to boot. As far as it can run here: builder gets PUBKEY (as a cloud
+# would give it at launch), then, in the chroot, /run is a fresh tmpfs (OpenRC
+# mounts one at boot) and openrc-emul.sh runs /etc/init.d/sshd the way
+# openrc-run would (its conf.d, start_pre, then command and command_args) but on
+# a loopback test port; PRIVKEY logs in; the service is stopped the script's
+# own way and everything is unmounted. Prints key=value lines.
+cmd_openrc_boot() {
+	local dir privkey pubkey uid gid port emul pid state
+	dir=$(guard "$1"); privkey=$2; pubkey=$3
+	[ -e "$dir/$marker" ] || die "$dir was not made by target.sh up"
+	[ -f "$dir/etc/init.d/sshd" ] || die "$dir has no /etc/init.d/sshd: not an OpenRC layout"
+	[ "$(mounts_below "$dir")" = "$dir" ] || die "$dir still has mounts: run down first"
+	uid=$(stat -c %u "$dir/home/builder"); gid=$(stat -c %g "$dir/home/builder")
+	install -d -m 0700 -o "$uid" -g "$gid" "$dir/home/builder/.ssh"
+	install -m 0600 -o "$uid" -g "$gid" "$pubkey" "$dir/home/builder/.ssh/authorized_keys"
+	port=$(free_port)
+	openrc_dir=$dir
+	trap 'cmd_down "$openrc_dir" >/dev/null 2>&1 || true' EXIT
+	mount -t tmpfs -o mode=0755 tmpfs "$dir/run"
+	mount_api "$dir"
+	emul=/run/ami-harden-openrc
+	install -d -m 0755 "$dir$emul/bin"
+	install -m 0755 "$here/openrc-emul.sh" "$dir$emul/openrc-emul.sh"
+	install -m 0755 "$here/openrc-ssd.sh" "$dir$emul/bin/start-stop-daemon"
+	# /bin/sh of the image runs it, as openrc-run's shell would.
+	if ! chroot "$dir" /bin/sh "$emul/openrc-emul.sh" start "$port" >"$dir.openrc.log" 2>&1; then
+		tail -n 30 "$dir.openrc.log" >&2
+		die "/etc/init.d/sshd did not start sshd"
+	fi
+	pid=
+	for _ in $(seq 50); do [ -s "$dir/run/sshd.pid" ] && break; sleep 0.1; done
+	[ -s "$dir/run/sshd.pid" ] && pid=$(cat "$dir/run/sshd.pid")
+	if [ -z "$pid" ] || [ "$(readlink "/proc/$pid/root")" != "$dir" ]; then
+		die "no sshd of $dir runs after start"
+	fi
+	echo "sshd=$(readlink "/proc/$pid/exe" | sed "s|^$dir||")"
+	echo "usepam=$(chroot "$dir" /usr/sbin/sshd -T 2>/dev/null | awk '$1 == "usepam" { print $2 }')"
+	echo "hostkeys=$(find "$dir/etc/ssh" -maxdepth 1 -name 'ssh_host_*_key' | wc -l)"
+	echo "hostkeygroup=$(find "$dir/etc/ssh" -maxdepth 1 -name 'ssh_host_*_key' -exec stat -c %G {} + | sort -u | paste -sd, -)"
+	if ssh -i "$privkey" -p "$port" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o LogLevel=ERROR builder@127.0.0.1 'echo keylogin-$(id -un)' 2>/dev/null | grep -qx keylogin-builder; then
+		echo "keylogin=ok"
+	else
+		echo "keylogin=failed"
+	fi
+	echo "methods=$(ssh -p "$port" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o PubkeyAuthentication=no root@127.0.0.1 true 2>&1 | sed -n 's/.*Permission denied (\(.*\)).*/\1/p')"
+	if chroot "$dir" /bin/sh "$emul/openrc-emul.sh" stop >>"$dir.openrc.log" 2>&1; then state=stopped; else state=failed; fi
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$pid" 2>/dev/null && state=still-running
+	echo "stop=$state"
+	cmd_down "$dir"
+	trap - EXIT
 }
 
 case "${1:-}" in
@@ -191,5 +312,7 @@ serve) shift; cmd_serve "$@" ;;
 down) shift; cmd_down "$@" ;;
 destroy) shift; cmd_destroy "$@" ;;
 boot) shift; cmd_boot "$@" ;;
-*) die "usage: target.sh up|seed|serve|down|boot|destroy DIR ..." ;;
+layout) shift; cmd_layout "$@" ;;
+openrc-boot) shift; cmd_openrc_boot "$@" ;;
+*) die "usage: target.sh up|seed|serve|layout|down|boot|openrc-boot|destroy DIR ..." ;;
 esac

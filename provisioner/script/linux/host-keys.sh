@@ -46,17 +46,6 @@ step_host_keys() {
 	fi
 }
 
-# unit_dirs: where systemd looks for units, most important first.
-unit_dirs='/etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system'
-
-# unit_file NAME: the file of a unit, if any.
-unit_file() {
-	for _d in $unit_dirs; do
-		[ -f "$_d/$1" ] && { printf '%s\n' "$_d/$1"; return 0; }
-	done
-	return 1
-}
-
 # has_systemd: whether the image boots with systemd.
 has_systemd() {
 	[ -d /etc/systemd/system ] && { [ -x /lib/systemd/systemd ] || [ -x /usr/lib/systemd/systemd ]; }
@@ -75,13 +64,14 @@ rhel_keygen() {
 	printf '%s\n' "$_t"
 }
 
-# openrc_keygen: Alpine's /etc/init.d/sshd runs ssh-keygen -A before it
-# starts sshd, unless SSHD_DISABLE_KEYGEN is set in /etc/conf.d/sshd.
+# openrc_keygen: Alpine's /etc/init.d/sshd runs ssh-keygen (-A) in its
+# start_pre, before it starts sshd, unless /etc/conf.d/sshd sets
+# sshd_disable_keygen (or the older SSHD_DISABLE_KEYGEN).
 openrc_keygen() {
 	[ -f /etc/init.d/sshd ] || return 1
 	head -n 1 /etc/init.d/sshd | grep -q openrc-run || return 1
-	grep -q 'ssh-keygen -A' /etc/init.d/sshd || return 1
-	! grep -Eqs '^[[:space:]]*SSHD_DISABLE_KEYGEN=["'\'']?(yes|YES|true|1)' /etc/conf.d/sshd
+	grep -q 'ssh-keygen' /etc/init.d/sshd || return 1
+	! grep -Eiqs '^[[:space:]]*(sshd_disable_keygen|SSHD_DISABLE_KEYGEN)=["'\'']?(yes|true|on|1)' /etc/conf.d/sshd
 }
 
 # host_key_regeneration: print what makes new host keys at first boot, or

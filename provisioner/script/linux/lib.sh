@@ -133,7 +133,22 @@ show() {
 # refuse TEXT: note in this step's refusals something it would not do. What
 # was refused fails the step (see finish_wipe): a secret may be left there.
 refuse() {
-	printf '%s\n' "$1" >>"$work/refused"
+	printf '%s\n' "$1" >>"$refused"
+}
+
+# drop_mounts LIST: the names of a NUL-separated list that are not mount
+# points (rm -rf --one-file-system stays on the file system of the name it
+# is given: a mount point given to it is emptied). The caller refuses the
+# mount points (refuse_mounts). A name with a newline that matches a mount
+# point line is left out too: leaving out is the safe side.
+drop_mounts() {
+	mounts_under / >"$work/mounts.all"
+	if [ ! -s "$work/mounts.all" ]; then
+		cat "$1"
+		return
+	fi
+	# shellcheck disable=SC2016 # expanded by the shell xargs runs
+	xargs -0 -r sh -c 'for f do grep -qxF -- "$f" "$0" || printf "%s\0" "$f"; done' "$work/mounts.all" <"$1"
 }
 
 # ---------------------------------------------------------------- owners and mounts
@@ -317,6 +332,10 @@ sync'
 wipe_tree() {
 	printf '%s\0' "$2" >>"$found"
 	[ "$audit" ] && return 0
+	if is_mount "$2"; then
+		refuse "not entered: $(show "$2") is a mount point"
+		return 0
+	fi
 	if ! refuse_mounts "$2" && mounts_have_files; then
 		refuse "not wiped: $(show "$2") holds a mounted file"
 		return 0
@@ -626,8 +645,53 @@ sshd_probe_key() {
 sshd_ready() {
 	[ -n "$sshd" ] && return 0
 	sshd=$(sshd_binary) || { sshd=""; return 1; }
-	sshd_command_line >"$work/sshd_opts"
+	sshd_command_line | awk '!seen[$0]++' >"$work/sshd_opts"
 	sshd_probe_key
+}
+
+# unit_dirs: where systemd looks for units, most important first.
+unit_dirs='/etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system'
+
+# unit_file NAME: the file of a unit, if any.
+unit_file() {
+	for _uf_d in $unit_dirs; do
+		[ -f "$_uf_d/$1" ] && { printf '%s\n' "$_uf_d/$1"; return 0; }
+	done
+	return 1
+}
+
+# unit_enabled NAME: whether some target or unit wants or requires NAME.
+unit_enabled() {
+	for _ue_l in /etc/systemd/system/*.wants/"$1" /etc/systemd/system/*.requires/"$1" \
+		/usr/lib/systemd/system/*.wants/"$1" /lib/systemd/system/*.wants/"$1"; do
+		[ -e "$_ue_l" ] && return 0
+	done
+	return 1
+}
+
+# sshd_units: the systemd units that start sshd on this image: the enabled
+# ones among ssh.service and sshd.service, and the service behind an
+# enabled ssh.socket (ssh@.service when it accepts each connection itself).
+# When none is enabled, every one that is installed.
+sshd_units() {
+	_su_n=0
+	for _su in ssh.service sshd.service; do
+		unit_enabled "$_su" && { echo "$_su"; _su_n=1; }
+	done
+	for _su in ssh sshd; do
+		unit_enabled "$_su.socket" || continue
+		_su_n=1
+		if grep -Eqs '^Accept=(yes|true|1)' "$(unit_file "$_su.socket")"; then
+			echo "$_su@.service"
+		else
+			echo "$_su.service"
+		fi
+	done
+	[ "$_su_n" = 1 ] && return 0
+	for _su in ssh.service sshd.service ssh@.service; do
+		unit_file "$_su" >/dev/null && echo "$_su"
+	done
+	return 0
 }
 
 # sshd_command_line: the -o options the service manager passes to sshd, one
@@ -637,12 +701,8 @@ sshd_ready() {
 # drop-in; a drop-in could as well turn password logins back on).
 sshd_command_line() {
 	: >"$work/sshd_opts_from"
-	for _unit in ssh.service sshd.service; do
-		_main=""
-		for _d in /etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
-			[ -f "$_d/$_unit" ] && { _main="$_d/$_unit"; break; }
-		done
-		[ -n "$_main" ] || continue
+	for _unit in $(sshd_units); do
+		_main=$(unit_file "$_unit") || continue
 		# Drop-ins in name order; one in /etc hides one of the same name below.
 		for _d in /etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
 			for _f in "$_d/$_unit.d"/*.conf; do
@@ -687,11 +747,11 @@ sshd_command_line() {
 					}
 				}
 			}' "$_main" $(cat "$work/dropins") 2>>"$work/sshd_opts_from"
-		break
 	done
-	# OpenRC (Alpine): the init script passes $SSHD_OPTS from /etc/conf.d/sshd.
+	# OpenRC (Alpine): the init script passes command_args (or the older
+	# SSHD_OPTS) from /etc/conf.d/sshd.
 	if [ -f /etc/conf.d/sshd ]; then
-		sed -n 's/^[[:space:]]*SSHD_OPTS=["'\'']\{0,1\}\([^"'\'']*\).*/\1/p' /etc/conf.d/sshd | tr ' ' '\n' |
+		sed -En 's/^[[:space:]]*(command_args|SSHD_OPTS)=["'\'']?([^"'\'']*).*/\2/p' /etc/conf.d/sshd | tr ' ' '\n' |
 			awk '$0 == "-o" { o = 1; next } o { print; print "/etc/conf.d/sshd: -o " $0 > "/dev/stderr"; o = 0 }' \
 				2>>"$work/sshd_opts_from"
 	fi

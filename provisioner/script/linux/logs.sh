@@ -43,7 +43,8 @@ step_logs() {
 			refuse "not touched: log directories of uid $_uid (no setpriv, GNU chroot or su to act as that user)"
 			continue
 		fi
-		find -P /var/log -xdev -type d ! -user 0 -prune -user "$_uid" -print0 >"$work/log.dirs"
+		find -P /var/log -xdev -type d ! -user 0 -prune -user "$_uid" -print0 >"$work/log.dirs.all"
+		drop_mounts "$work/log.dirs.all" >"$work/log.dirs"
 		# The directories go to a shell running as the owner, NUL-separated on its stdin.
 		as_owner "$_uid:$_gid" xargs -0 sh -c "$clean_logs_program" sh "$_uid" "$AMI_HARDEN_SHRED_PASSES" \
 			"${shred:-zero}" "$log_rotated" <"$work/log.dirs" 2>>"$work/wipe.err"

@@ -113,7 +113,10 @@ sshd_ways_in() {
 		$1 == "authorizedprincipalscommand" && $2 != "none" { k = "AuthorizedPrincipalsCommand" }
 		$1 == "authorizedprincipalsfile" && $2 != "none" { k = "AuthorizedPrincipalsFile" }
 		$1 == "trustedusercakeys" && $2 != "none" { k = "TrustedUserCAKeys" }
-		$1 == "authorizedkeysfile" && $0 != "authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2" { k = "AuthorizedKeysFile" }
+		$1 == "authorizedkeysfile" {
+			for (i = 2; i <= NF; i++)
+				if ($i !~ /^(%h\/)?\.ssh\/authorized_keys2?$/) k = "AuthorizedKeysFile"
+		}
 		k { v = $0; sub(/^[^ ]* /, "", v); print k "\t" tolower(k) "\t" v; k = "" }
 	' "$1" | while IFS="$tab" read -r _k _lk _v; do
 		_src=$(grep -i -- "-o ${_lk}[ =]" "$work/sshd_opts_from" | head -n 1 | sed 's/: -o .*//')

@@ -27,8 +27,9 @@ step_temp() {
 			continue
 		fi
 		if [ "$gnu_rm" ]; then
-			as_owner "$_uid:$_gid" find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -user "$_uid" \
-				-exec rm -rf --one-file-system -- {} + 2>>"$work/temp_err"
+			# Listed as root (reading only), mount points taken out, removed as the owner.
+			find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -user "$_uid" -print0 >"$work/temp.mine"
+			drop_mounts "$work/temp.mine" | as_owner "$_uid:$_gid" xargs -0 -r rm -rf --one-file-system -- 2>>"$work/temp_err"
 		else
 			# Files first, then the emptied directories, deepest first. Not
 			# -delete: busybox's find may not have it.
