@@ -72,7 +72,13 @@ type Config struct {
 	SSHDSettings map[string]string `mapstructure:"sshd_settings"`
 	// More absolute paths the credentials step overwrites and deletes: files,
 	// or directories with everything in them. Spaces and quotes are fine;
-	// the paths reach the script as data only.
+	// the paths reach the script as data only. Each is cleaned (`path.Clean`)
+	// first: a path that resolves to `/`, a top-level system directory
+	// (`/bin`, `/boot`, `/dev`, `/etc`, `/home`, `/lib*`, `/proc`, `/root`,
+	// `/run`, `/sbin`, `/sys`, `/usr`, `/var`) or, on Windows, a drive root or
+	// system folder is an error. On Linux a path with a symbolic link or a
+	// mount point on its way down from `/` is refused at run time (the step
+	// fails, naming it): name the real path.
 	ExtraPaths []string `mapstructure:"extra_paths"`
 	// Linux: how many passes of random data overwrite a secret file before
 	// it is unlinked (GNU shred -n). Defaults to 1: one full overwrite
