@@ -444,6 +444,14 @@ first_errors() {
 	return 0
 }
 
+# relabel FILE: give a file the SELinux label policy wants for its path,
+# where SELinux is in use (restorecon does nothing elsewhere).
+relabel() {
+	command -v restorecon >/dev/null 2>&1 || return 0
+	[ -e /sys/fs/selinux/enforce ] || grep -Eqs '^SELINUX=(enforcing|permissive)' /etc/selinux/config || return 0
+	restorecon -F -- "$1" >/dev/null 2>&1
+}
+
 # ---------------------------------------------------------------- accounts and homes
 
 # The passwd database is read once, into $work/passwd. Each home directory
@@ -473,7 +481,9 @@ list_homes() {
 		printf '%s\t%s\n' "$_ug" "$_real"
 	done <"$work/homes.raw" >"$work/homes.real"
 	# One pass over the mounts for every home: M is set where one lies below.
-	awk -F '\t' 'FNR == NR {
+	# FILENAME, not FNR == NR: with no mounts to read (no /proc) the first
+	# file is empty, and FNR == NR would hold for the homes too.
+	awk -F '\t' 'FILENAME == ARGV[1] {
 			p = $0; gsub(/\\040/, " ", p); gsub(/\\011/, "\t", p); gsub(/\\134/, "\\", p); m[++n] = p; next
 		}
 		!seen[$2]++ {
@@ -1042,7 +1052,8 @@ step_passwords() {
 		return
 	fi
 	# One chpasswd -e for every account: it writes the field as given, with
-	# the system's own locking of the account files.
+	# the system's own locking of the account files. Then usermod -p; then,
+	# where neither exists (busybox images without them), the file itself.
 	sed 's/$/:*/' "$work/unlocked" >"$work/locked"
 	if ! chpasswd -e <"$work/locked" >/dev/null 2>&1; then
 		while IFS= read -r _u; do
@@ -1050,10 +1061,29 @@ step_passwords() {
 		done <"$work/unlocked"
 	fi
 	awk -F: '$2 !~ /^[!*]/ { print $1 }' /etc/shadow >"$work/still"
+	[ -s "$work/still" ] && star_in_shadow "$work/still"
+	awk -F: '$2 !~ /^[!*]/ { print $1 }' /etc/shadow >"$work/still"
 	if [ -s "$work/still" ]; then
-		report passwords failed "could not set the password of $(join <"$work/still") to * (no working chpasswd -e or usermod -p)"
+		report passwords failed "could not set the password of $(join <"$work/still") to * (no working chpasswd -e or usermod -p, and /etc/shadow could not be rewritten)"
 	else
 		report passwords changed "no password works for $(join <"$work/unlocked") (password field *; key logins unaffected, UsePAM ${_pam:-absent: sshd without PAM})"
+	fi
+}
+
+# star_in_shadow ACCOUNTS: write * into the password field of the accounts
+# listed in ACCOUNTS, in /etc/shadow itself: a copy with the file's owner and
+# mode gets the new text and is renamed over it, so that the file is never
+# half written.
+star_in_shadow() {
+	if awk -F: -v OFS=: 'FILENAME == ARGV[1] { u[$1] = 1; next } ($1 in u) { $2 = "*" } 1' "$1" /etc/shadow >"$work/shadow.new" &&
+		[ -s "$work/shadow.new" ] &&
+		cp -p /etc/shadow /etc/shadow.ami-harden &&
+		cat "$work/shadow.new" >/etc/shadow.ami-harden &&
+		mv -f /etc/shadow.ami-harden /etc/shadow; then
+		relabel /etc/shadow
+	else
+		rm -f /etc/shadow.ami-harden
+		return 1
 	fi
 }
 
@@ -1255,14 +1285,6 @@ UNIT
 remove_host_key_unit() {
 	rm -f /etc/systemd/system/ami-harden-host-keys.service \
 		/etc/systemd/system/*.wants/ami-harden-host-keys.service
-}
-
-# relabel FILE: give a file the SELinux label policy wants for its path,
-# where SELinux is in use (restorecon does nothing elsewhere).
-relabel() {
-	command -v restorecon >/dev/null 2>&1 || return 0
-	[ -e /sys/fs/selinux/enforce ] || grep -Eqs '^SELINUX=(enforcing|permissive)' /etc/selinux/config || return 0
-	restorecon -F -- "$1" >/dev/null 2>&1
 }
 
 # user-keys: nobody's keys ship in the image; instances get theirs at launch.

@@ -187,11 +187,3 @@ remove_host_key_unit() {
 	rm -f /etc/systemd/system/ami-harden-host-keys.service \
 		/etc/systemd/system/*.wants/ami-harden-host-keys.service
 }
-
-# relabel FILE: give a file the SELinux label policy wants for its path,
-# where SELinux is in use (restorecon does nothing elsewhere).
-relabel() {
-	command -v restorecon >/dev/null 2>&1 || return 0
-	[ -e /sys/fs/selinux/enforce ] || grep -Eqs '^SELINUX=(enforcing|permissive)' /etc/selinux/config || return 0
-	restorecon -F -- "$1" >/dev/null 2>&1
-}

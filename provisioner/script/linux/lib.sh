@@ -433,6 +433,14 @@ first_errors() {
 	return 0
 }
 
+# relabel FILE: give a file the SELinux label policy wants for its path,
+# where SELinux is in use (restorecon does nothing elsewhere).
+relabel() {
+	command -v restorecon >/dev/null 2>&1 || return 0
+	[ -e /sys/fs/selinux/enforce ] || grep -Eqs '^SELINUX=(enforcing|permissive)' /etc/selinux/config || return 0
+	restorecon -F -- "$1" >/dev/null 2>&1
+}
+
 # ---------------------------------------------------------------- accounts and homes
 
 # The passwd database is read once, into $work/passwd. Each home directory
@@ -462,7 +470,9 @@ list_homes() {
 		printf '%s\t%s\n' "$_ug" "$_real"
 	done <"$work/homes.raw" >"$work/homes.real"
 	# One pass over the mounts for every home: M is set where one lies below.
-	awk -F '\t' 'FNR == NR {
+	# FILENAME, not FNR == NR: with no mounts to read (no /proc) the first
+	# file is empty, and FNR == NR would hold for the homes too.
+	awk -F '\t' 'FILENAME == ARGV[1] {
 			p = $0; gsub(/\\040/, " ", p); gsub(/\\011/, "\t", p); gsub(/\\134/, "\\", p); m[++n] = p; next
 		}
 		!seen[$2]++ {

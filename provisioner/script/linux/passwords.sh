@@ -30,7 +30,8 @@ step_passwords() {
 		return
 	fi
 	# One chpasswd -e for every account: it writes the field as given, with
-	# the system's own locking of the account files.
+	# the system's own locking of the account files. Then usermod -p; then,
+	# where neither exists (busybox images without them), the file itself.
 	sed 's/$/:*/' "$work/unlocked" >"$work/locked"
 	if ! chpasswd -e <"$work/locked" >/dev/null 2>&1; then
 		while IFS= read -r _u; do
@@ -38,10 +39,29 @@ step_passwords() {
 		done <"$work/unlocked"
 	fi
 	awk -F: '$2 !~ /^[!*]/ { print $1 }' /etc/shadow >"$work/still"
+	[ -s "$work/still" ] && star_in_shadow "$work/still"
+	awk -F: '$2 !~ /^[!*]/ { print $1 }' /etc/shadow >"$work/still"
 	if [ -s "$work/still" ]; then
-		report passwords failed "could not set the password of $(join <"$work/still") to * (no working chpasswd -e or usermod -p)"
+		report passwords failed "could not set the password of $(join <"$work/still") to * (no working chpasswd -e or usermod -p, and /etc/shadow could not be rewritten)"
 	else
 		report passwords changed "no password works for $(join <"$work/unlocked") (password field *; key logins unaffected, UsePAM ${_pam:-absent: sshd without PAM})"
+	fi
+}
+
+# star_in_shadow ACCOUNTS: write * into the password field of the accounts
+# listed in ACCOUNTS, in /etc/shadow itself: a copy with the file's owner and
+# mode gets the new text and is renamed over it, so that the file is never
+# half written.
+star_in_shadow() {
+	if awk -F: -v OFS=: 'FILENAME == ARGV[1] { u[$1] = 1; next } ($1 in u) { $2 = "*" } 1' "$1" /etc/shadow >"$work/shadow.new" &&
+		[ -s "$work/shadow.new" ] &&
+		cp -p /etc/shadow /etc/shadow.ami-harden &&
+		cat "$work/shadow.new" >/etc/shadow.ami-harden &&
+		mv -f /etc/shadow.ami-harden /etc/shadow; then
+		relabel /etc/shadow
+	else
+		rm -f /etc/shadow.ami-harden
+		return 1
 	fi
 }
 
