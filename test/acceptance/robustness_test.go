@@ -131,7 +131,7 @@ build {
   provisioner "ami-harden" {
     steps         = ["sshd", "fierwall"]
     sshd_settings = { PasswdAuthentication = "no" }
-    extra_paths   = ["relative/path"]
+    extra_paths   = ["relative/path", "/.", "/usr/.."]
   }
 }
 `), 0o644))
@@ -141,6 +141,9 @@ build {
 		`steps: unknown step "fierwall"`,
 		`sshd_settings: "PasswdAuthentication" is not an sshd keyword`,
 		`extra_paths: "relative/path" is not an absolute path`,
+		// Cleaned first: both are the root file system (issue 10, finding 5).
+		`extra_paths: "/." resolves to /:`,
+		`extra_paths: "/usr/.." resolves to /:`,
 	} {
 		assert.Contains(t, string(out), want)
 	}
