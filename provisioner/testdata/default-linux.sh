@@ -147,20 +147,6 @@ refuse() {
 	printf '%s\n' "$1" >>"$refused"
 }
 
-# drop_mounts LIST: the names of a NUL-separated list that are not mount
-# points (rm -rf --one-file-system stays on the file system of the name it
-# is given: a mount point given to it is emptied). The caller refuses the
-# mount points (refuse_mounts). A name with a newline that matches a mount
-# point line is left out too: leaving out is the safe side.
-drop_mounts() {
-	mounts_under / >"$work/mounts.all"
-	if [ ! -s "$work/mounts.all" ]; then
-		cat "$1"
-		return
-	fi
-	# shellcheck disable=SC2016 # expanded by the shell xargs runs
-	xargs -0 -r sh -c 'for f do grep -qxF -- "$f" "$0" || printf "%s\0" "$f"; done' "$work/mounts.all" <"$1"
-}
 
 # ---------------------------------------------------------------- owners and mounts
 
@@ -248,7 +234,31 @@ mounts_have_files() {
 # is_mount PATH: whether PATH is a mount point.
 is_mount() {
 	[ -s "$work/mounts" ] || return 1
-	awk -v p="$1" '{ gsub(/\\040/, " "); gsub(/\\011/, "\t"); gsub(/\\134/, "\\") } $0 == p { f = 1 } END { exit !f }' "$work/mounts"
+	awk -v p="$1" '{ gsub(/\\040/, " "); gsub(/\\011/, "\t"); gsub(/\\012/, "\n"); gsub(/\\134/, "\\") } $0 == p { f = 1 } END { exit !f }' "$work/mounts"
+}
+
+# drop_mounts LIST: the names of a NUL-separated list that are not mount
+# points (rm -rf --one-file-system stays on the file system of the name it
+# is given: a mount point given to it is emptied). The caller refuses the
+# mount points (refuse_mounts). A name with a newline that matches a mount
+# point line is left out too, and where a mount point's path holds a
+# newline, every name with one: leaving out is the safe side.
+drop_mounts() {
+	mounts_under / >"$work/mounts.all"
+	if [ ! -s "$work/mounts.all" ]; then
+		cat "$1"
+		return
+	fi
+	_dm_nl=no
+	grep -q '\\012' "$work/mounts.all" && _dm_nl=yes
+	# shellcheck disable=SC2016 # expanded by the shell xargs runs
+	xargs -0 -r sh -c 'nl="
+" skip_nl=$1
+	shift
+	for f do
+		case $f in *"$nl"*) [ "$skip_nl" = yes ] && continue ;; esac
+		grep -qxF -- "$f" "$0" || printf "%s\0" "$f"
+	done' "$work/mounts.all" "$_dm_nl" <"$1"
 }
 
 # system_path PATH: whether PATH is or lies in a directory of the system
@@ -258,6 +268,15 @@ system_path() {
 	/ | /bin | /bin/* | /boot | /boot/* | /dev | /dev/* | /etc | /etc/* | /lib | /lib/* | /lib32 | /lib32/* | \
 		/lib64 | /lib64/* | /libx32 | /libx32/* | /proc | /proc/* | /run | /sbin | /sbin/* | /sys | /sys/* | \
 		/usr | /usr/* | /var | /home | /srv | /opt | /tmp | /var/tmp | /var/log | /var/lib) return 0 ;;
+	esac
+	return 1
+}
+
+# system_dir PATH: whether PATH is the root or a top-level directory of the
+# system: what no extra path may name (the provisioner refuses these too).
+system_dir() {
+	case $1 in
+	/ | /bin | /boot | /dev | /etc | /home | /lib | /lib32 | /lib64 | /libx32 | /proc | /root | /run | /sbin | /sys | /usr | /var) return 0 ;;
 	esac
 	return 1
 }
@@ -883,8 +902,12 @@ step_sshd() {
 		sshd_compare "$work/sshd_before"
 		findings_from sshd "$work/wrong" '%s (sshd -T)'
 		sshd_has_match && ! sshd_match_check && findings_from sshd "$work/wrong" 'a Match block sets %s'
+		# A command, principals or a CA that lets people in stays a finding;
+		# other key file locations are only said (user-keys audits the files).
 		sshd_ways_in "$work/sshd_before"
-		findings_from sshd "$work/ways_in" '%s'
+		grep -v '^AuthorizedKeysFile ' "$work/ways_in" >"$work/ways_in.stay"
+		findings_from sshd "$work/ways_in.stay" '%s'
+		grep '^AuthorizedKeysFile ' "$work/ways_in" | while IFS= read -r _w; do note sshd "$_w"; done
 		audit_result sshd "in effect: $(awk '{ print $1 " " $2 }' "$work/settings" | join)"
 		return
 	fi
@@ -936,7 +959,7 @@ step_sshd() {
 	_pam=$(awk '$1 == "usepam" { print $2 }' "$work/sshd_after")
 	_summary=$(awk '{ print $1 " " $2 }' "$work/settings" | join)
 	_more=""
-	[ -s "$work/ways_in" ] && _more="; $(grep -c . "$work/ways_in") other way(s) in stay, see below"
+	[ -s "$work/ways_in" ] && _more="; $(grep -c . "$work/ways_in") other way(s) in, see below"
 	if [ "$status" = changed ]; then
 		report sshd changed "$config now starts with: $_summary (verified with sshd -T; UsePAM ${_pam:-absent: sshd without PAM})$_more"
 	else
@@ -1368,7 +1391,7 @@ step_credentials() {
 	mnt=1
 	while IFS= read -r _p; do
 		case $_p in /?*) ;; *) continue ;; esac
-		if system_path "$_p"; then
+		if system_dir "$_p"; then
 			refuse "not touched: extra path $_p is a system directory"
 			continue
 		fi

@@ -65,7 +65,7 @@ func TestHardenRHEL(t *testing.T) {
 		Template: template(tg, ""),
 		Check: buildCheck(true, []string{
 			"sshd           changed",
-			"1 other way(s) in stay, see below",
+			"1 other way(s) in, see below",
 			"note: " + eic,
 			"host-keys      changed  overwrote and removed 6 host key file(s); new keys at first boot by the distribution's sshd-keygen@.service (before sshd.service, when a key is missing)",
 		}, nil),

@@ -87,3 +87,50 @@ func TestChrootWithoutRunSSHD(t *testing.T) {
 	require.NoError(t, err, eff)
 	assert.Contains(t, eff, "\npasswordauthentication no\n")
 }
+
+// TestOtherWaysIn: keys sshd reads from elsewhere than ~/.ssh (an
+// AuthorizedKeysFile pattern per account) are cleaned for every account;
+// a CA that lets certificates in stays, and is said on a line of its own,
+// and is a finding in audit mode. Before: nothing looked at either.
+func TestOtherWaysIn(t *testing.T) {
+	tg := newTarget(t)
+	tg.rig("seed", tg.Dir)
+	require.NoError(t, os.WriteFile(tg.Path("etc/ssh/sshd_config.d/40-central-keys.conf"),
+		[]byte("AuthorizedKeysFile .ssh/authorized_keys /etc/ssh/authorized_keys/%u\nTrustedUserCAKeys /etc/ssh/user_ca.pub\n"), 0o644))
+	require.NoError(t, os.MkdirAll(tg.Path("etc/ssh/authorized_keys"), 0o755))
+	for _, u := range []string{"alice", "builder"} {
+		require.NoError(t, os.WriteFile(tg.Path("etc/ssh/authorized_keys/"+u), []byte(secretWord+" central key of "+u+"\n"), 0o644))
+	}
+	run(t, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ca", "-f", tg.Path("etc/ssh/user_ca"))
+	require.NoError(t, os.Remove(tg.Path("etc/ssh/user_ca")))
+
+	ca := "TrustedUserCAKeys certificates signed by the CA keys in /etc/ssh/user_ca.pub log in"
+	acctest.TestPlugin(t, &acctest.PluginTestCase{
+		Name:     "ami_harden_other_ways_in",
+		Type:     "ami-harden",
+		Template: template(tg, `    steps = ["sshd", "user-keys"]`),
+		Check: buildCheck(true, []string{
+			"sshd           changed",
+			"2 other way(s) in, see below",
+			"note: AuthorizedKeysFile keys are also read from .ssh/authorized_keys /etc/ssh/authorized_keys/%u (user-keys cleans these files)",
+			"note: " + ca,
+			"/etc/ssh/authorized_keys/builder",
+			"/etc/ssh/authorized_keys/alice",
+		}, nil),
+	})
+	assert.NoFileExists(t, tg.Path("etc/ssh/authorized_keys/alice"))
+	assert.NoFileExists(t, tg.Path("etc/ssh/authorized_keys/builder"))
+	assert.FileExists(t, tg.Path("etc/ssh/user_ca.pub"), "a CA is the user's to keep")
+
+	tg.Serve()
+	acctest.TestPlugin(t, &acctest.PluginTestCase{
+		Name:     "ami_harden_other_ways_in_audit",
+		Type:     "ami-harden",
+		Template: template(tg, `    mode = "audit"`+"\n"+`    steps = ["sshd", "user-keys"]`),
+		Check: buildCheck(false, []string{
+			"sshd           finding  1 finding(s)",
+			"- " + ca,
+			"user-keys      ok       none found",
+		}, nil),
+	})
+}

@@ -9,7 +9,7 @@ step_credentials() {
 	mnt=1
 	while IFS= read -r _p; do
 		case $_p in /?*) ;; *) continue ;; esac
-		if system_path "$_p"; then
+		if system_dir "$_p"; then
 			refuse "not touched: extra path $_p is a system directory"
 			continue
 		fi

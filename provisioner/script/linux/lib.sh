@@ -136,20 +136,6 @@ refuse() {
 	printf '%s\n' "$1" >>"$refused"
 }
 
-# drop_mounts LIST: the names of a NUL-separated list that are not mount
-# points (rm -rf --one-file-system stays on the file system of the name it
-# is given: a mount point given to it is emptied). The caller refuses the
-# mount points (refuse_mounts). A name with a newline that matches a mount
-# point line is left out too: leaving out is the safe side.
-drop_mounts() {
-	mounts_under / >"$work/mounts.all"
-	if [ ! -s "$work/mounts.all" ]; then
-		cat "$1"
-		return
-	fi
-	# shellcheck disable=SC2016 # expanded by the shell xargs runs
-	xargs -0 -r sh -c 'for f do grep -qxF -- "$f" "$0" || printf "%s\0" "$f"; done' "$work/mounts.all" <"$1"
-}
 
 # ---------------------------------------------------------------- owners and mounts
 
@@ -237,7 +223,31 @@ mounts_have_files() {
 # is_mount PATH: whether PATH is a mount point.
 is_mount() {
 	[ -s "$work/mounts" ] || return 1
-	awk -v p="$1" '{ gsub(/\\040/, " "); gsub(/\\011/, "\t"); gsub(/\\134/, "\\") } $0 == p { f = 1 } END { exit !f }' "$work/mounts"
+	awk -v p="$1" '{ gsub(/\\040/, " "); gsub(/\\011/, "\t"); gsub(/\\012/, "\n"); gsub(/\\134/, "\\") } $0 == p { f = 1 } END { exit !f }' "$work/mounts"
+}
+
+# drop_mounts LIST: the names of a NUL-separated list that are not mount
+# points (rm -rf --one-file-system stays on the file system of the name it
+# is given: a mount point given to it is emptied). The caller refuses the
+# mount points (refuse_mounts). A name with a newline that matches a mount
+# point line is left out too, and where a mount point's path holds a
+# newline, every name with one: leaving out is the safe side.
+drop_mounts() {
+	mounts_under / >"$work/mounts.all"
+	if [ ! -s "$work/mounts.all" ]; then
+		cat "$1"
+		return
+	fi
+	_dm_nl=no
+	grep -q '\\012' "$work/mounts.all" && _dm_nl=yes
+	# shellcheck disable=SC2016 # expanded by the shell xargs runs
+	xargs -0 -r sh -c 'nl="
+" skip_nl=$1
+	shift
+	for f do
+		case $f in *"$nl"*) [ "$skip_nl" = yes ] && continue ;; esac
+		grep -qxF -- "$f" "$0" || printf "%s\0" "$f"
+	done' "$work/mounts.all" "$_dm_nl" <"$1"
 }
 
 # system_path PATH: whether PATH is or lies in a directory of the system
@@ -247,6 +257,15 @@ system_path() {
 	/ | /bin | /bin/* | /boot | /boot/* | /dev | /dev/* | /etc | /etc/* | /lib | /lib/* | /lib32 | /lib32/* | \
 		/lib64 | /lib64/* | /libx32 | /libx32/* | /proc | /proc/* | /run | /sbin | /sbin/* | /sys | /sys/* | \
 		/usr | /usr/* | /var | /home | /srv | /opt | /tmp | /var/tmp | /var/log | /var/lib) return 0 ;;
+	esac
+	return 1
+}
+
+# system_dir PATH: whether PATH is the root or a top-level directory of the
+# system: what no extra path may name (the provisioner refuses these too).
+system_dir() {
+	case $1 in
+	/ | /bin | /boot | /dev | /etc | /home | /lib | /lib32 | /lib64 | /libx32 | /proc | /root | /run | /sbin | /sys | /usr | /var) return 0 ;;
 	esac
 	return 1
 }

@@ -27,8 +27,12 @@ step_sshd() {
 		sshd_compare "$work/sshd_before"
 		findings_from sshd "$work/wrong" '%s (sshd -T)'
 		sshd_has_match && ! sshd_match_check && findings_from sshd "$work/wrong" 'a Match block sets %s'
+		# A command, principals or a CA that lets people in stays a finding;
+		# other key file locations are only said (user-keys audits the files).
 		sshd_ways_in "$work/sshd_before"
-		findings_from sshd "$work/ways_in" '%s'
+		grep -v '^AuthorizedKeysFile ' "$work/ways_in" >"$work/ways_in.stay"
+		findings_from sshd "$work/ways_in.stay" '%s'
+		grep '^AuthorizedKeysFile ' "$work/ways_in" | while IFS= read -r _w; do note sshd "$_w"; done
 		audit_result sshd "in effect: $(awk '{ print $1 " " $2 }' "$work/settings" | join)"
 		return
 	fi
@@ -80,7 +84,7 @@ step_sshd() {
 	_pam=$(awk '$1 == "usepam" { print $2 }' "$work/sshd_after")
 	_summary=$(awk '{ print $1 " " $2 }' "$work/settings" | join)
 	_more=""
-	[ -s "$work/ways_in" ] && _more="; $(grep -c . "$work/ways_in") other way(s) in stay, see below"
+	[ -s "$work/ways_in" ] && _more="; $(grep -c . "$work/ways_in") other way(s) in, see below"
 	if [ "$status" = changed ]; then
 		report sshd changed "$config now starts with: $_summary (verified with sshd -T; UsePAM ${_pam:-absent: sshd without PAM})$_more"
 	else
