@@ -261,6 +261,19 @@ system_path() {
 	return 1
 }
 
+# has_link PATH: whether some part of PATH is a symbolic link (builtins
+# only: no process per home).
+has_link() {
+	_hl_rest=${1#/}
+	_hl_path=""
+	while [ -n "$_hl_rest" ]; do
+		_hl_path="$_hl_path/${_hl_rest%%/*}"
+		case $_hl_rest in */*) _hl_rest=${_hl_rest#*/} ;; *) _hl_rest="" ;; esac
+		[ -L "$_hl_path" ] && return 0
+	done
+	return 1
+}
+
 # system_dir PATH: whether PATH is the root or a top-level directory of the
 # system: what no extra path may name (the provisioner refuses these too).
 system_dir() {
@@ -291,9 +304,8 @@ use_lists() {
 
 # take_files UID:GID PATH...: take on files whose directories were checked,
 # acting as UID:GID: a symbolic link is unlinked, never followed; a regular
-# file is overwritten and unlinked, all in one find and as few shred
-# processes as the argument limit allows. A file with more than one hard link
-# is unlinked only (overwriting it would change the other names' file too),
+# file is overwritten and unlinked. A file with more than one hard link is
+# unlinked only (overwriting it would change the other names' file too),
 # and refused: its data lives on under another name.
 take_files() {
 	_tf_ug=$1
@@ -305,20 +317,31 @@ take_files() {
 		refuse "not touched: $# file(s) of uid ${_tf_ug%%:*} (no setpriv, GNU chroot or su to act as that user)"
 		return 0
 	fi
-	# No parentheses around -exec ... +: busybox's find does not run it there.
-	if [ -n "$shred" ]; then
-		# shellcheck disable=SC2086 # $shred_unlink is one option
-		as_owner "$_tf_ug" find -P "$@" -maxdepth 0 -type l -exec rm -f -- {} + -o \
-			-type f -links 1 -exec shred -n "$AMI_HARDEN_SHRED_PASSES" $shred_unlink -- {} + -o \
-			-type f -print0 >"$work/hard" 2>>"$work/wipe.err"
-	else
-		as_owner "$_tf_ug" find -P "$@" -maxdepth 0 -type l -exec rm -f -- {} + -o \
-			-type f -links 1 -exec sh -c "$zero_fill"' && rm -f -- "$@"' sh {} + -o \
-			-type f -print0 >"$work/hard" 2>>"$work/wipe.err"
-	fi
+	overwrite_files "$_tf_ug" "$work/hard" "$@"
 	[ -s "$work/hard" ] || return 0
 	lines0 "$work/hard" | while IFS= read -r _tf_h; do refuse "$(hard_link_text "$_tf_h")"; done
 	as_owner "$_tf_ug" xargs -0 rm -f -- <"$work/hard" 2>>"$work/wipe.err"
+}
+
+# overwrite_files UID:GID OUT PATH...: the work of take_files, in one find
+# acting as UID:GID (and as few shred processes as the argument limit
+# allows): links unlinked, single-link files overwritten and unlinked, and
+# the names of files with more than one link written to OUT, untouched. No
+# parentheses around -exec ... +: busybox's find does not run it there.
+overwrite_files() {
+	_of_ug=$1
+	_of_out=$2
+	shift 2
+	if [ -n "$shred" ]; then
+		# shellcheck disable=SC2086 # $shred_unlink is one option
+		as_owner "$_of_ug" find -P "$@" -maxdepth 0 -type l -exec rm -f -- {} + -o \
+			-type f -links 1 -exec shred -n "$AMI_HARDEN_SHRED_PASSES" $shred_unlink -- {} + -o \
+			-type f -print0 >"$_of_out" 2>>"$work/wipe.err"
+	else
+		as_owner "$_of_ug" find -P "$@" -maxdepth 0 -type l -exec rm -f -- {} + -o \
+			-type f -links 1 -exec sh -c "$zero_fill"' && rm -f -- "$@"' sh {} + -o \
+			-type f -print0 >"$_of_out" 2>>"$work/wipe.err"
+	fi
 }
 
 # hard_link_text NAME: why a file was not overwritten.
@@ -476,7 +499,10 @@ list_homes() {
 	awk -F: '$6 ~ /^\// && !seen[$6]++ { print $3 "\t" $6 "\t" $1 "\t" $7 }' "$work/passwd" >"$work/homes.raw"
 	while IFS="$tab" read -r _uid _h _user _shell; do
 		[ -e "$_h" ] || continue
-		_real=$(readlink -f -- "$_h") || continue
+		_real=$_h
+		if has_link "$_h"; then
+			_real=$(readlink -f -- "$_h") || continue
+		fi
 		if [ -L "$_h" ]; then
 			_owner=$(stat -c %u -- "$_real" 2>/dev/null)
 			if [ ! -d "$_real" ] || [ "$_owner" != "$_uid" ] || system_path "$_real"; then
@@ -484,10 +510,22 @@ list_homes() {
 				continue
 			fi
 		fi
-		[ -d "$_real" ] || continue
-		_ug=$(controller "$_real") || continue
-		printf '%s\t%s\n' "$_ug" "$_real"
-	done <"$work/homes.raw" >"$work/homes.real"
+		[ -d "$_real" ] && printf '%s\n' "$_real"
+	done <"$work/homes.raw" >"$work/homes.dirs"
+	# Who acts in each home (see controller), for all homes at once: one
+	# stat of every directory on their ways down from /, not one per home.
+	awk '{ n = split($0, c, "/"); p = ""; for (i = 2; i <= n; i++) { p = p "/" c[i]; if (!seen[p]++) print p } }' \
+		"$work/homes.dirs" | tr '\n' '\0' | xargs -0 -r stat -c '%u:%g %n' -- >"$work/homes.owners" 2>/dev/null
+	awk 'FILENAME == ARGV[1] { o = $1; sub(/^[^ ]* /, ""); owner[$0] = o; next }
+		{
+			n = split($0, c, "/"); p = ""; ug = "0:0"
+			for (i = 2; i <= n; i++) {
+				p = p "/" c[i]
+				if (!(p in owner)) { ug = ""; break }
+				if (owner[p] !~ /^0:/) { ug = owner[p]; break }
+			}
+			if (ug != "") print ug "\t" $0
+		}' "$work/homes.owners" "$work/homes.dirs" >"$work/homes.real"
 	# One pass over the mounts for every home: M is set where one lies below.
 	# FILENAME, not FNR == NR: with no mounts to read (no /proc) the first
 	# file is empty, and FNR == NR would hold for the homes too.
@@ -568,19 +606,15 @@ homes_pass() {
 	done
 	refused_homes "$_steps"
 	[ -s "$work/user_keys_files" ] && home_files_user_keys="$home_files_user_keys $(cat "$work/user_keys_files")"
+	_jobs=0
 	while IFS="$tab" read -r _ug _m _home; do
 		mnt=""
 		[ "$_m" = m ] && mnt=1
 		set --
 		for _s in $_steps; do
 			use_lists "$_s"
-			case $_s in
-			user-keys) _files=$home_files_user_keys ;;
-			credentials) _files=$home_files_credentials ;;
-			*) _files=$home_files_history ;;
-			esac
 			set -f
-			for _rel in $_files; do
+			for _rel in $(home_files "$_s"); do
 				set +f
 				check_path "$_home" "$_rel" || continue
 				for _f in "$_home"/$_rel; do
@@ -598,32 +632,57 @@ homes_pass() {
 			done
 			set +f
 		done
-		# Their names are on the steps' lists already; a refusal (a hard
-		# link) goes to the step whose pattern names the file.
-		found=/dev/null
-		refused=/dev/null
-		take_files "$_ug" "$@"
-		[ -s "$work/hard" ] || continue
-		lines0 "$work/hard" | while IFS= read -r _h; do
-			_to=${_steps# }
-			_to=${_to%% *}
-			for _s in $_steps; do
-				case $_s in
-				user-keys) _files=$home_files_user_keys ;;
-				credentials) _files=$home_files_credentials ;;
-				*) _files=$home_files_history ;;
-				esac
+		if [ $# -eq 0 ] || [ "$audit" ]; then continue; fi
+		if [ "$_ug" != 0:0 ] && [ -z "$drop" ]; then
+			_first=${_steps# }
+			printf 'not touched: %s file(s) in %s of uid %s (no setpriv, GNU chroot or su to act as that user)\n' \
+				"$#" "$_home" "${_ug%%:*}" >>"$work/${_first%% *}.refused"
+			continue
+		fi
+		# Homes are independent: a few owners' processes run side by side,
+		# which matters where hundreds of accounts each wait on their fsyncs.
+		_jobs=$((_jobs + 1))
+		printf '%s\t%s\n' "$_ug" "$_home" >"$work/job.$_jobs"
+		overwrite_files "$_ug" "$work/hard.$_jobs" "$@" &
+		if [ "$_jobs" -ge "$homes_jobs" ]; then
+			wait
+			homes_reap "$_jobs" "$_steps"
+			_jobs=0
+		fi
+	done <"$work/homes"
+	wait
+	homes_reap "$_jobs" "$_steps"
+}
+
+# homes_jobs: how many owners' processes homes_pass runs at once.
+homes_jobs=8
+
+# homes_reap N STEPS: after homes_pass's jobs 1 to N: the files a job left
+# because they have other hard links are unlinked (as the home's owner) and
+# refused by the step whose pattern names them.
+homes_reap() {
+	_hr_i=0
+	while [ "$_hr_i" -lt "$1" ]; do
+		_hr_i=$((_hr_i + 1))
+		[ -s "$work/hard.$_hr_i" ] || continue
+		IFS="$tab" read -r _hr_ug _hr_home <"$work/job.$_hr_i"
+		as_owner "$_hr_ug" xargs -0 rm -f -- <"$work/hard.$_hr_i" 2>>"$work/wipe.err"
+		lines0 "$work/hard.$_hr_i" | while IFS= read -r _hr_h; do
+			_hr_to=${2# }
+			_hr_to=${_hr_to%% *}
+			for _hr_s in $2; do
 				set -f
-				for _rel in $_files; do
+				for _hr_rel in $(home_files "$_hr_s"); do
 					# shellcheck disable=SC2254 # the pattern is meant to match
-					case $_h in "$_home"/$_rel) _to=$_s ;; esac
+					case $_hr_h in "$_hr_home"/$_hr_rel) _hr_to=$_hr_s ;; esac
 				done
 				set +f
 			done
-			hard_link_text "$_h" >>"$work/$_to.refused"
-			echo >>"$work/$_to.refused"
+			hard_link_text "$_hr_h" >>"$work/$_hr_to.refused"
+			echo >>"$work/$_hr_to.refused"
 		done
-	done <"$work/homes"
+		: >"$work/hard.$_hr_i"
+	done
 }
 # ---------------------------------------------------------------- sshd helpers
 
