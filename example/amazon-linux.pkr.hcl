@@ -44,7 +44,7 @@ build {
     inline = ["sudo dnf -y install nginx"]
   }
 
-  # Last: it removes ec2-user's authorized_keys and locks every password.
+  # Last: it removes ec2-user's authorized_keys and makes every password unusable.
   provisioner "ami-harden" {
     extra_paths = ["/opt/app/.env"]
     report_file = "reports/ami-harden.json"

@@ -45,7 +45,8 @@ type Config struct {
 	OnFailure string `mapstructure:"on_failure"`
 	// Write a JSON report of the run to this local path (also when the build
 	// fails): plugin version, OS, mode, start and end time, and per step its
-	// status, detail and findings. Its schema is docs/report.schema.json.
+	// status, detail, findings and notes. Its schema is
+	// docs/report.schema.json.
 	ReportFile string `mapstructure:"report_file"`
 	// Write the same report as JUnit XML to this local path: one test case
 	// per step, failed steps and findings as failures, for CI systems.

@@ -612,6 +612,9 @@ homes_pass() {
 	: >"$work/homes.done"
 	_steps=""
 	for _s in user-keys credentials history; do
+		# A home step that failed before the pass (user-keys, when sshd
+		# cannot say where keys live) changes nothing here either.
+		[ -e "$work/$_s.skip" ] && continue
 		case " $AMI_HARDEN_STEPS " in *" $_s "*) _steps="$_steps $_s" ;; esac
 		wipe_start "$_s"
 	done
@@ -915,8 +918,13 @@ main() {
 		drop=setpriv
 	elif chroot --userspec=65534:65534 --groups=65534 / true 2>/dev/null; then
 		drop=chroot
-	elif [ "$(su -s /bin/sh -c 'id -u' "$(awk -F: '$3 == 65534 { print $1; exit }' /etc/passwd)" 2>/dev/null)" = 65534 ]; then
-		drop=su
+	else
+		# su to some account that is not root, and see that it worked.
+		_su_probe=$(awk -F: '$3 != 0 && $3 ~ /^[0-9]+$/ { print $3 ":" $1; exit }' /etc/passwd)
+		if [ -n "$_su_probe" ] &&
+			[ "$(su -s /bin/sh -c 'id -u' -- "${_su_probe#*:}" 2>/dev/null)" = "${_su_probe%%:*}" ]; then
+			drop=su
+		fi
 	fi
 	# The mounts, to refuse those below the directories the steps clean.
 	cut -d ' ' -f 5 /proc/self/mountinfo >"$work/mounts" 2>/dev/null || :
@@ -1374,6 +1382,7 @@ remove_host_key_unit() {
 # home (a relative pattern) or for every account (/etc/ssh/authorized_keys/%u).
 step_user_keys() {
 	if ! authorized_keys_patterns; then
+		: >"$work/user-keys.skip"
 		report user-keys failed "could not read sshd's AuthorizedKeysFile (sshd -T failed: $(head -n 3 "$work/sshd_err")); no key was removed"
 		return
 	fi
@@ -1442,12 +1451,14 @@ expand_keys_pattern() {
 
 # credentials: cloud and tool credentials in every home (home_files_credentials),
 # and extra_paths. An extra path is taken on only when no directory on its way
-# down from / is a symbolic link or a mount point: the user named that path,
-# not what a link leads to.
+# down from / is a symbolic link (the user named that path, not what a link
+# leads to) and it is no mount point itself; below it, nothing crosses into
+# another mount. Directories above it may be mount points (/srv on a disk of
+# its own): the user named a path there.
 step_credentials() {
 	homes_pass
 	use_lists credentials
-	mnt=1
+	mnt=""
 	while IFS= read -r _p; do
 		case $_p in /?*) ;; *) continue ;; esac
 		if system_dir "$_p"; then
@@ -1596,7 +1607,12 @@ step_temp() {
 				-exec rmdir -- {} + 2>>"$work/temp_err"
 		fi
 	done <"$work/temp.owners"
-	_left=$(count_entries)
+	# Counted again only when something is left: a walk of what the step
+	# just emptied costs as much as the count before it.
+	_left=0
+	if [ -n "$(find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -print 2>/dev/null | head -n 1)" ]; then
+		_left=$(count_entries)
+	fi
 	_why=""
 	[ -s "$refused" ] && _why="; $(join <"$refused")"
 	if [ "$_left" -gt 0 ]; then

@@ -55,13 +55,18 @@ func TestPasswordsFailClosed(t *testing.T) {
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
 		Name:     "ami_harden_passwords_fail_closed",
 		Type:     "ami-harden",
-		Template: template(tg, `    steps = ["passwords"]`),
+		Template: template(tg, `    steps = ["passwords", "user-keys", "history"]`),
 		Check: buildCheck(false, []string{
 			"passwords      failed   could not read sshd's effective configuration (sshd -T failed:",
 			"no password was changed",
+			// Where keys live is not known either: no key is touched.
+			"user-keys      failed   could not read sshd's AuthorizedKeysFile",
+			"history        changed",
 		}, nil),
 	})
 	assert.Equal(t, shadowBefore, readFile(t, tg.Path("etc/shadow")), "no password may change")
+	assert.FileExists(t, tg.Path("home/alice/.ssh/authorized_keys"), "user-keys failed: the pass over homes must leave keys alone")
+	assert.NoFileExists(t, tg.Path("home/alice/.bash_history"))
 }
 
 // TestChrootWithoutRunSSHD: in a chroot build (amazon-chroot) /run is not

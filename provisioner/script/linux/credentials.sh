@@ -1,12 +1,14 @@
 # shellcheck shell=sh
 # credentials: cloud and tool credentials in every home (home_files_credentials),
 # and extra_paths. An extra path is taken on only when no directory on its way
-# down from / is a symbolic link or a mount point: the user named that path,
-# not what a link leads to.
+# down from / is a symbolic link (the user named that path, not what a link
+# leads to) and it is no mount point itself; below it, nothing crosses into
+# another mount. Directories above it may be mount points (/srv on a disk of
+# its own): the user named a path there.
 step_credentials() {
 	homes_pass
 	use_lists credentials
-	mnt=1
+	mnt=""
 	while IFS= read -r _p; do
 		case $_p in /?*) ;; *) continue ;; esac
 		if system_dir "$_p"; then

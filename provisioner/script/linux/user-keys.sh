@@ -4,6 +4,7 @@
 # home (a relative pattern) or for every account (/etc/ssh/authorized_keys/%u).
 step_user_keys() {
 	if ! authorized_keys_patterns; then
+		: >"$work/user-keys.skip"
 		report user-keys failed "could not read sshd's AuthorizedKeysFile (sshd -T failed: $(head -n 3 "$work/sshd_err")); no key was removed"
 		return
 	fi
