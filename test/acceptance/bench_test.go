@@ -187,24 +187,39 @@ func TestBench(t *testing.T) {
 	type scaled struct {
 		fraction      float64
 		harden, floor time.Duration
+		ratio         float64 // median of the pairs' ratios
 	}
 	var scaling []scaled
+	// One pair per size; at full size, the one the bound is on, the median
+	// of largePairs pairs: on this machine's disk one pair alone varied
+	// between 1.26 and 1.75 times the floor from run to run.
+	const largePairs = 3
 	for _, f := range []float64{0.1, 0.25, 0.5, 1.0} {
-		a := newTarget(t)
-		seedLarge(t, a, f)
-		_, log := build(t, a, amiHardenBlock)
-		d := provisionTime(t, log)
-		a.rig("destroy", a.Dir)
+		n := 1
+		if f == 1.0 {
+			n = largePairs
+		}
+		var hardens, floors []time.Duration
+		var ratios []float64
+		for i := 0; i < n; i++ {
+			a := newTarget(t)
+			seedLarge(t, a, f)
+			_, log := build(t, a, amiHardenBlock)
+			d := provisionTime(t, log)
+			a.rig("destroy", a.Dir)
 
-		b := newTarget(t)
-		seedLarge(t, b, f)
-		require.NoError(t, os.WriteFile(b.Path("root/floor.sh"), mustRead(t, filepath.Join(benchDir, "floor.sh")), 0o700))
-		start := time.Now()
-		out, err := exec.Command("chroot", b.Dir, "/bin/sh", "/root/floor.sh").CombinedOutput()
-		require.NoError(t, err, "%s", out)
-		floor := time.Since(start)
-		b.rig("destroy", b.Dir)
-		scaling = append(scaling, scaled{f, d, floor})
+			b := newTarget(t)
+			seedLarge(t, b, f)
+			require.NoError(t, os.WriteFile(b.Path("root/floor.sh"), mustRead(t, filepath.Join(benchDir, "floor.sh")), 0o700))
+			start := time.Now()
+			out, err := exec.Command("chroot", b.Dir, "/bin/sh", "/root/floor.sh").CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			floor := time.Since(start)
+			b.rig("destroy", b.Dir)
+			hardens, floors, ratios = append(hardens, d), append(floors, floor), append(ratios, float64(d)/float64(floor))
+			t.Logf("%3.0f%% pair %d: ami-harden %s, floor %s, ratio %.2f", f*100, i+1, d.Round(time.Millisecond), floor.Round(time.Millisecond), float64(d)/float64(floor))
+		}
+		scaling = append(scaling, scaled{f, median(hardens), median(floors), medianFloat(ratios)})
 	}
 
 	winBytes, err := os.Stat(filepath.Join(rig, "..", "..", "provisioner", "testdata", "default-windows.ps1"))
@@ -221,12 +236,12 @@ func TestBench(t *testing.T) {
 		median(ours).Round(time.Millisecond), median(theirs).Round(time.Millisecond))
 	row("| ratio ami-harden / shell (median of the pairs' ratios) | %.2f | 1.00 |", ratio)
 	row("")
-	row("| large image | accounts | files in /tmp | logs | ami-harden (provisioning) | floor (overwrite + delete only) | ami-harden / floor | ami-harden per 10%% |")
+	row("| large image (100%%: median of %d pairs) | accounts | files in /tmp | logs | ami-harden (provisioning) | floor (overwrite + delete only) | ami-harden / floor | ami-harden per 10%% |", largePairs)
 	row("|---|---|---|---|---|---|---|---|")
 	for _, s := range scaling {
 		row("| %3.0f%% | %d | %d | %d MiB | %s | %s | %.2f | %s |", s.fraction*100, int(500*s.fraction), int(100000*s.fraction),
 			int(1024*s.fraction), s.harden.Round(time.Millisecond), s.floor.Round(time.Millisecond),
-			float64(s.harden)/float64(s.floor), (time.Duration(float64(s.harden) / (s.fraction * 10))).Round(time.Millisecond))
+			s.ratio, (time.Duration(float64(s.harden) / (s.fraction * 10))).Round(time.Millisecond))
 	}
 	row("")
 	row("Windows: the default script uploads %d bytes (provisioner/testdata/default-windows.ps1).", winBytes.Size())
@@ -238,7 +253,7 @@ func TestBench(t *testing.T) {
 	require.LessOrEqual(t, sessions(oursLog), 2)
 	require.Equal(t, 1, uploads(oursLog))
 	last := scaling[len(scaling)-1]
-	require.LessOrEqual(t, float64(last.harden)/float64(last.floor), 1.5, "the large image takes more than 1.5 times the floor")
+	require.LessOrEqual(t, last.ratio, 1.5, "the large image takes more than 1.5 times the floor")
 }
 
 func mustRead(t *testing.T, path string) []byte {

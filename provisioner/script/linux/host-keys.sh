@@ -17,11 +17,11 @@ step_host_keys() {
 	if [ "$audit" ]; then
 		find /etc/ssh -maxdepth 1 -name 'ssh_host_*' \( -type f -o -type l \) >"$work/host_keys"
 		findings_from host-keys "$work/host_keys" '%s exists'
-		_how=$(host_key_regeneration) || finding host-keys "$_how"
+		_how=$(host_key_maker check) || finding host-keys "$_how"
 		audit_result host-keys "no host keys in the image; new keys at first boot by $_how"
 		return
 	fi
-	if ! _how=$(arrange_host_key_regeneration); then
+	if ! _how=$(host_key_maker arrange); then
 		report host-keys failed "$_how; no host key was removed"
 		return
 	fi
@@ -74,13 +74,28 @@ openrc_keygen() {
 	! grep -Eiqs '^[[:space:]]*(sshd_disable_keygen|SSHD_DISABLE_KEYGEN)=["'\'']?(yes|true|on|1)' /etc/conf.d/sshd
 }
 
-# host_key_regeneration: print what makes new host keys at first boot, or
-# why nothing does (and fail). Audit mode asks this.
-host_key_regeneration() {
+# host_key_maker check|arrange: print what makes new host keys at first
+# boot, before sshd starts, or why nothing does (and fail). "arrange" also
+# makes it so: it installs ami-harden-host-keys.service where that is the
+# way, and removes an earlier one where the distribution's own unit would
+# race it. Audit mode only checks.
+host_key_maker() {
+	if [ "$1" = arrange ] && ! command -v ssh-keygen >/dev/null 2>&1; then
+		echo "ssh-keygen is not installed, so nothing could make new host keys"
+		return 1
+	fi
 	if has_systemd; then
 		if _t=$(rhel_keygen); then
+			# Two ssh-keygen runs would race for the same key file.
+			if [ "$1" = arrange ] && ! remove_host_key_unit; then
+				echo "could not remove ami-harden-host-keys.service, which would race ${_t##*/}"
+				return 1
+			fi
 			echo "the distribution's ${_t##*/} (before sshd.service, when a key is missing)"
 			return 0
+		fi
+		if [ "$1" = arrange ]; then
+			install_host_key_unit || return 1
 		fi
 		if [ -f /etc/systemd/system/ami-harden-host-keys.service ] &&
 			[ -L /etc/systemd/system/sysinit.target.wants/ami-harden-host-keys.service ]; then
@@ -95,7 +110,7 @@ host_key_regeneration() {
 		echo "cloud-init, when it finds its data source"
 		return 0
 	fi
-	echo "nothing makes new host keys at first boot (no ami-harden-host-keys.service, no sshd-keygen@.service before sshd, no OpenRC sshd that runs ssh-keygen -A, no cloud-init)"
+	echo "nothing makes new host keys at first boot (no ami-harden-host-keys.service, no sshd-keygen@.service before sshd, no OpenRC sshd that runs ssh-keygen -A, no cloud-init): add a boot script that runs ssh-keygen -A before sshd starts"
 	return 1
 }
 
@@ -104,37 +119,6 @@ other_host_key_makers() {
 	command -v cloud-init >/dev/null 2>&1 && printf ', besides cloud-init'
 	_u=$(unit_file sshd-keygen.service) && printf ", besides the distribution's %s" "${_u##*/}"
 	return 0
-}
-
-# arrange_host_key_regeneration: make sure the image makes new host keys at
-# first boot, before sshd starts, and print what does.
-arrange_host_key_regeneration() {
-	if ! command -v ssh-keygen >/dev/null 2>&1; then
-		echo "ssh-keygen is not installed, so nothing could make new host keys"
-		return 1
-	fi
-	if has_systemd; then
-		if _t=$(rhel_keygen); then
-			# An earlier ami-harden may have installed its own unit: two
-			# ssh-keygen runs would race for the same key file.
-			remove_host_key_unit || { echo "could not remove ami-harden-host-keys.service, which would race ${_t##*/}"; return 1; }
-			echo "the distribution's ${_t##*/} (before sshd.service, when a key is missing)"
-			return 0
-		fi
-		install_host_key_unit || return 1
-		echo "ami-harden-host-keys.service (ssh-keygen -A early in boot, before sshd)$(other_host_key_makers)"
-		return 0
-	fi
-	if openrc_keygen; then
-		echo "the distribution's /etc/init.d/sshd (ssh-keygen -A before sshd starts)"
-		return 0
-	fi
-	if command -v cloud-init >/dev/null 2>&1; then
-		echo "cloud-init (no systemd or OpenRC sshd here for a fallback)"
-		return 0
-	fi
-	echo "neither systemd, nor an OpenRC sshd that runs ssh-keygen -A, nor cloud-init: add a boot script that runs ssh-keygen -A before sshd starts"
-	return 1
 }
 
 # install_host_key_unit: a small unit that runs ssh-keygen -A at every boot
