@@ -104,19 +104,9 @@ func (r *Run) Line(line string) (res *Result, protocol bool) {
 	case "abort":
 		r.abort = strings.TrimSpace(rest)
 	case "finding":
-		step, text, _ := strings.Cut(strings.TrimSpace(rest), " ")
-		if !r.isExpected(step) {
-			r.problem("finding for step %q, which was not asked for", step)
-		} else {
-			r.findings[step] = append(r.findings[step], strings.TrimSpace(text))
-		}
+		r.collect(r.findings, kind, rest)
 	case "note":
-		step, text, _ := strings.Cut(strings.TrimSpace(rest), " ")
-		if !r.isExpected(step) {
-			r.problem("note for step %q, which was not asked for", step)
-		} else {
-			r.notes[step] = append(r.notes[step], strings.TrimSpace(text))
-		}
+		r.collect(r.notes, kind, rest)
 	case "step":
 		return r.step(rest), true
 	default:
@@ -155,6 +145,16 @@ func (r *Run) step(rest string) *Result {
 	r.results[res.Step] = res
 	r.order = append(r.order, res.Step)
 	return &res
+}
+
+// collect keeps a "STEP TEXT" line of the given kind for its step.
+func (r *Run) collect(into map[string][]string, kind, rest string) {
+	step, text, _ := strings.Cut(strings.TrimSpace(rest), " ")
+	if !r.isExpected(step) {
+		r.problem("%s for step %q, which was not asked for", kind, step)
+		return
+	}
+	into[step] = append(into[step], strings.TrimSpace(text))
 }
 
 func (r *Run) isExpected(step string) bool {

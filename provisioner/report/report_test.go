@@ -110,3 +110,22 @@ func TestFindingProblems(t *testing.T) {
 	assert.Contains(t, err.Error(), `finding for step "temp", which was not asked for`)
 	assert.Contains(t, err.Error(), "step sshd reported findings but sent none")
 }
+
+// Notes belong to the step they name and never fail a run; a note for a
+// step that was not asked for is a protocol problem.
+func TestNotes(t *testing.T) {
+	r := NewRun(steps)
+	feed(r, "@@ami-harden begin 1\n"+
+		"@@ami-harden note sshd AuthorizedKeysCommand /opt/aws/bin/eic %u %f decides who logs in\n"+
+		"@@ami-harden step sshd changed done\n"+
+		"@@ami-harden step passwords ok -\n"+
+		"@@ami-harden step logs ok -\n"+
+		"@@ami-harden end 0")
+	require.NoError(t, r.Err())
+	assert.Equal(t, []string{"AuthorizedKeysCommand /opt/aws/bin/eic %u %f decides who logs in"}, r.Results()[0].Notes)
+	assert.Empty(t, r.Results()[1].Notes)
+
+	r = NewRun(steps)
+	feed(r, "@@ami-harden begin 1\n@@ami-harden note temp something\n")
+	assert.ErrorContains(t, r.Incomplete(), `note for step "temp", which was not asked for`)
+}

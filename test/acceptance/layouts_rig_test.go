@@ -165,12 +165,5 @@ func openrcBoot(tg *target) map[string]string {
 	require.NoError(tg.t, os.RemoveAll(key))
 	require.NoError(tg.t, os.RemoveAll(key+".pub"))
 	run(tg.t, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key)
-	out := tg.rig("openrc-boot", tg.Dir, key, key+".pub")
-	res := map[string]string{}
-	for _, line := range strings.Split(out, "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			res[k] = v
-		}
-	}
-	return res
+	return probeLines(tg.rig("openrc-boot", tg.Dir, key, key+".pub"))
 }

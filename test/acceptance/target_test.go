@@ -104,7 +104,11 @@ func (tg *target) Boot() map[string]string {
 	tg.rig("down", tg.Dir)
 	key := filepath.Join(tg.tmpDir, "launch_key")
 	run(tg.t, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key)
-	out := tg.rig("boot", tg.Dir, key, key+".pub")
+	return probeLines(tg.rig("boot", tg.Dir, key, key+".pub"))
+}
+
+// probeLines reads the key=value lines a boot probe prints.
+func probeLines(out string) map[string]string {
 	res := map[string]string{}
 	for _, line := range strings.Split(out, "\n") {
 		if k, v, ok := strings.Cut(line, "="); ok {
