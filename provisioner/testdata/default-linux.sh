@@ -657,7 +657,7 @@ homes_pass() {
 		# which matters where hundreds of accounts each wait on their fsyncs.
 		_jobs=$((_jobs + 1))
 		printf '%s\t%s\n' "$_ug" "$_home" >"$work/job.$_jobs"
-		overwrite_files "$_ug" "$work/hard.$_jobs" "$@" &
+		overwrite_files "$_ug" "$work/hard.$_jobs" "$@" </dev/null &
 		if [ "$_jobs" -ge "$homes_jobs" ]; then
 			wait
 			homes_reap "$_jobs" "$_steps"
