@@ -43,6 +43,8 @@ func TestPrepareBadConfigTable(t *testing.T) {
 		{"sysprep on linux", map[string]interface{}{"os": "linux", "sysprep_shutdown": true}, `sysprep_shutdown is for os = "windows" only`},
 		{"elevated_user on linux", map[string]interface{}{"os": "linux", "elevated_user": "a", "elevated_password": "b"}, `elevated_user is for os = "windows" only`},
 		{"linux option on windows", map[string]interface{}{"os": "windows", "sshd_settings": map[string]string{"UseDNS": "no"}}, `sshd_settings is for os = "linux" only`},
+		{"keep_users with a bad name", map[string]interface{}{"keep_users": []string{"ops; rm"}}, `keep_users: "ops; rm" is not an account name`},
+		{"keep_users on windows", map[string]interface{}{"os": "windows", "keep_users": []string{"ops"}}, `keep_users is for os = "linux" only`},
 		{"unknown os", map[string]interface{}{"os": "macos"}, `os: "macos" is neither linux nor windows`},
 		{"unknown mode", map[string]interface{}{"mode": "check"}, `mode: "check" is neither enforce nor audit`},
 		{"unknown on_failure", map[string]interface{}{"on_failure": "ignore"}, `on_failure: "ignore" is neither abort nor continue`},

@@ -81,6 +81,12 @@ type Config struct {
 	// mount point on its way down from `/` is refused at run time (the step
 	// fails, naming it): name the real path.
 	ExtraPaths []string `mapstructure:"extra_paths"`
+	// Linux: accounts whose passwords and keys stay as they are, for a
+	// break-glass account: the passwords step leaves their password field
+	// alone and user-keys their authorized keys and key pairs (in their homes
+	// and in sshd's other AuthorizedKeysFile places). Their histories and
+	// credentials are still wiped. The report names them.
+	KeepUsers []string `mapstructure:"keep_users"`
 	// Linux: how many passes of random data overwrite a secret file before
 	// it is unlinked (GNU shred -n). Defaults to 1: one full overwrite
 	// already leaves nothing of the file in the blocks an image snapshot
@@ -134,6 +140,8 @@ var (
 	// The remote path appears in execute_command, so it stays plain: a
 	// Unix path, or a Windows path with a drive letter.
 	safeRemotePath = regexp.MustCompile(`^(/|[A-Za-z]:[/\\])[A-Za-z0-9/\\._-]+$`)
+	// A Linux account name, as useradd accepts it by default.
+	accountName = regexp.MustCompile(`^[a-z_][a-z0-9_.-]*[$]?$`)
 	// A Windows service name (its short name, not its display name).
 	serviceName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 )
@@ -265,6 +273,11 @@ func (c *Config) prepareLinux(add func(string, ...interface{})) {
 			add("sshd_settings: the value of %s must be one line", k)
 		}
 	}
+	for _, u := range c.KeepUsers {
+		if !accountName.MatchString(u) {
+			add("keep_users: %q is not an account name", u)
+		}
+	}
 	if c.ShredPasses < 0 || c.ShredPasses > 35 {
 		add("shred_passes must be between 1 and 35, not %d", c.ShredPasses)
 	}
@@ -274,6 +287,9 @@ func (c *Config) prepareLinux(add func(string, ...interface{})) {
 		}
 		if c.ShredPasses != 0 {
 			add("shred_passes is for os = \"linux\" only")
+		}
+		if len(c.KeepUsers) > 0 {
+			add("keep_users is for os = \"linux\" only")
 		}
 	}
 	if c.ShredPasses == 0 {

@@ -155,6 +155,7 @@ func (p *Provisioner) render(os string, steps []string) []byte {
 		Steps:        steps,
 		SSHDSettings: p.config.sshdSettings(),
 		ExtraPaths:   p.config.ExtraPaths,
+		KeepUsers:    p.config.KeepUsers,
 		ShredPasses:  p.config.ShredPasses,
 		Mode:         p.config.Mode,
 		RemoveSelf:   true,

@@ -84,6 +84,8 @@ type Params struct {
 	SSHDSettings map[string]string
 	// ExtraPaths are absolute paths the credentials step wipes.
 	ExtraPaths []string
+	// KeepUsers are accounts whose passwords and keys stay.
+	KeepUsers []string
 	// ShredPasses is how many passes of random data overwrite a secret.
 	ShredPasses int
 	// Mode is enforce or audit.
@@ -169,6 +171,7 @@ func RenderLinux(p Params) []byte {
 	assign(&header, "AMI_HARDEN_STEPS", strings.Join(p.Steps, " "))
 	assign(&header, "AMI_HARDEN_SSHD_SETTINGS", sshdLines(p.SSHDSettings))
 	assign(&header, "AMI_HARDEN_EXTRA_PATHS", strings.Join(p.ExtraPaths, "\n"))
+	assign(&header, "AMI_HARDEN_KEEP_USERS", strings.Join(p.KeepUsers, "\n"))
 	assign(&header, "AMI_HARDEN_SHRED_PASSES", fmt.Sprint(p.ShredPasses))
 	assign(&header, "AMI_HARDEN_MODE", p.Mode)
 	removeSelf := "0"

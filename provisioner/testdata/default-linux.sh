@@ -7,6 +7,7 @@ PermitEmptyPasswords no
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes'
 AMI_HARDEN_EXTRA_PATHS=''
+AMI_HARDEN_KEEP_USERS=''
 AMI_HARDEN_SHRED_PASSES='1'
 AMI_HARDEN_MODE='enforce'
 AMI_HARDEN_REMOVE_SELF='1'
@@ -55,6 +56,8 @@ PermitEmptyPasswords no
 KbdInteractiveAuthentication no}"
 # Absolute, clean paths, one per line, wiped by the credentials step.
 : "${AMI_HARDEN_EXTRA_PATHS:=}"
+# Accounts, one per line, whose passwords and keys stay (keep_users).
+: "${AMI_HARDEN_KEEP_USERS:=}"
 # Overwrite passes of random data before a secret file is unlinked.
 : "${AMI_HARDEN_SHRED_PASSES:=1}"
 # enforce: change what needs changing, then verify it. audit: change nothing,
@@ -620,12 +623,18 @@ homes_pass() {
 	done
 	refused_homes "$_steps"
 	[ -s "$work/user_keys_files" ] && home_files_user_keys="$home_files_user_keys $(cat "$work/user_keys_files")"
+	# The homes of keep_users keep their keys.
+	_kept_homes=$(awk -F: 'FILENAME == ARGV[1] { if ($0 != "") keep[$0] = 1; next } ($1 in keep) { print $6 }' \
+		"$work/keep_users" "$work/passwd" | while IFS= read -r _kh; do [ -d "$_kh" ] && readlink -f -- "$_kh"; done)
 	_jobs=0
 	while IFS="$tab" read -r _ug _m _home; do
 		mnt=""
 		[ "$_m" = m ] && mnt=1
 		set --
 		for _s in $_steps; do
+			if [ "$_s" = user-keys ]; then
+				case "$nl$_kept_homes$nl" in *"$nl$_home$nl"*) continue ;; esac
+			fi
 			use_lists "$_s"
 			set -f
 			for _rel in $(home_files "$_s"); do
@@ -897,7 +906,10 @@ main() {
 	: >"$work/failed"
 	: >"$work/findings"
 	: >"$work/sshd_opts"
+	printf '%s\n' "$AMI_HARDEN_KEEP_USERS" >"$work/keep_users"
 	tab=$(printf '\t')
+	nl='
+'
 	audit=""
 	[ "$AMI_HARDEN_MODE" = audit ] && audit=1
 	shred=""
@@ -1111,12 +1123,19 @@ sshd_match_check() {
 	[ ! -s "$work/wrong" ]
 }
 
-# passwords: no account keeps a usable or empty password. The password field
-# of each becomes "*": no password hashes to it, and it is not a lock in
-# sshd's eyes. OpenSSH on Linux refuses even key logins to an account whose
-# field starts with "!" when it does not use PAM (UsePAM no, or an sshd built
-# without PAM as on Alpine), so "!" (what passwd -l writes) could give an
-# image no one logs in to; "*" keeps key logins working in every case.
+# passwords: no password works, and no password hash stays in the image: not
+# in /etc/shadow, not in its backups (shadow-, gshadow-, /var/backups/*.bak),
+# not in the disk blocks of an old copy. The password field of an account
+# with a usable (or empty) password becomes "*": no password hashes to it,
+# and it is not a lock in sshd's eyes. OpenSSH on Linux refuses even key
+# logins to an account whose field starts with "!" when it does not use PAM
+# (UsePAM no, or an sshd built without PAM as on Alpine), so "!" (what
+# passwd -l writes) could give an image no one logs in to; "*" keeps key
+# logins working in every case. An account someone locked ("!" and a hash)
+# keeps its "!" and loses the hash. keep_users are left alone.
+# /etc/shadow and /etc/gshadow are rewritten in place, so that the blocks
+# that held the hashes are the ones written over (chpasswd would write a new
+# file and free the old one's blocks, hashes and all).
 # The step changes nothing unless it can read what sshd will really do.
 step_passwords() {
 	[ -r /etc/shadow ] || { report passwords failed "/etc/shadow cannot be read"; return; }
@@ -1129,52 +1148,88 @@ step_passwords() {
 		fi
 		_pam=$(awk '$1 == "usepam" { print $2 }' "$work/sshd_after")
 	fi
-	# A usable password is any field that does not start with ! or *; an empty one is usable too.
-	awk -F: '$2 !~ /^[!*]/ { print $1 }' /etc/shadow >"$work/unlocked"
+	printf '%s\n' "$AMI_HARDEN_KEEP_USERS" >"$work/keep"
+	# usable: a field that does not start with ! or * (an empty one too);
+	# hashed: a locked field that still holds a hash ("!$6$...").
+	awk -F: -v list="$work/" 'FILENAME == ARGV[1] { if ($0 != "") keep[$0] = 1; next }
+		NF < 2 { next }
+		($1 in keep) { print $1 > (list "kept"); next }
+		$2 !~ /^[!*]/ { print $1 > (list "unlocked"); next }
+		$2 !~ /^[!*]*$/ { print $1 > (list "hashed") }' "$work/keep" /etc/shadow
+	touch "$work/kept" "$work/unlocked" "$work/hashed"
+	set --
+	for _b in /etc/shadow- /etc/gshadow- /var/backups/shadow.bak /var/backups/gshadow.bak \
+		/var/backups/passwd.bak /var/backups/group.bak; do
+		[ -e "$_b" ] || [ -L "$_b" ] && set -- "$@" "$_b"
+	done
+	_ghash=""
+	[ -r /etc/gshadow ] && awk -F: 'NF > 1 && $2 !~ /^[!*]*$/ { f = 1 } END { exit !f }' /etc/gshadow && _ghash=1
 	if [ "$audit" ]; then
 		findings_from passwords "$work/unlocked" '%s has a usable or empty password'
-		audit_result passwords "no account has a usable or empty password"
+		findings_from passwords "$work/hashed" "%s is locked, but its password hash is still in /etc/shadow"
+		[ "$_ghash" ] && finding passwords "/etc/gshadow holds a group password hash"
+		for _b; do finding passwords "$_b exists (a copy of the account files)"; done
+		audit_result passwords "no account has a usable or empty password, and no hash is kept$(kept_text)"
 		return
 	fi
 	locked_out_note "$_pam"
-	if [ ! -s "$work/unlocked" ]; then
-		report passwords ok "no account has a usable or empty password"
+	if [ ! -s "$work/unlocked" ] && [ ! -s "$work/hashed" ] && [ -z "$_ghash" ] && [ $# -eq 0 ]; then
+		report passwords ok "no account has a usable or empty password, and no hash is kept$(kept_text)"
 		return
 	fi
-	# One chpasswd -e for every account: it writes the field as given, with
-	# the system's own locking of the account files. Then usermod -p; then,
-	# where neither exists (busybox images without them), the file itself.
-	sed 's/$/:*/' "$work/unlocked" >"$work/locked"
-	if ! chpasswd -e <"$work/locked" >/dev/null 2>&1; then
-		while IFS= read -r _u; do
-			usermod -p '*' "$_u" >/dev/null 2>&1
-		done <"$work/unlocked"
+	# The new fields: * for usable passwords, ! or * (as it was) for locked
+	# ones, without their hashes; group passwords become !.
+	awk -F: -v OFS=: 'FILENAME == ARGV[1] { if ($0 != "") keep[$0] = 1; next }
+		NF < 2 || ($1 in keep) { print; next }
+		$2 !~ /^[!*]/ { $2 = "*"; print; next }
+		$2 !~ /^[!*]*$/ { $2 = substr($2, 1, 1) }
+		{ print }' "$work/keep" /etc/shadow >"$work/shadow.new"
+	if ! rewrite_in_place /etc/shadow "$work/shadow.new"; then
+		report passwords failed "could not rewrite /etc/shadow in place; no password was changed"
+		return
 	fi
-	awk -F: '$2 !~ /^[!*]/ { print $1 }' /etc/shadow >"$work/still"
-	[ -s "$work/still" ] && star_in_shadow "$work/still"
-	awk -F: '$2 !~ /^[!*]/ { print $1 }' /etc/shadow >"$work/still"
+	if [ "$_ghash" ]; then
+		awk -F: -v OFS=: 'NF > 1 && $2 !~ /^[!*]*$/ { $2 = "!" } { print }' /etc/gshadow >"$work/gshadow.new"
+		rewrite_in_place /etc/gshadow "$work/gshadow.new" ||
+			{ report passwords failed "could not rewrite /etc/gshadow in place"; return; }
+	fi
+	# The scratch copies hold the hashes that stay (keep_users), and /run
+	# may be on the image's disk in a chroot build.
+	overwrite_files 0:0 "$work/hard" "$work/shadow.new" "$work/gshadow.new" 2>/dev/null
+	wipe_start passwords
+	take_files 0:0 "$@"
+	awk -F: 'FILENAME == ARGV[1] { if ($0 != "") keep[$0] = 1; next }
+		NF > 1 && !($1 in keep) && $2 !~ /^[!*]*$/ { print $1 }' "$work/keep" /etc/shadow >"$work/still"
+	for _b; do [ -e "$_b" ] && printf '%s\n' "$_b"; done >>"$work/still"
 	if [ -s "$work/still" ]; then
-		report passwords failed "could not set the password of $(join <"$work/still") to * (no working chpasswd -e or usermod -p, and /etc/shadow could not be rewritten)"
-	else
-		report passwords changed "no password works for $(join <"$work/unlocked") (password field *; key logins unaffected, UsePAM ${_pam:-absent: sshd without PAM})"
+		report passwords failed "still holding a password or a hash: $(join <"$work/still")"
+		return
 	fi
+	_did=""
+	[ -s "$work/unlocked" ] && _did="no password works for $(join <"$work/unlocked") (password field *; key logins unaffected, UsePAM ${_pam:-absent: sshd without PAM})"
+	[ -s "$work/hashed" ] && _did="${_did:+$_did; }removed the hashes of locked $(join <"$work/hashed")"
+	[ "$_ghash" ] && _did="${_did:+$_did; }removed the group password hashes"
+	[ $# -gt 0 ] && _did="${_did:+$_did; }overwrote and removed $(printf '%s\n' "$@" | join)"
+	report passwords changed "$_did$(kept_text)"
 }
 
-# star_in_shadow ACCOUNTS: write * into the password field of the accounts
-# listed in ACCOUNTS, in /etc/shadow itself: a copy with the file's owner and
-# mode gets the new text and is renamed over it, so that the file is never
-# half written.
-star_in_shadow() {
-	if awk -F: -v OFS=: 'FILENAME == ARGV[1] { u[$1] = 1; next } ($1 in u) { $2 = "*" } 1' "$1" /etc/shadow >"$work/shadow.new" &&
-		[ -s "$work/shadow.new" ] &&
-		cp -p /etc/shadow /etc/shadow.ami-harden &&
-		cat "$work/shadow.new" >/etc/shadow.ami-harden &&
-		mv -f /etc/shadow.ami-harden /etc/shadow; then
-		relabel /etc/shadow
-	else
-		rm -f /etc/shadow.ami-harden
-		return 1
-	fi
+# kept_text: "; kept ... (keep_users)" when some account was left alone.
+kept_text() {
+	[ -s "$work/kept" ] && printf '; kept the password of %s (keep_users)' "$(join <"$work/kept")"
+	return 0
+}
+
+# rewrite_in_place FILE NEW: give FILE the contents of NEW (no longer than
+# FILE) in the same inode and blocks: NEW over the start, zeros over the
+# rest, flushed to the disk, then the rest cut off. The file's owner, mode
+# and SELinux label stay; no copy of the old contents is left anywhere.
+# (On a copy-on-write file system the old blocks are freed anyway.)
+rewrite_in_place() {
+	_rp_old=$(wc -c <"$1") && _rp_new=$(wc -c <"$2") || return 1
+	[ -s "$2" ] && [ "$_rp_new" -le "$_rp_old" ] || return 1
+	{ cat "$2" && head -c $((_rp_old - _rp_new)) /dev/zero; } | dd of="$1" conv=notrunc 2>/dev/null || return 1
+	sync
+	truncate -s "$_rp_new" "$1"
 }
 
 # locked_out_note USEPAM: without PAM, sshd refuses key logins to accounts
@@ -1376,6 +1431,7 @@ step_user_keys() {
 	if [ -s "$work/user_keys_accounts" ]; then
 		mnt=1
 		while IFS=: read -r _user _x _uid _gid _gecos _home _shell; do
+			grep -qxF -- "$_user" "$work/keep_users" && continue
 			while IFS= read -r _pat; do
 				_f=$(expand_keys_pattern "$_pat" "$_user" "$_uid" "$_home")
 				case $_f in /?*) ;; *) continue ;; esac
@@ -1389,6 +1445,8 @@ step_user_keys() {
 			done <"$work/user_keys_accounts"
 		done <"$work/passwd"
 	fi
+	grep -v '^$' "$work/keep_users" >"$work/kept_keys"
+	[ -s "$work/kept_keys" ] && note user-keys "kept the keys of $(join <"$work/kept_keys") (keep_users)"
 	finish_wipe user-keys
 }
 

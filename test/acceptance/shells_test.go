@@ -123,7 +123,7 @@ func TestScriptWithMissingTools(t *testing.T) {
 		status[res.Step] = res
 	}
 	assert.Equal(t, report.Skipped, status["sshd"].Status, "no sshd")
-	assert.Equal(t, report.Changed, status["passwords"].Status, "no chpasswd or usermod here: /etc/shadow rewritten: %s", status["passwords"].Detail)
+	assert.Equal(t, report.Changed, status["passwords"].Status, "/etc/shadow rewritten in place: %s", status["passwords"].Detail)
 	assert.Equal(t, report.Failed, status["host-keys"].Status)
 	assert.Contains(t, status["host-keys"].Detail, "ssh-keygen is not installed")
 	for _, s := range []string{"user-keys", "history", "machine-id", "temp", "logs"} {
@@ -141,17 +141,20 @@ func TestScriptWithMissingTools(t *testing.T) {
 	assert.Zero(t, fi.Size())
 	assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm())
 
-	// Without chpasswd and usermod, and with the name of the rewrite's copy
-	// taken (by a directory), passwords fails and says why.
-	require.NoError(t, os.Mkdir(filepath.Join(dir, "etc/shadow.ami-harden"), 0o700))
+	// A read-only /etc/shadow (a read-only bind mount here) cannot be
+	// rewritten in place: passwords fails, says why, and changes nothing.
 	write("etc/shadow", "root:$6$salt$hash:19000:0:99999:7:::\n", 0o600)
+	shadowPath := filepath.Join(dir, "etc/shadow")
+	run(t, "mount", "--bind", shadowPath, shadowPath)
+	t.Cleanup(func() { _ = exec.Command("umount", shadowPath).Run() })
+	run(t, "mount", "-o", "remount,bind,ro", shadowPath, shadowPath)
 	r, stdout, stderr, _ = runInChroot(t, dir, "/bin/sh")
 	require.NoError(t, r.Incomplete(), "every step must report:\n%s\n%s", stdout, stderr)
 	assert.NotRegexp(t, shellError, stderr)
 	for _, res := range r.Results() {
 		if res.Step == "passwords" {
 			assert.Equal(t, report.Failed, res.Status)
-			assert.Equal(t, "could not set the password of root to * (no working chpasswd -e or usermod -p, and /etc/shadow could not be rewritten)", res.Detail)
+			assert.Equal(t, "could not rewrite /etc/shadow in place; no password was changed", res.Detail)
 		}
 	}
 }

@@ -44,6 +44,8 @@ PermitEmptyPasswords no
 KbdInteractiveAuthentication no}"
 # Absolute, clean paths, one per line, wiped by the credentials step.
 : "${AMI_HARDEN_EXTRA_PATHS:=}"
+# Accounts, one per line, whose passwords and keys stay (keep_users).
+: "${AMI_HARDEN_KEEP_USERS:=}"
 # Overwrite passes of random data before a secret file is unlinked.
 : "${AMI_HARDEN_SHRED_PASSES:=1}"
 # enforce: change what needs changing, then verify it. audit: change nothing,
@@ -609,12 +611,18 @@ homes_pass() {
 	done
 	refused_homes "$_steps"
 	[ -s "$work/user_keys_files" ] && home_files_user_keys="$home_files_user_keys $(cat "$work/user_keys_files")"
+	# The homes of keep_users keep their keys.
+	_kept_homes=$(awk -F: 'FILENAME == ARGV[1] { if ($0 != "") keep[$0] = 1; next } ($1 in keep) { print $6 }' \
+		"$work/keep_users" "$work/passwd" | while IFS= read -r _kh; do [ -d "$_kh" ] && readlink -f -- "$_kh"; done)
 	_jobs=0
 	while IFS="$tab" read -r _ug _m _home; do
 		mnt=""
 		[ "$_m" = m ] && mnt=1
 		set --
 		for _s in $_steps; do
+			if [ "$_s" = user-keys ]; then
+				case "$nl$_kept_homes$nl" in *"$nl$_home$nl"*) continue ;; esac
+			fi
 			use_lists "$_s"
 			set -f
 			for _rel in $(home_files "$_s"); do
@@ -886,7 +894,10 @@ main() {
 	: >"$work/failed"
 	: >"$work/findings"
 	: >"$work/sshd_opts"
+	printf '%s\n' "$AMI_HARDEN_KEEP_USERS" >"$work/keep_users"
 	tab=$(printf '\t')
+	nl='
+'
 	audit=""
 	[ "$AMI_HARDEN_MODE" = audit ] && audit=1
 	shred=""

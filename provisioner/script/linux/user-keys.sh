@@ -14,6 +14,7 @@ step_user_keys() {
 	if [ -s "$work/user_keys_accounts" ]; then
 		mnt=1
 		while IFS=: read -r _user _x _uid _gid _gecos _home _shell; do
+			grep -qxF -- "$_user" "$work/keep_users" && continue
 			while IFS= read -r _pat; do
 				_f=$(expand_keys_pattern "$_pat" "$_user" "$_uid" "$_home")
 				case $_f in /?*) ;; *) continue ;; esac
@@ -27,6 +28,8 @@ step_user_keys() {
 			done <"$work/user_keys_accounts"
 		done <"$work/passwd"
 	fi
+	grep -v '^$' "$work/keep_users" >"$work/kept_keys"
+	[ -s "$work/kept_keys" ] && note user-keys "kept the keys of $(join <"$work/kept_keys") (keep_users)"
 	finish_wipe user-keys
 }
 

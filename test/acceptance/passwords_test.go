@@ -1,0 +1,96 @@
+package acceptance
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/packer-plugin-sdk/acctest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// hashMarker is in every password hash the test plants, with the account
+// and the file after it, so that the raw disk shows which one survived.
+const hashMarker = "AMIHARDENHASH"
+
+// rewriteInPlace gives a file new contents in its own blocks (no rename, no
+// freed copy), so that the only copies of a marker on the disk are the ones
+// the test means to plant.
+func rewriteInPlace(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = f.WriteAt([]byte(text), 0)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(int64(len(text))))
+	require.NoError(t, f.Sync())
+}
+
+// TestNoHashSurvives (issue 11): no password hash is left anywhere on the
+// disk: not behind the "!" of a locked account, not in /etc/shadow- or
+// /etc/gshadow-, not in /var/backups, not in the blocks of the old
+// /etc/shadow. keep_users leaves a break-glass account's password and keys
+// as they are, and the report says so.
+func TestNoHashSurvives(t *testing.T) {
+	tg := newTarget(t)
+	tg.rig("seed", tg.Dir)
+	mustChroot(t, tg, "useradd", "-m", "-s", "/bin/bash", "locked")
+	mustChroot(t, tg, "useradd", "-m", "-s", "/bin/bash", "ops")
+	keys := tg.Path("home/ops/.ssh")
+	require.NoError(t, os.MkdirAll(keys, 0o700))
+	require.NoError(t, os.WriteFile(keys+"/authorized_keys", []byte("ssh-ed25519 AAAA ops-break-glass\n"), 0o600))
+
+	hash := func(user, file string) string { return fmt.Sprintf("$6$%s%s%s$x", hashMarker, user, file) }
+	var shadow strings.Builder
+	for _, line := range strings.Split(strings.TrimSpace(readFile(t, tg.Path("etc/shadow"))), "\n") {
+		f := strings.Split(line, ":")
+		switch f[0] {
+		case "root", "builder", "alice", "ops":
+			f[1] = hash(f[0], "shadow")
+		case "locked":
+			f[1] = "!" + hash(f[0], "shadow")
+		}
+		shadow.WriteString(strings.Join(f, ":") + "\n")
+	}
+	rewriteInPlace(t, tg.Path("etc/shadow"), shadow.String())
+	require.NoError(t, os.WriteFile(tg.Path("etc/shadow-"), []byte("root:"+hash("root", "backup")+":19000:0:99999:7:::\n"), 0o600))
+	require.NoError(t, os.WriteFile(tg.Path("etc/gshadow-"), []byte("adm:"+hash("adm", "gbackup")+"::\n"), 0o600))
+	require.NoError(t, os.MkdirAll(tg.Path("var/backups"), 0o755))
+	for _, b := range []string{"shadow.bak", "gshadow.bak", "passwd.bak", "group.bak"} {
+		require.NoError(t, os.WriteFile(tg.Path("var/backups/"+b), []byte("root:"+hash("root", b)+":\n"), 0o600))
+	}
+	gshadow := strings.Replace(readFile(t, tg.Path("etc/gshadow")), "\nadm:*:", "\nadm:"+hash("adm", "gshadow")+":", 1)
+	rewriteInPlace(t, tg.Path("etc/gshadow"), gshadow)
+	require.Contains(t, readFile(t, tg.Path("etc/gshadow")), hash("adm", "gshadow"))
+	before := tg.ScanDisk(hashMarker)
+	require.GreaterOrEqual(t, before, 11, "the scan must see the planted hashes")
+
+	acctest.TestPlugin(t, &acctest.PluginTestCase{
+		Name:     "ami_harden_no_hash_survives",
+		Type:     "ami-harden",
+		Template: template(tg, `    keep_users = ["ops"]`),
+		Check: buildCheck(true, []string{
+			"passwords      changed  no password works for root, builder, alice, emptypw (password field *",
+			"removed the hashes of locked locked",
+			"removed the group password hashes",
+			"overwrote and removed /etc/shadow-, /etc/gshadow-, /var/backups/shadow.bak, /var/backups/gshadow.bak, /var/backups/passwd.bak, /var/backups/group.bak",
+			"kept the password of ops (keep_users)",
+			"note: kept the keys of ops (keep_users)",
+		}, nil),
+	})
+	after := readFile(t, tg.Path("etc/shadow"))
+	assert.Contains(t, after, "\nlocked:!:")
+	assert.Contains(t, after, "\nops:"+hash("ops", "shadow")+":", "keep_users: the password stays")
+	assert.FileExists(t, keys+"/authorized_keys", "keep_users: the keys stay")
+	assert.NoFileExists(t, tg.Path("home/alice/.ssh/authorized_keys"))
+	// On the raw disk only ops's kept hash is left, once.
+	assert.Equal(t, 1, tg.ScanDisk(hashMarker+"ops"))
+	assert.Equal(t, 1, tg.ScanDisk(hashMarker), "a password hash other than the kept one is on the disk")
+	t.Logf("hash markers on the raw disk: %d before, %d after (ops's kept hash)", before, tg.ScanDisk(hashMarker))
+
+	boot := tg.Boot()
+	assert.Equal(t, "ok", boot["keylogin"])
+}
