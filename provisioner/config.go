@@ -87,6 +87,11 @@ type Config struct {
 	// and in sshd's other AuthorizedKeysFile places). Their histories and
 	// credentials are still wiped. The report names them.
 	KeepUsers []string `mapstructure:"keep_users"`
+	// Linux: keep cloud-init's seed directory, `/var/lib/cloud/seed`, for an
+	// image that boots from a seed baked into it (on premises, NoCloud). By
+	// default the cloud-init step overwrites and removes it with the rest of
+	// the build instance's state: its user-data often holds passwords.
+	KeepCloudInitSeed bool `mapstructure:"keep_cloud_init_seed"`
 	// Linux: how many passes of random data overwrite a secret file before
 	// it is unlinked (GNU shred -n). Defaults to 1: one full overwrite
 	// already leaves nothing of the file in the blocks an image snapshot
@@ -290,6 +295,9 @@ func (c *Config) prepareLinux(add func(string, ...interface{})) {
 		}
 		if len(c.KeepUsers) > 0 {
 			add("keep_users is for os = \"linux\" only")
+		}
+		if c.KeepCloudInitSeed {
+			add("keep_cloud_init_seed is for os = \"linux\" only")
 		}
 	}
 	if c.ShredPasses == 0 {

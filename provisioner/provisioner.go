@@ -152,13 +152,14 @@ func (p *Provisioner) render(os string, steps []string) []byte {
 		})
 	}
 	return script.RenderLinux(script.Params{
-		Steps:        steps,
-		SSHDSettings: p.config.sshdSettings(),
-		ExtraPaths:   p.config.ExtraPaths,
-		KeepUsers:    p.config.KeepUsers,
-		ShredPasses:  p.config.ShredPasses,
-		Mode:         p.config.Mode,
-		RemoveSelf:   true,
+		Steps:             steps,
+		SSHDSettings:      p.config.sshdSettings(),
+		ExtraPaths:        p.config.ExtraPaths,
+		KeepUsers:         p.config.KeepUsers,
+		KeepCloudInitSeed: p.config.KeepCloudInitSeed,
+		ShredPasses:       p.config.ShredPasses,
+		Mode:              p.config.Mode,
+		RemoveSelf:        true,
 	})
 }
 

@@ -86,6 +86,8 @@ type Params struct {
 	ExtraPaths []string
 	// KeepUsers are accounts whose passwords and keys stay.
 	KeepUsers []string
+	// KeepCloudInitSeed keeps /var/lib/cloud/seed.
+	KeepCloudInitSeed bool
 	// ShredPasses is how many passes of random data overwrite a secret.
 	ShredPasses int
 	// Mode is enforce or audit.
@@ -172,6 +174,11 @@ func RenderLinux(p Params) []byte {
 	assign(&header, "AMI_HARDEN_SSHD_SETTINGS", sshdLines(p.SSHDSettings))
 	assign(&header, "AMI_HARDEN_EXTRA_PATHS", strings.Join(p.ExtraPaths, "\n"))
 	assign(&header, "AMI_HARDEN_KEEP_USERS", strings.Join(p.KeepUsers, "\n"))
+	keepSeed := "0"
+	if p.KeepCloudInitSeed {
+		keepSeed = "1"
+	}
+	assign(&header, "AMI_HARDEN_KEEP_CLOUD_INIT_SEED", keepSeed)
 	assign(&header, "AMI_HARDEN_SHRED_PASSES", fmt.Sprint(p.ShredPasses))
 	assign(&header, "AMI_HARDEN_MODE", p.Mode)
 	removeSelf := "0"

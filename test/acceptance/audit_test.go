@@ -95,7 +95,7 @@ func TestAuditDirtyImage(t *testing.T) {
 			"Auditing (changing nothing) the image",
 			"sshd           finding  3 finding(s)",
 			"PasswordAuthentication is yes, not no (sshd -T)",
-			"passwords      finding  4 finding(s)",
+			"passwords      finding  6 finding(s)",
 			"root has a usable or empty password",
 			"/home/alice/.ssh/id_rsa exists",
 			"/etc/ssh/ssh_host_ed25519_key exists",
@@ -103,7 +103,7 @@ func TestAuditDirtyImage(t *testing.T) {
 			"/etc/machine-id holds this machine's id",
 			"/var/log/auth.log is not empty",
 			"with findings",
-			"step passwords found 4 thing(s) to fix",
+			"step passwords found 6 thing(s) to fix",
 		}, nil),
 	})
 

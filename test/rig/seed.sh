@@ -70,3 +70,14 @@ echo temp >/var/tmp/cache/file
 # Identity: a D-Bus copy of the machine-id.
 mkdir -p /var/lib/dbus
 cp /etc/machine-id /var/lib/dbus/machine-id
+
+# cloud-init's state of the build instance: its logs and the user data it
+# was given (and keeps, in the seed, after cloud-init clean).
+if command -v cloud-init >/dev/null 2>&1; then
+	secret "cloud-init log" >>/var/log/cloud-init.log
+	secret "cloud-init output log" >>/var/log/cloud-init-output.log
+	mkdir -p /var/lib/cloud/seed/nocloud /var/lib/cloud/instances/i-build
+	secret "seed user-data password" >/var/lib/cloud/seed/nocloud/user-data
+	secret "instance user-data" >/var/lib/cloud/instances/i-build/user-data.txt
+	ln -sfn /var/lib/cloud/instances/i-build /var/lib/cloud/instance
+fi

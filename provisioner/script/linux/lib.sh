@@ -46,6 +46,8 @@ KbdInteractiveAuthentication no}"
 : "${AMI_HARDEN_EXTRA_PATHS:=}"
 # Accounts, one per line, whose passwords and keys stay (keep_users).
 : "${AMI_HARDEN_KEEP_USERS:=}"
+# 1: cloud-init's seed (/var/lib/cloud/seed) stays (keep_cloud_init_seed).
+: "${AMI_HARDEN_KEEP_CLOUD_INIT_SEED:=0}"
 # Overwrite passes of random data before a secret file is unlinked.
 : "${AMI_HARDEN_SHRED_PASSES:=1}"
 # enforce: change what needs changing, then verify it. audit: change nothing,
