@@ -37,6 +37,17 @@ for home in /root /home/builder /home/alice '/srv/app data/svc'; do
 	secret "aws in $home" >"$home/.aws/credentials"
 	secret "docker in $home" >"$home/.docker/config.json"
 	secret "git in $home" >"$home/.git-credentials"
+	# Key material beyond id_*: any private key, known hosts, client config.
+	printf -- '-----BEGIN OPENSSH PRIVATE KEY-----\n%s\n-----END OPENSSH PRIVATE KEY-----\n' "$(secret "deploy key in $home")" >"$home/.ssh/deploy"
+	secret "pem in $home" >"$home/.ssh/server.pem"
+	secret "known hosts in $home" >"$home/.ssh/known_hosts"
+	secret "ssh config in $home" >"$home/.ssh/config"
+	mkdir -p "$home/.gnupg/private-keys-v1.d" "$home/.aws/cli/cache" "$home/.m2" "$home/.cargo" "$home/.config/containers"
+	secret "gpg key in $home" >"$home/.gnupg/private-keys-v1.d/0123.key"
+	secret "aws cli cache in $home" >"$home/.aws/cli/cache/token.json"
+	secret "maven in $home" >"$home/.m2/settings.xml"
+	secret "cargo in $home" >"$home/.cargo/credentials.toml"
+	secret "containers in $home" >"$home/.config/containers/auth.json"
 	chown -R "$owner" "$home"
 done
 # A history file that is a link to a file that must survive.
@@ -81,3 +92,8 @@ if command -v cloud-init >/dev/null 2>&1; then
 	secret "instance user-data" >/var/lib/cloud/instances/i-build/user-data.txt
 	ln -sfn /var/lib/cloud/instances/i-build /var/lib/cloud/instance
 fi
+
+# Package repository credentials.
+mkdir -p /etc/apt/auth.conf.d
+secret "apt repository login" >/etc/apt/auth.conf.d/private.conf
+chmod 0600 /etc/apt/auth.conf.d/private.conf

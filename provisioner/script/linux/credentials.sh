@@ -9,6 +9,12 @@ step_credentials() {
 	homes_pass
 	use_lists credentials
 	mnt=""
+	# Package repository credentials (apt's netrc-style files).
+	set --
+	for _f in /etc/apt/auth.conf /etc/apt/auth.conf.d/*; do
+		[ -f "$_f" ] || [ -L "$_f" ] && set -- "$@" "$_f"
+	done
+	take_files 0:0 "$@"
 	while IFS= read -r _p; do
 		case $_p in /?*) ;; *) continue ;; esac
 		if system_dir "$_p"; then

@@ -545,8 +545,11 @@ list_homes() {
 
 # Files the home steps take on in every home, relative to it (a * only in
 # the last part). user-keys adds the AuthorizedKeysFile patterns of sshd.
-home_files_user_keys='.ssh/authorized_keys .ssh/authorized_keys2 .ssh/id_*'
-home_files_credentials='.aws/credentials .aws/sso/cache .docker/config.json .git-credentials .netrc .pgpass .my.cnf
+home_files_user_keys='.ssh/authorized_keys .ssh/authorized_keys2 .ssh/id_* .ssh/*.pem .ssh/*.key .ssh/*.ppk
+.ssh/known_hosts .ssh/known_hosts.old .ssh/config'
+home_files_credentials='.aws/credentials .aws/sso/cache .aws/cli/cache .docker/config.json .git-credentials .netrc .pgpass .my.cnf
+.gnupg/private-keys-v1.d .gnupg/secring.gpg .local/share/keyrings .m2/settings.xml .gradle/gradle.properties
+.cargo/credentials .cargo/credentials.toml .config/containers/auth.json
 .config/gcloud/credentials.db .config/gcloud/access_tokens.db .config/gcloud/application_default_credentials.json
 .config/gcloud/legacy_credentials .azure/accessTokens.json .azure/msal_token_cache.json
 .kube/config .npmrc .pypirc .config/gh/hosts.yml .vault-token .terraform.d/credentials.tfrc.json'
@@ -620,6 +623,7 @@ homes_pass() {
 	while IFS="$tab" read -r _ug _m _home; do
 		mnt=""
 		[ "$_m" = m ] && mnt=1
+		: >"$work/other_keys"
 		set --
 		for _s in $_steps; do
 			if [ "$_s" = user-keys ]; then
@@ -644,7 +648,17 @@ homes_pass() {
 				done
 			done
 			set +f
+			[ "$_s" = user-keys ] && other_private_keys "$_home" "$@"
 		done
+		if [ -s "$work/other_keys" ]; then
+			# Names of other private keys in .ssh: one per line (a name with a
+			# newline in ~/.ssh is not a key file this looks for).
+			while IFS= read -r _f; do
+				use_lists user-keys
+				printf '%s\0' "$_f" >>"$found"
+				set -- "$@" "$_f"
+			done <"$work/other_keys"
+		fi
 		if [ $# -eq 0 ] || [ "$audit" ]; then continue; fi
 		if [ "$_ug" != 0:0 ] && [ -z "$drop" ]; then
 			_first=${_steps# }
@@ -665,6 +679,27 @@ homes_pass() {
 	done <"$work/homes"
 	wait
 	homes_reap "$_jobs" "$_steps"
+}
+
+# other_private_keys HOME TAKEN...: in $work/other_keys, the files of
+# HOME/.ssh that no pattern took (TAKEN) and that hold a private key (PEM,
+# OpenSSH or PuTTY), whatever their names. Read as root, changing nothing;
+# a grep only for homes with such files.
+other_private_keys() {
+	: >"$work/other_keys"
+	_ok_dir=$1/.ssh
+	shift
+	[ -d "$_ok_dir" ] && [ ! -L "$_ok_dir" ] || return 0
+	: >"$work/other_cands"
+	for _ok_f in "$_ok_dir"/* "$_ok_dir"/.[!.]*; do
+		if [ ! -f "$_ok_f" ] || [ -L "$_ok_f" ]; then continue; fi
+		case $_ok_f in *"$nl"*) continue ;; esac
+		for _ok_t; do [ "$_ok_t" = "$_ok_f" ] && continue 2; done
+		printf '%s\n' "$_ok_f" >>"$work/other_cands"
+	done
+	[ -s "$work/other_cands" ] || return 0
+	tr '\n' '\0' <"$work/other_cands" |
+		xargs -0 grep -l -E -e '-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----' -e '^PuTTY-User-Key-File-' -- 2>/dev/null >"$work/other_keys"
 }
 
 # homes_jobs: how many owners' processes homes_pass runs at once.
