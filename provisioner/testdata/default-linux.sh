@@ -434,6 +434,41 @@ remove_tree() {
 	fi
 }
 
+# wipe_dir_contents DIR: take on everything below DIR (a crash or mail
+# directory that users write to): each top-level entry is overwritten and
+# removed by its owner; DIR itself stays. Nothing when DIR is a link.
+wipe_dir_contents() {
+	[ -d "$1" ] && [ ! -L "$1" ] || return 0
+	find -P "$1" -xdev -mindepth 1 -maxdepth 1 -print0 >"$work/dc.all" 2>/dev/null
+	[ -s "$work/dc.all" ] || return 0
+	cat "$work/dc.all" >>"$found"
+	[ "$audit" ] && return 0
+	refuse_mounts "$1" || :
+	find -P "$1" -xdev -mindepth 1 -type f -links +1 -print0 >"$work/hard" 2>/dev/null
+	lines0 "$work/hard" | while IFS= read -r _dc_h; do refuse "$(hard_link_text "$_dc_h")"; done
+	find -P "$1" -xdev -mindepth 1 -maxdepth 1 -exec stat -c '%u:%g' -- {} + 2>/dev/null | sort -u >"$work/dc.owners"
+	while IFS=: read -r _dc_uid _dc_gid; do
+		if [ "$_dc_uid" != 0 ] && [ -z "$drop" ]; then
+			refuse "not touched: entries of uid $_dc_uid in $1 (no setpriv, GNU chroot or su to act as that user)"
+			continue
+		fi
+		find -P "$1" -xdev -mindepth 1 -maxdepth 1 -user "$_dc_uid" -print0 >"$work/dc.mine"
+		drop_mounts "$work/dc.mine" >"$work/dc.take"
+		# shellcheck disable=SC2016 # expanded by the shell xargs runs
+		as_owner "$_dc_uid:$_dc_gid" xargs -0 -r sh -c 'tool=$1 passes=$2; shift 2
+			if [ "$tool" = shred ]; then find -P "$@" -xdev -type f -links 1 -exec shred -n "$passes" -- {} +
+			else find -P "$@" -xdev -type f -links 1 -exec sh -c "$0" sh {} +; fi' "$zero_fill" "${shred:-zero}" \
+			"$AMI_HARDEN_SHRED_PASSES" <"$work/dc.take" 2>>"$work/wipe.err"
+		if [ "$gnu_rm" ]; then
+			as_owner "$_dc_uid:$_dc_gid" xargs -0 -r rm -rf --one-file-system -- <"$work/dc.take" 2>>"$work/wipe.err"
+		else
+			# shellcheck disable=SC2016 # expanded by the shell xargs runs
+			as_owner "$_dc_uid:$_dc_gid" xargs -0 -r sh -c 'find -P "$@" -xdev ! -type d -exec rm -f -- {} +
+				find -P "$@" -xdev -depth -type d -exec rmdir -- {} +' sh <"$work/dc.take" 2>>"$work/wipe.err"
+		fi
+	done <"$work/dc.owners"
+}
+
 # check_path BASE REL: whether the directories of BASE/REL can be entered:
 # none of them below BASE is a symbolic link (refused: what lies behind it is
 # not ours to touch, and may hold a secret) or, where $mnt is set, a mount
@@ -796,6 +831,11 @@ sshd_ready() {
 	sshd=$(sshd_binary) || { sshd=""; return 1; }
 	sshd_command_line | awk '!seen[$0]++' >"$work/sshd_opts"
 	sshd_probe_key
+}
+
+# has_systemd: whether the image boots with systemd.
+has_systemd() {
+	[ -d /etc/systemd/system ] && { [ -x /lib/systemd/systemd ] || [ -x /usr/lib/systemd/systemd ]; }
 }
 
 # unit_dirs: where systemd looks for units, most important first.
@@ -1328,11 +1368,6 @@ step_host_keys() {
 	fi
 }
 
-# has_systemd: whether the image boots with systemd.
-has_systemd() {
-	[ -d /etc/systemd/system ] && { [ -x /lib/systemd/systemd ] || [ -x /usr/lib/systemd/systemd ]; }
-}
-
 # rhel_keygen: the distribution's sshd-keygen@.service, when it will make
 # missing keys before sshd.service on every boot: sshd.service wants
 # sshd-keygen.target, and the unit has no ConditionFirstBoot (which an empty
@@ -1650,8 +1685,22 @@ step_cloud_init() {
 	report cloud-init changed "overwrote its state and logs, ran cloud-init clean --logs$_extra"
 }
 
-# machine-id: an empty /etc/machine-id makes systemd give each instance its own.
+# machine-id: nothing that identifies this machine ships. An empty
+# /etc/machine-id makes systemd give each instance its own; the D-Bus copy,
+# the saved random seed (every instance would start from the same entropy)
+# and the DHCP leases of the build go; Debian's snakeoil TLS key (made when
+# ssl-cert was installed: the same key in every instance) goes, and a unit
+# makes a new one at each instance's first boot.
 step_machine_id() {
+	# DHCP clients' leases: dhclient, dhcpcd, NetworkManager, wicked.
+	set --
+	for _f in /var/lib/dhcp/*.lease* /var/lib/dhclient/*.lease* /var/lib/dhcpcd/*.lease* \
+		/var/lib/NetworkManager/*.lease* /var/lib/wicked/lease*; do
+		[ -f "$_f" ] || [ -L "$_f" ] && set -- "$@" "$_f"
+	done
+	_leases=$#
+	_snakeoil=/etc/ssl/private/ssl-cert-snakeoil.key
+	_snakecert=/etc/ssl/certs/ssl-cert-snakeoil.pem
 	if [ "$audit" ]; then
 		[ -s /etc/machine-id ] && finding machine-id "/etc/machine-id holds this machine's id"
 		[ -e /etc/machine-id ] || finding machine-id "/etc/machine-id is missing (an empty file is the image state)"
@@ -1659,9 +1708,12 @@ step_machine_id() {
 			finding machine-id "/var/lib/dbus/machine-id is a copy of the machine id"
 		fi
 		[ -f /var/lib/systemd/random-seed ] && finding machine-id "/var/lib/systemd/random-seed exists"
+		for _f; do finding machine-id "$_f exists (a DHCP lease of the build)"; done
+		[ -e "$_snakeoil" ] && finding machine-id "$_snakeoil exists (the same TLS key in every instance)"
 		audit_result machine-id "/etc/machine-id is empty"
 		return
 	fi
+	wipe_start machine-id
 	_changed=""
 	if [ -s /etc/machine-id ]; then
 		empty_file /etc/machine-id || { report machine-id failed "could not empty /etc/machine-id"; return; }
@@ -1678,12 +1730,29 @@ step_machine_id() {
 	fi
 	# The saved random seed would be shared by every instance too.
 	if [ -f /var/lib/systemd/random-seed ]; then
-		wipe_start machine-id
-		take_files 0:0 /var/lib/systemd/random-seed
+		set -- "$@" /var/lib/systemd/random-seed
 		_changed="${_changed:+$_changed, }removed /var/lib/systemd/random-seed"
 	fi
+	[ "$_leases" -gt 0 ] && _changed="${_changed:+$_changed, }removed $_leases DHCP lease file(s) of the build"
+	if [ -e "$_snakeoil" ]; then
+		if ! _how=$(arrange_snakeoil); then
+			report machine-id failed "$_how; $_snakeoil was kept"
+			return
+		fi
+		set -- "$@" "$_snakeoil"
+		[ -e "$_snakecert" ] && set -- "$@" "$_snakecert"
+		_changed="${_changed:+$_changed, }removed the snakeoil TLS key and certificate (new ones at first boot by $_how)"
+	fi
+	take_files 0:0 "$@"
 	if [ -s /etc/machine-id ] || { [ -f /var/lib/dbus/machine-id ] && [ ! -L /var/lib/dbus/machine-id ]; }; then
 		report machine-id failed "a machine-id is still there"
+		return
+	fi
+	for _f; do
+		[ -e "$_f" ] && { report machine-id failed "could not remove $_f$(first_errors)"; return; }
+	done
+	if [ -s "$refused" ]; then
+		report machine-id failed "$(join <"$refused")"
 	elif [ -n "$_changed" ]; then
 		report machine-id changed "$_changed"
 	else
@@ -1691,6 +1760,50 @@ step_machine_id() {
 	fi
 }
 
+# arrange_snakeoil: a unit that makes a new snakeoil key and certificate with
+# Debian's own make-ssl-cert at first boot, once the host name is set
+# (cloud-init sets it) and before the services that use them start. Prints
+# what does it, or why nothing can (and fails).
+arrange_snakeoil() {
+	if ! command -v make-ssl-cert >/dev/null 2>&1; then
+		echo "make-ssl-cert is not installed, so nothing could make a new snakeoil key"
+		return 1
+	fi
+	if ! has_systemd; then
+		echo "no systemd here to make a new snakeoil key at first boot"
+		return 1
+	fi
+	_unit=/etc/systemd/system/ami-harden-snakeoil.service
+	cat >"$work/snakeoil.unit" <<UNIT
+# Installed by ami-harden: the image was shared without the snakeoil TLS key
+# that Debian's ssl-cert made at install time, so each instance makes its own.
+[Unit]
+Description=Generate the snakeoil TLS key and certificate (ami-harden)
+ConditionPathExists=!/etc/ssl/private/ssl-cert-snakeoil.key
+After=cloud-init.service systemd-hostnamed.service
+Before=multi-user.target apache2.service nginx.service postfix.service exim4.service dovecot.service
+
+[Service]
+Type=oneshot
+ExecStart=$(command -v make-ssl-cert) generate-default-snakeoil
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+	if ! cmp -s "$work/snakeoil.unit" "$_unit"; then
+		if ! { cat "$work/snakeoil.unit" >"$_unit" && chmod 0644 "$_unit"; }; then
+			echo "could not write $_unit"
+			return 1
+		fi
+		relabel "$_unit"
+	fi
+	if ! { { [ -d /etc/systemd/system/multi-user.target.wants ] || mkdir -m 0755 /etc/systemd/system/multi-user.target.wants; } &&
+		ln -sf "$_unit" /etc/systemd/system/multi-user.target.wants/ami-harden-snakeoil.service; }; then
+		echo "could not enable $_unit"
+		return 1
+	fi
+	echo "ami-harden-snakeoil.service (make-ssl-cert)"
+}
 
 # temp: /tmp and /var/tmp emptied, hidden files and odd names included. Each
 # entry is removed by its owner: root's with GNU rm, which walks a tree with
@@ -1765,6 +1878,8 @@ count_entries() {
 # Directories that a user owns (a database's log directory, say) are cleaned
 # by that user; root cleans the rest and never enters those. A file with more
 # than one hard link, and anything below another mount, is refused.
+# Crash dumps and mail spools of the build go too, each entry removed by its
+# owner (users write there).
 step_logs() {
 	[ -d /var/log ] || { report logs ok "no /var/log"; return; }
 	wipe_start logs
@@ -1785,6 +1900,9 @@ step_logs() {
 		findings_from logs "$work/rotated.lines" '%s exists (rotated or journal)'
 		lines0 "$work/active" >"$work/active.lines"
 		findings_from logs "$work/active.lines" '%s is not empty'
+		for _d in $crash_and_mail; do wipe_dir_contents "$_d"; done
+		lines0 "$found" >"$work/found.lines"
+		findings_from logs "$work/found.lines" '%s exists (a crash dump or mail of the build)'
 		audit_result logs "all logs are empty"
 		return
 	fi
@@ -1811,19 +1929,29 @@ step_logs() {
 	# The journal's directories are named after the old machine-id.
 	[ -d /var/log/journal ] && find -P /var/log/journal -xdev -mindepth 1 -depth -type d -exec rmdir -- {} + 2>/dev/null
 
+	for _d in $crash_and_mail; do wipe_dir_contents "$_d"; done
+	_other=$(count0 "$found")
+
 	find -P /var/log -xdev -type f ! -size 0 -print0 >"$work/left"
+	# shellcheck disable=SC2016 # expanded by the shell xargs runs
+	xargs -0 sh -c 'for f do if [ -e "$f" ] || [ -L "$f" ]; then printf "%s\0" "$f"; fi; done' sh <"$found" >>"$work/left"
 	# shellcheck disable=SC2016 # expanded by the shell xargs runs
 	xargs -0 sh -c 'for f do if [ -e "$f" ]; then printf "%s\0" "$f"; fi; done' sh <"$work/rotated" >>"$work/left"
 	if [ -s "$work/left" ]; then
 		report logs failed "still holding data: $(lines0 "$work/left" | join)$([ -s "$refused" ] && printf '; %s' "$(join <"$refused")")"
 	elif [ -s "$refused" ]; then
 		report logs failed "$(join <"$refused")"
-	elif [ $((_rotated + _active)) -gt 0 ]; then
-		report logs changed "overwrote and deleted $_rotated rotated or journal file(s), overwrote and truncated $_active log file(s)"
+	elif [ $((_rotated + _active + _other)) -gt 0 ]; then
+		_more=""
+		[ "$_other" -gt 0 ] && _more=", overwrote and removed $_other crash dump(s) and mail spool(s)"
+		report logs changed "overwrote and deleted $_rotated rotated or journal file(s), overwrote and truncated $_active log file(s)$_more"
 	else
 		report logs ok "all logs are empty"
 	fi
 }
+
+# crash_and_mail: directories of crash dumps and mail spools.
+crash_and_mail='/var/crash /var/lib/systemd/coredump /var/mail /var/spool/mail'
 
 # log_rotated: find tests (words, no spaces inside) for rotated and journal files.
 log_rotated='-name *.[0-9] -o -name *.[0-9].log -o -name *.gz -o -name *.xz -o -name *.bz2 -o -name *.zst -o -name *.old

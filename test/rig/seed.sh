@@ -97,3 +97,12 @@ fi
 mkdir -p /etc/apt/auth.conf.d
 secret "apt repository login" >/etc/apt/auth.conf.d/private.conf
 chmod 0600 /etc/apt/auth.conf.d/private.conf
+
+# A crash dump of a user's program, a core dump, mail for a user.
+mkdir -p /var/crash /var/lib/systemd/coredump /var/mail
+chmod 1777 /var/crash
+secret "crash dump" >/var/crash/_usr_bin_app.1001.crash
+chown alice /var/crash/_usr_bin_app.1001.crash
+secret "core dump" >/var/lib/systemd/coredump/core.app.1001.zst
+secret "mail for alice" >/var/mail/alice
+chown alice /var/mail/alice

@@ -46,11 +46,6 @@ step_host_keys() {
 	fi
 }
 
-# has_systemd: whether the image boots with systemd.
-has_systemd() {
-	[ -d /etc/systemd/system ] && { [ -x /lib/systemd/systemd ] || [ -x /usr/lib/systemd/systemd ]; }
-}
-
 # rhel_keygen: the distribution's sshd-keygen@.service, when it will make
 # missing keys before sshd.service on every boot: sshd.service wants
 # sshd-keygen.target, and the unit has no ConditionFirstBoot (which an empty

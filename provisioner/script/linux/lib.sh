@@ -421,6 +421,41 @@ remove_tree() {
 	fi
 }
 
+# wipe_dir_contents DIR: take on everything below DIR (a crash or mail
+# directory that users write to): each top-level entry is overwritten and
+# removed by its owner; DIR itself stays. Nothing when DIR is a link.
+wipe_dir_contents() {
+	[ -d "$1" ] && [ ! -L "$1" ] || return 0
+	find -P "$1" -xdev -mindepth 1 -maxdepth 1 -print0 >"$work/dc.all" 2>/dev/null
+	[ -s "$work/dc.all" ] || return 0
+	cat "$work/dc.all" >>"$found"
+	[ "$audit" ] && return 0
+	refuse_mounts "$1" || :
+	find -P "$1" -xdev -mindepth 1 -type f -links +1 -print0 >"$work/hard" 2>/dev/null
+	lines0 "$work/hard" | while IFS= read -r _dc_h; do refuse "$(hard_link_text "$_dc_h")"; done
+	find -P "$1" -xdev -mindepth 1 -maxdepth 1 -exec stat -c '%u:%g' -- {} + 2>/dev/null | sort -u >"$work/dc.owners"
+	while IFS=: read -r _dc_uid _dc_gid; do
+		if [ "$_dc_uid" != 0 ] && [ -z "$drop" ]; then
+			refuse "not touched: entries of uid $_dc_uid in $1 (no setpriv, GNU chroot or su to act as that user)"
+			continue
+		fi
+		find -P "$1" -xdev -mindepth 1 -maxdepth 1 -user "$_dc_uid" -print0 >"$work/dc.mine"
+		drop_mounts "$work/dc.mine" >"$work/dc.take"
+		# shellcheck disable=SC2016 # expanded by the shell xargs runs
+		as_owner "$_dc_uid:$_dc_gid" xargs -0 -r sh -c 'tool=$1 passes=$2; shift 2
+			if [ "$tool" = shred ]; then find -P "$@" -xdev -type f -links 1 -exec shred -n "$passes" -- {} +
+			else find -P "$@" -xdev -type f -links 1 -exec sh -c "$0" sh {} +; fi' "$zero_fill" "${shred:-zero}" \
+			"$AMI_HARDEN_SHRED_PASSES" <"$work/dc.take" 2>>"$work/wipe.err"
+		if [ "$gnu_rm" ]; then
+			as_owner "$_dc_uid:$_dc_gid" xargs -0 -r rm -rf --one-file-system -- <"$work/dc.take" 2>>"$work/wipe.err"
+		else
+			# shellcheck disable=SC2016 # expanded by the shell xargs runs
+			as_owner "$_dc_uid:$_dc_gid" xargs -0 -r sh -c 'find -P "$@" -xdev ! -type d -exec rm -f -- {} +
+				find -P "$@" -xdev -depth -type d -exec rmdir -- {} +' sh <"$work/dc.take" 2>>"$work/wipe.err"
+		fi
+	done <"$work/dc.owners"
+}
+
 # check_path BASE REL: whether the directories of BASE/REL can be entered:
 # none of them below BASE is a symbolic link (refused: what lies behind it is
 # not ours to touch, and may hold a secret) or, where $mnt is set, a mount
@@ -783,6 +818,11 @@ sshd_ready() {
 	sshd=$(sshd_binary) || { sshd=""; return 1; }
 	sshd_command_line | awk '!seen[$0]++' >"$work/sshd_opts"
 	sshd_probe_key
+}
+
+# has_systemd: whether the image boots with systemd.
+has_systemd() {
+	[ -d /etc/systemd/system ] && { [ -x /lib/systemd/systemd ] || [ -x /usr/lib/systemd/systemd ]; }
 }
 
 # unit_dirs: where systemd looks for units, most important first.

@@ -6,6 +6,8 @@
 # Directories that a user owns (a database's log directory, say) are cleaned
 # by that user; root cleans the rest and never enters those. A file with more
 # than one hard link, and anything below another mount, is refused.
+# Crash dumps and mail spools of the build go too, each entry removed by its
+# owner (users write there).
 step_logs() {
 	[ -d /var/log ] || { report logs ok "no /var/log"; return; }
 	wipe_start logs
@@ -26,6 +28,9 @@ step_logs() {
 		findings_from logs "$work/rotated.lines" '%s exists (rotated or journal)'
 		lines0 "$work/active" >"$work/active.lines"
 		findings_from logs "$work/active.lines" '%s is not empty'
+		for _d in $crash_and_mail; do wipe_dir_contents "$_d"; done
+		lines0 "$found" >"$work/found.lines"
+		findings_from logs "$work/found.lines" '%s exists (a crash dump or mail of the build)'
 		audit_result logs "all logs are empty"
 		return
 	fi
@@ -52,19 +57,29 @@ step_logs() {
 	# The journal's directories are named after the old machine-id.
 	[ -d /var/log/journal ] && find -P /var/log/journal -xdev -mindepth 1 -depth -type d -exec rmdir -- {} + 2>/dev/null
 
+	for _d in $crash_and_mail; do wipe_dir_contents "$_d"; done
+	_other=$(count0 "$found")
+
 	find -P /var/log -xdev -type f ! -size 0 -print0 >"$work/left"
+	# shellcheck disable=SC2016 # expanded by the shell xargs runs
+	xargs -0 sh -c 'for f do if [ -e "$f" ] || [ -L "$f" ]; then printf "%s\0" "$f"; fi; done' sh <"$found" >>"$work/left"
 	# shellcheck disable=SC2016 # expanded by the shell xargs runs
 	xargs -0 sh -c 'for f do if [ -e "$f" ]; then printf "%s\0" "$f"; fi; done' sh <"$work/rotated" >>"$work/left"
 	if [ -s "$work/left" ]; then
 		report logs failed "still holding data: $(lines0 "$work/left" | join)$([ -s "$refused" ] && printf '; %s' "$(join <"$refused")")"
 	elif [ -s "$refused" ]; then
 		report logs failed "$(join <"$refused")"
-	elif [ $((_rotated + _active)) -gt 0 ]; then
-		report logs changed "overwrote and deleted $_rotated rotated or journal file(s), overwrote and truncated $_active log file(s)"
+	elif [ $((_rotated + _active + _other)) -gt 0 ]; then
+		_more=""
+		[ "$_other" -gt 0 ] && _more=", overwrote and removed $_other crash dump(s) and mail spool(s)"
+		report logs changed "overwrote and deleted $_rotated rotated or journal file(s), overwrote and truncated $_active log file(s)$_more"
 	else
 		report logs ok "all logs are empty"
 	fi
 }
+
+# crash_and_mail: directories of crash dumps and mail spools.
+crash_and_mail='/var/crash /var/lib/systemd/coredump /var/mail /var/spool/mail'
 
 # log_rotated: find tests (words, no spaces inside) for rotated and journal files.
 log_rotated='-name *.[0-9] -o -name *.[0-9].log -o -name *.gz -o -name *.xz -o -name *.bz2 -o -name *.zst -o -name *.old

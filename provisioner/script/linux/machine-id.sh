@@ -1,6 +1,20 @@
 # shellcheck shell=sh
-# machine-id: an empty /etc/machine-id makes systemd give each instance its own.
+# machine-id: nothing that identifies this machine ships. An empty
+# /etc/machine-id makes systemd give each instance its own; the D-Bus copy,
+# the saved random seed (every instance would start from the same entropy)
+# and the DHCP leases of the build go; Debian's snakeoil TLS key (made when
+# ssl-cert was installed: the same key in every instance) goes, and a unit
+# makes a new one at each instance's first boot.
 step_machine_id() {
+	# DHCP clients' leases: dhclient, dhcpcd, NetworkManager, wicked.
+	set --
+	for _f in /var/lib/dhcp/*.lease* /var/lib/dhclient/*.lease* /var/lib/dhcpcd/*.lease* \
+		/var/lib/NetworkManager/*.lease* /var/lib/wicked/lease*; do
+		[ -f "$_f" ] || [ -L "$_f" ] && set -- "$@" "$_f"
+	done
+	_leases=$#
+	_snakeoil=/etc/ssl/private/ssl-cert-snakeoil.key
+	_snakecert=/etc/ssl/certs/ssl-cert-snakeoil.pem
 	if [ "$audit" ]; then
 		[ -s /etc/machine-id ] && finding machine-id "/etc/machine-id holds this machine's id"
 		[ -e /etc/machine-id ] || finding machine-id "/etc/machine-id is missing (an empty file is the image state)"
@@ -8,9 +22,12 @@ step_machine_id() {
 			finding machine-id "/var/lib/dbus/machine-id is a copy of the machine id"
 		fi
 		[ -f /var/lib/systemd/random-seed ] && finding machine-id "/var/lib/systemd/random-seed exists"
+		for _f; do finding machine-id "$_f exists (a DHCP lease of the build)"; done
+		[ -e "$_snakeoil" ] && finding machine-id "$_snakeoil exists (the same TLS key in every instance)"
 		audit_result machine-id "/etc/machine-id is empty"
 		return
 	fi
+	wipe_start machine-id
 	_changed=""
 	if [ -s /etc/machine-id ]; then
 		empty_file /etc/machine-id || { report machine-id failed "could not empty /etc/machine-id"; return; }
@@ -27,12 +44,29 @@ step_machine_id() {
 	fi
 	# The saved random seed would be shared by every instance too.
 	if [ -f /var/lib/systemd/random-seed ]; then
-		wipe_start machine-id
-		take_files 0:0 /var/lib/systemd/random-seed
+		set -- "$@" /var/lib/systemd/random-seed
 		_changed="${_changed:+$_changed, }removed /var/lib/systemd/random-seed"
 	fi
+	[ "$_leases" -gt 0 ] && _changed="${_changed:+$_changed, }removed $_leases DHCP lease file(s) of the build"
+	if [ -e "$_snakeoil" ]; then
+		if ! _how=$(arrange_snakeoil); then
+			report machine-id failed "$_how; $_snakeoil was kept"
+			return
+		fi
+		set -- "$@" "$_snakeoil"
+		[ -e "$_snakecert" ] && set -- "$@" "$_snakecert"
+		_changed="${_changed:+$_changed, }removed the snakeoil TLS key and certificate (new ones at first boot by $_how)"
+	fi
+	take_files 0:0 "$@"
 	if [ -s /etc/machine-id ] || { [ -f /var/lib/dbus/machine-id ] && [ ! -L /var/lib/dbus/machine-id ]; }; then
 		report machine-id failed "a machine-id is still there"
+		return
+	fi
+	for _f; do
+		[ -e "$_f" ] && { report machine-id failed "could not remove $_f$(first_errors)"; return; }
+	done
+	if [ -s "$refused" ]; then
+		report machine-id failed "$(join <"$refused")"
 	elif [ -n "$_changed" ]; then
 		report machine-id changed "$_changed"
 	else
@@ -40,3 +74,47 @@ step_machine_id() {
 	fi
 }
 
+# arrange_snakeoil: a unit that makes a new snakeoil key and certificate with
+# Debian's own make-ssl-cert at first boot, once the host name is set
+# (cloud-init sets it) and before the services that use them start. Prints
+# what does it, or why nothing can (and fails).
+arrange_snakeoil() {
+	if ! command -v make-ssl-cert >/dev/null 2>&1; then
+		echo "make-ssl-cert is not installed, so nothing could make a new snakeoil key"
+		return 1
+	fi
+	if ! has_systemd; then
+		echo "no systemd here to make a new snakeoil key at first boot"
+		return 1
+	fi
+	_unit=/etc/systemd/system/ami-harden-snakeoil.service
+	cat >"$work/snakeoil.unit" <<UNIT
+# Installed by ami-harden: the image was shared without the snakeoil TLS key
+# that Debian's ssl-cert made at install time, so each instance makes its own.
+[Unit]
+Description=Generate the snakeoil TLS key and certificate (ami-harden)
+ConditionPathExists=!/etc/ssl/private/ssl-cert-snakeoil.key
+After=cloud-init.service systemd-hostnamed.service
+Before=multi-user.target apache2.service nginx.service postfix.service exim4.service dovecot.service
+
+[Service]
+Type=oneshot
+ExecStart=$(command -v make-ssl-cert) generate-default-snakeoil
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+	if ! cmp -s "$work/snakeoil.unit" "$_unit"; then
+		if ! { cat "$work/snakeoil.unit" >"$_unit" && chmod 0644 "$_unit"; }; then
+			echo "could not write $_unit"
+			return 1
+		fi
+		relabel "$_unit"
+	fi
+	if ! { { [ -d /etc/systemd/system/multi-user.target.wants ] || mkdir -m 0755 /etc/systemd/system/multi-user.target.wants; } &&
+		ln -sf "$_unit" /etc/systemd/system/multi-user.target.wants/ami-harden-snakeoil.service; }; then
+		echo "could not enable $_unit"
+		return 1
+	fi
+	echo "ami-harden-snakeoil.service (make-ssl-cert)"
+}
