@@ -169,7 +169,7 @@ controller() {
 		# -O: owned by this process's user, root. A builtin: no process per component.
 		if [ -e "$_ct_path" ] && [ ! -O "$_ct_path" ]; then
 			if [ -d "$_ct_path" ]; then
-				stat -c '%u:%g' -- "$_ct_path" 2>/dev/null && return 0
+				stat -c '%u' -- "$_ct_path" 2>/dev/null | user_groups | grep . && return 0
 				return 1
 			fi
 			# A file is controlled by the owner of its directory (root here).
@@ -177,6 +177,15 @@ controller() {
 		fi
 	done
 	echo 0:0
+}
+
+# user_groups: "UID" lines (anything after a ":" is dropped) on stdin
+# become "UID:GID", GID the primary group of that UID's account, 65534
+# without one. Work as a user never runs with the group of the file it acts
+# on: that may be a system group (root, shadow, mail) the user is not in.
+user_groups() {
+	awk -F: 'FILENAME == ARGV[1] { if (!($3 in g)) g[$3] = $4; next }
+		{ print $1 ":" (($1 in g) ? g[$1] : 65534) }' "$work/passwd" -
 }
 
 # as_owner UID:GID COMMAND...: run COMMAND as that user and group; as root
@@ -435,8 +444,10 @@ remove_tree() {
 }
 
 # wipe_dir_contents DIR: take on everything below DIR (a crash or mail
-# directory that users write to): each top-level entry is overwritten and
-# removed by its owner; DIR itself stays. Nothing when DIR is a link.
+# directory): DIR itself stays. In a directory anyone may write to (/var/crash
+# is 1777, like /tmp) each top-level entry is overwritten and removed by its
+# owner; elsewhere (/var/mail, root:mail 2775) by who controls DIR, as its
+# users cannot remove their own entries there. Nothing when DIR is a link.
 wipe_dir_contents() {
 	[ -d "$1" ] && [ ! -L "$1" ] || return 0
 	find -P "$1" -xdev -mindepth 1 -maxdepth 1 -print0 >"$work/dc.all" 2>/dev/null
@@ -446,13 +457,23 @@ wipe_dir_contents() {
 	refuse_mounts "$1" || :
 	find -P "$1" -xdev -mindepth 1 -type f -links +1 -print0 >"$work/hard" 2>/dev/null
 	lines0 "$work/hard" | while IFS= read -r _dc_h; do refuse "$(hard_link_text "$_dc_h")"; done
-	find -P "$1" -xdev -mindepth 1 -maxdepth 1 -exec stat -c '%u:%g' -- {} + 2>/dev/null | sort -u >"$work/dc.owners"
+	if [ -n "$(find -P "$1" -maxdepth 0 -perm -0002 2>/dev/null)" ]; then
+		find -P "$1" -xdev -mindepth 1 -maxdepth 1 -exec stat -c '%u' -- {} + 2>/dev/null | sort -u | user_groups >"$work/dc.owners"
+		_dc_all=""
+	else
+		controller "$1" >"$work/dc.owners" || return 0
+		_dc_all=1
+	fi
 	while IFS=: read -r _dc_uid _dc_gid; do
 		if [ "$_dc_uid" != 0 ] && [ -z "$drop" ]; then
 			refuse "not touched: entries of uid $_dc_uid in $1 (no setpriv, GNU chroot or su to act as that user)"
 			continue
 		fi
-		find -P "$1" -xdev -mindepth 1 -maxdepth 1 -user "$_dc_uid" -print0 >"$work/dc.mine"
+		if [ "$_dc_all" ]; then
+			cp "$work/dc.all" "$work/dc.mine"
+		else
+			find -P "$1" -xdev -mindepth 1 -maxdepth 1 -user "$_dc_uid" -print0 >"$work/dc.mine"
+		fi
 		drop_mounts "$work/dc.mine" >"$work/dc.take"
 		# shellcheck disable=SC2016 # expanded by the shell xargs runs
 		as_owner "$_dc_uid:$_dc_gid" xargs -0 -r sh -c 'tool=$1 passes=$2; shift 2
@@ -574,10 +595,12 @@ list_homes() {
 			for (i = 2; i <= n; i++) {
 				p = p "/" c[i]
 				if (!(p in owner)) { ug = ""; break }
-				if (owner[p] !~ /^0:/) { ug = owner[p]; break }
+				if (owner[p] !~ /^0:/) { ug = owner[p]; sub(/:.*/, "", ug); break }
 			}
 			if (ug != "") print ug "\t" $0
-		}' "$work/homes.owners" "$work/homes.dirs" >"$work/homes.real"
+		}' "$work/homes.owners" "$work/homes.dirs" |
+		awk -F '\t' -v OFS='\t' 'FILENAME == ARGV[1] { split($0, f, ":"); if (!(f[3] in g)) g[f[3]] = f[4]; next }
+			$1 != "0:0" { $1 = $1 ":" (($1 in g) ? g[$1] : 65534) } { print }' "$work/passwd" - >"$work/homes.real"
 	# One pass over the mounts for every home: M is set where one lies below.
 	# FILENAME, not FNR == NR: with no mounts to read (no /proc) the first
 	# file is empty, and FNR == NR would hold for the homes too.
@@ -1825,8 +1848,8 @@ step_temp() {
 	done
 	_n=$(count_entries)
 	# Every owner of a top-level entry, then each one's entries, as that owner.
-	find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -exec stat -c '%u:%g' -- {} + 2>/dev/null |
-		sort -u >"$work/temp.owners"
+	find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -exec stat -c '%u' -- {} + 2>/dev/null |
+		sort -u | user_groups >"$work/temp.owners"
 	while IFS=: read -r _uid _gid; do
 		if [ "$_uid" != 0 ] && [ -z "$drop" ]; then
 			refuse "not touched: entries of uid $_uid (no setpriv, GNU chroot or su to act as that user)"
@@ -1914,7 +1937,7 @@ step_logs() {
 
 	# Root's part, then each user's directories as that user.
 	clean_logs 0:0 /var/log
-	find -P /var/log -xdev -type d ! -user 0 -prune -exec stat -c '%u:%g' -- {} + 2>/dev/null | sort -u >"$work/log.owners"
+	find -P /var/log -xdev -type d ! -user 0 -prune -exec stat -c '%u' -- {} + 2>/dev/null | sort -u | user_groups >"$work/log.owners"
 	while IFS=: read -r _uid _gid; do
 		if [ -z "$drop" ]; then
 			refuse "not touched: log directories of uid $_uid (no setpriv, GNU chroot or su to act as that user)"

@@ -70,20 +70,28 @@ var hostileMounts = []string{"home/dave/.aws/sso/cache/mnt", "tmp/mounted", "var
 // outsideKey prefixes the fingerprint keys of the OUTSIDE tree.
 const outsideKey = "OUTSIDE:"
 
-// Names in a home that the steps clean, as provisioner/script/linux.sh
-// (step_user_keys, step_credentials, step_history at f5501a8) lists them.
-var (
-	homeKeyNames        = []string{".ssh/authorized_keys", ".ssh/authorized_keys2"} // and .ssh/id_*
-	homeCredentialNames = []string{".aws/credentials", ".aws/sso/cache", ".docker/config.json", ".git-credentials",
-		".netrc", ".pgpass", ".my.cnf", ".config/gcloud/credentials.db", ".config/gcloud/access_tokens.db",
-		".config/gcloud/application_default_credentials.json", ".config/gcloud/legacy_credentials",
-		".azure/accessTokens.json", ".azure/msal_token_cache.json", ".kube/config", ".npmrc", ".pypirc",
-		".config/gh/hosts.yml", ".vault-token", ".terraform.d/credentials.tfrc.json"}
-	homeHistoryNames = []string{".bash_history", ".zsh_history", ".zhistory", ".sh_history", ".ash_history",
-		".history", ".python_history", ".mysql_history", ".psql_history", ".sqlite_history", ".lesshst",
-		".viminfo", ".node_repl_history", ".rediscli_history", ".irb_history", ".local/share/fish/fish_history",
-		".local/share/nano/search_history"}
-)
+// homeFilePatterns are the names in a home that the home steps clean, read
+// from the script itself (home_files_user_keys, home_files_credentials and
+// home_files_history in provisioner/script/linux/lib.sh): one list, so the
+// owned set cannot drift from what the steps do. A * only in the last part.
+var homeFilePatterns = func() []string {
+	b, err := os.ReadFile(filepath.Join(rig, "..", "..", "provisioner", "script", "linux", "lib.sh"))
+	if err != nil {
+		panic(err)
+	}
+	var out []string
+	for _, m := range regexp.MustCompile(`(?s)\nhome_files_[a-z_]+='([^']*)'`).FindAllStringSubmatch(string(b), -1) {
+		out = append(out, strings.Fields(m[1])...)
+	}
+	if len(out) < 20 {
+		panic("the home_files_* lists were not found in lib.sh")
+	}
+	return out
+}()
+
+// hostileKeyFiles are the files in a real home's .ssh that hold a private
+// key (user-keys takes those whatever their names), found before the build.
+var hostileKeyFiles = map[string]bool{}
 
 // ownedByTheSteps reports whether the steps may change or delete the entry
 // at p, an absolute path inside the target as the fingerprint walk finds it.
@@ -108,25 +116,31 @@ var (
 //     the directories themselves);
 //   - cloud-init: /var/lib/cloud with everything below, /etc/sudoers.d/90-cloud-init-users;
 //   - user-keys, credentials, history: in every real home, .ssh/authorized_keys,
-//     .ssh/authorized_keys2, .ssh/id_* and the names of homeCredentialNames
-//     and homeHistoryNames, a directory among them with everything below;
+//     the names of homeFilePatterns (read from lib.sh) and the files of .ssh
+//     holding a private key, a directory among them with everything below;
 //   - credentials: the extra_paths after path.Clean, with everything below.
 func ownedByTheSteps(p string, homes ...string) bool {
 	switch p {
 	case "/etc/ssh/sshd_config",
 		"/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/.pwd.lock",
-		"/etc/systemd/system/ami-harden-host-keys.service",
+		"/var/backups/shadow.bak", "/var/backups/gshadow.bak", "/var/backups/passwd.bak", "/var/backups/group.bak",
+		"/etc/systemd/system/ami-harden-host-keys.service", "/etc/systemd/system/ami-harden-snakeoil.service",
 		"/etc/machine-id", "/var/lib/dbus/machine-id", "/var/lib/systemd/random-seed",
-		"/etc/sudoers.d/90-cloud-init-users":
+		"/etc/ssl/private/ssl-cert-snakeoil.key", "/etc/ssl/certs/ssl-cert-snakeoil.pem",
+		"/etc/apt/auth.conf", "/etc/sudoers.d/90-cloud-init-users":
+		return true
+	}
+	if hostileKeyFiles[p] {
 		return true
 	}
 	for _, pattern := range []string{"/etc/ssh/ssh_host_*", "/etc/systemd/system/*.wants",
-		"/etc/systemd/system/*.wants/ami-harden-host-keys.service"} {
+		"/etc/systemd/system/*.wants/ami-harden-host-keys.service", "/etc/systemd/system/*.wants/ami-harden-snakeoil.service",
+		"/etc/apt/auth.conf.d/*", "/var/lib/dhcp/*.lease*", "/var/lib/NetworkManager/*.lease*"} {
 		if ok, _ := path.Match(pattern, p); ok {
 			return true
 		}
 	}
-	for _, dir := range []string{"/tmp", "/var/tmp", "/var/log"} {
+	for _, dir := range []string{"/tmp", "/var/tmp", "/var/log", "/var/crash", "/var/lib/systemd/coredump", "/var/mail", "/var/spool/mail"} {
 		if strings.HasPrefix(p, dir+"/") {
 			return true
 		}
@@ -144,12 +158,10 @@ func ownedByTheSteps(p string, homes ...string) bool {
 		if !ok {
 			continue
 		}
-		if strings.HasPrefix(rel, ".ssh/id_") {
-			return true
-		}
-		for _, names := range [][]string{homeKeyNames, homeCredentialNames, homeHistoryNames} {
-			for _, name := range names {
-				if atOrBelow(rel, name) {
+		for _, pattern := range homeFilePatterns {
+			// The pattern names a file or a directory: the entry itself, or one below it.
+			for r := rel; r != "." && r != "/"; r = path.Dir(r) {
+				if ok, _ := path.Match(pattern, r); ok {
 					return true
 				}
 			}
@@ -354,6 +366,17 @@ func TestHostileLayout(t *testing.T) {
 
 	homes := realHomes(t, tg)
 	t.Logf("real homes: %q", homes)
+	for _, h := range homes {
+		keys, _ := filepath.Glob(tg.Path(filepath.Join(h, ".ssh", "*")))
+		for _, k := range keys {
+			if fi, err := os.Lstat(k); err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+			if b, err := os.ReadFile(k); err == nil && regexp.MustCompile(`PRIVATE KEY-----|PuTTY-User-Key-File-`).Match(b) {
+				hostileKeyFiles[strings.TrimPrefix(k, tg.Dir)] = true
+			}
+		}
+	}
 	before := hostileFingerprint(t, tg, outside)
 
 	files, read := reportFiles(t)

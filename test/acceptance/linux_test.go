@@ -107,6 +107,7 @@ func hardenDirtyImage(t *testing.T, img image, hostKeys, cloudInit, summary stri
 	// The scan must see the seeded secrets, or its zero below proves nothing.
 	require.NotZero(t, tg.ScanDisk(secretWord), "the disk scan does not find the seeded secrets")
 	oldMachineID := readFile(t, tg.Path("etc/machine-id"))
+	oldSnakeoil := fmt.Sprintf("%x", sha256.Sum256([]byte(readFile(t, tg.Path("etc/ssl/private/ssl-cert-snakeoil.key")))))
 	passwdBefore := readFile(t, tg.Path("etc/passwd"))
 
 	files, read := reportFiles(t)
@@ -206,6 +207,9 @@ func hardenDirtyImage(t *testing.T, img image, hostKeys, cloudInit, summary stri
 	assert.NotEqual(t, "0", boot["hostkeys"])
 	assert.Regexp(t, regexp.MustCompile(`^[0-9a-f]{32}$`), boot["machine_id"])
 	assert.NotEqual(t, strings.TrimSpace(oldMachineID), boot["machine_id"])
+	// Debian's snakeoil TLS key: a new one, made at this instance's first boot.
+	assert.Regexp(t, regexp.MustCompile(`^[0-9a-f]{64}$`), boot["snakeoil"], "no snakeoil key at first boot")
+	assert.NotEqual(t, oldSnakeoil, boot["snakeoil"], "the image's snakeoil key was kept")
 	assert.Equal(t, "ok", boot["keylogin"])
 	assert.Equal(t, "publickey", boot["methods"])
 }

@@ -119,8 +119,8 @@ func TestOtherWaysIn(t *testing.T) {
 			"2 other way(s) in, see below",
 			"note: AuthorizedKeysFile keys are also read from .ssh/authorized_keys /etc/ssh/authorized_keys/%u (user-keys cleans these files)",
 			"note: " + ca,
-			// The seed's 20 key files, and the two central ones.
-			"user-keys      changed  overwrote and removed 22 file(s)",
+			// The seed's 36 key files (9 in each of 4 homes), and the two central ones.
+			"user-keys      changed  overwrote and removed 38 file(s)",
 		}, nil),
 	})
 	assert.NoFileExists(t, tg.Path("etc/ssh/authorized_keys/alice"))

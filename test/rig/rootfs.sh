@@ -15,8 +15,10 @@ set -euo pipefail
 suite=${1:-bookworm}
 extra=${2:-}
 cache=${AMI_HARDEN_CACHE:-/var/cache/ami-harden}
-# What a small cloud image has: sshd, sudo for the login user, systemd to boot.
-packages=openssh-server,sudo,systemd-sysv,dbus,openssh-client
+# What a small cloud image has: sshd, sudo for the login user, systemd to boot,
+# and Debian's ssl-cert (its snakeoil TLS key is made at install time, so
+# every image built from it shares one).
+packages=openssh-server,sudo,systemd-sysv,dbus,openssh-client,ssl-cert
 key=$(printf '%s %s %s' "$suite" "$packages" "$extra" | sha256sum | cut -c1-12)
 tarball=$cache/rootfs-$suite-$key.tar
 

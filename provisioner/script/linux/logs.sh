@@ -42,7 +42,7 @@ step_logs() {
 
 	# Root's part, then each user's directories as that user.
 	clean_logs 0:0 /var/log
-	find -P /var/log -xdev -type d ! -user 0 -prune -exec stat -c '%u:%g' -- {} + 2>/dev/null | sort -u >"$work/log.owners"
+	find -P /var/log -xdev -type d ! -user 0 -prune -exec stat -c '%u' -- {} + 2>/dev/null | sort -u | user_groups >"$work/log.owners"
 	while IFS=: read -r _uid _gid; do
 		if [ -z "$drop" ]; then
 			refuse "not touched: log directories of uid $_uid (no setpriv, GNU chroot or su to act as that user)"

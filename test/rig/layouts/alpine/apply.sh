@@ -42,6 +42,10 @@ rm -f "$dir/etc/init.d/ssh" "$dir"/etc/rc[0-6S].d/[SK][0-9][0-9]ssh
 rm -f "$dir/usr/bin/systemctl" "$dir/usr/sbin/systemctl"
 rm -rf --one-file-system "$dir/etc/systemd/system"
 
+# Debian's ssl-cert (its snakeoil key and make-ssl-cert) is not Alpine's either.
+rm -f "$dir/etc/ssl/private/ssl-cert-snakeoil.key" "$dir/etc/ssl/certs/ssl-cert-snakeoil.pem" \
+	"$dir/usr/sbin/make-ssl-cert"
+
 # An sshd without PAM: UsePAM no, and a wrapper that hides the usepam line of
 # sshd -T as a PAM-less build would (README.md).
 if [ ! -e "$dir/usr/sbin/sshd.real" ]; then
