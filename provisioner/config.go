@@ -57,7 +57,7 @@ type Config struct {
 	// The steps to run, by name; the default is every step of the OS. Steps
 	// always run in their fixed order, whatever the order written here. On
 	// Linux: sshd, passwords, host-keys, user-keys, credentials, history,
-	// cloud-init, machine-id, temp, logs. On Windows: domain, guest-account,
+	// cloud-init, machine-id, temp, secrets, logs. On Windows: domain, guest-account,
 	// services, admin-password, user-keys, host-keys, credentials, history,
 	// temp, event-logs, sysprep. An unknown name is an error that lists the
 	// valid ones.
@@ -92,6 +92,12 @@ type Config struct {
 	// default the cloud-init step overwrites and removes it with the rest of
 	// the build instance's state: its user-data often holds passwords.
 	KeepCloudInitSeed bool `mapstructure:"keep_cloud_init_seed"`
+	// Linux: files whose stray secrets the secrets step accepts: absolute
+	// paths or globs (`*` and `?` match `/` too), e.g.
+	// `["/opt/app/config/test-fixtures/*"]`. Use it for a known file the
+	// application needs as it is; anything else the step names should be
+	// removed from the image instead.
+	SecretsAllow []string `mapstructure:"secrets_allow"`
 	// Linux: how many passes of random data overwrite a secret file before
 	// it is unlinked (GNU shred -n). Defaults to 1: one full overwrite
 	// already leaves nothing of the file in the blocks an image snapshot
@@ -278,6 +284,11 @@ func (c *Config) prepareLinux(add func(string, ...interface{})) {
 			add("sshd_settings: the value of %s must be one line", k)
 		}
 	}
+	for _, g := range c.SecretsAllow {
+		if !strings.HasPrefix(g, "/") || strings.ContainsAny(g, "\r\n\x00") {
+			add("secrets_allow: %q is not an absolute path or glob on one line", g)
+		}
+	}
 	for _, u := range c.KeepUsers {
 		if !accountName.MatchString(u) {
 			add("keep_users: %q is not an account name", u)
@@ -298,6 +309,9 @@ func (c *Config) prepareLinux(add func(string, ...interface{})) {
 		}
 		if c.KeepCloudInitSeed {
 			add("keep_cloud_init_seed is for os = \"linux\" only")
+		}
+		if len(c.SecretsAllow) > 0 {
+			add("secrets_allow is for os = \"linux\" only")
 		}
 	}
 	if c.ShredPasses == 0 {

@@ -157,6 +157,7 @@ func (p *Provisioner) render(os string, steps []string) []byte {
 		ExtraPaths:        p.config.ExtraPaths,
 		KeepUsers:         p.config.KeepUsers,
 		KeepCloudInitSeed: p.config.KeepCloudInitSeed,
+		SecretsAllow:      p.config.SecretsAllow,
 		ShredPasses:       p.config.ShredPasses,
 		Mode:              p.config.Mode,
 		RemoveSelf:        true,

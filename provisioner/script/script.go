@@ -44,6 +44,7 @@ var LinuxSteps = []string{
 	"cloud-init",
 	"machine-id",
 	"temp",
+	"secrets",
 	"logs",
 }
 
@@ -88,6 +89,8 @@ type Params struct {
 	KeepUsers []string
 	// KeepCloudInitSeed keeps /var/lib/cloud/seed.
 	KeepCloudInitSeed bool
+	// SecretsAllow are globs of files whose stray secrets are accepted.
+	SecretsAllow []string
 	// ShredPasses is how many passes of random data overwrite a secret.
 	ShredPasses int
 	// Mode is enforce or audit.
@@ -179,6 +182,7 @@ func RenderLinux(p Params) []byte {
 		keepSeed = "1"
 	}
 	assign(&header, "AMI_HARDEN_KEEP_CLOUD_INIT_SEED", keepSeed)
+	assign(&header, "AMI_HARDEN_SECRETS_ALLOW", strings.Join(p.SecretsAllow, "\n"))
 	assign(&header, "AMI_HARDEN_SHRED_PASSES", fmt.Sprint(p.ShredPasses))
 	assign(&header, "AMI_HARDEN_MODE", p.Mode)
 	removeSelf := "0"

@@ -35,7 +35,7 @@
 
 # Parameters. The provisioner sets them above; the defaults are what an empty
 # `provisioner "ami-harden" {}` block means.
-: "${AMI_HARDEN_STEPS:=sshd passwords host-keys user-keys credentials history cloud-init machine-id temp logs}"
+: "${AMI_HARDEN_STEPS:=sshd passwords host-keys user-keys credentials history cloud-init machine-id temp secrets logs}"
 # Keyword/value lines for sshd, one per line, "Keyword value".
 : "${AMI_HARDEN_SSHD_SETTINGS:=PasswordAuthentication no
 PermitRootLogin prohibit-password
@@ -46,6 +46,8 @@ KbdInteractiveAuthentication no}"
 : "${AMI_HARDEN_EXTRA_PATHS:=}"
 # Accounts, one per line, whose passwords and keys stay (keep_users).
 : "${AMI_HARDEN_KEEP_USERS:=}"
+# Globs of files, one per line, whose stray secrets are accepted (secrets_allow).
+: "${AMI_HARDEN_SECRETS_ALLOW:=}"
 # 1: cloud-init's seed (/var/lib/cloud/seed) stays (keep_cloud_init_seed).
 : "${AMI_HARDEN_KEEP_CLOUD_INIT_SEED:=0}"
 # Overwrite passes of random data before a secret file is unlinked.
