@@ -57,7 +57,7 @@ type Config struct {
 	// The steps to run, by name; the default is every step of the OS. Steps
 	// always run in their fixed order, whatever the order written here. On
 	// Linux: sshd, passwords, host-keys, user-keys, credentials, history,
-	// cloud-init, machine-id, temp, secrets, logs. On Windows: domain, guest-account,
+	// accounts, cloud-init, machine-id, temp, secrets, logs. On Windows: domain, guest-account,
 	// services, admin-password, user-keys, host-keys, credentials, history,
 	// temp, event-logs, sysprep. An unknown name is an error that lists the
 	// valid ones.
@@ -92,6 +92,14 @@ type Config struct {
 	// default the cloud-init step overwrites and removes it with the rest of
 	// the build instance's state: its user-data often holds passwords.
 	KeepCloudInitSeed bool `mapstructure:"keep_cloud_init_seed"`
+	// Linux: accounts the accounts step removes, typically the ones the build
+	// made (`["packer"]`): the home is overwritten and removed, with the mail
+	// spool, the crontab and the sudoers.d files that grant only that
+	// account. The build's own login user can be one of them (its session
+	// goes on), but then nothing after this provisioner can log in as it:
+	// let the builder stop the machine (amazon-ebs does) rather than a
+	// `shutdown_command` over SSH. root and UID 0 accounts are refused.
+	RemoveUsers []string `mapstructure:"remove_users"`
 	// Linux: files whose stray secrets the secrets step accepts: absolute
 	// paths or globs (`*` and `?` match `/` too), e.g.
 	// `["/opt/app/config/test-fixtures/*"]`. Use it for a known file the
@@ -294,6 +302,16 @@ func (c *Config) prepareLinux(add func(string, ...interface{})) {
 			add("keep_users: %q is not an account name", u)
 		}
 	}
+	for _, u := range c.RemoveUsers {
+		if !accountName.MatchString(u) || u == "root" {
+			add("remove_users: %q is not an account name that can be removed", u)
+		}
+		for _, k := range c.KeepUsers {
+			if k == u {
+				add("account %q is in both keep_users and remove_users", u)
+			}
+		}
+	}
 	if c.ShredPasses < 0 || c.ShredPasses > 35 {
 		add("shred_passes must be between 1 and 35, not %d", c.ShredPasses)
 	}
@@ -309,6 +327,9 @@ func (c *Config) prepareLinux(add func(string, ...interface{})) {
 		}
 		if c.KeepCloudInitSeed {
 			add("keep_cloud_init_seed is for os = \"linux\" only")
+		}
+		if len(c.RemoveUsers) > 0 {
+			add("remove_users is for os = \"linux\" only")
 		}
 		if len(c.SecretsAllow) > 0 {
 			add("secrets_allow is for os = \"linux\" only")

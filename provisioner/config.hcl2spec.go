@@ -29,6 +29,7 @@ type FlatConfig struct {
 	ExtraPaths          []string          `mapstructure:"extra_paths" cty:"extra_paths" hcl:"extra_paths"`
 	KeepUsers           []string          `mapstructure:"keep_users" cty:"keep_users" hcl:"keep_users"`
 	KeepCloudInitSeed   *bool             `mapstructure:"keep_cloud_init_seed" cty:"keep_cloud_init_seed" hcl:"keep_cloud_init_seed"`
+	RemoveUsers         []string          `mapstructure:"remove_users" cty:"remove_users" hcl:"remove_users"`
 	SecretsAllow        []string          `mapstructure:"secrets_allow" cty:"secrets_allow" hcl:"secrets_allow"`
 	ShredPasses         *int              `mapstructure:"shred_passes" cty:"shred_passes" hcl:"shred_passes"`
 	ExecuteCommand      *string           `mapstructure:"execute_command" cty:"execute_command" hcl:"execute_command"`
@@ -71,6 +72,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"extra_paths":                &hcldec.AttrSpec{Name: "extra_paths", Type: cty.List(cty.String), Required: false},
 		"keep_users":                 &hcldec.AttrSpec{Name: "keep_users", Type: cty.List(cty.String), Required: false},
 		"keep_cloud_init_seed":       &hcldec.AttrSpec{Name: "keep_cloud_init_seed", Type: cty.Bool, Required: false},
+		"remove_users":               &hcldec.AttrSpec{Name: "remove_users", Type: cty.List(cty.String), Required: false},
 		"secrets_allow":              &hcldec.AttrSpec{Name: "secrets_allow", Type: cty.List(cty.String), Required: false},
 		"shred_passes":               &hcldec.AttrSpec{Name: "shred_passes", Type: cty.Number, Required: false},
 		"execute_command":            &hcldec.AttrSpec{Name: "execute_command", Type: cty.String, Required: false},

@@ -93,7 +93,7 @@ func TestPrepareCollectsEveryError(t *testing.T) {
 	})
 	require.Error(t, err)
 	for _, want := range []string{
-		`steps: unknown step "firewall"; valid steps are: sshd, passwords, host-keys, user-keys, credentials, history, cloud-init, machine-id, temp, secrets, logs`,
+		`steps: unknown step "firewall"; valid steps are: sshd, passwords, host-keys, user-keys, credentials, history, accounts, cloud-init, machine-id, temp, secrets, logs`,
 		`step "sshd" is in both steps and skip_steps`,
 		`sshd_settings: "Bad Key" is not an sshd keyword`,
 		"sshd_settings: Banner has an empty value",

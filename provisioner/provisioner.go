@@ -158,6 +158,7 @@ func (p *Provisioner) render(os string, steps []string) []byte {
 		KeepUsers:         p.config.KeepUsers,
 		KeepCloudInitSeed: p.config.KeepCloudInitSeed,
 		SecretsAllow:      p.config.SecretsAllow,
+		RemoveUsers:       p.config.RemoveUsers,
 		ShredPasses:       p.config.ShredPasses,
 		Mode:              p.config.Mode,
 		RemoveSelf:        true,

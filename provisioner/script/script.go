@@ -41,6 +41,7 @@ var LinuxSteps = []string{
 	"user-keys",
 	"credentials",
 	"history",
+	"accounts",
 	"cloud-init",
 	"machine-id",
 	"temp",
@@ -91,6 +92,8 @@ type Params struct {
 	KeepCloudInitSeed bool
 	// SecretsAllow are globs of files whose stray secrets are accepted.
 	SecretsAllow []string
+	// RemoveUsers are accounts the accounts step removes.
+	RemoveUsers []string
 	// ShredPasses is how many passes of random data overwrite a secret.
 	ShredPasses int
 	// Mode is enforce or audit.
@@ -183,6 +186,7 @@ func RenderLinux(p Params) []byte {
 	}
 	assign(&header, "AMI_HARDEN_KEEP_CLOUD_INIT_SEED", keepSeed)
 	assign(&header, "AMI_HARDEN_SECRETS_ALLOW", strings.Join(p.SecretsAllow, "\n"))
+	assign(&header, "AMI_HARDEN_REMOVE_USERS", strings.Join(p.RemoveUsers, "\n"))
 	assign(&header, "AMI_HARDEN_SHRED_PASSES", fmt.Sprint(p.ShredPasses))
 	assign(&header, "AMI_HARDEN_MODE", p.Mode)
 	removeSelf := "0"

@@ -94,3 +94,42 @@ func TestNoHashSurvives(t *testing.T) {
 	boot := tg.Boot()
 	assert.Equal(t, "ok", boot["keylogin"])
 }
+
+// TestRemoveUsers (issue 11): remove_users removes the accounts the build
+// made, the build's own login user among them while its session runs: the
+// account, its home (overwritten), mail spool, crontab and the sudoers file
+// that grants only it. What could still get in or get root is said: an
+// extra UID 0 account, a NOPASSWD grant.
+func TestRemoveUsers(t *testing.T) {
+	tg := newTarget(t)
+	tg.rig("seed", tg.Dir)
+	mustChroot(t, tg, "useradd", "-m", "-s", "/bin/bash", "packer")
+	mustChroot(t, tg, "useradd", "-o", "-u", "0", "-M", "-s", "/bin/sh", "toor")
+	require.NoError(t, os.WriteFile(tg.Path("etc/sudoers.d/packer"), []byte("packer ALL=(ALL) NOPASSWD:ALL\n"), 0o440))
+	require.NoError(t, os.WriteFile(tg.Path("etc/sudoers.d/ops"), []byte("alice ALL=(ALL) NOPASSWD: /usr/bin/systemctl\n"), 0o440))
+	require.NoError(t, os.WriteFile(tg.Path("home/packer/build.log"), []byte(secretWord+" packer's build output\n"), 0o644))
+	require.NoError(t, os.MkdirAll(tg.Path("var/spool/cron/crontabs"), 0o755))
+	require.NoError(t, os.WriteFile(tg.Path("var/spool/cron/crontabs/packer"), []byte("* * * * * true\n"), 0o600))
+	require.NoError(t, os.WriteFile(tg.Path("var/mail/packer"), []byte(secretWord+" mail for packer\n"), 0o600))
+
+	acctest.TestPlugin(t, &acctest.PluginTestCase{
+		Name:     "ami_harden_remove_users",
+		Type:     "ami-harden",
+		Template: template(tg, `    remove_users = ["packer", "builder"]`),
+		Check: buildCheck(true, []string{
+			"accounts       changed  removed packer, builder",
+			"note: account toor has UID 0",
+			"note: /etc/sudoers.d/ops:1 grants sudo without a password to alice",
+		}, nil),
+	})
+	passwd := readFile(t, tg.Path("etc/passwd"))
+	assert.NotContains(t, passwd, "\npacker:")
+	assert.NotContains(t, passwd, "\nbuilder:")
+	for _, p := range []string{"home/packer", "home/builder", "etc/sudoers.d/packer", "etc/sudoers.d/builder",
+		"var/spool/cron/crontabs/packer", "var/mail/packer"} {
+		assert.NoFileExists(t, tg.Path(p))
+		assert.NoDirExists(t, tg.Path(p))
+	}
+	assert.FileExists(t, tg.Path("etc/sudoers.d/ops"), "a grant to another account stays")
+	assert.Zero(t, tg.ScanDisk(secretWord), "secrets are still in the disk's blocks")
+}

@@ -35,7 +35,7 @@
 
 # Parameters. The provisioner sets them above; the defaults are what an empty
 # `provisioner "ami-harden" {}` block means.
-: "${AMI_HARDEN_STEPS:=sshd passwords host-keys user-keys credentials history cloud-init machine-id temp secrets logs}"
+: "${AMI_HARDEN_STEPS:=sshd passwords host-keys user-keys credentials history accounts cloud-init machine-id temp secrets logs}"
 # Keyword/value lines for sshd, one per line, "Keyword value".
 : "${AMI_HARDEN_SSHD_SETTINGS:=PasswordAuthentication no
 PermitRootLogin prohibit-password
@@ -46,6 +46,8 @@ KbdInteractiveAuthentication no}"
 : "${AMI_HARDEN_EXTRA_PATHS:=}"
 # Accounts, one per line, whose passwords and keys stay (keep_users).
 : "${AMI_HARDEN_KEEP_USERS:=}"
+# Accounts, one per line, that the accounts step removes (remove_users).
+: "${AMI_HARDEN_REMOVE_USERS:=}"
 # Globs of files, one per line, whose stray secrets are accepted (secrets_allow).
 : "${AMI_HARDEN_SECRETS_ALLOW:=}"
 # 1: cloud-init's seed (/var/lib/cloud/seed) stays (keep_cloud_init_seed).
@@ -373,14 +375,13 @@ empty_file() {
 }
 
 # zero_fill: a program for sh -c: zeros over the whole length of each
-# argument, in place, then sync. For images without shred (busybox).
+# argument, in place, flushed to the disk. For images without shred (busybox).
 # shellcheck disable=SC2016 # expanded by the shell that runs it
 zero_fill='for f do
 	s=$(wc -c <"$f") || exit 1
 	[ "$s" -gt 0 ] || continue
-	dd if=/dev/zero of="$f" bs=4096 count=$(((s + 4095) / 4096)) conv=notrunc 2>/dev/null || exit 1
-done
-sync'
+	dd if=/dev/zero of="$f" bs=4096 count=$(((s + 4095) / 4096)) conv=notrunc,fsync 2>/dev/null || exit 1
+done'
 
 # wipe_tree UID:GID DIR: take on a directory and everything below it,
 # acting as UID:GID: overwrite every file, then remove the tree, never

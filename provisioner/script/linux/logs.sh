@@ -109,7 +109,7 @@ overwrite() {
 		xargs -0 -r shred -n "$passes" --
 	else
 		xargs -0 -r sh -c '\''for f do s=$(wc -c <"$f"); [ "$s" -gt 0 ] || continue
-			dd if=/dev/zero of="$f" bs=4096 count=$(((s + 4095) / 4096)) conv=notrunc 2>/dev/null; done; sync'\'' sh
+			dd if=/dev/zero of="$f" bs=4096 count=$(((s + 4095) / 4096)) conv=notrunc,fsync 2>/dev/null; done'\'' sh
 	fi
 }
 for dir do

@@ -103,8 +103,9 @@ kept_text() {
 rewrite_in_place() {
 	_rp_old=$(wc -c <"$1") && _rp_new=$(wc -c <"$2") || return 1
 	[ -s "$2" ] && [ "$_rp_new" -le "$_rp_old" ] || return 1
-	{ cat "$2" && head -c $((_rp_old - _rp_new)) /dev/zero; } | dd of="$1" conv=notrunc 2>/dev/null || return 1
-	sync
+	# conv=fsync flushes this file only: a global sync would wait for every
+	# other write on the machine.
+	{ cat "$2" && head -c $((_rp_old - _rp_new)) /dev/zero; } | dd of="$1" conv=notrunc,fsync 2>/dev/null || return 1
 	truncate -s "$_rp_new" "$1"
 }
 
