@@ -12,11 +12,11 @@ step_accounts() {
 	if [ -n "$AMI_HARDEN_REMOVE_USERS" ] && [ -z "$audit" ]; then
 		while IFS= read -r _u; do
 			[ -n "$_u" ] || continue
-			if ! remove_account "$_u"; then
+			if ! remove_account "$_u" || [ -s "$refused" ]; then
 				report accounts failed "$(join <"$refused")"
 				return
 			fi
-			_removed="${_removed:+$_removed, }$_u"
+			[ "$removed_now" ] && _removed="${_removed:+$_removed, }$_u"
 		done <<USERS
 $AMI_HARDEN_REMOVE_USERS
 USERS
@@ -60,15 +60,17 @@ getent_user() {
 # remove_account NAME: remove an account and what is its alone. False, with
 # the reason refused, when it cannot.
 remove_account() {
-	_ra=$(getent_user "$1") || return 0
+	_ra_name=$1
+	removed_now=""
+	_ra=$(getent_user "$_ra_name") || return 0
 	_ra_uid=$(printf '%s' "$_ra" | cut -d: -f3)
 	_ra_home=$(printf '%s' "$_ra" | cut -d: -f6)
 	if [ "$_ra_uid" = 0 ]; then
-		refuse "not removed: $1 has UID 0"
+		refuse "not removed: $_ra_name has UID 0"
 		return 1
 	fi
 	if ! command -v userdel >/dev/null 2>&1 && ! command -v deluser >/dev/null 2>&1; then
-		refuse "could not remove $1: no userdel or deluser here"
+		refuse "could not remove $_ra_name: no userdel or deluser here"
 		return 1
 	fi
 	# The home, overwritten as its owner, when it is the account's own.
@@ -77,26 +79,39 @@ remove_account() {
 		wipe_tree "$(printf '%s\n' "$_ra_uid" | user_groups)" "$_ra_home"
 	fi
 	set --
-	for _f in "/var/mail/$1" "/var/spool/mail/$1" "/var/spool/cron/crontabs/$1" "/var/spool/cron/$1"; do
+	for _f in "/var/mail/$_ra_name" "/var/spool/mail/$_ra_name" "/var/spool/cron/crontabs/$_ra_name" "/var/spool/cron/$_ra_name"; do
 		[ -f "$_f" ] && [ ! -L "$_f" ] && set -- "$@" "$_f"
 	done
 	# sudoers files that grant this account and nothing else.
 	for _f in /etc/sudoers.d/*; do
 		if [ ! -f "$_f" ] || [ -L "$_f" ]; then continue; fi
-		awk -v u="$1" '/^[[:space:]]*(#|$)/ { next } $1 != u { other = 1 } END { exit other || NR == 0 }' "$_f" &&
-			grep -q "^[[:space:]]*$1[[:space:]]" "$_f" && set -- "$@" "$_f"
+		awk -v u="$_ra_name" '/^[[:space:]]*(#|$)/ { next } $1 != u { other = 1 } END { exit other || NR == 0 }' "$_f" &&
+			grep -q "^[[:space:]]*${_ra_name}[[:space:]]" "$_f" && set -- "$@" "$_f"
 	done
 	take_files 0:0 "$@"
 	# -f: also while the account is logged in (the build's own session).
 	if command -v userdel >/dev/null 2>&1; then
-		userdel -f "$1" >"$work/userdel.out" 2>&1
+		userdel -f "$_ra_name" >"$work/userdel.out" 2>&1
 	else
-		deluser "$1" >"$work/userdel.out" 2>&1
+		deluser "$_ra_name" >"$work/userdel.out" 2>&1
 	fi
-	if getent_user "$1" >/dev/null; then
-		refuse "could not remove $1: $(head -n 2 "$work/userdel.out" | join)"
+	if getent_user "$_ra_name" >/dev/null; then
+		refuse "could not remove $_ra_name: $(head -n 2 "$work/userdel.out" | join)"
 		return 1
 	fi
+	# The emptied home itself: its owner could not remove it from /home.
+	[ -d "$_ra_home" ] && [ ! -L "$_ra_home" ] && ! system_path "$_ra_home" && rmdir -- "$_ra_home" 2>/dev/null
+	if [ -e "$_ra_home" ] && ! system_path "$_ra_home" && [ "$(stat -c %u -- "$_ra_home" 2>/dev/null)" = "$_ra_uid" ]; then
+		refuse "could not remove the home of $_ra_name, $_ra_home$(first_errors)"
+		return 1
+	fi
+	# userdel keeps backups of the account files (shadow-, gshadow-).
+	set --
+	for _f in /etc/shadow- /etc/gshadow-; do
+		[ -f "$_f" ] && set -- "$@" "$_f"
+	done
+	take_files 0:0 "$@"
+	removed_now=1
 	return 0
 }
 

@@ -36,8 +36,12 @@ step_secrets() {
 	_bytes=$(xargs -0 -r wc -c -- <"$work/secret.files" 2>/dev/null | awk '$2 != "total" { n += $1 } END { print n + 0 }')
 	_start=$(now_ms)
 	# grep -Z ends the file name with a NUL: any name, then "LINE:TEXT".
-	xargs -0 -r "$_grep" -I -n -H -Z -E -e "$secret_any" -- <"$work/secret.files" 2>/dev/null |
-		tr '\0' '\001' | AMI_HARDEN_SECRETS_ALLOW=$AMI_HARDEN_SECRETS_ALLOW awk "$secret_classify" >"$work/secret.hits"
+	# -D skip: a file swapped for a FIFO since the listing must not hang it.
+	if ! xargs -0 -r "$_grep" -I -D skip -n -H -Z -E -e "$secret_any" -- <"$work/secret.files" 2>/dev/null |
+		tr '\0' '\001' | AMI_HARDEN_SECRETS_ALLOW=$AMI_HARDEN_SECRETS_ALLOW awk "$secret_classify" >"$work/secret.hits"; then
+		report secrets failed "the scan did not finish (the patterns or secrets_allow could not be read); nothing is known about stray secrets"
+		return
+	fi
 	_ms=$(($(now_ms) - _start))
 	_scanned="scanned $_files files, $(awk -v b="$_bytes" 'BEGIN { printf "%.1f", b / 1048576 }') MiB, in ${_ms} ms"
 	if [ "$audit" ]; then
@@ -90,7 +94,7 @@ secret_classify='
 function rep(c, n,   s) { s = ""; while (n-- > 0) s = s c; return s }
 function glob(p, s,   r) {
 	r = p
-	gsub(/[.+^$(){}|\\]/, "\\\\&", r)
+	gsub(/[][.+^$(){}|\\]/, "\\\\&", r)
 	gsub(/\?/, ".", r); gsub(/\*/, ".*", r)
 	return s ~ ("^" r "$")
 }
