@@ -92,10 +92,16 @@ secret_any='(A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}|[Ss][Ee][Cc][Rr][Ee][T
 # shellcheck disable=SC2016 # an awk program
 secret_classify='
 function rep(c, n,   s) { s = ""; while (n-- > 0) s = s c; return s }
-function glob(p, s,   r) {
-	r = p
-	gsub(/[][.+^$(){}|\\]/, "\\\\&", r)
-	gsub(/\?/, ".", r); gsub(/\*/, ".*", r)
+function glob(p, s,   r, i, c) {
+	r = ""
+	for (i = 1; i <= length(p); i++) {
+		c = substr(p, i, 1)
+		if (c == "*") r = r ".*"
+		else if (c == "?") r = r "."
+		else if (c ~ /[A-Za-z0-9_\/-]/) r = r c
+		else if (c == "^" || c == "\\" || c == "[" || c == "]") r = r "\\" c
+		else r = r "[" c "]"
+	}
 	return s ~ ("^" r "$")
 }
 BEGIN {
