@@ -105,7 +105,10 @@ func hardenDirtyImage(t *testing.T, img image, hostKeys, cloudInit, summary stri
 	tg := newTargetOf(t, img)
 	tg.rig("seed", tg.Dir)
 	// The scan must see the seeded secrets, or its zero below proves nothing.
-	require.NotZero(t, tg.ScanDisk(secretWord), "the disk scan does not find the seeded secrets")
+	secretsBefore := tg.ScanDisk(secretWord)
+	require.NotZero(t, secretsBefore, "the disk scan does not find the seeded secrets")
+	// Password hashes with markers, in /etc/shadow itself and its backups.
+	hashesBefore := plantHashes(t, tg, "root", "builder", "alice")
 	oldMachineID := readFile(t, tg.Path("etc/machine-id"))
 	oldSnakeoil := fmt.Sprintf("%x", sha256.Sum256([]byte(readFile(t, tg.Path("etc/ssl/private/ssl-cert-snakeoil.key")))))
 	passwdBefore := readFile(t, tg.Path("etc/passwd"))
@@ -199,7 +202,11 @@ func hardenDirtyImage(t *testing.T, img image, hostKeys, cloudInit, summary stri
 	assert.NoFileExists(t, tg.Path("var/lib/dbus/machine-id"))
 
 	// Nothing secret in the raw blocks either: overwritten, not just unlinked.
-	assert.Zero(t, tg.ScanDisk(secretWord), "secrets are still in the disk's blocks")
+	secretsAfter, hashesAfter := tg.ScanDisk(secretWord), tg.ScanDisk(hashMarker)
+	t.Logf("markers on the raw disk: secrets %d before, %d after; password hashes %d before, %d after",
+		secretsBefore, secretsAfter, hashesBefore, hashesAfter)
+	assert.Zero(t, secretsAfter, "secrets are still in the disk's blocks")
+	assert.Zero(t, hashesAfter, "password hashes are still in the disk's blocks")
 
 	// First boot: sshd runs with new host keys; a launch key logs in; passwords do not.
 	boot := tg.Boot()

@@ -29,28 +29,24 @@ func rewriteInPlace(t *testing.T, path, text string) {
 	require.NoError(t, f.Sync())
 }
 
-// TestNoHashSurvives (issue 11): no password hash is left anywhere on the
-// disk: not behind the "!" of a locked account, not in /etc/shadow- or
-// /etc/gshadow-, not in /var/backups, not in the blocks of the old
-// /etc/shadow. keep_users leaves a break-glass account's password and keys
-// as they are, and the report says so.
-func TestNoHashSurvives(t *testing.T) {
-	tg := newTarget(t)
-	tg.rig("seed", tg.Dir)
-	mustChroot(t, tg, "useradd", "-m", "-s", "/bin/bash", "locked")
-	mustChroot(t, tg, "useradd", "-m", "-s", "/bin/bash", "ops")
-	keys := tg.Path("home/ops/.ssh")
-	require.NoError(t, os.MkdirAll(keys, 0o700))
-	require.NoError(t, os.WriteFile(keys+"/authorized_keys", []byte("ssh-ed25519 AAAA ops-break-glass\n"), 0o600))
-
+// plantHashes gives the accounts users password hashes with markers, and
+// the account "locked" (when it exists) a locked field with a hash, in
+// /etc/shadow itself; writes backups of the account files holding more;
+// and returns how many markers the raw disk then holds.
+func plantHashes(t *testing.T, tg *target, users ...string) int {
+	t.Helper()
 	hash := func(user, file string) string { return fmt.Sprintf("$6$%s%s%s$x", hashMarker, user, file) }
+	wanted := map[string]bool{}
+	for _, u := range users {
+		wanted[u] = true
+	}
 	var shadow strings.Builder
 	for _, line := range strings.Split(strings.TrimSpace(readFile(t, tg.Path("etc/shadow"))), "\n") {
 		f := strings.Split(line, ":")
-		switch f[0] {
-		case "root", "builder", "alice", "ops":
+		switch {
+		case wanted[f[0]]:
 			f[1] = hash(f[0], "shadow")
-		case "locked":
+		case f[0] == "locked":
 			f[1] = "!" + hash(f[0], "shadow")
 		}
 		shadow.WriteString(strings.Join(f, ":") + "\n")
@@ -65,8 +61,27 @@ func TestNoHashSurvives(t *testing.T) {
 	gshadow := strings.Replace(readFile(t, tg.Path("etc/gshadow")), "\nadm:*:", "\nadm:"+hash("adm", "gshadow")+":", 1)
 	rewriteInPlace(t, tg.Path("etc/gshadow"), gshadow)
 	require.Contains(t, readFile(t, tg.Path("etc/gshadow")), hash("adm", "gshadow"))
-	before := tg.ScanDisk(hashMarker)
-	require.GreaterOrEqual(t, before, 11, "the scan must see the planted hashes")
+	n := tg.ScanDisk(hashMarker)
+	require.GreaterOrEqual(t, n, len(users)+7, "the scan must see the planted hashes")
+	return n
+}
+
+// TestNoHashSurvives (issue 11): no password hash is left anywhere on the
+// disk: not behind the "!" of a locked account, not in /etc/shadow- or
+// /etc/gshadow-, not in /var/backups, not in the blocks of the old
+// /etc/shadow. keep_users leaves a break-glass account's password and keys
+// as they are, and the report says so.
+func TestNoHashSurvives(t *testing.T) {
+	tg := newTarget(t)
+	tg.rig("seed", tg.Dir)
+	mustChroot(t, tg, "useradd", "-m", "-s", "/bin/bash", "locked")
+	mustChroot(t, tg, "useradd", "-m", "-s", "/bin/bash", "ops")
+	keys := tg.Path("home/ops/.ssh")
+	require.NoError(t, os.MkdirAll(keys, 0o700))
+	require.NoError(t, os.WriteFile(keys+"/authorized_keys", []byte("ssh-ed25519 AAAA ops-break-glass\n"), 0o600))
+
+	before := plantHashes(t, tg, "root", "builder", "alice", "ops")
+	hash := func(user, file string) string { return fmt.Sprintf("$6$%s%s%s$x", hashMarker, user, file) }
 
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
 		Name:     "ami_harden_no_hash_survives",

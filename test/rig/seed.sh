@@ -106,3 +106,7 @@ chown alice /var/crash/_usr_bin_app.1001.crash
 secret "core dump" >/var/lib/systemd/coredump/core.app.1001.zst
 secret "mail for alice" >/var/mail/alice
 chown alice /var/mail/alice
+
+# A DHCP lease of the build instance.
+mkdir -p /var/lib/dhcp
+secret "dhcp lease" >/var/lib/dhcp/dhclient.eth0.leases

@@ -80,6 +80,8 @@ remove_account() {
 	fi
 	set --
 	for _f in "/var/mail/$_ra_name" "/var/spool/mail/$_ra_name" "/var/spool/cron/crontabs/$_ra_name" "/var/spool/cron/$_ra_name"; do
+		# Not through a linked directory (Debian's /var/spool/mail -> ../mail).
+		[ -L "${_f%/*}" ] && continue
 		[ -f "$_f" ] && [ ! -L "$_f" ] && set -- "$@" "$_f"
 	done
 	# sudoers files that grant this account and nothing else.

@@ -37,9 +37,16 @@ step_secrets() {
 	_start=$(now_ms)
 	# grep -Z ends the file name with a NUL: any name, then "LINE:TEXT".
 	# -D skip: a file swapped for a FIFO since the listing must not hang it.
-	if ! xargs -0 -r "$_grep" -I -D skip -n -H -Z -E -e "$secret_any" -- <"$work/secret.files" 2>/dev/null |
+	# grep's own errors (a file it could not read) fail the step: a file
+	# not read is a file not known to be clean. One that vanished since the
+	# listing is no such file.
+	if ! xargs -0 -r "$_grep" -I -D skip -n -H -Z -E -e "$secret_any" -- <"$work/secret.files" 2>"$work/secret.err" |
 		tr '\0' '\001' | AMI_HARDEN_SECRETS_ALLOW=$AMI_HARDEN_SECRETS_ALLOW awk "$secret_classify" >"$work/secret.hits"; then
 		report secrets failed "the scan did not finish (the patterns or secrets_allow could not be read); nothing is known about stray secrets"
+		return
+	fi
+	if grep -v 'No such file or directory' "$work/secret.err" | grep -q .; then
+		report secrets failed "the scan could not read every file: $(grep -v 'No such file or directory' "$work/secret.err" | head -n 3 | join)"
 		return
 	fi
 	_ms=$(($(now_ms) - _start))
