@@ -866,6 +866,26 @@ has_systemd() {
 	[ -d /etc/systemd/system ] && { [ -x /lib/systemd/systemd ] || [ -x /usr/lib/systemd/systemd ]; }
 }
 
+# install_unit TEXT NAME TARGET: install the unit NAME, whose text is in the
+# file TEXT, in /etc/systemd/system with the SELinux label policy wants, and
+# enable it by hand for TARGET: systemctl may not reach a running systemd
+# here (a chroot). Prints what went wrong.
+install_unit() {
+	_iu=/etc/systemd/system/$2
+	if ! cmp -s "$1" "$_iu"; then
+		if ! { cat "$1" >"$_iu" && chmod 0644 "$_iu"; }; then
+			echo "could not write $_iu"
+			return 1
+		fi
+		relabel "$_iu"
+	fi
+	_iw=/etc/systemd/system/$3.wants
+	if ! { { [ -d "$_iw" ] || mkdir -m 0755 "$_iw"; } && ln -sf "$_iu" "$_iw/$2"; }; then
+		echo "could not enable $_iu"
+		return 1
+	fi
+}
+
 # unit_dirs: where systemd looks for units, most important first.
 unit_dirs='/etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system'
 
@@ -1475,7 +1495,6 @@ other_host_key_makers() {
 # it runs once local file systems are mounted, before sysinit.target, which
 # every socket and service that starts sshd comes after.
 install_host_key_unit() {
-	_unit=/etc/systemd/system/ami-harden-host-keys.service
 	cat >"$work/unit" <<UNIT
 # Installed by ami-harden: the image was shared without SSH host keys, so each
 # instance makes its own on first boot, before anything starts sshd.
@@ -1493,23 +1512,11 @@ ExecStart=$(command -v ssh-keygen) -A
 [Install]
 WantedBy=sysinit.target
 UNIT
-	if ! cmp -s "$work/unit" "$_unit"; then
-		if ! { cat "$work/unit" >"$_unit" && chmod 0644 "$_unit"; }; then
-			echo "could not write $_unit"
-			return 1
-		fi
-		relabel "$_unit"
-	fi
-	# Enabled by hand: systemctl may not talk to a running systemd here (chroot).
 	# Links of earlier versions (wanted by multi-user.target) go.
 	rm -f /etc/systemd/system/multi-user.target.wants/ami-harden-host-keys.service \
 		/etc/systemd/system/ssh.service.wants/ami-harden-host-keys.service \
 		/etc/systemd/system/sshd.service.wants/ami-harden-host-keys.service
-	if ! { { [ -d /etc/systemd/system/sysinit.target.wants ] || mkdir -m 0755 /etc/systemd/system/sysinit.target.wants; } &&
-		ln -sf "$_unit" /etc/systemd/system/sysinit.target.wants/ami-harden-host-keys.service; }; then
-		echo "could not enable $_unit"
-		return 1
-	fi
+	install_unit "$work/unit" ami-harden-host-keys.service sysinit.target
 }
 
 # remove_host_key_unit: take back what install_host_key_unit did.
@@ -1942,7 +1949,6 @@ arrange_snakeoil() {
 		echo "no systemd here to make a new snakeoil key at first boot"
 		return 1
 	fi
-	_unit=/etc/systemd/system/ami-harden-snakeoil.service
 	cat >"$work/snakeoil.unit" <<UNIT
 # Installed by ami-harden: the image was shared without the snakeoil TLS key
 # that Debian's ssl-cert made at install time, so each instance makes its own.
@@ -1959,18 +1965,7 @@ ExecStart=$(command -v make-ssl-cert) generate-default-snakeoil
 [Install]
 WantedBy=multi-user.target
 UNIT
-	if ! cmp -s "$work/snakeoil.unit" "$_unit"; then
-		if ! { cat "$work/snakeoil.unit" >"$_unit" && chmod 0644 "$_unit"; }; then
-			echo "could not write $_unit"
-			return 1
-		fi
-		relabel "$_unit"
-	fi
-	if ! { { [ -d /etc/systemd/system/multi-user.target.wants ] || mkdir -m 0755 /etc/systemd/system/multi-user.target.wants; } &&
-		ln -sf "$_unit" /etc/systemd/system/multi-user.target.wants/ami-harden-snakeoil.service; }; then
-		echo "could not enable $_unit"
-		return 1
-	fi
+	install_unit "$work/snakeoil.unit" ami-harden-snakeoil.service multi-user.target || return 1
 	echo "ami-harden-snakeoil.service (make-ssl-cert)"
 }
 

@@ -124,7 +124,6 @@ other_host_key_makers() {
 # it runs once local file systems are mounted, before sysinit.target, which
 # every socket and service that starts sshd comes after.
 install_host_key_unit() {
-	_unit=/etc/systemd/system/ami-harden-host-keys.service
 	cat >"$work/unit" <<UNIT
 # Installed by ami-harden: the image was shared without SSH host keys, so each
 # instance makes its own on first boot, before anything starts sshd.
@@ -142,23 +141,11 @@ ExecStart=$(command -v ssh-keygen) -A
 [Install]
 WantedBy=sysinit.target
 UNIT
-	if ! cmp -s "$work/unit" "$_unit"; then
-		if ! { cat "$work/unit" >"$_unit" && chmod 0644 "$_unit"; }; then
-			echo "could not write $_unit"
-			return 1
-		fi
-		relabel "$_unit"
-	fi
-	# Enabled by hand: systemctl may not talk to a running systemd here (chroot).
 	# Links of earlier versions (wanted by multi-user.target) go.
 	rm -f /etc/systemd/system/multi-user.target.wants/ami-harden-host-keys.service \
 		/etc/systemd/system/ssh.service.wants/ami-harden-host-keys.service \
 		/etc/systemd/system/sshd.service.wants/ami-harden-host-keys.service
-	if ! { { [ -d /etc/systemd/system/sysinit.target.wants ] || mkdir -m 0755 /etc/systemd/system/sysinit.target.wants; } &&
-		ln -sf "$_unit" /etc/systemd/system/sysinit.target.wants/ami-harden-host-keys.service; }; then
-		echo "could not enable $_unit"
-		return 1
-	fi
+	install_unit "$work/unit" ami-harden-host-keys.service sysinit.target
 }
 
 # remove_host_key_unit: take back what install_host_key_unit did.

@@ -851,6 +851,26 @@ has_systemd() {
 	[ -d /etc/systemd/system ] && { [ -x /lib/systemd/systemd ] || [ -x /usr/lib/systemd/systemd ]; }
 }
 
+# install_unit TEXT NAME TARGET: install the unit NAME, whose text is in the
+# file TEXT, in /etc/systemd/system with the SELinux label policy wants, and
+# enable it by hand for TARGET: systemctl may not reach a running systemd
+# here (a chroot). Prints what went wrong.
+install_unit() {
+	_iu=/etc/systemd/system/$2
+	if ! cmp -s "$1" "$_iu"; then
+		if ! { cat "$1" >"$_iu" && chmod 0644 "$_iu"; }; then
+			echo "could not write $_iu"
+			return 1
+		fi
+		relabel "$_iu"
+	fi
+	_iw=/etc/systemd/system/$3.wants
+	if ! { { [ -d "$_iw" ] || mkdir -m 0755 "$_iw"; } && ln -sf "$_iu" "$_iw/$2"; }; then
+		echo "could not enable $_iu"
+		return 1
+	fi
+}
+
 # unit_dirs: where systemd looks for units, most important first.
 unit_dirs='/etc/systemd/system /run/systemd/system /usr/lib/systemd/system /lib/systemd/system'
 

@@ -87,7 +87,6 @@ arrange_snakeoil() {
 		echo "no systemd here to make a new snakeoil key at first boot"
 		return 1
 	fi
-	_unit=/etc/systemd/system/ami-harden-snakeoil.service
 	cat >"$work/snakeoil.unit" <<UNIT
 # Installed by ami-harden: the image was shared without the snakeoil TLS key
 # that Debian's ssl-cert made at install time, so each instance makes its own.
@@ -104,17 +103,6 @@ ExecStart=$(command -v make-ssl-cert) generate-default-snakeoil
 [Install]
 WantedBy=multi-user.target
 UNIT
-	if ! cmp -s "$work/snakeoil.unit" "$_unit"; then
-		if ! { cat "$work/snakeoil.unit" >"$_unit" && chmod 0644 "$_unit"; }; then
-			echo "could not write $_unit"
-			return 1
-		fi
-		relabel "$_unit"
-	fi
-	if ! { { [ -d /etc/systemd/system/multi-user.target.wants ] || mkdir -m 0755 /etc/systemd/system/multi-user.target.wants; } &&
-		ln -sf "$_unit" /etc/systemd/system/multi-user.target.wants/ami-harden-snakeoil.service; }; then
-		echo "could not enable $_unit"
-		return 1
-	fi
+	install_unit "$work/snakeoil.unit" ami-harden-snakeoil.service multi-user.target || return 1
 	echo "ami-harden-snakeoil.service (make-ssl-cert)"
 }
