@@ -91,6 +91,12 @@ remove_account() {
 			grep -q "^[[:space:]]*${_ra_name}[[:space:]]" "$_f" && set -- "$@" "$_f"
 	done
 	take_files 0:0 "$@"
+	for _f; do
+		if [ -e "$_f" ] || [ -L "$_f" ]; then
+			refuse "could not remove $_f of $_ra_name$(first_errors)"
+			return 1
+		fi
+	done
 	# -f: also while the account is logged in (the build's own session).
 	if command -v userdel >/dev/null 2>&1; then
 		userdel -f "$_ra_name" >"$work/userdel.out" 2>&1
