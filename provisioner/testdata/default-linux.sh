@@ -185,13 +185,22 @@ controller() {
 	echo 0:0
 }
 
-# user_groups: "UID" lines (anything after a ":" is dropped) on stdin
-# become "UID:GID", GID the primary group of that UID's account, 65534
-# without one. Work as a user never runs with the group of the file it acts
-# on: that may be a system group (root, shadow, mail) the user is not in.
+# no_login: an awk regular expression for the shells of accounts that
+# cannot log in.
+no_login='(nologin|false|sync|halt|shutdown)$'
+
+# user_groups: lines "UID" or "UID<TAB>REST" on stdin (anything from a ":"
+# to the tab is dropped) become "UID:GID" and the same REST, GID the primary
+# group of that UID's account, 65534 without one; root is always 0:0. Work
+# as a user never runs with the group of the file it acts on: that may be a
+# system group (root, shadow, mail) the user is not in.
 user_groups() {
-	awk -F: 'FILENAME == ARGV[1] { if (!($3 in g)) g[$3] = $4; next }
-		{ print $1 ":" (($1 in g) ? g[$1] : 65534) }' "$work/passwd" -
+	awk 'FILENAME == ARGV[1] { split($0, f, ":"); if (!(f[3] in g)) g[f[3]] = f[4]; next }
+		{
+			t = index($0, "\t"); u = t ? substr($0, 1, t - 1) : $0; rest = t ? substr($0, t) : ""
+			sub(/:.*/, "", u)
+			print u ":" (u == "0" ? 0 : (u in g) ? g[u] : 65534) rest
+		}' "$work/passwd" -
 }
 
 # as_owner UID:GID COMMAND...: run COMMAND as that user and group; as root
@@ -351,7 +360,7 @@ take_files() {
 	fi
 	overwrite_files "$_tf_ug" "$work/hard" "$@"
 	[ -s "$work/hard" ] || return 0
-	lines0 "$work/hard" | while IFS= read -r _tf_h; do refuse "$(hard_link_text "$_tf_h")"; done
+	refuse_hard "$work/hard"
 	as_owner "$_tf_ug" xargs -0 rm -f -- <"$work/hard" 2>>"$work/wipe.err"
 }
 
@@ -374,6 +383,25 @@ overwrite_files() {
 			-type f -links 1 -exec sh -c "$zero_fill"' && rm -f -- "$@"' sh {} + -o \
 			-type f -print0 >"$_of_out" 2>>"$work/wipe.err"
 	fi
+}
+
+# refuse_hard LIST: refuse each file of a NUL-separated list for its other
+# hard links.
+refuse_hard() {
+	lines0 "$1" | while IFS= read -r _rh; do refuse "$(hard_link_text "$_rh")"; done
+}
+
+# still_there LIST: the names of a NUL-separated list that still exist (or
+# are links), NUL-separated.
+still_there() {
+	# shellcheck disable=SC2016 # expanded by the shell xargs runs
+	xargs -0 sh -c 'for f do if [ -e "$f" ] || [ -L "$f" ]; then printf "%s\0" "$f"; fi; done' sh <"$1"
+}
+
+# top_owners DIR...: "UID:GID" of each owner of an entry right below the
+# DIRs (GID the owner's own group, see user_groups), once each.
+top_owners() {
+	find -P "$@" -xdev -mindepth 1 -maxdepth 1 -exec stat -c '%u' -- {} + 2>/dev/null | sort -u | user_groups
 }
 
 # hard_link_text NAME: why a file was not overwritten.
@@ -427,7 +455,7 @@ wipe_tree() {
 		return 0
 	fi
 	find -P "$2" -xdev -type f -links +1 -print0 >"$work/hard" 2>/dev/null
-	lines0 "$work/hard" | while IFS= read -r _h; do refuse "$(hard_link_text "$_h")"; done
+	refuse_hard "$work/hard"
 	if [ -n "$shred" ]; then
 		as_owner "$1" find -P "$2" -xdev -type f -links 1 -exec shred -n "$AMI_HARDEN_SHRED_PASSES" -- {} + 2>>"$work/wipe.err"
 	else
@@ -461,9 +489,9 @@ wipe_dir_contents() {
 	[ "$audit" ] && return 0
 	refuse_mounts "$1" || :
 	find -P "$1" -xdev -mindepth 1 -type f -links +1 -print0 >"$work/hard" 2>/dev/null
-	lines0 "$work/hard" | while IFS= read -r _dc_h; do refuse "$(hard_link_text "$_dc_h")"; done
+	refuse_hard "$work/hard"
 	if [ -n "$(find -P "$1" -maxdepth 0 -perm -0002 2>/dev/null)" ]; then
-		find -P "$1" -xdev -mindepth 1 -maxdepth 1 -exec stat -c '%u' -- {} + 2>/dev/null | sort -u | user_groups >"$work/dc.owners"
+		top_owners "$1" >"$work/dc.owners"
 		_dc_all=""
 	else
 		controller "$1" >"$work/dc.owners" || return 0
@@ -529,9 +557,7 @@ finish_wipe() {
 		audit_result "$1" "none found"
 		return
 	fi
-	# shellcheck disable=SC2016 # expanded by the shell xargs runs
-	xargs -0 sh -c 'for f do if [ -e "$f" ] || [ -L "$f" ]; then printf "%s\0" "$f"; fi; done' sh \
-		<"$found" >"$work/left"
+	still_there "$found" >"$work/left"
 	_why=""
 	[ -s "$refused" ] && _why="; $(join <"$refused")"
 	_did=""
@@ -603,9 +629,7 @@ list_homes() {
 				if (owner[p] !~ /^0:/) { ug = owner[p]; sub(/:.*/, "", ug); break }
 			}
 			if (ug != "") print ug "\t" $0
-		}' "$work/homes.owners" "$work/homes.dirs" |
-		awk -F '\t' -v OFS='\t' 'FILENAME == ARGV[1] { split($0, f, ":"); if (!(f[3] in g)) g[f[3]] = f[4]; next }
-			$1 != "0:0" { $1 = $1 ":" (($1 in g) ? g[$1] : 65534) } { print }' "$work/passwd" - >"$work/homes.real"
+		}' "$work/homes.owners" "$work/homes.dirs" | user_groups >"$work/homes.real"
 	# One pass over the mounts for every home: M is set where one lies below.
 	# FILENAME, not FNR == NR: with no mounts to read (no /proc) the first
 	# file is empty, and FNR == NR would hold for the homes too.
@@ -826,7 +850,6 @@ sshd_binary() {
 # privilege separation directory, which a chroot (no /run) lacks: it is made
 # for the check and removed after.
 sshd_effective() {
-	_opts=""
 	set -- "$@" -T -h "$work/probe_key"
 	while IFS= read -r _o; do
 		[ -n "$_o" ] && set -- "$@" -o "$_o"
@@ -850,6 +873,16 @@ sshd_probe_key() {
 	ssh-keygen -q -t ecdsa -b 256 -N '' -C ami-harden-probe -f "$work/probe_key" >/dev/null 2>&1 && return 0
 	rm -f "$work/probe_key" "$work/probe_key.pub"
 	ssh-keygen -q -t rsa -b 3072 -N '' -C ami-harden-probe -f "$work/probe_key" >/dev/null 2>&1
+}
+
+# sshd_known: sshd's effective settings are in $work/sshd_after (the sshd
+# step leaves what it verified there; otherwise sshd is asked now). False,
+# with sshd's complaint in $work/sshd_err, when sshd cannot say.
+sshd_known() {
+	[ -s "$work/sshd_after" ] && return 0
+	sshd_effective >"$work/sshd_after" && return 0
+	rm -f "$work/sshd_after"
+	return 1
 }
 
 # sshd_ready: find sshd, the options its service passes it, and a probe key.
@@ -1236,7 +1269,7 @@ same_sshd_value() {
 # What is wrong goes to $work/wrong.
 sshd_match_check() {
 	: >"$work/wrong"
-	awk -F: '$7 !~ /(nologin|false|sync|halt|shutdown)$/ { print $1 }' "$work/passwd" >"$work/login_users"
+	awk -F: -v no_login="$no_login" '$7 !~ no_login { print $1 }' "$work/passwd" >"$work/login_users"
 	while IFS= read -r _u; do
 		sshd_effective -C "user=$_u,host=image.invalid,addr=192.0.2.1,laddr=192.0.2.2,lport=22" >"$work/sshd_user" || {
 			printf '%s (sshd -T -C failed)\n' "$_u" >>"$work/wrong"
@@ -1267,21 +1300,19 @@ step_passwords() {
 	[ -r /etc/shadow ] || { report passwords failed "/etc/shadow cannot be read"; return; }
 	_pam=unknown
 	if sshd_ready; then
-		if [ ! -s "$work/sshd_after" ] && ! sshd_effective >"$work/sshd_after"; then
-			rm -f "$work/sshd_after"
+		if ! sshd_known; then
 			report passwords failed "could not read sshd's effective configuration (sshd -T failed: $(head -n 3 "$work/sshd_err")), so it is not known whether key logins would survive; no password was changed: fix sshd's configuration or skip this step"
 			return
 		fi
 		_pam=$(awk '$1 == "usepam" { print $2 }' "$work/sshd_after")
 	fi
-	printf '%s\n' "$AMI_HARDEN_KEEP_USERS" >"$work/keep"
 	# usable: a field that does not start with ! or * (an empty one too);
 	# hashed: a locked field that still holds a hash ("!$6$...").
 	awk -F: -v list="$work/" 'FILENAME == ARGV[1] { if ($0 != "") keep[$0] = 1; next }
 		NF < 2 { next }
 		($1 in keep) { print $1 > (list "kept"); next }
 		$2 !~ /^[!*]/ { print $1 > (list "unlocked"); next }
-		$2 !~ /^[!*]*$/ { print $1 > (list "hashed") }' "$work/keep" /etc/shadow
+		$2 !~ /^[!*]*$/ { print $1 > (list "hashed") }' "$work/keep_users" /etc/shadow
 	touch "$work/kept" "$work/unlocked" "$work/hashed"
 	set --
 	for _b in /etc/shadow- /etc/gshadow- /var/backups/shadow.bak /var/backups/gshadow.bak \
@@ -1309,7 +1340,7 @@ step_passwords() {
 		NF < 2 || ($1 in keep) { print; next }
 		$2 !~ /^[!*]/ { $2 = "*"; print; next }
 		$2 !~ /^[!*]*$/ { $2 = substr($2, 1, 1) }
-		{ print }' "$work/keep" /etc/shadow >"$work/shadow.new"
+		{ print }' "$work/keep_users" /etc/shadow >"$work/shadow.new"
 	if ! rewrite_in_place /etc/shadow "$work/shadow.new"; then
 		report passwords failed "could not rewrite /etc/shadow in place; no password was changed"
 		return
@@ -1325,7 +1356,7 @@ step_passwords() {
 	wipe_start passwords
 	take_files 0:0 "$@"
 	awk -F: 'FILENAME == ARGV[1] { if ($0 != "") keep[$0] = 1; next }
-		NF > 1 && !($1 in keep) && $2 !~ /^[!*]*$/ { print $1 }' "$work/keep" /etc/shadow >"$work/still"
+		NF > 1 && !($1 in keep) && $2 !~ /^[!*]*$/ { print $1 }' "$work/keep_users" /etc/shadow >"$work/still"
 	for _b; do [ -e "$_b" ] && printf '%s\n' "$_b"; done >>"$work/still"
 	if [ -s "$work/still" ]; then
 		report passwords failed "still holding a password or a hash: $(join <"$work/still")"
@@ -1364,7 +1395,7 @@ rewrite_in_place() {
 # state already (this step does not unlock what someone locked on purpose).
 locked_out_note() {
 	[ "$1" = no ] || [ -z "$1" ] || return 0
-	awk -F: 'NR == FNR { if ($7 !~ /(nologin|false|sync|halt|shutdown)$/) login[$1] = 1; next }
+	awk -F: -v no_login="$no_login" 'NR == FNR { if ($7 !~ no_login) login[$1] = 1; next }
 		$2 ~ /^!/ && login[$1] { print $1 }' "$work/passwd" /etc/shadow >"$work/bang"
 	[ -s "$work/bang" ] || return 0
 	note passwords "sshd does not use PAM here, so it refuses even key logins to $(join <"$work/bang"), whose password field starts with ! (set it to * with usermod -p '*' to allow key logins)"
@@ -1567,9 +1598,7 @@ authorized_keys_patterns() {
 	: >"$work/user_keys_files"
 	: >"$work/user_keys_accounts"
 	sshd_ready || return 0
-	if [ ! -s "$work/sshd_after" ]; then
-		sshd_effective >"$work/sshd_after" || { rm -f "$work/sshd_after"; return 1; }
-	fi
+	sshd_known || return 1
 	awk '$1 == "authorizedkeysfile" { for (i = 2; i <= NF; i++) print $i }' "$work/sshd_after" |
 		while IFS= read -r _p; do
 			case $_p in
@@ -1783,9 +1812,9 @@ account_exposure() {
 		[ -f "$_f" ] || continue
 		awk -v f="$_f" '/^[[:space:]]*#/ { next } /NOPASSWD/ { print f ":" FNR " grants sudo without a password to " $1 }' "$_f" 2>/dev/null
 	done
-	[ -r /etc/shadow ] && awk -F: 'FILENAME == ARGV[1] { if ($7 !~ /(nologin|false|sync|halt|shutdown)$/) login[$1] = 1; next }
+	[ -r /etc/shadow ] && awk -F: -v no_login="$no_login" 'FILENAME == ARGV[1] { if ($7 !~ no_login) login[$1] = 1; next }
 		login[$1] && $2 !~ /^[!*]/ { print "account " $1 " has a login shell and a usable password" }' /etc/passwd /etc/shadow
-	awk -F: '$7 !~ /(nologin|false|sync|halt|shutdown)$/ && $6 ~ /^\// { print $1 "\t" $6 }' /etc/passwd |
+	awk -F: -v no_login="$no_login" '$7 !~ no_login && $6 ~ /^\// { print $1 "\t" $6 }' /etc/passwd |
 		while IFS="$tab" read -r _ae_u _ae_h; do
 			for _ae_k in "$_ae_h/.ssh/authorized_keys" "$_ae_h/.ssh/authorized_keys2"; do
 				if [ -s "$_ae_k" ] && [ ! -L "$_ae_h/.ssh" ]; then
@@ -1995,8 +2024,7 @@ step_temp() {
 	done
 	_n=$(count_entries)
 	# Every owner of a top-level entry, then each one's entries, as that owner.
-	find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -exec stat -c '%u' -- {} + 2>/dev/null |
-		sort -u | user_groups >"$work/temp.owners"
+	top_owners /tmp /var/tmp >"$work/temp.owners"
 	while IFS=: read -r _uid _gid; do
 		if [ "$_uid" != 0 ] && [ -z "$drop" ]; then
 			refuse "not touched: entries of uid $_uid (no setpriv, GNU chroot or su to act as that user)"
@@ -2257,10 +2285,8 @@ step_logs() {
 	_other=$(count0 "$found")
 
 	find -P /var/log -xdev -type f ! -size 0 -print0 >"$work/left"
-	# shellcheck disable=SC2016 # expanded by the shell xargs runs
-	xargs -0 sh -c 'for f do if [ -e "$f" ] || [ -L "$f" ]; then printf "%s\0" "$f"; fi; done' sh <"$found" >>"$work/left"
-	# shellcheck disable=SC2016 # expanded by the shell xargs runs
-	xargs -0 sh -c 'for f do if [ -e "$f" ]; then printf "%s\0" "$f"; fi; done' sh <"$work/rotated" >>"$work/left"
+	still_there "$found" >>"$work/left"
+	still_there "$work/rotated" >>"$work/left"
 	if [ -s "$work/left" ]; then
 		report logs failed "still holding data: $(lines0 "$work/left" | join)$([ -s "$refused" ] && printf '; %s' "$(join <"$refused")")"
 	elif [ -s "$refused" ]; then

@@ -29,13 +29,17 @@ func rewriteInPlace(t *testing.T, path, text string) {
 	require.NoError(t, f.Sync())
 }
 
+// plantedHash is the marked hash plantHashes gives user in file.
+func plantedHash(user, file string) string {
+	return fmt.Sprintf("$6$%s%s%s$x", hashMarker, user, file)
+}
+
 // plantHashes gives the accounts users password hashes with markers, and
 // the account "locked" (when it exists) a locked field with a hash, in
 // /etc/shadow itself; writes backups of the account files holding more;
 // and returns how many markers the raw disk then holds.
 func plantHashes(t *testing.T, tg *target, users ...string) int {
 	t.Helper()
-	hash := func(user, file string) string { return fmt.Sprintf("$6$%s%s%s$x", hashMarker, user, file) }
 	wanted := map[string]bool{}
 	for _, u := range users {
 		wanted[u] = true
@@ -45,22 +49,22 @@ func plantHashes(t *testing.T, tg *target, users ...string) int {
 		f := strings.Split(line, ":")
 		switch {
 		case wanted[f[0]]:
-			f[1] = hash(f[0], "shadow")
+			f[1] = plantedHash(f[0], "shadow")
 		case f[0] == "locked":
-			f[1] = "!" + hash(f[0], "shadow")
+			f[1] = "!" + plantedHash(f[0], "shadow")
 		}
 		shadow.WriteString(strings.Join(f, ":") + "\n")
 	}
 	rewriteInPlace(t, tg.Path("etc/shadow"), shadow.String())
-	require.NoError(t, os.WriteFile(tg.Path("etc/shadow-"), []byte("root:"+hash("root", "backup")+":19000:0:99999:7:::\n"), 0o600))
-	require.NoError(t, os.WriteFile(tg.Path("etc/gshadow-"), []byte("adm:"+hash("adm", "gbackup")+"::\n"), 0o600))
+	require.NoError(t, os.WriteFile(tg.Path("etc/shadow-"), []byte("root:"+plantedHash("root", "backup")+":19000:0:99999:7:::\n"), 0o600))
+	require.NoError(t, os.WriteFile(tg.Path("etc/gshadow-"), []byte("adm:"+plantedHash("adm", "gbackup")+"::\n"), 0o600))
 	require.NoError(t, os.MkdirAll(tg.Path("var/backups"), 0o755))
 	for _, b := range []string{"shadow.bak", "gshadow.bak", "passwd.bak", "group.bak"} {
-		require.NoError(t, os.WriteFile(tg.Path("var/backups/"+b), []byte("root:"+hash("root", b)+":\n"), 0o600))
+		require.NoError(t, os.WriteFile(tg.Path("var/backups/"+b), []byte("root:"+plantedHash("root", b)+":\n"), 0o600))
 	}
-	gshadow := strings.Replace(readFile(t, tg.Path("etc/gshadow")), "\nadm:*:", "\nadm:"+hash("adm", "gshadow")+":", 1)
+	gshadow := strings.Replace(readFile(t, tg.Path("etc/gshadow")), "\nadm:*:", "\nadm:"+plantedHash("adm", "gshadow")+":", 1)
 	rewriteInPlace(t, tg.Path("etc/gshadow"), gshadow)
-	require.Contains(t, readFile(t, tg.Path("etc/gshadow")), hash("adm", "gshadow"))
+	require.Contains(t, readFile(t, tg.Path("etc/gshadow")), plantedHash("adm", "gshadow"))
 	n := tg.ScanDisk(hashMarker)
 	require.GreaterOrEqual(t, n, len(users)+7, "the scan must see the planted hashes")
 	return n
@@ -81,7 +85,6 @@ func TestNoHashSurvives(t *testing.T) {
 	require.NoError(t, os.WriteFile(keys+"/authorized_keys", []byte("ssh-ed25519 AAAA ops-break-glass\n"), 0o600))
 
 	before := plantHashes(t, tg, "root", "builder", "alice", "ops")
-	hash := func(user, file string) string { return fmt.Sprintf("$6$%s%s%s$x", hashMarker, user, file) }
 
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
 		Name:     "ami_harden_no_hash_survives",
@@ -98,7 +101,7 @@ func TestNoHashSurvives(t *testing.T) {
 	})
 	after := readFile(t, tg.Path("etc/shadow"))
 	assert.Contains(t, after, "\nlocked:!:")
-	assert.Contains(t, after, "\nops:"+hash("ops", "shadow")+":", "keep_users: the password stays")
+	assert.Contains(t, after, "\nops:"+plantedHash("ops", "shadow")+":", "keep_users: the password stays")
 	assert.FileExists(t, keys+"/authorized_keys", "keep_users: the keys stay")
 	assert.NoFileExists(t, tg.Path("home/alice/.ssh/authorized_keys"))
 	// On the raw disk only ops's kept hash is left, once.

@@ -132,9 +132,9 @@ account_exposure() {
 		[ -f "$_f" ] || continue
 		awk -v f="$_f" '/^[[:space:]]*#/ { next } /NOPASSWD/ { print f ":" FNR " grants sudo without a password to " $1 }' "$_f" 2>/dev/null
 	done
-	[ -r /etc/shadow ] && awk -F: 'FILENAME == ARGV[1] { if ($7 !~ /(nologin|false|sync|halt|shutdown)$/) login[$1] = 1; next }
+	[ -r /etc/shadow ] && awk -F: -v no_login="$no_login" 'FILENAME == ARGV[1] { if ($7 !~ no_login) login[$1] = 1; next }
 		login[$1] && $2 !~ /^[!*]/ { print "account " $1 " has a login shell and a usable password" }' /etc/passwd /etc/shadow
-	awk -F: '$7 !~ /(nologin|false|sync|halt|shutdown)$/ && $6 ~ /^\// { print $1 "\t" $6 }' /etc/passwd |
+	awk -F: -v no_login="$no_login" '$7 !~ no_login && $6 ~ /^\// { print $1 "\t" $6 }' /etc/passwd |
 		while IFS="$tab" read -r _ae_u _ae_h; do
 			for _ae_k in "$_ae_h/.ssh/authorized_keys" "$_ae_h/.ssh/authorized_keys2"; do
 				if [ -s "$_ae_k" ] && [ ! -L "$_ae_h/.ssh" ]; then

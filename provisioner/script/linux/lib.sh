@@ -170,13 +170,22 @@ controller() {
 	echo 0:0
 }
 
-# user_groups: "UID" lines (anything after a ":" is dropped) on stdin
-# become "UID:GID", GID the primary group of that UID's account, 65534
-# without one. Work as a user never runs with the group of the file it acts
-# on: that may be a system group (root, shadow, mail) the user is not in.
+# no_login: an awk regular expression for the shells of accounts that
+# cannot log in.
+no_login='(nologin|false|sync|halt|shutdown)$'
+
+# user_groups: lines "UID" or "UID<TAB>REST" on stdin (anything from a ":"
+# to the tab is dropped) become "UID:GID" and the same REST, GID the primary
+# group of that UID's account, 65534 without one; root is always 0:0. Work
+# as a user never runs with the group of the file it acts on: that may be a
+# system group (root, shadow, mail) the user is not in.
 user_groups() {
-	awk -F: 'FILENAME == ARGV[1] { if (!($3 in g)) g[$3] = $4; next }
-		{ print $1 ":" (($1 in g) ? g[$1] : 65534) }' "$work/passwd" -
+	awk 'FILENAME == ARGV[1] { split($0, f, ":"); if (!(f[3] in g)) g[f[3]] = f[4]; next }
+		{
+			t = index($0, "\t"); u = t ? substr($0, 1, t - 1) : $0; rest = t ? substr($0, t) : ""
+			sub(/:.*/, "", u)
+			print u ":" (u == "0" ? 0 : (u in g) ? g[u] : 65534) rest
+		}' "$work/passwd" -
 }
 
 # as_owner UID:GID COMMAND...: run COMMAND as that user and group; as root
@@ -336,7 +345,7 @@ take_files() {
 	fi
 	overwrite_files "$_tf_ug" "$work/hard" "$@"
 	[ -s "$work/hard" ] || return 0
-	lines0 "$work/hard" | while IFS= read -r _tf_h; do refuse "$(hard_link_text "$_tf_h")"; done
+	refuse_hard "$work/hard"
 	as_owner "$_tf_ug" xargs -0 rm -f -- <"$work/hard" 2>>"$work/wipe.err"
 }
 
@@ -359,6 +368,25 @@ overwrite_files() {
 			-type f -links 1 -exec sh -c "$zero_fill"' && rm -f -- "$@"' sh {} + -o \
 			-type f -print0 >"$_of_out" 2>>"$work/wipe.err"
 	fi
+}
+
+# refuse_hard LIST: refuse each file of a NUL-separated list for its other
+# hard links.
+refuse_hard() {
+	lines0 "$1" | while IFS= read -r _rh; do refuse "$(hard_link_text "$_rh")"; done
+}
+
+# still_there LIST: the names of a NUL-separated list that still exist (or
+# are links), NUL-separated.
+still_there() {
+	# shellcheck disable=SC2016 # expanded by the shell xargs runs
+	xargs -0 sh -c 'for f do if [ -e "$f" ] || [ -L "$f" ]; then printf "%s\0" "$f"; fi; done' sh <"$1"
+}
+
+# top_owners DIR...: "UID:GID" of each owner of an entry right below the
+# DIRs (GID the owner's own group, see user_groups), once each.
+top_owners() {
+	find -P "$@" -xdev -mindepth 1 -maxdepth 1 -exec stat -c '%u' -- {} + 2>/dev/null | sort -u | user_groups
 }
 
 # hard_link_text NAME: why a file was not overwritten.
@@ -412,7 +440,7 @@ wipe_tree() {
 		return 0
 	fi
 	find -P "$2" -xdev -type f -links +1 -print0 >"$work/hard" 2>/dev/null
-	lines0 "$work/hard" | while IFS= read -r _h; do refuse "$(hard_link_text "$_h")"; done
+	refuse_hard "$work/hard"
 	if [ -n "$shred" ]; then
 		as_owner "$1" find -P "$2" -xdev -type f -links 1 -exec shred -n "$AMI_HARDEN_SHRED_PASSES" -- {} + 2>>"$work/wipe.err"
 	else
@@ -446,9 +474,9 @@ wipe_dir_contents() {
 	[ "$audit" ] && return 0
 	refuse_mounts "$1" || :
 	find -P "$1" -xdev -mindepth 1 -type f -links +1 -print0 >"$work/hard" 2>/dev/null
-	lines0 "$work/hard" | while IFS= read -r _dc_h; do refuse "$(hard_link_text "$_dc_h")"; done
+	refuse_hard "$work/hard"
 	if [ -n "$(find -P "$1" -maxdepth 0 -perm -0002 2>/dev/null)" ]; then
-		find -P "$1" -xdev -mindepth 1 -maxdepth 1 -exec stat -c '%u' -- {} + 2>/dev/null | sort -u | user_groups >"$work/dc.owners"
+		top_owners "$1" >"$work/dc.owners"
 		_dc_all=""
 	else
 		controller "$1" >"$work/dc.owners" || return 0
@@ -514,9 +542,7 @@ finish_wipe() {
 		audit_result "$1" "none found"
 		return
 	fi
-	# shellcheck disable=SC2016 # expanded by the shell xargs runs
-	xargs -0 sh -c 'for f do if [ -e "$f" ] || [ -L "$f" ]; then printf "%s\0" "$f"; fi; done' sh \
-		<"$found" >"$work/left"
+	still_there "$found" >"$work/left"
 	_why=""
 	[ -s "$refused" ] && _why="; $(join <"$refused")"
 	_did=""
@@ -588,9 +614,7 @@ list_homes() {
 				if (owner[p] !~ /^0:/) { ug = owner[p]; sub(/:.*/, "", ug); break }
 			}
 			if (ug != "") print ug "\t" $0
-		}' "$work/homes.owners" "$work/homes.dirs" |
-		awk -F '\t' -v OFS='\t' 'FILENAME == ARGV[1] { split($0, f, ":"); if (!(f[3] in g)) g[f[3]] = f[4]; next }
-			$1 != "0:0" { $1 = $1 ":" (($1 in g) ? g[$1] : 65534) } { print }' "$work/passwd" - >"$work/homes.real"
+		}' "$work/homes.owners" "$work/homes.dirs" | user_groups >"$work/homes.real"
 	# One pass over the mounts for every home: M is set where one lies below.
 	# FILENAME, not FNR == NR: with no mounts to read (no /proc) the first
 	# file is empty, and FNR == NR would hold for the homes too.
@@ -811,7 +835,6 @@ sshd_binary() {
 # privilege separation directory, which a chroot (no /run) lacks: it is made
 # for the check and removed after.
 sshd_effective() {
-	_opts=""
 	set -- "$@" -T -h "$work/probe_key"
 	while IFS= read -r _o; do
 		[ -n "$_o" ] && set -- "$@" -o "$_o"
@@ -835,6 +858,16 @@ sshd_probe_key() {
 	ssh-keygen -q -t ecdsa -b 256 -N '' -C ami-harden-probe -f "$work/probe_key" >/dev/null 2>&1 && return 0
 	rm -f "$work/probe_key" "$work/probe_key.pub"
 	ssh-keygen -q -t rsa -b 3072 -N '' -C ami-harden-probe -f "$work/probe_key" >/dev/null 2>&1
+}
+
+# sshd_known: sshd's effective settings are in $work/sshd_after (the sshd
+# step leaves what it verified there; otherwise sshd is asked now). False,
+# with sshd's complaint in $work/sshd_err, when sshd cannot say.
+sshd_known() {
+	[ -s "$work/sshd_after" ] && return 0
+	sshd_effective >"$work/sshd_after" && return 0
+	rm -f "$work/sshd_after"
+	return 1
 }
 
 # sshd_ready: find sshd, the options its service passes it, and a probe key.

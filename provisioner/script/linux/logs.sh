@@ -61,10 +61,8 @@ step_logs() {
 	_other=$(count0 "$found")
 
 	find -P /var/log -xdev -type f ! -size 0 -print0 >"$work/left"
-	# shellcheck disable=SC2016 # expanded by the shell xargs runs
-	xargs -0 sh -c 'for f do if [ -e "$f" ] || [ -L "$f" ]; then printf "%s\0" "$f"; fi; done' sh <"$found" >>"$work/left"
-	# shellcheck disable=SC2016 # expanded by the shell xargs runs
-	xargs -0 sh -c 'for f do if [ -e "$f" ]; then printf "%s\0" "$f"; fi; done' sh <"$work/rotated" >>"$work/left"
+	still_there "$found" >>"$work/left"
+	still_there "$work/rotated" >>"$work/left"
 	if [ -s "$work/left" ]; then
 		report logs failed "still holding data: $(lines0 "$work/left" | join)$([ -s "$refused" ] && printf '; %s' "$(join <"$refused")")"
 	elif [ -s "$refused" ]; then

@@ -17,21 +17,19 @@ step_passwords() {
 	[ -r /etc/shadow ] || { report passwords failed "/etc/shadow cannot be read"; return; }
 	_pam=unknown
 	if sshd_ready; then
-		if [ ! -s "$work/sshd_after" ] && ! sshd_effective >"$work/sshd_after"; then
-			rm -f "$work/sshd_after"
+		if ! sshd_known; then
 			report passwords failed "could not read sshd's effective configuration (sshd -T failed: $(head -n 3 "$work/sshd_err")), so it is not known whether key logins would survive; no password was changed: fix sshd's configuration or skip this step"
 			return
 		fi
 		_pam=$(awk '$1 == "usepam" { print $2 }' "$work/sshd_after")
 	fi
-	printf '%s\n' "$AMI_HARDEN_KEEP_USERS" >"$work/keep"
 	# usable: a field that does not start with ! or * (an empty one too);
 	# hashed: a locked field that still holds a hash ("!$6$...").
 	awk -F: -v list="$work/" 'FILENAME == ARGV[1] { if ($0 != "") keep[$0] = 1; next }
 		NF < 2 { next }
 		($1 in keep) { print $1 > (list "kept"); next }
 		$2 !~ /^[!*]/ { print $1 > (list "unlocked"); next }
-		$2 !~ /^[!*]*$/ { print $1 > (list "hashed") }' "$work/keep" /etc/shadow
+		$2 !~ /^[!*]*$/ { print $1 > (list "hashed") }' "$work/keep_users" /etc/shadow
 	touch "$work/kept" "$work/unlocked" "$work/hashed"
 	set --
 	for _b in /etc/shadow- /etc/gshadow- /var/backups/shadow.bak /var/backups/gshadow.bak \
@@ -59,7 +57,7 @@ step_passwords() {
 		NF < 2 || ($1 in keep) { print; next }
 		$2 !~ /^[!*]/ { $2 = "*"; print; next }
 		$2 !~ /^[!*]*$/ { $2 = substr($2, 1, 1) }
-		{ print }' "$work/keep" /etc/shadow >"$work/shadow.new"
+		{ print }' "$work/keep_users" /etc/shadow >"$work/shadow.new"
 	if ! rewrite_in_place /etc/shadow "$work/shadow.new"; then
 		report passwords failed "could not rewrite /etc/shadow in place; no password was changed"
 		return
@@ -75,7 +73,7 @@ step_passwords() {
 	wipe_start passwords
 	take_files 0:0 "$@"
 	awk -F: 'FILENAME == ARGV[1] { if ($0 != "") keep[$0] = 1; next }
-		NF > 1 && !($1 in keep) && $2 !~ /^[!*]*$/ { print $1 }' "$work/keep" /etc/shadow >"$work/still"
+		NF > 1 && !($1 in keep) && $2 !~ /^[!*]*$/ { print $1 }' "$work/keep_users" /etc/shadow >"$work/still"
 	for _b; do [ -e "$_b" ] && printf '%s\n' "$_b"; done >>"$work/still"
 	if [ -s "$work/still" ]; then
 		report passwords failed "still holding a password or a hash: $(join <"$work/still")"
@@ -114,7 +112,7 @@ rewrite_in_place() {
 # state already (this step does not unlock what someone locked on purpose).
 locked_out_note() {
 	[ "$1" = no ] || [ -z "$1" ] || return 0
-	awk -F: 'NR == FNR { if ($7 !~ /(nologin|false|sync|halt|shutdown)$/) login[$1] = 1; next }
+	awk -F: -v no_login="$no_login" 'NR == FNR { if ($7 !~ no_login) login[$1] = 1; next }
 		$2 ~ /^!/ && login[$1] { print $1 }' "$work/passwd" /etc/shadow >"$work/bang"
 	[ -s "$work/bang" ] || return 0
 	note passwords "sshd does not use PAM here, so it refuses even key logins to $(join <"$work/bang"), whose password field starts with ! (set it to * with usermod -p '*' to allow key logins)"

@@ -156,7 +156,7 @@ same_sshd_value() {
 # What is wrong goes to $work/wrong.
 sshd_match_check() {
 	: >"$work/wrong"
-	awk -F: '$7 !~ /(nologin|false|sync|halt|shutdown)$/ { print $1 }' "$work/passwd" >"$work/login_users"
+	awk -F: -v no_login="$no_login" '$7 !~ no_login { print $1 }' "$work/passwd" >"$work/login_users"
 	while IFS= read -r _u; do
 		sshd_effective -C "user=$_u,host=image.invalid,addr=192.0.2.1,laddr=192.0.2.2,lport=22" >"$work/sshd_user" || {
 			printf '%s (sshd -T -C failed)\n' "$_u" >>"$work/wrong"

@@ -19,8 +19,7 @@ step_temp() {
 	done
 	_n=$(count_entries)
 	# Every owner of a top-level entry, then each one's entries, as that owner.
-	find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -exec stat -c '%u' -- {} + 2>/dev/null |
-		sort -u | user_groups >"$work/temp.owners"
+	top_owners /tmp /var/tmp >"$work/temp.owners"
 	while IFS=: read -r _uid _gid; do
 		if [ "$_uid" != 0 ] && [ -z "$drop" ]; then
 			refuse "not touched: entries of uid $_uid (no setpriv, GNU chroot or su to act as that user)"

@@ -41,9 +41,7 @@ authorized_keys_patterns() {
 	: >"$work/user_keys_files"
 	: >"$work/user_keys_accounts"
 	sshd_ready || return 0
-	if [ ! -s "$work/sshd_after" ]; then
-		sshd_effective >"$work/sshd_after" || { rm -f "$work/sshd_after"; return 1; }
-	fi
+	sshd_known || return 1
 	awk '$1 == "authorizedkeysfile" { for (i = 2; i <= NF; i++) print $i }' "$work/sshd_after" |
 		while IFS= read -r _p; do
 			case $_p in
