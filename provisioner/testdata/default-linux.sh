@@ -409,11 +409,15 @@ hard_link_text() {
 	printf 'not overwritten: %s has more than one hard link (unlinked; its data stays under the other names)' "$1"
 }
 
-# empty_file FILE: truncate FILE, keeping its owner and mode. Not `: >FILE`:
-# a failed redirection on the special builtin : ends a POSIX shell, and a
-# read-only file must give a failed step, not a dead one. Only for files in
-# directories that root alone can change.
+# empty_file FILE: overwrite FILE, then truncate it, keeping its owner and
+# mode (truncating alone frees its blocks with the data still in them). Not
+# `: >FILE`: a failed redirection on the special builtin : ends a POSIX
+# shell, and a read-only file must give a failed step, not a dead one. Only
+# for files in directories that root alone can change.
 empty_file() {
+	if [ -f "$1" ] && [ ! -L "$1" ] && [ "$(stat -c %h -- "$1")" = 1 ]; then
+		sh -c "$zero_fill" sh "$1" 2>/dev/null || return 1
+	fi
 	{ printf '' >"$1"; } 2>/dev/null
 }
 
@@ -898,6 +902,66 @@ sshd_ready() {
 has_systemd() {
 	[ -d /etc/systemd/system ] && { [ -x /lib/systemd/systemd ] || [ -x /usr/lib/systemd/systemd ]; }
 }
+
+# live_systemd: the script runs on a booted machine whose init is systemd,
+# not in a chroot of an image: that machine's own shutdown will still write
+# to the disk after the steps (the random seed, login records, logs).
+live_systemd() {
+	[ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 &&
+		[ "$(stat -L -c %d:%i /proc/1/root 2>/dev/null)" = "$(stat -c %d:%i /)" ]
+}
+
+# wipe_at_shutdown NAME PATTERN...: arm, for this boot only, the unit
+# ami-harden-NAME-at-shutdown.service, which at the machine's shutdown
+# overwrites and removes the files that PATTERN... (globs, no spaces) match:
+# after the services that write them then (the random seed, the shutdown
+# record in wtmp, DHCP clients) have stopped, and before /var is unmounted.
+# It lives in /run, so the image never holds it and no later boot runs it.
+# Prints what went wrong.
+wipe_at_shutdown() {
+	_ws_unit=ami-harden-$1-at-shutdown.service
+	shift
+	if ! { mkdir -p /run/ami-harden && printf '%s\n' "$at_shutdown_program" >/run/ami-harden/at-shutdown.sh; }; then
+		echo "could not write /run/ami-harden/at-shutdown.sh"
+		return 1
+	fi
+	cat >"/run/systemd/system/$_ws_unit" <<UNIT || { echo "could not write /run/systemd/system/$_ws_unit"; return 1; }
+# Armed by ami-harden for this boot only (it lives in /run): the machine is
+# becoming an image, and these files are written again at its shutdown.
+[Unit]
+Description=Wipe what the shutdown writes into the image (ami-harden)
+DefaultDependencies=no
+Conflicts=shutdown.target
+RequiresMountsFor=/var/lib /var/log
+Before=shutdown.target systemd-random-seed.service systemd-update-utmp.service systemd-journal-flush.service
+Before=networking.service NetworkManager.service systemd-networkd.service dhcpcd.service wicked.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/true
+ExecStop=/bin/sh /run/ami-harden/at-shutdown.sh $*
+UNIT
+	if ! { systemctl daemon-reload && systemctl start "$_ws_unit"; } >"$work/systemctl.err" 2>&1; then
+		echo "could not start $_ws_unit: $(head -n 3 "$work/systemctl.err" | join)"
+		return 1
+	fi
+	systemctl is-active --quiet "$_ws_unit" || { echo "$_ws_unit is not active"; return 1; }
+}
+
+# at_shutdown_program: what the units of wipe_at_shutdown run at shutdown,
+# with globs: every regular file they match (never a link, never a file with
+# another hard link) is overwritten with zeros, synced and removed.
+# shellcheck disable=SC2016 # expanded by the shell that runs it
+at_shutdown_program='# Written by ami-harden; run at shutdown by ami-harden-*-at-shutdown.service.
+for f in $*; do
+	[ -f "$f" ] && [ ! -L "$f" ] || continue
+	[ "$(stat -c %h -- "$f")" = 1 ] || continue
+	s=$(stat -c %s -- "$f")
+	[ "$s" -gt 0 ] && dd if=/dev/zero of="$f" bs=4096 count=$(((s + 4095) / 4096)) conv=notrunc,fsync 2>/dev/null
+	rm -f -- "$f"
+done
+sync'
 
 # install_unit TEXT NAME TARGET: install the unit NAME, whose text is in the
 # file TEXT, in /etc/systemd/system with the SELinux label policy wants, and
@@ -1876,11 +1940,22 @@ step_cloud_init() {
 		wipe_tree 0:0 "$_seed"
 		_extra=", removed $_seed"
 	fi
+	# The sudo grant cloud-init made for the login user: on a running machine
+	# the builder's own shutdown_command (sudo shutdown) still needs it, so it
+	# goes at that shutdown; elsewhere now.
 	if [ -e "$_sudoers" ] || [ -L "$_sudoers" ]; then
-		take_files 0:0 "$_sudoers"
-		_extra="$_extra, removed $_sudoers"
+		if live_systemd; then
+			if ! _how=$(wipe_at_shutdown cloud-init "$_sudoers"); then
+				report cloud-init failed "$_how: $_sudoers would ship"
+				return
+			fi
+			_extra="$_extra, armed ami-harden-cloud-init-at-shutdown.service (this boot only) to remove $_sudoers once the machine shuts down"
+		else
+			take_files 0:0 "$_sudoers"
+			_extra="$_extra, removed $_sudoers"
+		fi
 	fi
-	if [ -e "$_sudoers" ] || [ -L "$_sudoers" ]; then
+	if { [ -e "$_sudoers" ] || [ -L "$_sudoers" ]; } && ! live_systemd; then
 		report cloud-init failed "could not remove $_sudoers$(first_errors)"
 		return
 	fi
@@ -1903,10 +1978,9 @@ step_cloud_init() {
 # ssl-cert was installed: the same key in every instance) goes, and a unit
 # makes a new one at each instance's first boot.
 step_machine_id() {
-	# DHCP clients' leases: dhclient, dhcpcd, NetworkManager, wicked.
 	set --
-	for _f in /var/lib/dhcp/*.lease* /var/lib/dhclient/*.lease* /var/lib/dhcpcd/*.lease* \
-		/var/lib/NetworkManager/*.lease* /var/lib/wicked/lease*; do
+	# shellcheck disable=SC2086 # globs
+	for _f in $machine_leases; do
 		[ -f "$_f" ] || [ -L "$_f" ] && set -- "$@" "$_f"
 	done
 	_leases=$#
@@ -1945,6 +2019,16 @@ step_machine_id() {
 		_changed="${_changed:+$_changed, }removed /var/lib/systemd/random-seed"
 	fi
 	[ "$_leases" -gt 0 ] && _changed="${_changed:+$_changed, }removed $_leases DHCP lease file(s) of the build"
+	# On a running machine, its shutdown saves a new seed (systemd-random-seed)
+	# and DHCP clients write their leases again: those go at shutdown too.
+	if live_systemd; then
+		# shellcheck disable=SC2086 # globs, expanded at shutdown
+		if ! _how=$(wipe_at_shutdown machine-id /var/lib/systemd/random-seed $machine_leases); then
+			report machine-id failed "$_how: the random seed saved at shutdown would ship"
+			return
+		fi
+		_changed="${_changed:+$_changed, }armed ami-harden-machine-id-at-shutdown.service (this boot only) to remove the random seed and DHCP leases written at shutdown"
+	fi
 	if [ -e "$_snakeoil" ]; then
 		if ! _how=$(arrange_snakeoil); then
 			report machine-id failed "$_how; $_snakeoil was kept"
@@ -1970,6 +2054,11 @@ step_machine_id() {
 		report machine-id ok "/etc/machine-id is already empty"
 	fi
 }
+
+# machine_leases: DHCP clients' leases (globs, no spaces): dhclient, dhcpcd,
+# NetworkManager, wicked.
+machine_leases='/var/lib/dhcp/*.lease* /var/lib/dhclient/*.lease* /var/lib/dhcpcd/*.lease*
+/var/lib/NetworkManager/*.lease* /var/lib/wicked/lease*'
 
 # arrange_snakeoil: a unit that makes a new snakeoil key and certificate with
 # Debian's own make-ssl-cert at first boot, once the host name is set
@@ -2239,6 +2328,13 @@ step_logs() {
 		report logs failed "$(join <"$refused"); nothing was changed"
 		return
 	fi
+	# On a running machine, nothing may log into /var/log after the wipe.
+	if [ -z "$audit" ] && live_systemd; then
+		if ! _quiet=$(quiet_logging); then
+			report logs failed "$_quiet; nothing was changed"
+			return
+		fi
+	fi
 	# $log_rotated is split into words, never globbed.
 	set -f
 	# shellcheck disable=SC2086
@@ -2287,6 +2383,10 @@ step_logs() {
 	find -P /var/log -xdev -type f ! -size 0 -print0 >"$work/left"
 	still_there "$found" >>"$work/left"
 	still_there "$work/rotated" >>"$work/left"
+	if [ -n "${_quiet:-}" ]; then
+		journal_writes >>"$work/left"
+		_quiet_done="; $_quiet"
+	fi
 	if [ -s "$work/left" ]; then
 		report logs failed "still holding data: $(lines0 "$work/left" | join)$([ -s "$refused" ] && printf '; %s' "$(join <"$refused")")"
 	elif [ -s "$refused" ]; then
@@ -2294,10 +2394,57 @@ step_logs() {
 	elif [ $((_rotated + _active + _other)) -gt 0 ]; then
 		_more=""
 		[ "$_other" -gt 0 ] && _more=", overwrote and removed $_other crash dump(s) and mail spool(s)"
-		report logs changed "overwrote and deleted $_rotated rotated or journal file(s), overwrote and truncated $_active log file(s)$_more"
+		report logs changed "overwrote and deleted $_rotated rotated or journal file(s), overwrote and truncated $_active log file(s)$_more${_quiet_done:-}"
+	elif [ -n "${_quiet:-}" ]; then
+		report logs changed "all logs were empty; $_quiet"
 	else
 		report logs ok "all logs are empty"
 	fi
+}
+
+# quiet_logging: on a running machine, nothing logs into /var/log for the
+# rest of this boot, so that the build's logout and the shutdown stay out of
+# the image: the journal moves to /run (journald's --relinquish-var; an older
+# journald restarts with a runtime Storage=volatile), the syslog daemon stops
+# and is masked until the next boot (journald would start it again through
+# syslog.socket), and a unit armed for this shutdown wipes the login records
+# written at logout and by the shutdown itself (wtmp, btmp). Everything it
+# changes lives in /run: the next boot logs as before. Prints what it did, or
+# what went wrong (and fails).
+quiet_logging() {
+	_ql_did=""
+	if systemctl is-active --quiet systemd-journald.service; then
+		if journalctl --relinquish-var >"$work/journald.err" 2>&1; then
+			_ql_did="the journal writes to /run until shutdown"
+		elif mkdir -p /run/systemd/journald.conf.d &&
+			printf '# ami-harden: this boot only\n[Journal]\nStorage=volatile\n' >/run/systemd/journald.conf.d/ami-harden.conf &&
+			systemctl restart systemd-journald.service >>"$work/journald.err" 2>&1; then
+			_ql_did="journald restarted with Storage=volatile until shutdown"
+		else
+			echo "could not move the journal out of /var/log: $(head -n 2 "$work/journald.err" | join)"
+			return 1
+		fi
+	fi
+	for _ql_u in syslog.service rsyslog.service syslog-ng.service; do
+		systemctl is-active --quiet "$_ql_u" || continue
+		_ql_id=$(systemctl show -p Id --value "$_ql_u")
+		if ! systemctl mask --runtime --now "$_ql_id" syslog.socket >"$work/syslog.err" 2>&1 ||
+			systemctl is-active --quiet "$_ql_id"; then
+			echo "could not stop $_ql_id: $(head -n 2 "$work/syslog.err" | join)"
+			return 1
+		fi
+		_ql_did="${_ql_did:+$_ql_did, }$_ql_id stopped until shutdown"
+	done
+	_ql_how=$(wipe_at_shutdown logs /var/log/wtmp /var/log/btmp) || { echo "$_ql_how"; return 1; }
+	echo "${_ql_did:+$_ql_did, }ami-harden-logs-at-shutdown.service armed (this boot only) to wipe the login records of the logout and shutdown"
+}
+
+# journal_writes: the files below /var/log that journald still holds open
+# (NUL-separated): after quiet_logging, none.
+journal_writes() {
+	_jw=$(systemctl show -p MainPID --value systemd-journald.service 2>/dev/null)
+	[ -n "$_jw" ] && [ "$_jw" != 0 ] || return 0
+	find "/proc/$_jw/fd" -mindepth 1 -maxdepth 1 -lname '/var/log/*' -printf '%l\0' 2>/dev/null
 }
 
 # crash_and_mail: directories of crash dumps and mail spools.

@@ -51,6 +51,25 @@ func newTarget(t *testing.T) *target { return newTargetOf(t, bookworm) }
 
 func newTargetOf(t *testing.T, img image) *target {
 	t.Helper()
+	tg := prepareTarget(t)
+	tg.rig("up", tg.Dir, strconv.Itoa(tg.Port), tg.Key+".pub", img.Suite, img.Extra)
+	return tg
+}
+
+// newLiveTarget is a running target (target.sh live): img booted with
+// systemd-nspawn, its login user "builder" made by cloud-init from a NoCloud
+// seed, sshd on a loopback port.
+func newLiveTarget(t *testing.T, img image) *target {
+	t.Helper()
+	tg := prepareTarget(t)
+	tg.rig("live", tg.Dir, strconv.Itoa(tg.Port), tg.Key+".pub", img.Suite, img.Extra)
+	return tg
+}
+
+// prepareTarget: the checks, directory, port, key and cleanup of a target
+// that the rig has not made yet.
+func prepareTarget(t *testing.T) *target {
+	t.Helper()
 	if os.Getenv(acctest.TestEnvVar) == "" {
 		t.Skipf("acceptance tests run only with %s=1 (make testacc)", acctest.TestEnvVar)
 	}
@@ -70,7 +89,6 @@ func newTargetOf(t *testing.T, img image) *target {
 		}
 		os.RemoveAll(base)
 	})
-	tg.rig("up", tg.Dir, strconv.Itoa(tg.Port), tg.Key+".pub", img.Suite, img.Extra)
 	return tg
 }
 
@@ -83,9 +101,13 @@ func (tg *target) rig(args ...string) string {
 // SSH runs a command on the target as builder, over its sshd.
 func (tg *target) SSH(command string) string {
 	tg.t.Helper()
-	return run(tg.t, "ssh", "-i", tg.Key, "-p", strconv.Itoa(tg.Port), "-o", "BatchMode=yes",
-		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-		"builder@127.0.0.1", command)
+	return run(tg.t, "ssh", append(tg.sshArgs(), "builder@127.0.0.1", command)...)
+}
+
+// sshArgs are ssh's options to reach the target's sshd with builder's key.
+func (tg *target) sshArgs() []string {
+	return []string{"-i", tg.Key, "-p", strconv.Itoa(tg.Port), "-o", "BatchMode=yes",
+		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"}
 }
 
 // Path is a path inside the target.
@@ -141,16 +163,64 @@ func freePort(t *testing.T) int {
 // reads only the image's data regions (SEEK_DATA/SEEK_HOLE), not its holes.
 func (tg *target) ScanDisk(word string) int {
 	tg.t.Helper()
+	n, _ := scanImage(tg.t, tg.Dir+".img", word)
+	return n
+}
+
+// diskHit is where a word was found on the target's ext4 disk: a block, and
+// the inode and path that own it (inode "" for a free block; inode 8 is the
+// file system's own journal).
+type diskHit struct{ Block, Inode, Path string }
+
+func (h diskHit) String() string {
+	if h.Inode == "" {
+		return "block " + h.Block + " (free)"
+	}
+	return "block " + h.Block + " (inode " + h.Inode + " " + h.Path + ")"
+}
+
+// WhereOnDisk says which files of the target's ext4 disk hold word (the
+// first ten places), or that a free block does, with debugfs: what a
+// failed ScanDisk should be told.
+func (tg *target) WhereOnDisk(word string) []diskHit {
+	tg.t.Helper()
+	_, offsets := scanImage(tg.t, tg.Dir+".img", word)
+	var hits []diskHit
+	for _, off := range offsets {
+		h := diskHit{Block: strconv.FormatInt(off/4096, 10)}
+		out, _ := exec.Command("debugfs", "-R", "icheck "+h.Block, tg.Dir+".img").CombinedOutput()
+		for _, l := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(l); len(f) == 2 && f[0] == h.Block && !strings.HasPrefix(f[1], "<") {
+				h.Inode = f[1]
+			}
+		}
+		if h.Inode != "" {
+			out, _ = exec.Command("debugfs", "-R", "ncheck "+h.Inode, tg.Dir+".img").CombinedOutput()
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			if f := strings.Fields(lines[len(lines)-1]); len(f) == 2 && f[0] == h.Inode {
+				h.Path = f[1]
+			}
+		}
+		hits = append(hits, h)
+	}
+	return hits
+}
+
+// scanImage counts word in the data regions of the file at path, and
+// returns the offsets of the first ten.
+func scanImage(t *testing.T, path, word string) (int, []int64) {
+	t.Helper()
 	syscall.Sync()
-	f, err := os.Open(tg.Dir + ".img")
+	f, err := os.Open(path)
 	if err != nil {
-		tg.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	const seekData, seekHole = 3, 4
 	needle := []byte(word)
 	buf := make([]byte, 4<<20)
 	count := 0
+	var offsets []int64
 	for off := int64(0); ; {
 		start, err := f.Seek(off, seekData)
 		if err != nil {
@@ -158,15 +228,25 @@ func (tg *target) ScanDisk(word string) int {
 		}
 		end, err := f.Seek(start, seekHole)
 		if err != nil {
-			tg.t.Fatal(err)
+			t.Fatal(err)
 		}
 		// Chunks overlap by len(word)-1 bytes so no match straddles a cut.
 		for pos := start; pos < end; {
 			n, err := f.ReadAt(buf[:min(int64(len(buf)), end-pos)], pos)
 			if err != nil && err != io.EOF {
-				tg.t.Fatal(err)
+				t.Fatal(err)
 			}
-			count += bytes.Count(buf[:n], needle)
+			for i, rest := 0, buf[:n]; ; {
+				j := bytes.Index(rest[i:], needle)
+				if j < 0 {
+					break
+				}
+				if len(offsets) < 10 {
+					offsets = append(offsets, pos+int64(i+j))
+				}
+				count++
+				i += j + len(needle)
+			}
 			if pos+int64(n) >= end {
 				break
 			}
@@ -174,7 +254,7 @@ func (tg *target) ScanDisk(word string) int {
 		}
 		off = end
 	}
-	return count
+	return count, offsets
 }
 
 // Serve starts sshd again on the (hardened) image without changing it: the

@@ -14,6 +14,9 @@
 #   snakeoil=     SHA-256 of Debian's snakeoil TLS key, or nothing without one
 #   keylogin=     ok when the launch key logs in as builder, else failed
 #   methods=      what sshd still offers a client without a key
+#   journal=      journal files below /var/log/journal after this boot (a later
+#                 boot of a hardened image logs as before)
+#   syslog=       systemctl is-active syslog.service (none without a syslog daemon)
 out=/root/.probe/result.tmp
 
 # enabled UNIT: systemctl says "enabled" (an alias says "alias").
@@ -53,6 +56,12 @@ done
 	methods=$(ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
 		-o PubkeyAuthentication=no root@127.0.0.1 true 2>&1 | sed -n 's/.*Permission denied (\(.*\)).*/\1/p')
 	echo "methods=$methods"
+	echo "journal=$(find /var/log/journal -name '*.journal' 2>/dev/null | wc -l)"
+	if [ -n "$(systemctl show -p FragmentPath --value syslog.service 2>/dev/null)" ]; then
+		echo "syslog=$(systemctl is-active syslog.service)"
+	else
+		echo "syslog=none"
+	fi
 	# With Accept=no the first connection started the service behind the socket.
 	[ "$unit" = ssh.socket ] && echo "socketservice=$(systemctl is-active ssh.service)"
 } >"$out"

@@ -14,6 +14,12 @@
 #                                         layout NAME (test/rig/layouts/NAME/apply.sh DIR),
 #                                         then restart its test sshd on the same port
 #   target.sh boot DIR PRIVKEY PUBKEY     boot it; print what its first boot did
+#   target.sh live DIR PORT PUBKEY [SUITE [EXTRA]]
+#                                         a running target: unpack a fresh rootfs with cloud-init into DIR
+#                                         and boot it with systemd-nspawn on this machine's loopback;
+#                                         cloud-init's NoCloud seed creates "builder" with PUBKEY, sshd
+#                                         listens on 127.0.0.1:PORT
+#   target.sh halted DIR                  wait until a live target has shut itself down
 #   target.sh openrc-boot DIR PRIVKEY PUBKEY
 #                                         for an OpenRC layout (alpine), after down: start sshd
 #                                         as OpenRC would, as far as that runs in a chroot;
@@ -141,6 +147,7 @@ cmd_serve() {
 	mkdir -p "$dir/run/sshd" "$dir$rig"
 	ssh-keygen -q -t ed25519 -N '' -f "$dir$rig/host_key"
 	install -m 0644 "$pubkey" "$dir$rig/builder.keys"
+	install -m 0644 "$pubkey" "$dir$rig/root.keys"
 	chroot "$dir" /usr/sbin/sshd -p "$port" -o ListenAddress=127.0.0.1 -o PidFile=/run/sshd-test.pid \
 		-h "$rig/host_key" -o "AuthorizedKeysFile=$rig/%u.keys"
 	for _ in $(seq 50); do [ -s "$dir/run/sshd-test.pid" ] && break; sleep 0.1; done
@@ -184,12 +191,13 @@ cmd_destroy() {
 	local dir
 	dir=$(guard "$1")
 	[ -e "$dir" ] || return 0
+	stop_live "$dir"
 	cmd_down "$dir"
 	if mountpoint -q "$dir"; then umount "$dir" || umount -l "$dir"; fi
 	[ -z "$(mounts_below "$dir")" ] || die "still mounted below $dir"
 	# --one-file-system: never into a mount (such as a bind of /dev) left below.
 	rm -rf --one-file-system "$dir"
-	rm -f "$dir.img" "$dir.boot.log" "$dir.port" "$dir.openrc.log"
+	rm -f "$dir.img" "$dir.boot.log" "$dir.port" "$dir.openrc.log" "$dir.live.log"
 }
 
 # boot DIR PRIVKEY PUBKEY: give builder a new key, as EC2 does at launch, and
@@ -234,6 +242,87 @@ UNIT
 	echo "cycles_journal=${journal:-0}"
 	echo "cycles_console=$console"
 	echo "cycles=$((${journal:-0} > console ? ${journal:-0} : console))"
+}
+
+# live DIR PORT PUBKEY [SUITE [EXTRA]]: a running machine to build on. A fresh
+# rootfs (EXTRA must bring cloud-init) boots with systemd-nspawn; it shares
+# this machine's network, so its sshd listens on 127.0.0.1:PORT only. As on
+# EC2, cloud-init creates the login user from a NoCloud seed: "builder", with
+# PUBKEY and NOPASSWD sudo. The rig's own files in the image: the seed,
+# 00-ami-harden-rig.conf (the port) and 99-ami-harden-rig.cfg (the network is
+# this machine's: cloud-init leaves it alone). Returns once builder logs in.
+cmd_live() {
+	local dir port pubkey suite extra tarball pid
+	dir=$(guard "$1"); port=$2; pubkey=$3; suite=${4:-bookworm}; extra=${5:-cloud-init}
+	[ ! -e "$dir" ] || [ -z "$(ls -A "$dir")" ] || die "$dir is not empty"
+	[ ! -e "$dir.img" ] || die "$dir.img exists: destroy the old target first"
+	tarball=$("$here/rootfs.sh" "$suite" "$extra")
+	mkdir -p "$dir"
+	truncate -s "${AMI_HARDEN_DISK:-2G}" "$dir.img"
+	mkfs.ext4 -q -F "$dir.img"
+	mount -o loop "$dir.img" "$dir"
+	chmod 0755 "$dir"
+	tar -C "$dir" -xf "$tarball"
+	[ -x "$dir/usr/bin/cloud-init" ] || die "live: the image has no cloud-init (EXTRA=$extra)"
+	touch "$dir/$marker"
+	echo "$port" >"$dir.port"
+	install -d -m 0755 "$dir/var/lib/cloud/seed/nocloud"
+	printf 'instance-id: i-build-%s\nlocal-hostname: ami-harden-build\n' "$port" >"$dir/var/lib/cloud/seed/nocloud/meta-data"
+	{
+		echo '#cloud-config'
+		echo 'users:'
+		echo '  - name: builder'
+		echo '    shell: /bin/bash'
+		echo '    sudo: "ALL=(ALL) NOPASSWD:ALL"'
+		echo '    lock_passwd: true'
+		echo '    ssh_authorized_keys:'
+		echo "      - $(cat "$pubkey")"
+	} >"$dir/var/lib/cloud/seed/nocloud/user-data"
+	printf 'datasource_list: [ NoCloud, None ]\nnetwork: {config: disabled}\nlocale: false\nmanage_etc_hosts: true\n' >"$dir/etc/cloud/cloud.cfg.d/99-ami-harden-rig.cfg"
+	printf 'Port %s\nListenAddress 127.0.0.1\n' "$port" >"$dir/etc/ssh/sshd_config.d/00-ami-harden-rig.conf"
+	setsid systemd-nspawn --register=no --keep-unit -q -D "$dir" --boot >"$dir.live.log" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$dir.nspawn"
+	for _ in $(seq 240); do
+		kill -0 "$pid" 2>/dev/null || { tail -n 40 "$dir.live.log" >&2; die "live: $dir stopped while booting"; }
+		if ssh -i "${pubkey%.pub}" -p "$port" -o BatchMode=yes -o StrictHostKeyChecking=no \
+			-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=2 builder@127.0.0.1 \
+			'sudo -n cloud-init status --wait >/dev/null 2>&1; echo up' 2>/dev/null | grep -qx up; then
+			echo "target live: $dir, systemd-nspawn pid $pid, sshd on 127.0.0.1:$port"
+			return 0
+		fi
+		sleep 0.5
+	done
+	tail -n 40 "$dir.live.log" >&2
+	die "live: builder could not log in to $dir on port $port"
+}
+
+# halted DIR: wait (up to 2 minutes) for a live target to shut down by itself.
+cmd_halted() {
+	local dir pid
+	dir=$(guard "$1")
+	[ -s "$dir.nspawn" ] || die "halted: $dir is not a live target"
+	pid=$(cat "$dir.nspawn")
+	for _ in $(seq 240); do
+		kill -0 "$pid" 2>/dev/null || { rm -f "$dir.nspawn"; echo "halted: $dir"; return 0; }
+		sleep 0.5
+	done
+	die "halted: $dir still runs (systemd-nspawn pid $pid)"
+}
+
+# stop_live DIR: shut a live target down (SIGTERM makes systemd-nspawn power
+# its machine off), then kill it if it still runs.
+stop_live() {
+	local pid
+	[ -s "$1.nspawn" ] || return 0
+	pid=$(cat "$1.nspawn")
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+		kill -KILL "$pid" 2>/dev/null || true
+		sleep 0.5
+	fi
+	rm -f "$1.nspawn"
 }
 
 # free_port: a loopback TCP port nothing listens on.
@@ -314,5 +403,7 @@ destroy) shift; cmd_destroy "$@" ;;
 boot) shift; cmd_boot "$@" ;;
 layout) shift; cmd_layout "$@" ;;
 openrc-boot) shift; cmd_openrc_boot "$@" ;;
-*) die "usage: target.sh up|seed|serve|layout|down|boot|openrc-boot|destroy DIR ..." ;;
+live) shift; cmd_live "$@" ;;
+halted) shift; cmd_halted "$@" ;;
+*) die "usage: target.sh up|seed|serve|layout|down|boot|openrc-boot|live|halted|destroy DIR ..." ;;
 esac

@@ -15,6 +15,13 @@ step_logs() {
 		report logs failed "$(join <"$refused"); nothing was changed"
 		return
 	fi
+	# On a running machine, nothing may log into /var/log after the wipe.
+	if [ -z "$audit" ] && live_systemd; then
+		if ! _quiet=$(quiet_logging); then
+			report logs failed "$_quiet; nothing was changed"
+			return
+		fi
+	fi
 	# $log_rotated is split into words, never globbed.
 	set -f
 	# shellcheck disable=SC2086
@@ -63,6 +70,10 @@ step_logs() {
 	find -P /var/log -xdev -type f ! -size 0 -print0 >"$work/left"
 	still_there "$found" >>"$work/left"
 	still_there "$work/rotated" >>"$work/left"
+	if [ -n "${_quiet:-}" ]; then
+		journal_writes >>"$work/left"
+		_quiet_done="; $_quiet"
+	fi
 	if [ -s "$work/left" ]; then
 		report logs failed "still holding data: $(lines0 "$work/left" | join)$([ -s "$refused" ] && printf '; %s' "$(join <"$refused")")"
 	elif [ -s "$refused" ]; then
@@ -70,10 +81,57 @@ step_logs() {
 	elif [ $((_rotated + _active + _other)) -gt 0 ]; then
 		_more=""
 		[ "$_other" -gt 0 ] && _more=", overwrote and removed $_other crash dump(s) and mail spool(s)"
-		report logs changed "overwrote and deleted $_rotated rotated or journal file(s), overwrote and truncated $_active log file(s)$_more"
+		report logs changed "overwrote and deleted $_rotated rotated or journal file(s), overwrote and truncated $_active log file(s)$_more${_quiet_done:-}"
+	elif [ -n "${_quiet:-}" ]; then
+		report logs changed "all logs were empty; $_quiet"
 	else
 		report logs ok "all logs are empty"
 	fi
+}
+
+# quiet_logging: on a running machine, nothing logs into /var/log for the
+# rest of this boot, so that the build's logout and the shutdown stay out of
+# the image: the journal moves to /run (journald's --relinquish-var; an older
+# journald restarts with a runtime Storage=volatile), the syslog daemon stops
+# and is masked until the next boot (journald would start it again through
+# syslog.socket), and a unit armed for this shutdown wipes the login records
+# written at logout and by the shutdown itself (wtmp, btmp). Everything it
+# changes lives in /run: the next boot logs as before. Prints what it did, or
+# what went wrong (and fails).
+quiet_logging() {
+	_ql_did=""
+	if systemctl is-active --quiet systemd-journald.service; then
+		if journalctl --relinquish-var >"$work/journald.err" 2>&1; then
+			_ql_did="the journal writes to /run until shutdown"
+		elif mkdir -p /run/systemd/journald.conf.d &&
+			printf '# ami-harden: this boot only\n[Journal]\nStorage=volatile\n' >/run/systemd/journald.conf.d/ami-harden.conf &&
+			systemctl restart systemd-journald.service >>"$work/journald.err" 2>&1; then
+			_ql_did="journald restarted with Storage=volatile until shutdown"
+		else
+			echo "could not move the journal out of /var/log: $(head -n 2 "$work/journald.err" | join)"
+			return 1
+		fi
+	fi
+	for _ql_u in syslog.service rsyslog.service syslog-ng.service; do
+		systemctl is-active --quiet "$_ql_u" || continue
+		_ql_id=$(systemctl show -p Id --value "$_ql_u")
+		if ! systemctl mask --runtime --now "$_ql_id" syslog.socket >"$work/syslog.err" 2>&1 ||
+			systemctl is-active --quiet "$_ql_id"; then
+			echo "could not stop $_ql_id: $(head -n 2 "$work/syslog.err" | join)"
+			return 1
+		fi
+		_ql_did="${_ql_did:+$_ql_did, }$_ql_id stopped until shutdown"
+	done
+	_ql_how=$(wipe_at_shutdown logs /var/log/wtmp /var/log/btmp) || { echo "$_ql_how"; return 1; }
+	echo "${_ql_did:+$_ql_did, }ami-harden-logs-at-shutdown.service armed (this boot only) to wipe the login records of the logout and shutdown"
+}
+
+# journal_writes: the files below /var/log that journald still holds open
+# (NUL-separated): after quiet_logging, none.
+journal_writes() {
+	_jw=$(systemctl show -p MainPID --value systemd-journald.service 2>/dev/null)
+	[ -n "$_jw" ] && [ "$_jw" != 0 ] || return 0
+	find "/proc/$_jw/fd" -mindepth 1 -maxdepth 1 -lname '/var/log/*' -printf '%l\0' 2>/dev/null
 }
 
 # crash_and_mail: directories of crash dumps and mail spools.

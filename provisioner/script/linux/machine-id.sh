@@ -6,10 +6,9 @@
 # ssl-cert was installed: the same key in every instance) goes, and a unit
 # makes a new one at each instance's first boot.
 step_machine_id() {
-	# DHCP clients' leases: dhclient, dhcpcd, NetworkManager, wicked.
 	set --
-	for _f in /var/lib/dhcp/*.lease* /var/lib/dhclient/*.lease* /var/lib/dhcpcd/*.lease* \
-		/var/lib/NetworkManager/*.lease* /var/lib/wicked/lease*; do
+	# shellcheck disable=SC2086 # globs
+	for _f in $machine_leases; do
 		[ -f "$_f" ] || [ -L "$_f" ] && set -- "$@" "$_f"
 	done
 	_leases=$#
@@ -48,6 +47,16 @@ step_machine_id() {
 		_changed="${_changed:+$_changed, }removed /var/lib/systemd/random-seed"
 	fi
 	[ "$_leases" -gt 0 ] && _changed="${_changed:+$_changed, }removed $_leases DHCP lease file(s) of the build"
+	# On a running machine, its shutdown saves a new seed (systemd-random-seed)
+	# and DHCP clients write their leases again: those go at shutdown too.
+	if live_systemd; then
+		# shellcheck disable=SC2086 # globs, expanded at shutdown
+		if ! _how=$(wipe_at_shutdown machine-id /var/lib/systemd/random-seed $machine_leases); then
+			report machine-id failed "$_how: the random seed saved at shutdown would ship"
+			return
+		fi
+		_changed="${_changed:+$_changed, }armed ami-harden-machine-id-at-shutdown.service (this boot only) to remove the random seed and DHCP leases written at shutdown"
+	fi
 	if [ -e "$_snakeoil" ]; then
 		if ! _how=$(arrange_snakeoil); then
 			report machine-id failed "$_how; $_snakeoil was kept"
@@ -73,6 +82,11 @@ step_machine_id() {
 		report machine-id ok "/etc/machine-id is already empty"
 	fi
 }
+
+# machine_leases: DHCP clients' leases (globs, no spaces): dhclient, dhcpcd,
+# NetworkManager, wicked.
+machine_leases='/var/lib/dhcp/*.lease* /var/lib/dhclient/*.lease* /var/lib/dhcpcd/*.lease*
+/var/lib/NetworkManager/*.lease* /var/lib/wicked/lease*'
 
 # arrange_snakeoil: a unit that makes a new snakeoil key and certificate with
 # Debian's own make-ssl-cert at first boot, once the host name is set
