@@ -75,6 +75,9 @@ cmd_base() {
 	tar -C "$work/mnt" -xf "$tarball"
 
 	local r=$work/mnt
+	# debootstrap's dbus left its machine-id, which systemd would copy into
+	# the empty /etc/machine-id of every instance.
+	rm -f "$r/var/lib/dbus/machine-id"
 	printf 'UUID=%s / ext4 errors=remount-ro 0 1\n' "$uuid" >"$r/etc/fstab"
 	echo debian >"$r/etc/hostname"
 	printf '127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$r/etc/hosts"
@@ -167,7 +170,9 @@ cmd_launch() {
 	[ -f "$disk" ] || die "launch: no disk $disk"
 	[ -f "$iso" ] || die "launch: no seed $iso"
 	accel=${AMI_HARDEN_ACCEL:-$(cmd_accel)}
-	[ "$accel" = kvm ] && cpu=(-cpu host)
+	# max under TCG: an emulated RDRAND seeds the kernel early, as on a cloud
+	# (without it, two first boots here got the same machine-id).
+	if [ "$accel" = kvm ]; then cpu=(-cpu host); else cpu=(-cpu max); fi
 	rm -f "$disk.pid"
 	qemu-system-x86_64 -accel "$accel" "${cpu[@]}" -m 1024 -smp 2 \
 		-display none -monitor none -serial "file:$disk.serial" \

@@ -1,0 +1,132 @@
+# The VM demo and TestVMPipeline (see example/demo-vm.sh): a real image build
+# with the qemu builder. A Debian bookworm disk (test/rig/vm.sh base) boots
+# under QEMU, cloud-init makes the login user from a NoCloud seed (as EC2 does
+# from its metadata), provisioners leave the usual dirt, and ami-harden, the
+# last provisioner, cleans up before the builder shuts the machine down.
+
+variable "base_disk" {
+  type        = string
+  description = "A copy of the base disk (qcow2) that vm.sh base prints."
+}
+
+variable "base_disk_checksum" {
+  type        = string
+  default     = "none"
+  description = "sha256:HEX of base_disk."
+}
+
+variable "accelerator" {
+  type        = string
+  default     = "tcg"
+  description = "kvm or tcg: what vm.sh accel prints."
+}
+
+variable "seed_dir" {
+  type        = string
+  description = "A directory with the NoCloud user-data and meta-data (vm.sh seed)."
+}
+
+variable "ssh_private_key_file" {
+  type = string
+}
+
+variable "output_directory" {
+  type = string
+}
+
+variable "serial_log" {
+  type        = string
+  description = "Where the VM's serial console goes."
+}
+
+variable "seed_script" {
+  type        = string
+  default     = "test/rig/seed.sh"
+  description = "The dirt: a script run as root on the build machine."
+}
+
+variable "log_marker" {
+  type        = string
+  description = "Logged after the prefix AMIHARDENLOG, so that the whole word is in no uploaded file."
+}
+
+variable "show_host_key_part" {
+  type        = bool
+  default     = false
+  description = "Print a line of the build's private host key, for a test to look for it on the image's disk."
+}
+
+source "qemu" "debian" {
+  disk_image       = true
+  iso_url          = var.base_disk
+  iso_checksum     = var.base_disk_checksum
+  skip_resize_disk = true
+  format           = "qcow2"
+  vm_name          = "image.qcow2"
+  output_directory = var.output_directory
+  accelerator      = var.accelerator
+  # max under TCG: an emulated RDRAND, as a cloud's CPUs have.
+  cpu_model = var.accelerator == "kvm" ? "host" : "max"
+  memory    = 1024
+  cpus      = 2
+  headless  = true
+
+  # The NoCloud seed, as a CD labelled cidata.
+  cd_files = ["${var.seed_dir}/user-data", "${var.seed_dir}/meta-data"]
+  cd_label = "cidata"
+
+  qemuargs = [
+    ["-serial", "file:${var.serial_log}"],
+    # The builder's own forward, on the loopback interface only.
+    ["-netdev", "user,id=user.0,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22"],
+  ]
+
+  communicator         = "ssh"
+  ssh_username         = "builder"
+  ssh_private_key_file = var.ssh_private_key_file
+  # Under TCG (no KVM) the first boot takes about a minute.
+  ssh_timeout      = "15m"
+  shutdown_command = "sudo shutdown -P now"
+  shutdown_timeout = "5m"
+}
+
+build {
+  sources = ["source.qemu.debian"]
+
+  # Who the build machine is: compared with the relaunched instance.
+  provisioner "shell" {
+    remote_folder = "/dev/shm"
+    inline = [
+      "echo build-machine-id=$(cat /etc/machine-id)",
+      "echo build-host-key=$(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2)",
+      "echo build-host-pubkey=$(cut -d' ' -f2 /etc/ssh/ssh_host_ed25519_key.pub)",
+      var.show_host_key_part ? "echo build-host-key-part=$(sudo sed -n 5p /etc/ssh/ssh_host_ed25519_key)" : "true",
+    ]
+  }
+
+  # The dirt: secrets in homes, logs, temp files, cloud-init state, ...
+  # Scripts go to /dev/shm (memory), so that their own text is on no disk.
+  # On a booted Debian, /var/lib/dbus/machine-id is a link to /etc/machine-id
+  # (systemd-tmpfiles), and seed.sh copies one over the other: the link goes
+  # first, so that the copy is a file of its own, the dirt seed.sh means.
+  provisioner "shell" {
+    remote_folder   = "/dev/shm"
+    script          = var.seed_script
+    execute_command = "sudo rm -f /var/lib/dbus/machine-id && sudo env {{ .Vars }} sh {{ .Path }}"
+  }
+
+  # Log lines with a word found nowhere else, as a user and through sudo.
+  provisioner "shell" {
+    remote_folder = "/dev/shm"
+    inline = [
+      "logger -t build \"AMIHARDENLOG\"'${var.log_marker}' as a user",
+      "sudo logger -p auth.notice -t build \"AMIHARDENLOG\"'${var.log_marker}' through sudo",
+    ]
+  }
+
+  # Last: it removes the build's login keys and locks passwords. seed.sh
+  # leaves one credential where only its owner knows to look.
+  provisioner "ami-harden" {
+    extra_paths = ["/opt/app/it's here"]
+  }
+}
