@@ -106,13 +106,10 @@ build {
 
   # The dirt: secrets in homes, logs, temp files, cloud-init state, ...
   # Scripts go to /dev/shm (memory), so that their own text is on no disk.
-  # On a booted Debian, /var/lib/dbus/machine-id is a link to /etc/machine-id
-  # (systemd-tmpfiles), and seed.sh copies one over the other: the link goes
-  # first, so that the copy is a file of its own, the dirt seed.sh means.
   provisioner "shell" {
     remote_folder   = "/dev/shm"
     script          = var.seed_script
-    execute_command = "sudo rm -f /var/lib/dbus/machine-id && sudo env {{ .Vars }} sh {{ .Path }}"
+    execute_command = "sudo env {{ .Vars }} sh {{ .Path }}"
   }
 
   # Log lines with a word found nowhere else, as a user and through sudo.

@@ -102,12 +102,12 @@ func TestRunningTarget(t *testing.T) {
 	// keeps stale copies of that directory block, which nothing can reach
 	// from a mounted file system: those are allowed, and counted.
 	inJournal := 0
-	for _, h := range tg.WhereOnDisk(oldMachineID) {
-		if h.Inode == "8" {
-			inJournal++
+	for _, p := range tg.WhereOnDisk(oldMachineID) {
+		if p.owner == "8" {
+			inJournal += p.matches
 			continue
 		}
-		t.Errorf("the old machine-id is still on the disk: %s", h)
+		t.Errorf("the old machine-id is still on the disk: %s", p)
 	}
 	t.Logf("on the raw disk after the shutdown: the old machine-id %d time(s), %d of them in ext4's journal",
 		tg.ScanDisk(oldMachineID), inJournal)

@@ -1,10 +1,8 @@
 package acceptance
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -163,98 +161,21 @@ func freePort(t *testing.T) int {
 // reads only the image's data regions (SEEK_DATA/SEEK_HOLE), not its holes.
 func (tg *target) ScanDisk(word string) int {
 	tg.t.Helper()
-	n, _ := scanImage(tg.t, tg.Dir+".img", word)
-	return n
-}
-
-// diskHit is where a word was found on the target's ext4 disk: a block, and
-// the inode and path that own it (inode "" for a free block; inode 8 is the
-// file system's own journal).
-type diskHit struct{ Block, Inode, Path string }
-
-func (h diskHit) String() string {
-	if h.Inode == "" {
-		return "block " + h.Block + " (free)"
-	}
-	return "block " + h.Block + " (inode " + h.Inode + " " + h.Path + ")"
-}
-
-// WhereOnDisk says which files of the target's ext4 disk hold word (the
-// first ten places), or that a free block does, with debugfs: what a
-// failed ScanDisk should be told.
-func (tg *target) WhereOnDisk(word string) []diskHit {
-	tg.t.Helper()
-	_, offsets := scanImage(tg.t, tg.Dir+".img", word)
-	var hits []diskHit
-	for _, off := range offsets {
-		h := diskHit{Block: strconv.FormatInt(off/4096, 10)}
-		out, _ := exec.Command("debugfs", "-R", "icheck "+h.Block, tg.Dir+".img").CombinedOutput()
-		for _, l := range strings.Split(string(out), "\n") {
-			if f := strings.Fields(l); len(f) == 2 && f[0] == h.Block && !strings.HasPrefix(f[1], "<") {
-				h.Inode = f[1]
-			}
-		}
-		if h.Inode != "" {
-			out, _ = exec.Command("debugfs", "-R", "ncheck "+h.Inode, tg.Dir+".img").CombinedOutput()
-			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-			if f := strings.Fields(lines[len(lines)-1]); len(f) == 2 && f[0] == h.Inode {
-				h.Path = f[1]
-			}
-		}
-		hits = append(hits, h)
-	}
-	return hits
-}
-
-// scanImage counts word in the data regions of the file at path, and
-// returns the offsets of the first ten.
-func scanImage(t *testing.T, path, word string) (int, []int64) {
-	t.Helper()
 	syscall.Sync()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
+	return len(scanFile(tg.t, tg.Dir+".img", []string{word})[word])
+}
+
+// WhereOnDisk says which blocks of the target's ext4 disk hold word, and
+// the file (inode 8: ext4's own journal) or free space each belongs to:
+// what a failed ScanDisk should be told.
+func (tg *target) WhereOnDisk(word string) []place {
+	tg.t.Helper()
+	syscall.Sync()
+	offsets := scanFile(tg.t, tg.Dir+".img", []string{word})[word]
+	if len(offsets) == 0 {
+		return nil
 	}
-	defer f.Close()
-	const seekData, seekHole = 3, 4
-	needle := []byte(word)
-	buf := make([]byte, 4<<20)
-	count := 0
-	var offsets []int64
-	for off := int64(0); ; {
-		start, err := f.Seek(off, seekData)
-		if err != nil {
-			break // ENXIO: no data after off
-		}
-		end, err := f.Seek(start, seekHole)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Chunks overlap by len(word)-1 bytes so no match straddles a cut.
-		for pos := start; pos < end; {
-			n, err := f.ReadAt(buf[:min(int64(len(buf)), end-pos)], pos)
-			if err != nil && err != io.EOF {
-				t.Fatal(err)
-			}
-			for i, rest := 0, buf[:n]; ; {
-				j := bytes.Index(rest[i:], needle)
-				if j < 0 {
-					break
-				}
-				if len(offsets) < 10 {
-					offsets = append(offsets, pos+int64(i+j))
-				}
-				count++
-				i += j + len(needle)
-			}
-			if pos+int64(n) >= end {
-				break
-			}
-			pos += int64(n) - int64(len(needle)-1)
-		}
-		off = end
-	}
-	return count, offsets
+	return newDiskIndex(tg.t, tg.Dir+".img").places(offsets)
 }
 
 // Serve starts sshd again on the (hardened) image without changing it: the

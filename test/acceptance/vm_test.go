@@ -285,7 +285,41 @@ func TestVMPipeline(t *testing.T) {
 			t.Errorf("%s: %d occurrence(s) in the image's blocks, want 0", w.name, outside)
 		}
 	}
+
+	// What the build machine's own shutdown writes: no saved random seed (under
+	// QEMU, unlike in a container, systemd-random-seed.service saves one at
+	// shutdown), no DHCP lease, no journal, and the login user's sudo grant,
+	// which the builder's shutdown_command needed, gone at that shutdown.
+	if where == nil {
+		where = newDiskIndex(t, raw)
+	}
+	for _, path := range []string{"/var/lib/systemd/random-seed", "/etc/sudoers.d/90-cloud-init-users"} {
+		out := where.debugfs("stat " + path)
+		t.Logf("in the image: %s: %s", path, lastLine(out))
+		if !strings.Contains(out, "File not found") {
+			t.Errorf("%s is in the image after the build's shutdown:\n%s", path, out)
+		}
+	}
+	for _, dir := range []string{"/var/lib/dhcp", "/var/log/journal"} {
+		// ls -p: /INODE/MODE/UID/GID/NAME/SIZE/ per entry.
+		var names []string
+		for _, l := range strings.Split(where.debugfs("ls -p "+dir), "\n") {
+			if f := strings.Split(l, "/"); len(f) >= 7 && f[0] == "" && f[5] != "." && f[5] != ".." {
+				names = append(names, f[5])
+			}
+		}
+		t.Logf("in the image: %s holds %v", dir, names)
+		if len(names) > 0 {
+			t.Errorf("%s is not empty after the build's shutdown: %v", dir, names)
+		}
+	}
 	t.Logf("total: %s (accelerator %s)", since(total), accel)
+}
+
+// lastLine is the last line debugfs printed.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 func since(t time.Time) string { return time.Since(t).Round(100 * time.Millisecond).String() }

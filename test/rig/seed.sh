@@ -67,7 +67,10 @@ secret "compressed syslog" >/var/log/syslog.2.gz
 secret "wtmp" >>/var/log/wtmp
 secret "btmp" >>/var/log/btmp
 mkdir -p "/var/log/journal/$(cat /etc/machine-id)"
-secret "journal" >"/var/log/journal/$(cat /etc/machine-id)/system.journal"
+# An archived journal: on a booted machine journald holds system.journal open,
+# and truncating it here would free the boot's log blocks unwritten, which no
+# cleanup can reach afterwards.
+secret "journal" >"/var/log/journal/$(cat /etc/machine-id)/system@0000000000000000000000000000000a-0000000000000001-0000000000000001.journal"
 
 # Temp files: hidden, odd names, nested.
 mkdir -p /tmp/nested/deeper /var/tmp/cache
@@ -80,6 +83,8 @@ echo temp >/var/tmp/cache/file
 
 # Identity: a D-Bus copy of the machine-id.
 mkdir -p /var/lib/dbus
+# A copy, not the link a booted Debian makes.
+rm -f /var/lib/dbus/machine-id
 cp /etc/machine-id /var/lib/dbus/machine-id
 
 # cloud-init's state of the build instance: its logs and the user data it
