@@ -56,12 +56,13 @@ mounts_below() {
 	awk -v d="$1" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/self/mounts | sort -r
 }
 
-cmd_up() {
-	local dir port pubkey suite extra tarball
-	dir=$(guard "$1"); port=$2; pubkey=$3; suite=${4:-bookworm}; extra=${5:-}
+# unpack DIR SUITE EXTRA: a fresh rootfs (rootfs.sh SUITE EXTRA) on a new
+# ext4 disk DIR.img, mounted at DIR and marked as a target of this rig.
+unpack() {
+	local dir=$1 tarball
 	[ ! -e "$dir" ] || [ -z "$(ls -A "$dir")" ] || die "$dir is not empty"
 	[ ! -e "$dir.img" ] || die "$dir.img exists: destroy the old target first"
-	tarball=$("$here/rootfs.sh" "$suite" "$extra")
+	tarball=$("$here/rootfs.sh" "$2" "$3")
 	mkdir -p "$dir"
 	# AMI_HARDEN_DISK: a bigger disk for the benchmark's large image.
 	truncate -s "${AMI_HARDEN_DISK:-2G}" "$dir.img"
@@ -71,6 +72,12 @@ cmd_up() {
 	chmod 0755 "$dir"
 	tar -C "$dir" -xf "$tarball"
 	touch "$dir/$marker"
+}
+
+cmd_up() {
+	local dir port pubkey
+	dir=$(guard "$1"); port=$2; pubkey=$3
+	unpack "$dir" "${4:-bookworm}" "${5:-}"
 	# sudo looks the host name up; without this it warns on every call.
 	printf '127.0.1.1\t%s\n' "$(hostname)" >>"$dir/etc/hosts"
 
@@ -252,19 +259,10 @@ UNIT
 # 00-ami-harden-rig.conf (the port) and 99-ami-harden-rig.cfg (the network is
 # this machine's: cloud-init leaves it alone). Returns once builder logs in.
 cmd_live() {
-	local dir port pubkey suite extra tarball pid
-	dir=$(guard "$1"); port=$2; pubkey=$3; suite=${4:-bookworm}; extra=${5:-cloud-init}
-	[ ! -e "$dir" ] || [ -z "$(ls -A "$dir")" ] || die "$dir is not empty"
-	[ ! -e "$dir.img" ] || die "$dir.img exists: destroy the old target first"
-	tarball=$("$here/rootfs.sh" "$suite" "$extra")
-	mkdir -p "$dir"
-	truncate -s "${AMI_HARDEN_DISK:-2G}" "$dir.img"
-	mkfs.ext4 -q -F "$dir.img"
-	mount -o loop "$dir.img" "$dir"
-	chmod 0755 "$dir"
-	tar -C "$dir" -xf "$tarball"
+	local dir port pubkey extra pid
+	dir=$(guard "$1"); port=$2; pubkey=$3; extra=${5:-cloud-init}
+	unpack "$dir" "${4:-bookworm}" "$extra"
 	[ -x "$dir/usr/bin/cloud-init" ] || die "live: the image has no cloud-init (EXTRA=$extra)"
-	touch "$dir/$marker"
 	echo "$port" >"$dir.port"
 	install -d -m 0755 "$dir/var/lib/cloud/seed/nocloud"
 	printf 'instance-id: i-build-%s\nlocal-hostname: ami-harden-build\n' "$port" >"$dir/var/lib/cloud/seed/nocloud/meta-data"

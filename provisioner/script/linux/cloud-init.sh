@@ -53,19 +53,21 @@ step_cloud_init() {
 	# The sudo grant cloud-init made for the login user: on a running machine
 	# the builder's own shutdown_command (sudo shutdown) still needs it, so it
 	# goes at that shutdown; elsewhere now.
+	_at_shutdown=""
 	if [ -e "$_sudoers" ] || [ -L "$_sudoers" ]; then
 		if live_systemd; then
 			if ! _how=$(wipe_at_shutdown cloud-init "$_sudoers"); then
 				report cloud-init failed "$_how: $_sudoers would ship"
 				return
 			fi
+			_at_shutdown=1
 			_extra="$_extra, armed ami-harden-cloud-init-at-shutdown.service (this boot only) to remove $_sudoers once the machine shuts down"
 		else
 			take_files 0:0 "$_sudoers"
 			_extra="$_extra, removed $_sudoers"
 		fi
 	fi
-	if { [ -e "$_sudoers" ] || [ -L "$_sudoers" ]; } && ! live_systemd; then
+	if [ -z "$_at_shutdown" ] && { [ -e "$_sudoers" ] || [ -L "$_sudoers" ]; }; then
 		report cloud-init failed "could not remove $_sudoers$(first_errors)"
 		return
 	fi
