@@ -2010,9 +2010,10 @@ step_machine_id() {
 		empty_file /etc/machine-id && chmod 0444 /etc/machine-id
 		_changed="created an empty /etc/machine-id"
 	fi
-	# D-Bus keeps a copy unless it is a link to /etc/machine-id.
+	# D-Bus keeps a copy unless it is a link to /etc/machine-id. Overwritten
+	# with the rest: unlinked only, its block would keep the id.
 	if [ -f /var/lib/dbus/machine-id ] && [ ! -L /var/lib/dbus/machine-id ]; then
-		rm -f /var/lib/dbus/machine-id
+		set -- "$@" /var/lib/dbus/machine-id
 		_changed="${_changed:+$_changed, }removed /var/lib/dbus/machine-id"
 	fi
 	# The saved random seed would be shared by every instance too.

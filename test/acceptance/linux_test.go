@@ -207,6 +207,14 @@ func hardenDirtyImage(t *testing.T, img image, hostKeys, cloudInit, summary stri
 		secretsBefore, secretsAfter, hashesBefore, hashesAfter)
 	assert.Zero(t, secretsAfter, "secrets are still in the disk's blocks")
 	assert.Zero(t, hashesAfter, "password hashes are still in the disk's blocks")
+	// The old machine-id (seed.sh copied it to D-Bus's file too): in no file
+	// and no free block; ext4's own journal (inode 8) may keep stale copies of
+	// the journal directory's block, which names it.
+	for _, p := range tg.WhereOnDisk(strings.TrimSpace(oldMachineID)) {
+		if p.owner != "8" {
+			t.Errorf("the old machine-id is still on the disk: %s", p)
+		}
+	}
 
 	// First boot: sshd runs with new host keys; a launch key logs in; passwords do not.
 	boot := tg.Boot()

@@ -440,20 +440,33 @@ func newDiskIndex(t *testing.T, raw string) *diskIndex {
 	return d
 }
 
-// text returns up to 60 bytes of the raw disk from off, to the end of the line.
+// text returns the raw disk around off: up to 40 bytes before it and 60
+// from it, each side cut at a line end or NUL, other bytes below space shown
+// as '.'. What comes before a match tells whose data it was.
 func (d *diskIndex) text(off int64) string {
 	f, err := os.Open(d.raw)
 	if err != nil {
 		return err.Error()
 	}
 	defer f.Close()
-	b := make([]byte, 60)
-	n, _ := f.ReadAt(b, off)
+	from := max(off-40, 0)
+	b := make([]byte, off-from+60)
+	n, _ := f.ReadAt(b, from)
 	b = b[:n]
-	if i := bytes.IndexAny(b, "\n\x00"); i >= 0 {
-		b = b[:i]
+	split := min(int(off-from), len(b))
+	before, after := b[:split], b[split:]
+	if i := bytes.LastIndexAny(before, "\n\x00"); i >= 0 {
+		before = before[i+1:]
 	}
-	return string(b)
+	if i := bytes.IndexAny(after, "\n\x00"); i >= 0 {
+		after = after[:i]
+	}
+	return string(bytes.Map(func(r rune) rune {
+		if r < ' ' {
+			return '.'
+		}
+		return r
+	}, append(append([]byte{}, before...), after...)))
 }
 
 // debugfs runs requests, read-only, and returns what it printed.
