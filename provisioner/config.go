@@ -7,6 +7,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/common"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
@@ -85,7 +86,9 @@ type Config struct {
 	// break-glass account: the passwords step leaves their password field
 	// alone and user-keys their authorized keys and key pairs (in their homes
 	// and in sshd's other AuthorizedKeysFile places). Their histories and
-	// credentials are still wiped. The report names them.
+	// credentials are still wiped. The report names them. Windows: enabled
+	// local accounts the accounts step leaves enabled (it disables every
+	// other one but the built-in Administrator and the build's own account).
 	KeepUsers []string `mapstructure:"keep_users"`
 	// Linux: keep cloud-init's seed directory, `/var/lib/cloud/seed`, for an
 	// image that boots from a seed baked into it (on premises, NoCloud). By
@@ -99,6 +102,9 @@ type Config struct {
 	// goes on), but then nothing after this provisioner can log in as it:
 	// let the builder stop the machine (amazon-ebs does) rather than a
 	// `shutdown_command` over SSH. root and UID 0 accounts are refused.
+	// Windows: local accounts removed with their profiles (every file
+	// overwritten first); the built-in Administrator and Guest and the
+	// build's own account are refused.
 	RemoveUsers []string `mapstructure:"remove_users"`
 	// Linux: files whose stray secrets the secrets step accepts: absolute
 	// paths or globs (`*` and `?` match `/` too), e.g.
@@ -141,12 +147,18 @@ type Config struct {
 	// sysprep.exe), `ec2launch-v2`, `ec2launch-v1`, `ec2config`, `sysprep`
 	// (`sysprep.exe /generalize /oobe`) or `none`.
 	Sysprep string `mapstructure:"sysprep"`
-	// Windows: let Sysprep shut the machine down. The sysprep step is then
-	// reported as started and Sysprep runs detached, as a scheduled task,
-	// once the report is out; the connection lost when the machine stops
-	// counts as success only after that. Without it, the step waits for
-	// Sysprep and verifies the image state in the registry.
+	// Windows: shut the machine down once Sysprep has generalised it. Sysprep
+	// always runs detached from WinRM (it resets WinRM), and the provisioner
+	// asks for its result until the image state is
+	// `IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE`; with this set, that answer
+	// also makes the machine shut down, and the builder must not stop it
+	// itself (amazon-ebs: `disable_stop_instance = true`). Without it (the
+	// default) the generalised machine keeps running until the builder stops
+	// it, as amazon-ebs does by default.
 	SysprepShutdown bool `mapstructure:"sysprep_shutdown"`
+	// Windows: how long to wait for the detached Sysprep's result. Defaults
+	// to `30m`. A machine that does not answer in that time fails the build.
+	SysprepTimeout time.Duration `mapstructure:"sysprep_timeout"`
 
 	ctx interpolate.Context
 	// suffix makes the default remote path unique to this build.
@@ -161,8 +173,12 @@ var (
 	safeRemotePath = regexp.MustCompile(`^(/|[A-Za-z]:[/\\])[A-Za-z0-9/\\._-]+$`)
 	// A Linux account name, as useradd accepts it by default.
 	accountName = regexp.MustCompile(`^[a-z_][a-z0-9_.-]*[$]?$`)
-	// A Windows service name (its short name, not its display name).
-	serviceName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+	// A Windows service name (its short name, not its display name); named
+	// SQL Server instances have a $ (MSSQL$INSTANCE).
+	serviceName = regexp.MustCompile(`^[A-Za-z0-9_.$-]+$`)
+	// A Windows local account name: at most 20 characters, none of
+	// " / \ [ ] : ; | = , + * ? < > @ and no control character.
+	windowsAccountName = regexp.MustCompile(`^[^"/\\\[\]:;|=,+*?<>@\x00-\x1f]{1,20}$`)
 )
 
 // Prepare decodes the block and reports every mistake in it at once.
@@ -297,13 +313,22 @@ func (c *Config) prepareLinux(add func(string, ...interface{})) {
 			add("secrets_allow: %q is not an absolute path or glob on one line", g)
 		}
 	}
+	validName := func(u string) bool {
+		switch c.OS {
+		case osLinux:
+			return accountName.MatchString(u)
+		case osWindows:
+			return windowsAccountName.MatchString(u) && strings.Trim(u, ". ") != ""
+		}
+		return accountName.MatchString(u) || windowsAccountName.MatchString(u) && strings.Trim(u, ". ") != ""
+	}
 	for _, u := range c.KeepUsers {
-		if !accountName.MatchString(u) {
+		if !validName(u) {
 			add("keep_users: %q is not an account name", u)
 		}
 	}
 	for _, u := range c.RemoveUsers {
-		if !accountName.MatchString(u) || u == "root" {
+		if !validName(u) || u == "root" {
 			add("remove_users: %q is not an account name that can be removed", u)
 		}
 		for _, k := range c.KeepUsers {
@@ -322,14 +347,8 @@ func (c *Config) prepareLinux(add func(string, ...interface{})) {
 		if c.ShredPasses != 0 {
 			add("shred_passes is for os = \"linux\" only")
 		}
-		if len(c.KeepUsers) > 0 {
-			add("keep_users is for os = \"linux\" only")
-		}
 		if c.KeepCloudInitSeed {
 			add("keep_cloud_init_seed is for os = \"linux\" only")
-		}
-		if len(c.RemoveUsers) > 0 {
-			add("remove_users is for os = \"linux\" only")
 		}
 		if len(c.SecretsAllow) > 0 {
 			add("secrets_allow is for os = \"linux\" only")
@@ -348,6 +367,7 @@ func (c *Config) prepareWindows(add func(string, ...interface{})) {
 			"disable_services":  c.DisableServices != nil,
 			"sysprep":           c.Sysprep != "",
 			"sysprep_shutdown":  c.SysprepShutdown,
+			"sysprep_timeout":   c.SysprepTimeout != 0,
 		} {
 			if set {
 				add("%s is for os = \"windows\" only", name)
@@ -374,6 +394,12 @@ func (c *Config) prepareWindows(add func(string, ...interface{})) {
 	}
 	if !known {
 		add("sysprep: %q is not one of %s", c.Sysprep, strings.Join(script.SysprepModes, ", "))
+	}
+	if c.SysprepTimeout < 0 {
+		add("sysprep_timeout must be positive")
+	}
+	if c.SysprepTimeout == 0 {
+		c.SysprepTimeout = 30 * time.Minute
 	}
 	if c.Sysprep == "none" && c.SysprepShutdown {
 		add("sysprep_shutdown needs a sysprep other than \"none\"")

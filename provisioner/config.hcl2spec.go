@@ -39,6 +39,7 @@ type FlatConfig struct {
 	DisableServices     []string          `mapstructure:"disable_services" cty:"disable_services" hcl:"disable_services"`
 	Sysprep             *string           `mapstructure:"sysprep" cty:"sysprep" hcl:"sysprep"`
 	SysprepShutdown     *bool             `mapstructure:"sysprep_shutdown" cty:"sysprep_shutdown" hcl:"sysprep_shutdown"`
+	SysprepTimeout      *string           `mapstructure:"sysprep_timeout" cty:"sysprep_timeout" hcl:"sysprep_timeout"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -82,6 +83,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"disable_services":           &hcldec.AttrSpec{Name: "disable_services", Type: cty.List(cty.String), Required: false},
 		"sysprep":                    &hcldec.AttrSpec{Name: "sysprep", Type: cty.String, Required: false},
 		"sysprep_shutdown":           &hcldec.AttrSpec{Name: "sysprep_shutdown", Type: cty.Bool, Required: false},
+		"sysprep_timeout":            &hcldec.AttrSpec{Name: "sysprep_timeout", Type: cty.String, Required: false},
 	}
 	return s
 }

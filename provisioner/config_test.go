@@ -112,6 +112,13 @@ func TestPrepareCollectsEveryError(t *testing.T) {
 	}
 }
 
+// A named SQL Server instance's service is MSSQL$NAME (issue 13, item 13).
+func TestPrepareWindowsServiceNameWithDollar(t *testing.T) {
+	p := &Provisioner{}
+	require.NoError(t, p.Prepare(map[string]interface{}{"os": "windows", "disable_services": []string{"MSSQL$SQLEXPRESS", "Spooler"}}))
+	assert.Equal(t, []string{"MSSQL$SQLEXPRESS", "Spooler"}, p.config.DisableServices)
+}
+
 func TestPrepareWindowsErrors(t *testing.T) {
 	p := &Provisioner{}
 	err := p.Prepare(map[string]interface{}{

@@ -24,7 +24,7 @@ func TestDefaultScriptsAreGolden(t *testing.T) {
 	} {
 		steps, err := p.config.stepsFor(c.os)
 		require.NoError(t, err)
-		got := p.render(c.os, steps)
+		got := p.render(c.os, steps, "Administrator")
 		path := filepath.Join("testdata", c.file)
 		if *update {
 			require.NoError(t, os.WriteFile(path, got, 0o644))

@@ -12,12 +12,21 @@ type lineWriter struct {
 	mu   sync.Mutex
 	buf  bytes.Buffer
 	emit func(string)
+	seen bool
+}
+
+// Seen tells whether any output arrived.
+func (w *lineWriter) Seen() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.seen
 }
 
 func (w *lineWriter) Write(b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf.Write(b)
+	w.seen = w.seen || len(b) > 0
 	for {
 		i := bytes.IndexByte(w.buf.Bytes(), '\n')
 		if i < 0 {

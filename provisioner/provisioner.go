@@ -75,7 +75,8 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 // harden uploads and runs the script and reads its report into run.
 func (p *Provisioner) harden(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, os string, steps []string, run *report.Run, generatedData map[string]interface{}) error {
 	remotePath := p.config.remotePath(os)
-	body := p.render(os, steps)
+	buildUser, _ := generatedData["User"].(string)
+	body := p.render(os, steps, buildUser)
 	command, err := p.executeCommand(os, remotePath, generatedData)
 	if err != nil {
 		return fmt.Errorf("execute_command: %w", err)
@@ -95,28 +96,67 @@ func (p *Provisioner) harden(ctx context.Context, ui packersdk.Ui, comm packersd
 		}
 	}
 
-	stdout := &lineWriter{emit: func(line string) { showLine(ui, run, line) }}
+	elevated := os == osWindows && p.config.ElevatedUser != ""
+	show := func(line string) { showLine(ui, run, line) }
+	if elevated {
+		// Packer's elevated runner tails the task's output with a loop that
+		// can cut a line in two or miss the last ones: the report is read
+		// from the script's report file afterwards; here only the rest shows.
+		scratch := report.NewRun(steps)
+		show = func(line string) {
+			if _, protocol := scratch.Line(line); !protocol {
+				ui.Say(line)
+			}
+		}
+	}
+	stdout := &lineWriter{emit: show}
 	stderr := &lineWriter{emit: ui.Error}
 	cmd := &packersdk.RemoteCmd{Command: command, Stdout: stdout, Stderr: stderr}
-	if err := comm.Start(ctx, cmd); err != nil {
-		return fmt.Errorf("could not start the hardening script (%s): %w", command, err)
+	// Over WinRM, Start runs the whole command and returns the transport
+	// error of a connection lost on the way; over SSH it returns at once.
+	startErr := comm.Start(ctx, cmd)
+	if startErr != nil && !stdout.Seen() && !elevated {
+		return fmt.Errorf("could not start the hardening script (%s): %w", command, startErr)
 	}
 	exit, err := wait(ctx, cmd)
 	stdout.Flush()
 	stderr.Flush()
 	if err != nil {
-		step := run.Running()
-		if step == "" {
-			step = "none yet"
-		}
-		return fmt.Errorf("ami-harden: cancelled while the script ran (step: %s): the image may be half hardened, do not use it", step)
+		return cancelled(run)
 	}
-	if !run.Began() && run.Aborted() == "" && exit != packersdk.CmdDisconnect {
+	lost := exit == packersdk.CmdDisconnect || startErr != nil
+	if elevated {
+		if rerr := p.readReportFile(ctx, ui, comm, run); rerr != nil {
+			return fmt.Errorf("ami-harden: the image is not hardened: %w", rerr)
+		}
+	}
+	if !run.Began() && run.Aborted() == "" && !lost {
 		// The script never started (an abort means it started and removed
 		// itself first), so its file is still there.
 		removeScript(ctx, comm, os, remotePath)
 	}
-	return outcome(run, exit, command, p.shutdownExpected(os, steps))
+	if run.Detached() != "" && run.Ended() && len(run.Failures()) == 0 && run.Incomplete() != nil {
+		// Only the detached step is missing: it goes on, and the poll reads
+		// its result. A connection lost after the end marker is Sysprep
+		// resetting WinRM early, not a lost report.
+		if err := p.waitSysprep(ctx, ui, comm, run); err != nil {
+			return err
+		}
+		exit, lost = 0, false
+	}
+	if lost && startErr != nil {
+		ui.Error(fmt.Sprintf("ami-harden: the connection was lost: %v", startErr))
+	}
+	return outcome(run, exit, lost, command)
+}
+
+// cancelled is the error of a build cancelled while the script ran.
+func cancelled(run *report.Run) error {
+	step := run.Running()
+	if step == "" {
+		step = "none yet"
+	}
+	return fmt.Errorf("ami-harden: cancelled while the script ran (step: %s): the image may be half hardened, do not use it", step)
 }
 
 // writeReports writes report_file and junit_file, when they are set.
@@ -139,15 +179,19 @@ func (p *Provisioner) writeReports(run *report.Run, steps []string, os string, s
 }
 
 // render is the script for os with the configuration written in.
-func (p *Provisioner) render(os string, steps []string) []byte {
+func (p *Provisioner) render(os string, steps []string, buildUser string) []byte {
 	if os == osWindows {
 		return script.RenderWindows(script.WindowsParams{
 			Steps:           steps,
 			ExtraPaths:      p.config.ExtraPaths,
 			DisableServices: p.config.DisableServices,
+			RemoveUsers:     p.config.RemoveUsers,
+			KeepUsers:       p.config.KeepUsers,
+			BuildUser:       buildUser,
 			Sysprep:         p.config.Sysprep,
 			SysprepShutdown: p.config.SysprepShutdown,
 			Mode:            p.config.Mode,
+			ReportFile:      p.reportFile(),
 			RemoveSelf:      true,
 		})
 	}
@@ -163,19 +207,6 @@ func (p *Provisioner) render(os string, steps []string) []byte {
 		Mode:              p.config.Mode,
 		RemoveSelf:        true,
 	})
-}
-
-// shutdownExpected: Sysprep will shut the machine down after the report.
-func (p *Provisioner) shutdownExpected(os string, steps []string) bool {
-	if os != osWindows || !p.config.SysprepShutdown {
-		return false
-	}
-	for _, s := range steps {
-		if s == "sysprep" {
-			return true
-		}
-	}
-	return false
 }
 
 // wait waits for the remote command, or for the build to be cancelled.
@@ -195,14 +226,11 @@ func wait(ctx context.Context, cmd *packersdk.RemoteCmd) (int, error) {
 var errStepsFailed = errors.New("some steps failed or found something to fix")
 
 // outcome turns the report and the exit status into the provisioner's
-// result. A lost connection is a success only when a shutdown was expected
-// and the whole report, the started sysprep step included, arrived first.
-func outcome(run *report.Run, exit int, command string, shutdownExpected bool) error {
+// result. A lost connection fails the build unless the whole report
+// arrived first.
+func outcome(run *report.Run, exit int, lost bool, command string) error {
 	var msgs []string
-	if exit == packersdk.CmdDisconnect {
-		if shutdownExpected && run.Complete() && run.Status("sysprep") == report.Changed {
-			return nil
-		}
+	if lost && !run.Complete() {
 		last := "before the first step started"
 		if step := run.Running(); step != "" {
 			last = "during step " + step
@@ -216,10 +244,10 @@ func outcome(run *report.Run, exit int, command string, shutdownExpected bool) e
 		msgs = append(msgs, err.Error())
 	}
 	failures := run.Failures()
-	if exit != 0 && exit != packersdk.CmdDisconnect && len(msgs) == 0 && len(failures) == 0 {
+	if exit != 0 && !lost && len(msgs) == 0 && len(failures) == 0 {
 		msgs = append(msgs, fmt.Sprintf("the hardening script exited with status %d although every step succeeded", exit))
 	}
-	if !run.Began() && run.Aborted() == "" && exit != packersdk.CmdDisconnect {
+	if !run.Began() && run.Aborted() == "" && !lost {
 		msgs = append(msgs, fmt.Sprintf("%q exited with status %d; a login user without passwordless sudo needs execute_command set to a way of becoming root (on Windows: elevated_user)", command, exit))
 	}
 	switch {

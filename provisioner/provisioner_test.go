@@ -27,6 +27,9 @@ type answer struct {
 	stdout, stderr string
 	exit           int
 	hang           bool // never exits, like a command on a stuck connection
+	// startErr: Start writes the output, then returns this error, as
+	// Packer's WinRM communicator does for a connection lost mid-command.
+	startErr error
 }
 
 func (c *recordingComm) Start(_ context.Context, cmd *packersdk.RemoteCmd) error {
@@ -34,6 +37,13 @@ func (c *recordingComm) Start(_ context.Context, cmd *packersdk.RemoteCmd) error
 	a := answer{}
 	if len(c.answers) > 0 {
 		a, c.answers = c.answers[0], c.answers[1:]
+	}
+	if a.startErr != nil {
+		if cmd.Stdout != nil {
+			io.WriteString(cmd.Stdout, a.stdout)
+		}
+		cmd.SetExited(1)
+		return a.startErr
 	}
 	go func() {
 		if cmd.Stdout != nil {

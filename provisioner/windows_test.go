@@ -1,8 +1,12 @@
 package provisioner
 
 import (
+	"encoding/base64"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/stretchr/testify/assert"
@@ -32,22 +36,29 @@ func TestProvisionWindowsUploadsOnceAndRunsOnce(t *testing.T) {
 	}, comm.commands)
 	body := string(comm.uploads[path])
 	assert.True(t, strings.HasPrefix(body, "\uFEFF# Parameters written by the ami-harden provisioner.\n"))
-	assert.Contains(t, body, "$AmiHardenSteps = @('domain', 'guest-account', 'services', 'admin-password', 'user-keys', 'host-keys', 'credentials', 'history', 'temp', 'event-logs', 'sysprep')\n")
+	assert.Contains(t, body, "$AmiHardenSteps = @('domain', 'guest-account', 'accounts', 'services', 'admin-password', 'winrm', 'user-keys', 'host-keys', 'credentials', 'history', 'autologon', 'answer-files', 'temp', 'recycle-bin', 'pagefile', 'event-logs', 'sysprep')\n")
 	assert.Contains(t, body, "$AmiHardenExtraPaths = @('C:\\deploy\\it''s ‘‘here’’.txt')\n", "quotes, typographic ones included, are doubled")
 	assert.Contains(t, body, "$AmiHardenDisableServices = @('Spooler')\n")
-	assert.Contains(t, body, "$AmiHardenSysprep = 'auto'\n$AmiHardenSysprepShutdown = $false\n$AmiHardenMode = 'enforce'\n$AmiHardenRemoveSelf = $true\n")
+	assert.Contains(t, body, "$AmiHardenBuildUser = 'Administrator'\n$AmiHardenSysprep = 'auto'\n$AmiHardenSysprepShutdown = $false\n$AmiHardenMode = 'enforce'\n$AmiHardenReportFile = ''\n")
+	assert.False(t, strings.Contains(body, "\n#"), "comment lines stay in the repository, not in the upload")
 	last := ui.SayMessages[len(ui.SayMessages)-1].Message
-	assert.Regexp(t, `^ami-harden: 11 of 11 steps reported: 0 changed, 11 ok, 0 skipped, 0 failed in \d+(\.\d+)?[µm]?s$`, last)
+	assert.Regexp(t, `^ami-harden: 17 of 17 steps reported: 0 changed, 17 ok, 0 skipped, 0 failed in \d+(\.\d+)?[µm]?s$`, last)
 }
 
 // elevated_user: the script runs through Packer's scheduled-task wrapper,
-// which is uploaded too and wraps the PowerShell command.
+// which is uploaded too and wraps the PowerShell command. The wrapper's
+// tail of the task's output can cut or drop lines (item 11), so the report
+// is read from the script's report file afterwards: protocol lines in the
+// stream are ignored, even a cut one.
 func TestProvisionWindowsElevated(t *testing.T) {
-	p := prepared(t, map[string]interface{}{"elevated_user": "packer", "elevated_password": "s3cr3t'$x"})
-	comm := &recordingComm{answers: []answer{{stdout: crlf(fullReport(script.WindowsSteps))}}}
-	require.NoError(t, p.Provision(t.Context(), &packersdk.MockUi{}, comm, winrm))
+	p := prepared(t, map[string]interface{}{"elevated_user": "packer", "elevated_password": "s3cr3t'$x", "steps": []string{"temp"}})
+	report := "@@ami-harden begin 1\r\n@@ami-harden start temp\r\n@@ami-harden step temp ok temp folders are empty\r\n@@ami-harden end 0\r\n"
+	cut := "@@ami-harden begin 1\r\n@@ami-harden start temp\r\n@@ami-harden step te\r\nmp ok temp folders are empty\r\n"
+	comm := &recordingComm{answers: []answer{{stdout: cut}, {stdout: report}}}
+	ui := &packersdk.MockUi{}
+	require.NoError(t, p.Provision(t.Context(), ui, comm, winrm))
 
-	require.Len(t, comm.commands, 3)
+	require.Len(t, comm.commands, 4)
 	path := p.config.remotePath(osWindows)
 	assert.Equal(t, "<upload "+path+">", comm.commands[0])
 	assert.Regexp(t, `^<upload C:/Windows/Temp/packer-elevated-shell-[0-9a-f-]+\.ps1>$`, comm.commands[1])
@@ -56,42 +67,73 @@ func TestProvisionWindowsElevated(t *testing.T) {
 	wrapper := string(comm.uploads[wrapperPath])
 	assert.Contains(t, wrapper, "<UserId>packer</UserId>")
 	assert.Contains(t, wrapper, "-File &#34;"+path+"&#34;", "the wrapper runs the uploaded script")
+	assert.Contains(t, string(comm.uploads[path]), "$AmiHardenReportFile = '"+p.reportFile()+"'\n")
+	assert.Contains(t, decodePS(t, comm.commands[3]), "[IO.File]::ReadAllText('"+p.reportFile()+"')")
+	assert.Contains(t, ui.SayMessages[len(ui.SayMessages)-1].Message, "1 of 1 steps reported: 0 changed, 1 ok")
 }
 
-func TestProvisionWindowsSysprepShutdown(t *testing.T) {
-	steps := script.WindowsSteps
-	full := fullReport(steps)
-	started := strings.Replace(full, "step sysprep ok -", "step sysprep changed started ec2launch-v2; the machine shuts down when Sysprep is done", 1)
-	beforeSysprep := strings.SplitAfter(full, "@@ami-harden start sysprep\n")[0]
+// decodePS returns the script of a powershell -EncodedCommand command line.
+func decodePS(t *testing.T, command string) string {
+	t.Helper()
+	_, enc, ok := strings.Cut(command, "-EncodedCommand ")
+	require.True(t, ok, "not an encoded command: %s", command)
+	b, err := base64.StdEncoding.DecodeString(enc)
+	require.NoError(t, err)
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		u[i] = uint16(b[2*i]) | uint16(b[2*i+1])<<8
+	}
+	return string(utf16.Decode(u))
+}
+
+// Sysprep runs detached (it resets WinRM, item 1): the script reports
+// detach, and the provisioner polls until the step reports, through
+// transport errors, for up to sysprep_timeout.
+func TestProvisionWindowsSysprepDetached(t *testing.T) {
+	t.Setenv("AMI_HARDEN_POLL_INTERVAL", "1ms")
+	steps := []string{"temp", "sysprep"}
+	base := "@@ami-harden begin 1\n@@ami-harden start temp\n@@ami-harden step temp ok -\n@@ami-harden start sysprep\n"
+	detached := crlf(base + "@@ami-harden detach sysprep ec2launch-v2 runs as a process of its own\n@@ami-harden end 0\n")
+	waiting := answer{stdout: "@@ami-harden waiting sysprep running ec2launch-v2 since 2026-11-22T10:00:00\r\n"}
+	done := answer{stdout: "@@ami-harden step sysprep changed generalised: done ec2launch-v2 exited 0, ImageState IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE\r\n"}
+	dropped := answer{startErr: errors.New("http response error: 401 - invalid content type"), stdout: ""}
 	cases := map[string]struct {
-		shutdown bool
-		answer   answer
-		want     string // "" for success
+		config  map[string]interface{}
+		answers []answer
+		polls   int
+		want    string // "" for success
 	}{
-		"disconnect after the sysprep line and the end marker": {
-			true, answer{stdout: crlf(started), exit: packersdk.CmdDisconnect}, "",
-		},
-		"clean exit before the shutdown": {
-			true, answer{stdout: crlf(started)}, "",
-		},
-		"disconnect before the sysprep line": {
-			true, answer{stdout: crlf(beforeSysprep), exit: packersdk.CmdDisconnect},
-			"connection to the machine was lost during step sysprep",
-		},
-		"disconnect after sysprep reported failed": {
-			true, answer{stdout: crlf(strings.Replace(full, "step sysprep ok -", "step sysprep failed a reboot is pending", 1)), exit: packersdk.CmdDisconnect},
-			"step sysprep failed: a reboot is pending",
-		},
-		"disconnect after the end marker without sysprep_shutdown": {
-			false, answer{stdout: crlf(started), exit: packersdk.CmdDisconnect},
-			"connection to the machine was lost",
-		},
+		"done at once": {nil, []answer{{stdout: detached}, done}, 1, ""},
+		"WinRM reset while Sysprep runs: 401, waiting, done": {nil, []answer{{stdout: detached}, dropped, waiting, done}, 3, ""},
+		"connection lost after the end marker, then done": {nil, []answer{{stdout: detached, startErr: errors.New("read: connection reset by peer")}, dropped, done}, 2, ""},
+		"shutdown mode: done, and the machine goes": {map[string]interface{}{"sysprep_shutdown": true}, []answer{{stdout: detached},
+			{stdout: "@@ami-harden step sysprep changed generalised: done; the machine shuts down now\r\n"}}, 1, ""},
+		"Sysprep failed": {nil, []answer{{stdout: detached}, waiting,
+			{stdout: "@@ami-harden step sysprep failed Sysprep did not generalise the image: failed ec2launch-v2 exited 1, ImageState IMAGE_STATE_UNDEPLOYABLE\r\n"}},
+			2, "step sysprep failed: Sysprep did not generalise the image"},
+		"the machine never answers": {map[string]interface{}{"sysprep_timeout": "30ms"}, []answer{{stdout: detached},
+			dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped},
+			-1, "step sysprep gave no result within sysprep_timeout (30ms)"},
+		"connection lost before the end marker": {nil, []answer{{stdout: crlf(base), startErr: errors.New("read: connection reset by peer")}},
+			0, "the connection to the machine was lost during step sysprep"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			p := prepared(t, map[string]interface{}{"sysprep_shutdown": c.shutdown})
-			comm := &recordingComm{answers: []answer{c.answer}}
+			raw := map[string]interface{}{"steps": steps}
+			for k, v := range c.config {
+				raw[k] = v
+			}
+			p := prepared(t, raw)
+			comm := &recordingComm{answers: c.answers}
 			err := p.Provision(t.Context(), &packersdk.MockUi{}, comm, winrm)
+			if c.polls >= 0 {
+				assert.Len(t, comm.commands, 2+c.polls, "upload, run, and the polls")
+			}
+			if len(comm.commands) > 2 {
+				poll := decodePS(t, comm.commands[2])
+				assert.Contains(t, poll, "$StateDir = 'C:\\ProgramData\\ami-harden\\sysprep'\n")
+				assert.Contains(t, poll, fmt.Sprintf("$Shutdown = $%t\n", p.config.SysprepShutdown))
+			}
 			if c.want == "" {
 				require.NoError(t, err)
 				return

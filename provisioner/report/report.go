@@ -70,6 +70,8 @@ type Run struct {
 	began    bool
 	ended    bool
 	running  string
+	detached string
+	waiting  string
 	abort    string
 	problems []string
 }
@@ -107,6 +109,18 @@ func (r *Run) Line(line string) (res *Result, protocol bool) {
 		r.collect(r.findings, kind, rest)
 	case "note":
 		r.collect(r.notes, kind, rest)
+	case "detach":
+		// The step goes on in a process of its own; its result comes later,
+		// from another command (Windows: the Sysprep poll).
+		step, text, _ := strings.Cut(strings.TrimSpace(rest), " ")
+		if !r.isExpected(step) {
+			r.problem("detach of step %q, which was not asked for", step)
+			break
+		}
+		r.detached, r.waiting = step, strings.TrimSpace(text)
+	case "waiting":
+		_, text, _ := strings.Cut(strings.TrimSpace(rest), " ")
+		r.waiting = strings.TrimSpace(text)
 	case "step":
 		return r.step(rest), true
 	default:
@@ -180,6 +194,21 @@ func (r *Run) Running() string {
 	}
 	return r.running
 }
+
+// Ended tells whether the script's end marker arrived.
+func (r *Run) Ended() bool { return r.ended }
+
+// Detached is the step that went on in a process of its own and has not
+// reported yet, or "".
+func (r *Run) Detached() string {
+	if _, done := r.results[r.detached]; done {
+		return ""
+	}
+	return r.detached
+}
+
+// Waiting is what the detached step said of itself last.
+func (r *Run) Waiting() string { return r.waiting }
 
 // Aborted is the reason the script gave for stopping before any step, or "".
 func (r *Run) Aborted() string { return r.abort }

@@ -1,10 +1,13 @@
 // Package script holds the hardening scripts the provisioner uploads, and
 // renders them with the user's settings.
 //
-// The scripts are real files that a reviewer can read and lint: on Linux a
-// shared helper file (linux/lib.sh), one file per step (linux/STEP.sh) and
-// the lines that start the run (linux/run.sh), joined at render time so that
-// only the selected steps travel. Rendering only inserts plain variable
+// The scripts are real files that a reviewer can read and lint: a shared
+// helper file (linux/lib.sh, windows/lib.ps1), one file per step
+// (linux/STEP.sh, windows/STEP.ps1) and the lines that start the run
+// (linux/run.sh, windows/main.ps1), joined at render time so that only the
+// selected steps travel. The Windows script travels without its comments
+// and blank lines: WinRM uploads it in chunks of a few kilobytes, one
+// command each. Rendering only inserts plain variable
 // assignments after the first line; every user value is single-quoted data
 // there and never becomes code.
 package script
@@ -29,8 +32,17 @@ func linuxPart(name string) string {
 	return string(b)
 }
 
-//go:embed windows.ps1
-var windowsScript string
+//go:embed windows/*.ps1
+var windowsFiles embed.FS
+
+// windowsPart is one file of the Windows script.
+func windowsPart(name string) string {
+	b, err := windowsFiles.ReadFile("windows/" + name + ".ps1")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
 
 // LinuxSteps are the Linux step names in the order the script runs them. The
 // names are interface: users write them in steps and skip_steps.
@@ -54,13 +66,19 @@ var LinuxSteps = []string{
 var WindowsSteps = []string{
 	"domain",
 	"guest-account",
+	"accounts",
 	"services",
 	"admin-password",
+	"winrm",
 	"user-keys",
 	"host-keys",
 	"credentials",
 	"history",
+	"autologon",
+	"answer-files",
 	"temp",
+	"recycle-bin",
+	"pagefile",
 	"event-logs",
 	"sysprep",
 }
@@ -110,33 +128,99 @@ type WindowsParams struct {
 	ExtraPaths []string
 	// DisableServices are the services the services step disables.
 	DisableServices []string
+	// RemoveUsers are the local accounts the accounts step removes.
+	RemoveUsers []string
+	// KeepUsers are the enabled local accounts the accounts step leaves.
+	KeepUsers []string
+	// BuildUser is the account the communicator logs in with: it keeps
+	// working until the build ends.
+	BuildUser string
 	// Sysprep is one of SysprepModes.
 	Sysprep string
-	// SysprepShutdown makes Sysprep shut the machine down, detached.
+	// SysprepShutdown makes the Sysprep runner shut the machine down.
 	SysprepShutdown bool
 	// Mode is enforce or audit.
 	Mode string
+	// ReportFile, when set, is a remote file the script writes its report
+	// lines to as well (the elevated runner's output can lose lines).
+	ReportFile string
 	// RemoveSelf makes the script delete its own file as it starts.
 	RemoveSelf bool
 }
 
-// RenderWindows returns the PowerShell script with p written in as
-// assignments at its top. It starts with a UTF-8 byte order mark: Windows
-// PowerShell 5.1 reads a file without one in the legacy code page, which
-// would garble paths with non-ASCII letters.
+// RenderWindows returns the PowerShell script: the helpers, the selected
+// steps and main.ps1, with p written in as assignments at the top, without
+// comment lines and blank lines. It starts with a UTF-8 byte order mark:
+// Windows PowerShell 5.1 reads a file without one in the legacy code page,
+// which would garble paths with non-ASCII letters.
 func RenderWindows(p WindowsParams) []byte {
 	var b strings.Builder
 	b.WriteString("\uFEFF# Parameters written by the ami-harden provisioner.\n")
 	fmt.Fprintf(&b, "$AmiHardenSteps = %s\n", psArray(p.Steps))
 	fmt.Fprintf(&b, "$AmiHardenExtraPaths = %s\n", psArray(p.ExtraPaths))
 	fmt.Fprintf(&b, "$AmiHardenDisableServices = %s\n", psArray(p.DisableServices))
+	fmt.Fprintf(&b, "$AmiHardenRemoveUsers = %s\n", psArray(p.RemoveUsers))
+	fmt.Fprintf(&b, "$AmiHardenKeepUsers = %s\n", psArray(p.KeepUsers))
+	fmt.Fprintf(&b, "$AmiHardenBuildUser = %s\n", QuotePS(p.BuildUser))
 	fmt.Fprintf(&b, "$AmiHardenSysprep = %s\n", QuotePS(p.Sysprep))
 	fmt.Fprintf(&b, "$AmiHardenSysprepShutdown = %s\n", psBool(p.SysprepShutdown))
 	fmt.Fprintf(&b, "$AmiHardenMode = %s\n", QuotePS(p.Mode))
+	fmt.Fprintf(&b, "$AmiHardenReportFile = %s\n", QuotePS(p.ReportFile))
+	fmt.Fprintf(&b, "$AmiHardenKeepFiles = %s\n", psArray(nonEmpty(p.ReportFile)))
 	fmt.Fprintf(&b, "$AmiHardenRemoveSelf = %s\n", psBool(p.RemoveSelf))
-	b.WriteString("\n")
-	b.WriteString(windowsScript)
+	b.WriteString(compactPS(windowsPart("lib")))
+	for _, s := range p.Steps {
+		b.WriteString(compactPS(windowsPart(s)))
+	}
+	b.WriteString(compactPS(windowsPart("main")))
 	return []byte(b.String())
+}
+
+// RenderWindowsPoll is the command that asks the detached Sysprep for its
+// state (windows/poll.ps1), for powershell -EncodedCommand.
+func RenderWindowsPoll(stateDir string, shutdown bool) string {
+	return fmt.Sprintf("$StateDir = %s\n$Shutdown = %s\n", QuotePS(stateDir), psBool(shutdown)) + compactPS(windowsPart("poll"))
+}
+
+// WindowsSysprepStateDir is where the detached Sysprep keeps its state
+// (windows/sysprep.ps1, $SysprepStateDir).
+const WindowsSysprepStateDir = `C:\ProgramData\ami-harden\sysprep`
+
+func nonEmpty(items ...string) []string {
+	var out []string
+	for _, s := range items {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// compactPS drops comment lines and blank lines, except inside here-strings
+// (their lines are data: C# source, an answer file). A comment that follows
+// code on its line stays: telling it from a # inside a string needs a
+// parser. Indentation goes too: PowerShell does not read it.
+func compactPS(src string) string {
+	var b strings.Builder
+	inHere := false
+	for _, line := range strings.Split(src, "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case inHere:
+			b.WriteString(line + "\n")
+			if strings.HasPrefix(line, "'@") || strings.HasPrefix(line, "\"@") {
+				inHere = false
+			}
+			continue
+		case trimmed == "" || strings.HasPrefix(trimmed, "#"):
+			continue
+		}
+		b.WriteString(trimmed + "\n")
+		if strings.HasSuffix(trimmed, "@'") || strings.HasSuffix(trimmed, "@\"") {
+			inHere = true
+		}
+	}
+	return b.String()
 }
 
 // QuotePS makes s a PowerShell single-quoted string that stands for s

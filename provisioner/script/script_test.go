@@ -76,13 +76,9 @@ func TestQuote(t *testing.T) {
 }
 
 func TestWindowsStepsMatchScript(t *testing.T) {
-	quoted := make([]string, len(WindowsSteps))
-	for i, s := range WindowsSteps {
-		quoted[i] = "'" + s + "'"
-		assert.Regexp(t, `\n    '`+s+`' +=`, windowsScript, "no function for step %s in $StepFunctions", s)
+	for _, s := range WindowsSteps {
+		assert.Contains(t, windowsPart(s), "\n$script:Steps['"+s+"'] = '", "windows/%s.ps1 registers no function for step %s", s, s)
 	}
-	flat := strings.Join(strings.Fields(windowsScript), " ")
-	assert.Contains(t, flat, "$AmiHardenSteps = @("+strings.Join(quoted, ", ")+")")
 	assert.Equal(t, "sysprep", WindowsSteps[len(WindowsSteps)-1], "sysprep is always last")
 }
 
@@ -94,7 +90,15 @@ func TestQuotePS(t *testing.T) {
 }
 
 func TestRenderWindows(t *testing.T) {
-	out := string(RenderWindows(WindowsParams{Steps: []string{"temp"}, ExtraPaths: []string{`C:\a b`}, Sysprep: "none"}))
-	assert.True(t, strings.HasPrefix(out, "\uFEFF# Parameters written by the ami-harden provisioner.\n$AmiHardenSteps = @('temp')\n$AmiHardenExtraPaths = @('C:\\a b')\n$AmiHardenDisableServices = @()\n$AmiHardenSysprep = 'none'\n"))
-	assert.True(t, strings.HasSuffix(out, windowsScript))
+	out := string(RenderWindows(WindowsParams{Steps: []string{"temp"}, ExtraPaths: []string{`C:\a b`}, Sysprep: "none", BuildUser: "it's"}))
+	assert.True(t, strings.HasPrefix(out, "\uFEFF# Parameters written by the ami-harden provisioner.\n$AmiHardenSteps = @('temp')\n$AmiHardenExtraPaths = @('C:\\a b')\n$AmiHardenDisableServices = @()\n"))
+	assert.Contains(t, out, "\n$AmiHardenBuildUser = 'it''s'\n")
+	assert.Contains(t, out, "\nfunction Invoke-TempStep {\n")
+	assert.NotContains(t, out, "Invoke-SysprepStep", "only the selected steps travel")
+	assert.True(t, strings.HasSuffix(out, compactPS(windowsPart("main"))))
+}
+
+func TestCompactPS(t *testing.T) {
+	in := "# a comment\n\n    $x = 1  \n$y = @'\n# data, kept\n\n    indented\n'@\n  # another\n$z = 'a # b'\n"
+	assert.Equal(t, "$x = 1\n$y = @'\n# data, kept\n\n    indented\n'@\n$z = 'a # b'\n", compactPS(in))
 }

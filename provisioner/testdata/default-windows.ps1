@@ -1,378 +1,568 @@
 ﻿# Parameters written by the ami-harden provisioner.
-$AmiHardenSteps = @('domain', 'guest-account', 'services', 'admin-password', 'user-keys', 'host-keys', 'credentials', 'history', 'temp', 'event-logs', 'sysprep')
+$AmiHardenSteps = @('domain', 'guest-account', 'accounts', 'services', 'admin-password', 'winrm', 'user-keys', 'host-keys', 'credentials', 'history', 'autologon', 'answer-files', 'temp', 'recycle-bin', 'pagefile', 'event-logs', 'sysprep')
 $AmiHardenExtraPaths = @()
 $AmiHardenDisableServices = @('Spooler')
+$AmiHardenRemoveUsers = @()
+$AmiHardenKeepUsers = @()
+$AmiHardenBuildUser = 'Administrator'
 $AmiHardenSysprep = 'auto'
 $AmiHardenSysprepShutdown = $false
 $AmiHardenMode = 'enforce'
+$AmiHardenReportFile = ''
+$AmiHardenKeepFiles = @()
 $AmiHardenRemoveSelf = $true
-
-# ami-harden: cleans and hardens a Windows machine before it becomes a shared image.
-#
-# The Packer provisioner uploads this file once, with its parameters written as
-# plain PowerShell assignments above this comment, runs it once with
-# Windows PowerShell 5.1 as an administrator, and reads its report from
-# standard output. Never run it on a machine you want to keep using: it
-# disables services, deletes keys and runs Sysprep.
-#
-# Report protocol, one line each, on standard output (nothing else starts with @@ami-harden):
-#   @@ami-harden begin 1                      running as an administrator, protocol version 1
-#   @@ami-harden start NAME                   step NAME starts
-#   @@ami-harden finding NAME TEXT            audit mode: one thing step NAME found wrong
-#   @@ami-harden step NAME STATUS DETAIL      STATUS is ok | changed | skipped | failed | finding
-#   @@ami-harden end FAILED                   all steps ran; FAILED of them failed
-#   @@ami-harden abort REASON                 nothing was changed, the run stopped
-# DETAIL names files, accounts, services and counts; never the contents of a file.
-#
-# Why each step exists: docs/provisioners/ami-harden.mdx and ../shared/seeds.
-
-# Parameters. The provisioner sets them above; the defaults are what an empty
-# `provisioner "ami-harden" {}` block means on a WinRM build.
-if (-not (Test-Path variable:AmiHardenSteps)) {
-    $AmiHardenSteps = @('domain', 'guest-account', 'services', 'admin-password', 'user-keys', 'host-keys',
-        'credentials', 'history', 'temp', 'event-logs', 'sysprep')
-}
-if (-not (Test-Path variable:AmiHardenExtraPaths)) { $AmiHardenExtraPaths = @() }
-if (-not (Test-Path variable:AmiHardenDisableServices)) { $AmiHardenDisableServices = @('Spooler') }
-# auto | ec2launch-v2 | ec2launch-v1 | ec2config | sysprep | none
-if (-not (Test-Path variable:AmiHardenSysprep)) { $AmiHardenSysprep = 'auto' }
-if (-not (Test-Path variable:AmiHardenSysprepShutdown)) { $AmiHardenSysprepShutdown = $false }
-if (-not (Test-Path variable:AmiHardenRemoveSelf)) { $AmiHardenRemoveSelf = $false }
-# enforce: change what needs changing, then verify it. audit: change nothing,
-# report as a finding everything enforce would change.
-if (-not (Test-Path variable:AmiHardenMode)) { $AmiHardenMode = 'enforce' }
-$Audit = ($AmiHardenMode -eq 'audit')
-
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-
+$Audit = ($AmiHardenMode -eq 'audit')
+$script:Steps = [ordered]@{}
 $script:Reported = @{}
 $script:Failed = New-Object System.Collections.ArrayList
 $script:Findings = @{}
-
-# ---------------------------------------------------------------- reporting
-
-# Write-Report: the one line the provisioner reads for a step.
+$AmiHardenHome = Join-Path $env:ProgramData 'ami-harden'
+function Write-Line([string]$Text) {
+[Console]::Out.WriteLine($Text)
+if ($AmiHardenReportFile) {
+$new = -not (Test-Path -LiteralPath $AmiHardenReportFile)
+[IO.File]::AppendAllText($AmiHardenReportFile, $Text + "`r`n", (New-Object Text.UTF8Encoding($false)))
+if ($new -and $AmiHardenBuildUser) {
+$acl = Get-Acl -LiteralPath $AmiHardenReportFile
+$acl.AddAccessRule((New-Object Security.AccessControl.FileSystemAccessRule($AmiHardenBuildUser, 'Modify', 'Allow')))
+Set-Acl -LiteralPath $AmiHardenReportFile -AclObject $acl
+}
+}
+}
 function Write-Report([string]$Step, [string]$Status, [string]$Detail) {
-    $text = ($Detail -replace '[\r\n\t]+', ' ').Trim()
-    if (-not $text) { $text = '-' }
-    [Console]::Out.WriteLine("@@ami-harden step $Step $Status $text")
-    $script:Reported[$Step] = $Status
-    if ($Status -eq 'failed') { [void]$script:Failed.Add($Step) }
+$text = ($Detail -replace '[\r\n\t]+', ' ').Trim()
+if (-not $text) { $text = '-' }
+Write-Line "@@ami-harden step $Step $Status $text"
+$script:Reported[$Step] = $Status
+if ($Status -eq 'failed') { [void]$script:Failed.Add($Step) }
 }
-
-# Write-Finding: in audit mode, one thing the step would change. The first 50
-# of a step are sent; the rest are counted in the step's line.
 function Write-Finding([string]$Step, [string]$Text) {
-    $script:Findings[$Step] = 1 + $(if ($script:Findings.ContainsKey($Step)) { $script:Findings[$Step] } else { 0 })
-    if ($script:Findings[$Step] -le 50) {
-        [Console]::Out.WriteLine("@@ami-harden finding $Step $(($Text -replace '[\r\n\t]+', ' ').Trim())")
-    }
+$script:Findings[$Step] = 1 + $(if ($script:Findings.ContainsKey($Step)) { $script:Findings[$Step] } else { 0 })
+if ($script:Findings[$Step] -le 50) {
+Write-Line "@@ami-harden finding $Step $(($Text -replace '[\r\n\t]+', ' ').Trim())"
 }
-
-# Complete-Audit: the step's line in audit mode.
+}
+function Write-Note([string]$Step, [string]$Text) {
+Write-Line "@@ami-harden note $Step $(($Text -replace '[\r\n\t]+', ' ').Trim())"
+}
 function Complete-Audit([string]$Step, [string]$OkDetail) {
-    if ($script:Findings.ContainsKey($Step)) {
-        Write-Report $Step 'finding' "$($script:Findings[$Step]) finding(s)"
-    } else {
-        Write-Report $Step 'ok' $OkDetail
-    }
+if ($script:Findings.ContainsKey($Step)) {
+Write-Report $Step 'finding' "$($script:Findings[$Step]) finding(s)"
+} else {
+Write-Report $Step 'ok' $OkDetail
 }
-
-# Join-List: at most 20 items joined with ", ", then "and N more".
+}
 function Join-List([object[]]$Items) {
-    $all = @($Items | Where-Object { $_ })
-    if ($all.Count -le 20) { return ($all -join ', ') }
-    return (($all[0..19] -join ', ') + ", and $($all.Count - 20) more")
+$all = @($Items | Where-Object { $_ })
+if ($all.Count -le 20) { return ($all -join ', ') }
+return (($all[0..19] -join ', ') + ", and $($all.Count - 20) more")
 }
-
-# ---------------------------------------------------------------- wiping files
-
-# Remove-Secret: overwrite a file with zeros over its whole length, flush it
-# to the disk, then delete it, so that its contents are not left in the
-# blocks an image snapshot copies. Links are deleted, never followed.
-function Remove-Secret([string]$Path) {
-    $item = Get-Item -LiteralPath $Path -Force -ErrorAction SilentlyContinue
-    if ($null -eq $item) { return }
-    if (($item.Attributes -band [IO.FileAttributes]::ReparsePoint) -or $item.PSIsContainer) {
-        Remove-Tree $item.FullName $true
-        return
-    }
-    if ($item.IsReadOnly) { $item.IsReadOnly = $false }
-    $stream = [IO.File]::Open($item.FullName, [IO.FileMode]::Open, [IO.FileAccess]::Write, [IO.FileShare]::None)
-    try {
-        $zeros = New-Object byte[] 65536
-        $left = $stream.Length
-        while ($left -gt 0) {
-            $n = [int][Math]::Min($left, $zeros.Length)
-            $stream.Write($zeros, 0, $n)
-            $left -= $n
-        }
-        $stream.Flush($true)
-    } finally {
-        $stream.Dispose()
-    }
-    Remove-Item -LiteralPath $item.FullName -Force
+function New-List { return , (New-Object System.Collections.ArrayList) }
+function Clear-FileData([string]$Path) {
+$stream = [IO.File]::Open($Path, [IO.FileMode]::Open, [IO.FileAccess]::Write, [IO.FileShare]::None)
+try {
+$zeros = New-Object byte[] 65536
+$left = $stream.Length
+while ($left -gt 0) {
+$n = [int][Math]::Min($left, $zeros.Length)
+$stream.Write($zeros, 0, $n)
+$left -= $n
 }
-
-# Remove-Tree: delete a file or a folder with everything in it, overwriting
-# files first when $Overwrite. Links (symbolic links, junctions) are deleted
-# themselves, never followed: Windows PowerShell 5.1's Get-ChildItem -Recurse
-# and Remove-Item -Recurse follow them, into folders outside the tree.
+$stream.Flush($true)
+} finally {
+$stream.Dispose()
+}
+}
+function Set-FileText([string]$Path, [string]$Text, [Text.Encoding]$Encoding) {
+Clear-FileData $Path
+$bytes = $Encoding.GetPreamble() + $Encoding.GetBytes($Text)
+$stream = [IO.File]::Open($Path, [IO.FileMode]::Open, [IO.FileAccess]::Write, [IO.FileShare]::None)
+try {
+$stream.SetLength(0)
+$stream.Write($bytes, 0, $bytes.Length)
+$stream.Flush($true)
+} finally {
+$stream.Dispose()
+}
+}
+function Test-Link($Item) {
+return [bool]($Item.Attributes -band [IO.FileAttributes]::ReparsePoint)
+}
 function Remove-Tree([string]$Path, [bool]$Overwrite) {
-    $item = Get-Item -LiteralPath $Path -Force
-    if ($item.Attributes -band [IO.FileAttributes]::ReparsePoint) {
-        if ($item.PSIsContainer) { [IO.Directory]::Delete($item.FullName, $false) } else { [IO.File]::Delete($item.FullName) }
-        return
-    }
-    if ($item.PSIsContainer) {
-        foreach ($child in @(Get-ChildItem -LiteralPath $item.FullName -Force)) { Remove-Tree $child.FullName $Overwrite }
-        [IO.Directory]::Delete($item.FullName, $false)
-        return
-    }
-    if ($Overwrite) {
-        Remove-Secret $item.FullName
-    } else {
-        if ($item.IsReadOnly) { $item.IsReadOnly = $false }
-        [IO.File]::Delete($item.FullName)
-    }
+$item = Get-Item -LiteralPath $Path -Force
+if (Test-Link $item) {
+if ($item.PSIsContainer) { [IO.Directory]::Delete($item.FullName, $false) } else { [IO.File]::Delete($item.FullName) }
+return
 }
-
-# Remove-Found: wipe every path in $Paths that exists and report the step;
-# $Done lists what the step already removed another way.
+if ($item.PSIsContainer) {
+foreach ($child in @(Get-ChildItem -LiteralPath $item.FullName -Force)) { Remove-Tree $child.FullName $Overwrite }
+[IO.Directory]::Delete($item.FullName, $false)
+return
+}
+if ($item.IsReadOnly) { $item.IsReadOnly = $false }
+if ($Overwrite) { Clear-FileData $item.FullName }
+[IO.File]::Delete($item.FullName)
+}
+function Get-ErrorText($ErrorRecord) {
+$e = $ErrorRecord.Exception
+while ($e.InnerException) { $e = $e.InnerException }
+if ($e.HResult -eq -2147024864 -or $e.HResult -eq -2147024863) { return "in use by another process" }
+return ($e.Message -replace '[\r\n]+', ' ').Trim()
+}
 function Remove-Found([string]$Step, [string[]]$Paths, [string[]]$Done = @()) {
-    if ($Audit) {
-        foreach ($p in $Paths) {
-            if (Test-Path -LiteralPath $p) { Write-Finding $Step "$p exists" }
-        }
-        Complete-Audit $Step 'none found'
-        return
-    }
-    $found = New-Object System.Collections.ArrayList
-    foreach ($d in $Done) { [void]$found.Add($d) }
-    $left = New-Object System.Collections.ArrayList
-    foreach ($p in $Paths) {
-        if (-not (Test-Path -LiteralPath $p)) { continue }
-        [void]$found.Add($p)
-        try {
-            Remove-Tree $p $true
-        } catch {
-            [void]$left.Add("$p ($($_.Exception.Message))")
-        }
-    }
-    if ($left.Count -gt 0) {
-        Write-Report $Step 'failed' "could not remove $(Join-List $left)"
-    } elseif ($found.Count -gt 0) {
-        Write-Report $Step 'changed' "overwrote and removed $($found.Count) item(s): $(Join-List $found)"
-    } else {
-        Write-Report $Step 'ok' 'none found'
-    }
+if ($Audit) {
+foreach ($p in $Paths) {
+if (Test-Path -LiteralPath $p) { Write-Finding $Step "$p exists" }
 }
-
-# Get-ProfilePaths: the folder of every local user profile (not the system's).
+Complete-Audit $Step 'none found'
+return
+}
+$found = New-List
+foreach ($d in $Done) { [void]$found.Add($d) }
+$left = New-List
+foreach ($p in $Paths) {
+if (-not (Test-Path -LiteralPath $p)) { continue }
+[void]$found.Add($p)
+try {
+Remove-Tree $p $true
+} catch {
+[void]$left.Add("$p ($(Get-ErrorText $_))")
+}
+}
+if ($left.Count -gt 0) {
+Write-Report $Step 'failed' "could not remove $(Join-List $left)"
+} elseif ($found.Count -gt 0) {
+Write-Report $Step 'changed' "overwrote and removed $($found.Count) item(s): $(Join-List $found)"
+} else {
+Write-Report $Step 'ok' 'none found'
+}
+}
 function Get-ProfilePaths {
-    Get-CimInstance -ClassName Win32_UserProfile |
-        Where-Object { -not $_.Special -and $_.LocalPath } |
-        ForEach-Object { $_.LocalPath }
+$paths = New-List
+foreach ($p in @(Get-CimInstance -ClassName Win32_UserProfile)) {
+if ($p.LocalPath -and (Test-Path -LiteralPath $p.LocalPath)) { [void]$paths.Add($p.LocalPath) }
 }
-
-# ---------------------------------------------------------------- steps
-
-# domain: an image must not be a member of a domain.
-function Invoke-DomainStep {
-    $cs = Get-CimInstance -ClassName Win32_ComputerSystem
-    if ($cs.PartOfDomain -and $Audit) {
-        Write-Finding 'domain' "the machine is joined to the domain $($cs.Domain)"
-        Complete-Audit 'domain' ''
-    } elseif ($cs.PartOfDomain) {
-        Write-Report 'domain' 'failed' "the machine is joined to the domain $($cs.Domain): remove it (Remove-Computer) before the image is made"
-    } else {
-        Write-Report 'domain' 'ok' "not joined to a domain (workgroup $($cs.Workgroup))"
-    }
+$list = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList' -ErrorAction SilentlyContinue
+if ($list -and ($list.PSObject.Properties.Name -contains 'Default')) {
+$default = [Environment]::ExpandEnvironmentVariables([string]$list.Default)
+if ((Test-Path -LiteralPath $default) -and -not ($paths -contains $default)) { [void]$paths.Add($default) }
 }
-
-# guest-account: the built-in Guest account (RID 501, whatever its name) disabled.
-function Invoke-GuestAccountStep {
-    $guest = Get-CimInstance -ClassName Win32_UserAccount -Filter 'LocalAccount = True' |
-        Where-Object { $_.SID -match '-501$' }
-    if ($null -eq $guest) {
-        Write-Report 'guest-account' 'skipped' 'this machine has no Guest account'
-        return
-    }
-    if ($guest.Disabled) {
-        Write-Report 'guest-account' 'ok' "$($guest.Name) is disabled"
-        return
-    }
-    if ($Audit) {
-        Write-Finding 'guest-account' "the Guest account $($guest.Name) is enabled"
-        Complete-Audit 'guest-account' ''
-        return
-    }
-    & net.exe user $guest.Name /active:no | Out-Null
-    $after = Get-CimInstance -ClassName Win32_UserAccount -Filter "LocalAccount = True AND SID = '$($guest.SID)'"
-    if ($after.Disabled) {
-        Write-Report 'guest-account' 'changed' "disabled $($guest.Name)"
-    } else {
-        Write-Report 'guest-account' 'failed' "$($guest.Name) is still enabled after net user /active:no"
-    }
+return , $paths
 }
-
-# services: no needless services in the image (the whitepaper names file
-# sharing, the print spooler and RPC); the list is disable_services.
-function Invoke-ServicesStep {
-    $changed = New-Object System.Collections.ArrayList
-    $wasRunning = New-Object System.Collections.ArrayList
-    $problems = New-Object System.Collections.ArrayList
-    $absent = New-Object System.Collections.ArrayList
-    foreach ($name in $AmiHardenDisableServices) {
-        $svc = Get-Service -Name $name -ErrorAction SilentlyContinue
-        if ($null -eq $svc) { [void]$absent.Add($name); continue }
-        $startType = (Get-CimInstance -ClassName Win32_Service -Filter "Name = '$($svc.Name)'").StartMode
-        if ($svc.Status -eq 'Stopped' -and $startType -eq 'Disabled') { continue }
-        if ($Audit) {
-            Write-Finding 'services' "$($svc.Name) is $($svc.Status), start mode $startType"
-            continue
-        }
-        if ($svc.Status -ne 'Stopped') { [void]$wasRunning.Add($svc.Name) }
-        try {
-            Stop-Service -Name $svc.Name -Force
-            Set-Service -Name $svc.Name -StartupType Disabled
-        } catch {
-            [void]$problems.Add("$($svc.Name) ($($_.Exception.Message))")
-            continue
-        }
-        $svc = Get-Service -Name $svc.Name
-        $startType = (Get-CimInstance -ClassName Win32_Service -Filter "Name = '$($svc.Name)'").StartMode
-        if ($svc.Status -eq 'Stopped' -and $startType -eq 'Disabled') {
-            [void]$changed.Add($svc.Name)
-        } else {
-            [void]$problems.Add("$($svc.Name) is $($svc.Status), start mode $startType")
-        }
-    }
-    $notes = @()
-    if ($wasRunning.Count -gt 0) { $notes += "was running: $(Join-List $wasRunning)" }
-    if ($absent.Count -gt 0) { $notes += "not installed: $(Join-List $absent)" }
-    $tail = if ($notes) { '; ' + ($notes -join '; ') } else { '' }
-    if ($Audit) {
-        Complete-Audit 'services' "nothing to disable$tail"
-        return
-    }
-    if ($problems.Count -gt 0) {
-        Write-Report 'services' 'failed' "could not disable $(Join-List $problems)$tail"
-    } elseif ($changed.Count -gt 0) {
-        Write-Report 'services' 'changed' "stopped and disabled $(Join-List $changed)$tail"
-    } else {
-        Write-Report 'services' 'ok' "nothing to disable$tail"
-    }
-}
-
-# The launch agents of EC2 Windows images, newest first.
 $EC2LaunchV2Exe = Join-Path $env:ProgramFiles 'Amazon\EC2Launch\EC2Launch.exe'
 $EC2LaunchV2Config = Join-Path $env:ProgramData 'Amazon\EC2Launch\config\agent-config.yml'
 $EC2LaunchV1Scripts = Join-Path $env:ProgramData 'Amazon\EC2-Windows\Launch\Scripts'
 $EC2LaunchV1Config = Join-Path $env:ProgramData 'Amazon\EC2-Windows\Launch\Config\LaunchConfig.json'
 $EC2ConfigExe = Join-Path $env:ProgramFiles 'Amazon\Ec2ConfigService\Ec2Config.exe'
 $EC2ConfigSettings = Join-Path $env:ProgramFiles 'Amazon\Ec2ConfigService\Settings\config.xml'
-
-# admin-password: every instance must get its own random Administrator
-# password at first boot, set by the launch agent.
+$EC2ConfigBundle = Join-Path $env:ProgramFiles 'Amazon\Ec2ConfigService\Settings\BundleConfig.xml'
+$EC2ConfigAnswerFile = Join-Path $env:ProgramFiles 'Amazon\Ec2ConfigService\sysprep2008.xml'
+function Get-LaunchAgent {
+if ((Test-Path -LiteralPath $EC2LaunchV2Exe) -and (Test-Path -LiteralPath $EC2LaunchV2Config)) { return 'ec2launch-v2' }
+if ((Test-Path -LiteralPath (Join-Path $EC2LaunchV1Scripts 'SysprepInstance.ps1')) -and (Test-Path -LiteralPath $EC2LaunchV1Config)) {
+return 'ec2launch-v1'
+}
+if ((Test-Path -LiteralPath $EC2ConfigExe) -and (Test-Path -LiteralPath $EC2ConfigSettings)) { return 'ec2config' }
+return 'none'
+}
+$FirstBootTask = 'ami-harden-first-boot'
+$FirstBootScript = Join-Path $AmiHardenHome 'first-boot.ps1'
+function Add-FirstBootWork([string]$Function, [string[]]$Arguments) {
+if (-not (Test-Path -LiteralPath $AmiHardenHome)) { [void](New-Item -ItemType Directory -Path $AmiHardenHome) }
+$body = (Get-Item -LiteralPath "function:$Function").ScriptBlock.ToString()
+$call = $Function
+if ($Arguments.Count -gt 0) {
+$call += ' @(' + (@($Arguments | ForEach-Object { "'" + ($_ -replace "'", "''") + "'" }) -join ', ') + ')'
+}
+$part = "function $Function {$body}`r`n$call`r`n"
+if (-not (Test-Path -LiteralPath $FirstBootScript)) {
+$head = (Get-Item -LiteralPath 'function:Complete-FirstBoot').ScriptBlock.ToString()
+[IO.File]::WriteAllText($FirstBootScript, "`$ErrorActionPreference = 'Continue'`r`nfunction Complete-FirstBoot {$head}`r`n")
+}
+[IO.File]::AppendAllText($FirstBootScript, $part)
+$action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument "-NoProfile -NonInteractive -ExecutionPolicy Bypass -Command `"& { . '$FirstBootScript'; Complete-FirstBoot }`""
+$trigger = New-ScheduledTaskTrigger -AtStartup
+$principal = New-ScheduledTaskPrincipal -UserId 'S-1-5-18' -LogonType ServiceAccount -RunLevel Highest
+Register-ScheduledTask -TaskName $FirstBootTask -Action $action -Trigger $trigger -Principal $principal -Force | Out-Null
+if ($null -eq (Get-ScheduledTask -TaskName $FirstBootTask -ErrorAction SilentlyContinue)) {
+throw "the scheduled task $FirstBootTask is not there after registering it"
+}
+}
+function Complete-FirstBoot {
+Unregister-ScheduledTask -TaskName 'ami-harden-first-boot' -Confirm:$false -ErrorAction SilentlyContinue
+Remove-Item -LiteralPath (Join-Path $env:ProgramData 'ami-harden\first-boot.ps1') -Force -ErrorAction SilentlyContinue
+}
+function Get-PendingReboot {
+$reasons = New-List
+$cbs = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing'
+if (Test-Path "$cbs\RebootPending") { [void]$reasons.Add('Component Based Servicing') }
+if (Test-Path "$cbs\PackagesPending") { [void]$reasons.Add('packages pending (Component Based Servicing)') }
+if (Test-Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired') {
+[void]$reasons.Add('Windows Update')
+}
+$sm = Get-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager' -ErrorAction SilentlyContinue
+foreach ($name in 'PendingFileRenameOperations', 'PendingFileRenameOperations2') {
+if ($sm -and ($sm.PSObject.Properties.Name -contains $name) -and $sm.$name) { [void]$reasons.Add('pending file renames') ; break }
+}
+$active = Get-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\ComputerName\ActiveComputerName' -ErrorAction SilentlyContinue
+$next = Get-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\ComputerName\ComputerName' -ErrorAction SilentlyContinue
+if ($active -and $next -and ($active.PSObject.Properties.Name -contains 'ComputerName') -and
+($next.PSObject.Properties.Name -contains 'ComputerName') -and $active.ComputerName -ne $next.ComputerName) {
+[void]$reasons.Add("a pending rename of the computer to $($next.ComputerName)")
+}
+$netlogon = 'HKLM:\SYSTEM\CurrentControlSet\Services\Netlogon'
+if ((Test-Path "$netlogon\JoinDomain") -or (Test-Path "$netlogon\AvoidSpnSet")) { [void]$reasons.Add('a pending domain join') }
+return , $reasons
+}
+function Invoke-DomainStep {
+$cs = Get-CimInstance -ClassName Win32_ComputerSystem
+if ($cs.PartOfDomain -and $Audit) {
+Write-Finding 'domain' "the machine is joined to the domain $($cs.Domain)"
+Complete-Audit 'domain' ''
+} elseif ($cs.PartOfDomain) {
+Write-Report 'domain' 'failed' "the machine is joined to the domain $($cs.Domain): remove it (Remove-Computer) before the image is made"
+} else {
+Write-Report 'domain' 'ok' "not joined to a domain (workgroup $($cs.Workgroup))"
+}
+}
+$script:Steps['domain'] = 'Invoke-DomainStep'
+function Invoke-GuestAccountStep {
+$guest = @(Get-CimInstance -ClassName Win32_UserAccount -Filter 'LocalAccount = True' |
+Where-Object { $_.SID -match '-501$' })
+if ($guest.Count -eq 0) {
+Write-Report 'guest-account' 'skipped' 'this machine has no Guest account'
+return
+}
+$guest = $guest[0]
+if ($guest.Disabled) {
+Write-Report 'guest-account' 'ok' "$($guest.Name) is disabled"
+return
+}
+if ($Audit) {
+Write-Finding 'guest-account' "the Guest account $($guest.Name) is enabled"
+Complete-Audit 'guest-account' ''
+return
+}
+Disable-LocalUser -SID $guest.SID
+$after = @(Get-CimInstance -ClassName Win32_UserAccount -Filter "LocalAccount = True AND SID = '$($guest.SID)'")
+if ($after.Count -eq 1 -and $after[0].Disabled) {
+Write-Report 'guest-account' 'changed' "disabled $($guest.Name)"
+} else {
+Write-Report 'guest-account' 'failed' "$($guest.Name) is still enabled after Disable-LocalUser"
+}
+}
+$script:Steps['guest-account'] = 'Invoke-GuestAccountStep'
+function Invoke-AccountsStep {
+$me = [Security.Principal.WindowsIdentity]::GetCurrent().User.Value
+$users = @(Get-LocalUser)
+$build = @($users | Where-Object { $AmiHardenBuildUser -and $_.Name -eq $AmiHardenBuildUser -or $_.SID.Value -eq $me })
+$buildSids = @($build | ForEach-Object { $_.SID.Value })
+$removed = New-List
+$problems = New-List
+foreach ($name in $AmiHardenRemoveUsers) {
+$u = @($users | Where-Object { $_.Name -eq $name })
+if ($u.Count -eq 0) { continue }
+$u = $u[0]
+if ($u.SID.Value -match '-50[01]$' -or $buildSids -contains $u.SID.Value) {
+[void]$problems.Add("not removed: $name is the built-in Administrator or Guest, or the account this build runs as")
+continue
+}
+if ($Audit) { Write-Finding 'accounts' "$name exists (remove_users)"; continue }
+try {
+Remove-Account $u
+[void]$removed.Add($name)
+} catch {
+[void]$problems.Add("could not remove $name ($($_.Exception.Message))")
+}
+}
+$disabled = New-List
+$atLaunch = New-List
+foreach ($u in @(Get-LocalUser | Where-Object { $_.Enabled })) {
+if ($u.SID.Value -match '-50[01]$' -or $AmiHardenKeepUsers -contains $u.Name) { continue }
+if ($buildSids -contains $u.SID.Value) {
+if ($Audit) { Write-Finding 'accounts' "$($u.Name) (the build's account) is enabled with the build's password" } else { [void]$atLaunch.Add($u.Name) }
+continue
+}
+if ($Audit) { Write-Finding 'accounts' "$($u.Name) is enabled (disable it, or name it in keep_users)"; continue }
+try {
+Disable-LocalUser -SID $u.SID
+if ((Get-LocalUser -SID $u.SID).Enabled) { throw 'still enabled' }
+[void]$disabled.Add($u.Name)
+} catch {
+[void]$problems.Add("could not disable $($u.Name) ($($_.Exception.Message))")
+}
+}
+if ($Audit) {
+foreach ($p in $problems) { Write-Finding 'accounts' $p }
+Complete-Audit 'accounts' 'no needless enabled account'
+return
+}
+if ($atLaunch.Count -gt 0) {
+try {
+Add-FirstBootWork 'Set-RandomPassword' $atLaunch
+} catch {
+[void]$problems.Add("could not arm the first-boot task for $(Join-List $atLaunch) ($($_.Exception.Message))")
+}
+}
+$done = @()
+if ($removed.Count -gt 0) { $done += "removed $(Join-List $removed)" }
+if ($disabled.Count -gt 0) { $done += "disabled $(Join-List $disabled)" }
+if ($atLaunch.Count -gt 0) { $done += "a random password at each instance's first boot for $(Join-List $atLaunch) (the build's account)" }
+if ($problems.Count -gt 0) {
+Write-Report 'accounts' 'failed' "$(Join-List $problems)$(if ($done) { '; ' + ($done -join '; ') })"
+} elseif ($done) {
+Write-Report 'accounts' 'changed' ($done -join '; ')
+} else {
+Write-Report 'accounts' 'ok' 'no needless enabled account'
+}
+}
+function Remove-Account($User) {
+$profiles = @(Get-CimInstance -ClassName Win32_UserProfile | Where-Object { $_.SID -eq $User.SID.Value })
+foreach ($p in $profiles) {
+if ($p.Loaded) { throw "its profile $($p.LocalPath) is loaded (the account is logged on)" }
+if ($p.LocalPath -and (Test-Path -LiteralPath $p.LocalPath)) {
+foreach ($child in @(Get-ChildItem -LiteralPath $p.LocalPath -Force)) { Remove-Tree $child.FullName $true }
+}
+$p | Remove-CimInstance
+}
+Remove-LocalUser -SID $User.SID
+if (@(Get-LocalUser | Where-Object { $_.SID.Value -eq $User.SID.Value }).Count -gt 0) { throw 'still there' }
+}
+function Set-RandomPassword {
+param([string[]]$Names)
+$rng = New-Object System.Security.Cryptography.RNGCryptoServiceProvider
+foreach ($name in $Names) {
+$bytes = New-Object byte[] 24
+$rng.GetBytes($bytes)
+$plain = [Convert]::ToBase64String($bytes) + 'aA1!'
+$secure = ConvertTo-SecureString -String $plain -AsPlainText -Force
+Set-LocalUser -Name $name -Password $secure
+}
+}
+$script:Steps['accounts'] = 'Invoke-AccountsStep'
+function Get-StartMode([string]$Name) {
+$svc = @(Get-CimInstance -ClassName Win32_Service | Where-Object { $_.Name -eq $Name })
+if ($svc.Count -eq 0) { return 'unknown' }
+return $svc[0].StartMode
+}
+function Invoke-ServicesStep {
+$changed = New-List
+$wasRunning = New-List
+$problems = New-List
+$absent = New-List
+$all = @(Get-Service)
+foreach ($name in $AmiHardenDisableServices) {
+$svc = @($all | Where-Object { $_.Name -eq $name })
+if ($svc.Count -eq 0) { [void]$absent.Add($name); continue }
+$svc = $svc[0]
+$startType = Get-StartMode $svc.Name
+if ($svc.Status -eq 'Stopped' -and $startType -eq 'Disabled') { continue }
+if ($Audit) {
+Write-Finding 'services' "$($svc.Name) is $($svc.Status), start mode $startType"
+continue
+}
+if ($svc.Status -ne 'Stopped') { [void]$wasRunning.Add($svc.Name) }
+try {
+$svc | Set-Service -StartupType Disabled
+$svc | Stop-Service -Force
+} catch {
+[void]$problems.Add("$($svc.Name) ($($_.Exception.Message))")
+continue
+}
+$svc.Refresh()
+$startType = Get-StartMode $svc.Name
+if ($svc.Status -eq 'Stopped' -and $startType -eq 'Disabled') {
+[void]$changed.Add($svc.Name)
+} else {
+[void]$problems.Add("$($svc.Name) is $($svc.Status), start mode $startType")
+}
+}
+$notes = @()
+if ($wasRunning.Count -gt 0) { $notes += "was running: $(Join-List $wasRunning)" }
+if ($absent.Count -gt 0) { $notes += "not installed: $(Join-List $absent)" }
+$tail = if ($notes) { '; ' + ($notes -join '; ') } else { '' }
+if ($Audit) {
+Complete-Audit 'services' "nothing to disable$tail"
+return
+}
+if ($problems.Count -gt 0) {
+Write-Report 'services' 'failed' "could not disable $(Join-List $problems)$tail"
+} elseif ($changed.Count -gt 0) {
+Write-Report 'services' 'changed' "stopped and disabled $(Join-List $changed)$tail"
+} else {
+Write-Report 'services' 'ok' "nothing to disable$tail"
+}
+}
+$script:Steps['services'] = 'Invoke-ServicesStep'
 function Invoke-AdminPasswordStep {
-    if (Test-Path -LiteralPath $EC2LaunchV2Config) {
-        $lines = [IO.File]::ReadAllLines($EC2LaunchV2Config)
-        $inTask = $false
-        $typeLine = -1
-        for ($i = 0; $i -lt $lines.Length; $i++) {
-            if ($lines[$i] -match '^\s*-\s*task:\s*(\S+)') { $inTask = ($Matches[1] -eq 'setAdminAccount') }
-            elseif ($inTask -and $lines[$i] -match '^\s*type:\s*(\S+)') { $typeLine = $i; break }
-        }
-        if ($typeLine -lt 0) {
-            Write-Report 'admin-password' 'failed' "$EC2LaunchV2Config has no setAdminAccount task with a password type: add one with password type random"
-            return
-        }
-        if ($lines[$typeLine] -match 'type:\s*random\s*$') {
-            Write-Report 'admin-password' 'ok' 'EC2Launch v2 sets a random Administrator password (setAdminAccount, type random)'
-            return
-        }
-        if ($Audit) {
-            Write-Finding 'admin-password' "EC2Launch v2 setAdminAccount password $($lines[$typeLine].Trim()), not random"
-            Complete-Audit 'admin-password' ''
-            return
-        }
-        $lines[$typeLine] = $lines[$typeLine] -replace 'type:\s*\S+', 'type: random'
-        [IO.File]::WriteAllLines($EC2LaunchV2Config, $lines)
-        Write-Report 'admin-password' 'changed' 'EC2Launch v2 setAdminAccount password type set to random'
-        return
-    }
-    if (Test-Path -LiteralPath $EC2LaunchV1Config) {
-        $config = Get-Content -LiteralPath $EC2LaunchV1Config -Raw | ConvertFrom-Json
-        $current = if ($config.PSObject.Properties.Name -contains 'adminPasswordType') { $config.adminPasswordType } else { '(unset)' }
-        if ($current -eq 'Random') {
-            Write-Report 'admin-password' 'ok' 'EC2Launch v1 sets a random Administrator password (adminPasswordType Random)'
-            return
-        }
-        if ($Audit) {
-            Write-Finding 'admin-password' "EC2Launch v1 adminPasswordType is $current, not Random"
-            Complete-Audit 'admin-password' ''
-            return
-        }
-        $config | Add-Member -NotePropertyName adminPasswordType -NotePropertyValue 'Random' -Force
-        if ($config.PSObject.Properties.Name -contains 'adminPassword') { $config.adminPassword = '' }
-        $config | ConvertTo-Json -Depth 10 | Set-Content -LiteralPath $EC2LaunchV1Config -Encoding UTF8
-        Write-Report 'admin-password' 'changed' 'EC2Launch v1 adminPasswordType set to Random'
-        return
-    }
-    if (Test-Path -LiteralPath $EC2ConfigSettings) {
-        $xml = [xml](Get-Content -LiteralPath $EC2ConfigSettings -Raw)
-        $plugin = $xml.Ec2ConfigurationSettings.Plugins.Plugin | Where-Object { $_.Name -eq 'Ec2SetPassword' }
-        if ($null -eq $plugin) {
-            Write-Report 'admin-password' 'failed' "$EC2ConfigSettings has no Ec2SetPassword plugin"
-            return
-        }
-        if ($plugin.State -eq 'Enabled') {
-            Write-Report 'admin-password' 'ok' 'EC2Config sets a random Administrator password (Ec2SetPassword Enabled)'
-            return
-        }
-        if ($Audit) {
-            Write-Finding 'admin-password' "EC2Config Ec2SetPassword is $($plugin.State)"
-            Complete-Audit 'admin-password' ''
-            return
-        }
-        $plugin.State = 'Enabled'
-        $xml.Save($EC2ConfigSettings)
-        Write-Report 'admin-password' 'changed' 'EC2Config Ec2SetPassword enabled'
-        return
-    }
-    Write-Report 'admin-password' 'failed' 'no EC2 launch agent (EC2Launch v2, EC2Launch v1 or EC2Config) found to set a random Administrator password at first boot; install one, or skip this step and set the password another way'
+switch (Get-LaunchAgent) {
+'ec2launch-v2' { Set-EC2LaunchV2Password; return }
+'ec2launch-v1' { Set-EC2LaunchV1Password; return }
+'ec2config' { Set-EC2ConfigPassword; return }
 }
-
-# user-keys: nobody's SSH keys ship in the image.
+Write-Report 'admin-password' 'failed' 'no EC2 launch agent (EC2Launch v2, EC2Launch v1 or EC2Config) found to set a random Administrator password at first boot; install one, or skip this step and set the password another way'
+}
+function Set-EC2LaunchV2Password {
+$lines = [IO.File]::ReadAllLines($EC2LaunchV2Config)
+$inTask = $false
+$taskIndent = -1
+$typeLine = -1
+$dataLines = New-List
+for ($i = 0; $i -lt $lines.Length; $i++) {
+$line = $lines[$i]
+if ($line -match '^(\s*)-\s*task:\s*(\S+)') {
+$inTask = ($Matches[2] -eq 'setAdminAccount')
+$taskIndent = $Matches[1].Length
+continue
+}
+if (-not $inTask) { continue }
+if ($line -match '^(\s*)\S' -and $Matches[1].Length -le $taskIndent) { $inTask = $false; continue }
+if ($line -match '^\s*type:\s*(\S+)') { $typeLine = $i }
+elseif ($line -match '^\s*data:') { [void]$dataLines.Add($i) }
+}
+if ($typeLine -lt 0) {
+Write-Report 'admin-password' 'failed' "$EC2LaunchV2Config has no setAdminAccount task with a password type: add one with password type random"
+return
+}
+$random = $lines[$typeLine] -match 'type:\s*random\s*$'
+if ($random -and $dataLines.Count -eq 0) {
+Write-Report 'admin-password' 'ok' 'EC2Launch v2 sets a random Administrator password (setAdminAccount, type random)'
+return
+}
+if ($Audit) {
+if (-not $random) { Write-Finding 'admin-password' "EC2Launch v2 setAdminAccount password $($lines[$typeLine].Trim()), not random" }
+if ($dataLines.Count -gt 0) { Write-Finding 'admin-password' "EC2Launch v2 setAdminAccount keeps a password in its data: line" }
+Complete-Audit 'admin-password' ''
+return
+}
+$lines[$typeLine] = $lines[$typeLine] -replace 'type:\s*\S+', 'type: random'
+$kept = for ($i = 0; $i -lt $lines.Length; $i++) { if (-not ($dataLines -contains $i)) { $lines[$i] } }
+Set-FileText $EC2LaunchV2Config (($kept -join "`r`n") + "`r`n") (New-Object Text.UTF8Encoding($false))
+$after = [IO.File]::ReadAllText($EC2LaunchV2Config)
+if ($after -notmatch 'type:\s*random') {
+Write-Report 'admin-password' 'failed' "$EC2LaunchV2Config does not say type: random after the edit"
+return
+}
+$removed = if ($dataLines.Count -gt 0) { ", removed the stored password ($($dataLines.Count) data: line(s))" } else { '' }
+Write-Report 'admin-password' 'changed' "EC2Launch v2 setAdminAccount password type set to random$removed"
+}
+function Set-EC2LaunchV1Password {
+$config = [IO.File]::ReadAllText($EC2LaunchV1Config) | ConvertFrom-Json
+$names = @($config.PSObject.Properties | ForEach-Object { $_.Name })
+$current = if ($names -contains 'adminPasswordType') { $config.adminPasswordType } else { '(unset)' }
+$stored = ($names -contains 'adminPassword') -and $config.adminPassword
+if ($current -eq 'Random' -and -not $stored) {
+Write-Report 'admin-password' 'ok' 'EC2Launch v1 sets a random Administrator password (adminPasswordType Random)'
+return
+}
+if ($Audit) {
+if ($current -ne 'Random') { Write-Finding 'admin-password' "EC2Launch v1 adminPasswordType is $current, not Random" }
+if ($stored) { Write-Finding 'admin-password' 'EC2Launch v1 LaunchConfig.json keeps a password in adminPassword' }
+Complete-Audit 'admin-password' ''
+return
+}
+$config | Add-Member -NotePropertyName adminPasswordType -NotePropertyValue 'Random' -Force
+if ($names -contains 'adminPassword') { $config.PSObject.Properties.Remove('adminPassword') }
+Set-FileText $EC2LaunchV1Config ($config | ConvertTo-Json -Depth 10) (New-Object Text.UTF8Encoding($false))
+Write-Report 'admin-password' 'changed' 'EC2Launch v1 adminPasswordType set to Random, adminPassword removed'
+}
+function Set-EC2ConfigPassword {
+$xml = [xml][IO.File]::ReadAllText($EC2ConfigSettings)
+$plugin = @($xml.Ec2ConfigurationSettings.Plugins.Plugin | Where-Object { $_.Name -eq 'Ec2SetPassword' })
+$bundle = if (Test-Path -LiteralPath $EC2ConfigBundle) { [xml][IO.File]::ReadAllText($EC2ConfigBundle) } else { $null }
+$after = if ($bundle) { @($bundle.BundleConfig.Property | Where-Object { $_.Name -eq 'SetPasswordAfterSysprep' }) } else { @() }
+if ($plugin.Count -eq 0 -or $after.Count -eq 0) {
+Write-Report 'admin-password' 'failed' "EC2Config has no Ec2SetPassword plugin in $EC2ConfigSettings or no SetPasswordAfterSysprep in $EC2ConfigBundle"
+return
+}
+$wrong = @()
+if ($plugin[0].State -ne 'Enabled') { $wrong += "Ec2SetPassword is $($plugin[0].State)" }
+if ($after[0].Value -ne 'Yes') { $wrong += "SetPasswordAfterSysprep is $($after[0].Value)" }
+if ($wrong.Count -eq 0) {
+Write-Report 'admin-password' 'ok' 'EC2Config sets a random Administrator password (Ec2SetPassword Enabled, SetPasswordAfterSysprep Yes)'
+return
+}
+if ($Audit) {
+foreach ($w in $wrong) { Write-Finding 'admin-password' "EC2Config $w" }
+Complete-Audit 'admin-password' ''
+return
+}
+$plugin[0].State = 'Enabled'
+$after[0].Value = 'Yes'
+$xml.Save($EC2ConfigSettings)
+$bundle.Save($EC2ConfigBundle)
+Write-Report 'admin-password' 'changed' "EC2Config: $($wrong -join ', '); now Enabled and Yes"
+}
+$script:Steps['admin-password'] = 'Invoke-AdminPasswordStep'
+function Invoke-WinRMStep {
+$open = New-List
+try {
+foreach ($l in @(Get-ChildItem -Path 'WSMan:\localhost\Listener')) {
+if (@($l.Keys) -contains 'Transport=HTTP') { [void]$open.Add('an HTTP listener') }
+}
+if ((Get-Item -Path 'WSMan:\localhost\Service\Auth\Basic').Value -eq 'true') { [void]$open.Add('Basic auth') }
+if ((Get-Item -Path 'WSMan:\localhost\Service\AllowUnencrypted').Value -eq 'true') { [void]$open.Add('unencrypted traffic') }
+} catch {
+Write-Report 'winrm' 'failed' "could not read WinRM's settings: $($_.Exception.Message)"
+return
+}
+if ($open.Count -eq 0) {
+Write-Report 'winrm' 'ok' 'no HTTP listener, Basic auth or unencrypted traffic'
+return
+}
+if ($Audit) {
+foreach ($o in $open) { Write-Finding 'winrm' "WinRM allows $o (enforce closes it at each instance's first boot)" }
+Complete-Audit 'winrm' ''
+return
+}
+try {
+Add-FirstBootWork 'Close-BuildWinRM' @()
+} catch {
+Write-Report 'winrm' 'failed' "could not arm the first-boot task: $($_.Exception.Message)"
+return
+}
+Write-Report 'winrm' 'changed' "$(Join-List $open) closed at each instance's first boot (scheduled task ami-harden-first-boot); open for the rest of this build"
+}
+function Close-BuildWinRM {
+param()
+Start-Service -Name WinRM -ErrorAction SilentlyContinue
+foreach ($l in @(Get-ChildItem -Path 'WSMan:\localhost\Listener')) {
+if (@($l.Keys) -contains 'Transport=HTTP') { Remove-Item -Path $l.PSPath -Recurse -Force }
+}
+Set-Item -Path 'WSMan:\localhost\Service\Auth\Basic' -Value $false -Force
+Set-Item -Path 'WSMan:\localhost\Service\AllowUnencrypted' -Value $false -Force
+Get-NetFirewallPortFilter -Protocol TCP | Where-Object { @($_.LocalPort) -contains '5985' } |
+Get-NetFirewallRule | Disable-NetFirewallRule
+}
+$script:Steps['winrm'] = 'Invoke-WinRMStep'
 function Invoke-UserKeysStep {
-    $paths = @(Join-Path $env:ProgramData 'ssh\administrators_authorized_keys')
-    foreach ($profilePath in Get-ProfilePaths) {
-        $ssh = Join-Path $profilePath '.ssh'
-        $paths += (Join-Path $ssh 'authorized_keys'), (Join-Path $ssh 'authorized_keys2')
-        if (Test-Path -LiteralPath $ssh) {
-            $paths += @(Get-ChildItem -LiteralPath $ssh -Force -Filter 'id_*' | ForEach-Object { $_.FullName })
-        }
-    }
-    Remove-Found 'user-keys' $paths
+$paths = @(Join-Path $env:ProgramData 'ssh\administrators_authorized_keys')
+foreach ($profilePath in Get-ProfilePaths) {
+$ssh = Join-Path $profilePath '.ssh'
+$paths += (Join-Path $ssh 'authorized_keys'), (Join-Path $ssh 'authorized_keys2')
+if (Test-Path -LiteralPath $ssh) {
+$paths += @(Get-ChildItem -LiteralPath $ssh -Force -Filter 'id_*' | ForEach-Object { $_.FullName })
 }
-
-# host-keys: the OpenSSH server makes new host keys when it starts without them.
+}
+Remove-Found 'user-keys' $paths
+}
+$script:Steps['user-keys'] = 'Invoke-UserKeysStep'
 function Invoke-HostKeysStep {
-    if ($null -eq (Get-Service -Name sshd -ErrorAction SilentlyContinue)) {
-        Write-Report 'host-keys' 'skipped' 'the OpenSSH server is not installed'
-        return
-    }
-    $dir = Join-Path $env:ProgramData 'ssh'
-    $keys = @(Get-ChildItem -LiteralPath $dir -Force -Filter 'ssh_host_*' -ErrorAction SilentlyContinue |
-            ForEach-Object { $_.FullName })
-    Remove-Found 'host-keys' $keys
+$dir = Join-Path $env:ProgramData 'ssh'
+$keys = @()
+if (Test-Path -LiteralPath $dir) {
+$keys = @(Get-ChildItem -LiteralPath $dir -Force -Filter 'ssh_host_*' | ForEach-Object { $_.FullName })
 }
-
-# Credential Manager through its API (CredEnumerate, CredDelete): cmdkey's
-# output is translated into the display language, the API's is not.
+if ($keys.Count -eq 0 -and $null -eq (Get-Service -Name sshd -ErrorAction SilentlyContinue)) {
+Write-Report 'host-keys' 'skipped' 'no OpenSSH server and no host keys'
+return
+}
+Remove-Found 'host-keys' $keys
+}
+$script:Steps['host-keys'] = 'Invoke-HostKeysStep'
 $CredentialManagerApi = @'
 using System;
 using System.Collections.Generic;
@@ -415,278 +605,396 @@ public static class AmiHardenCredentials {
     }
 }
 '@
-
-# credentials: Credential Manager entries of the user running the script and
-# credential files in every profile, plus extra_paths.
+$CredentialFiles = @('.aws\credentials', '.aws\sso\cache', '.aws\cli\cache', '.docker\config.json', '.git-credentials',
+'.netrc', '.kube\config', '.azure\accessTokens.json', '.azure\msal_token_cache.json', '.azure\msal_token_cache.bin',
+'AppData\Roaming\gcloud\credentials.db', 'AppData\Roaming\gcloud\access_tokens.db',
+'AppData\Roaming\gcloud\application_default_credentials.json')
+$CredentialStores = @('AppData\Roaming\Microsoft\Credentials', 'AppData\Local\Microsoft\Credentials',
+'AppData\Roaming\Microsoft\Vault', 'AppData\Local\Microsoft\Vault')
 function Invoke-CredentialsStep {
-    Add-Type -TypeDefinition $CredentialManagerApi
-    $vaultDone = New-Object System.Collections.ArrayList
-    $vaultLeft = New-Object System.Collections.ArrayList
-    $vaultNote = ''
-    try {
-        foreach ($entry in [AmiHardenCredentials]::List()) {
-            $type, $target = $entry -split '\|', 2
-            if ($Audit) { Write-Finding 'credentials' "Credential Manager holds $target"; continue }
-            if ([AmiHardenCredentials]::Delete($target, [int]$type)) {
-                [void]$vaultDone.Add("Credential Manager entry $target")
-            } else {
-                [void]$vaultLeft.Add($target)
-            }
-        }
-    } catch {
-        # A WinRM network logon has no Credential Manager of its own; the
-        # elevated runner's scheduled task has.
-        $vaultNote = "; Credential Manager not reachable from this logon ($($_.Exception.Message)): run with elevated_user to clear it"
-    }
-    if ($vaultLeft.Count -gt 0) {
-        Write-Report 'credentials' 'failed' "could not delete the Credential Manager entries $(Join-List $vaultLeft)"
-        return
-    }
-    $paths = @()
-    foreach ($profilePath in Get-ProfilePaths) {
-        foreach ($rel in '.aws\credentials', '.aws\sso\cache', '.docker\config.json', '.git-credentials', '.netrc',
-            '.kube\config', '.azure\accessTokens.json', '.azure\msal_token_cache.json',
-            'AppData\Roaming\gcloud\credentials.db', 'AppData\Roaming\gcloud\access_tokens.db',
-            'AppData\Roaming\gcloud\application_default_credentials.json') {
-            $paths += Join-Path $profilePath $rel
-        }
-    }
-    $paths += $AmiHardenExtraPaths
-    if ($vaultNote) { Write-Output "credentials: $($vaultNote.TrimStart('; '))" }
-    Remove-Found 'credentials' $paths $vaultDone
+$apiDone = New-List
+$apiLeft = New-List
+try {
+Add-Type -TypeDefinition $CredentialManagerApi
+foreach ($entry in [AmiHardenCredentials]::List()) {
+$type, $target = $entry -split '\|', 2
+if ($Audit) { Write-Finding 'credentials' "Credential Manager holds $target"; continue }
+if ([AmiHardenCredentials]::Delete($target, [int]$type)) {
+[void]$apiDone.Add("Credential Manager entry $target")
+} else {
+[void]$apiLeft.Add($target)
 }
-
-# history: this session's history and every profile's PSReadLine history.
+}
+} catch {
+Write-Note 'credentials' "the Credential Manager API is not available to this logon ($($_.Exception.Message)); its store files were handled for every profile"
+}
+if ($apiLeft.Count -gt 0) {
+Write-Report 'credentials' 'failed' "could not delete the Credential Manager entries $(Join-List $apiLeft)"
+return
+}
+$paths = @()
+foreach ($profilePath in Get-ProfilePaths) {
+foreach ($rel in $CredentialFiles) { $paths += Join-Path $profilePath $rel }
+foreach ($rel in $CredentialStores) {
+$store = Join-Path $profilePath $rel
+if (Test-Path -LiteralPath $store) {
+$paths += @(Get-ChildItem -LiteralPath $store -Force | ForEach-Object { $_.FullName })
+}
+}
+}
+$paths += $AmiHardenExtraPaths
+Remove-Found 'credentials' $paths $apiDone
+}
+$script:Steps['credentials'] = 'Invoke-CredentialsStep'
 function Invoke-HistoryStep {
-    if (-not $Audit) { Clear-History }
-    $paths = @()
-    foreach ($profilePath in Get-ProfilePaths) {
-        $dir = Join-Path $profilePath 'AppData\Roaming\Microsoft\Windows\PowerShell\PSReadLine'
-        if (Test-Path -LiteralPath $dir) {
-            $paths += @(Get-ChildItem -LiteralPath $dir -Force -Filter '*_history.txt' | ForEach-Object { $_.FullName })
-        }
-    }
-    Remove-Found 'history' $paths
+if (-not $Audit) { Clear-History }
+$paths = @()
+foreach ($profilePath in Get-ProfilePaths) {
+$dir = Join-Path $profilePath 'AppData\Roaming\Microsoft\Windows\PowerShell\PSReadLine'
+if (Test-Path -LiteralPath $dir) {
+$paths += @(Get-ChildItem -LiteralPath $dir -Force -Filter '*_history.txt' | ForEach-Object { $_.FullName })
 }
-
-# temp: the Windows temp folder and every profile's, but not this script.
+}
+Remove-Found 'history' $paths
+}
+$script:Steps['history'] = 'Invoke-HistoryStep'
+function Invoke-AutologonStep {
+$key = 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon'
+$w = Get-ItemProperty -Path $key
+$names = @($w.PSObject.Properties | ForEach-Object { $_.Name })
+$wrong = @()
+if ($names -contains 'DefaultPassword') { $wrong += 'DefaultPassword is set' }
+if (($names -contains 'AutoAdminLogon') -and [string]$w.AutoAdminLogon -ne '0') { $wrong += "AutoAdminLogon is $($w.AutoAdminLogon)" }
+if ($names -contains 'AutoLogonCount') { $wrong += 'AutoLogonCount is set' }
+if ($wrong.Count -eq 0) {
+Write-Report 'autologon' 'ok' 'no automatic logon and no stored password'
+return
+}
+if ($Audit) {
+foreach ($x in $wrong) { Write-Finding 'autologon' "Winlogon: $x" }
+Complete-Audit 'autologon' ''
+return
+}
+foreach ($name in 'DefaultPassword', 'AutoLogonCount') {
+if ($names -contains $name) { Remove-ItemProperty -Path $key -Name $name }
+}
+if ($names -contains 'AutoAdminLogon') { Set-ItemProperty -Path $key -Name AutoAdminLogon -Value '0' }
+$after = Get-ItemProperty -Path $key
+if (@($after.PSObject.Properties | ForEach-Object { $_.Name }) -contains 'DefaultPassword') {
+Write-Report 'autologon' 'failed' 'Winlogon DefaultPassword is still there'
+return
+}
+Write-Report 'autologon' 'changed' "Winlogon: $($wrong -join ', '); now no stored password, AutoAdminLogon 0"
+}
+$script:Steps['autologon'] = 'Invoke-AutologonStep'
+function Invoke-AnswerFilesStep {
+$paths = @()
+foreach ($dir in (Join-Path $env:SystemRoot 'Panther'), (Join-Path $env:SystemRoot 'Panther\Unattend'),
+(Join-Path $env:SystemRoot 'System32\Sysprep'), "$env:SystemDrive\") {
+if (-not (Test-Path -LiteralPath $dir)) { continue }
+$paths += @(Get-ChildItem -LiteralPath $dir -Force -File |
+Where-Object { $_.Name -like 'unattend*.xml' -or $_.Name -like 'autounattend*.xml' } |
+ForEach-Object { $_.FullName })
+}
+Remove-Found 'answer-files' $paths
+}
+$script:Steps['answer-files'] = 'Invoke-AnswerFilesStep'
 function Invoke-TempStep {
-    $dirs = @(Join-Path $env:SystemRoot 'Temp')
-    foreach ($profilePath in Get-ProfilePaths) { $dirs += Join-Path $profilePath 'AppData\Local\Temp' }
-    $removed = 0
-    $inUse = New-Object System.Collections.ArrayList
-    foreach ($dir in $dirs) {
-        if (-not (Test-Path -LiteralPath $dir)) { continue }
-        foreach ($item in @(Get-ChildItem -LiteralPath $dir -Force)) {
-            if ($item.FullName -eq $PSCommandPath) { continue }
-            if ($Audit) { Write-Finding 'temp' "$($item.FullName) exists"; continue }
-            try {
-                Remove-Tree $item.FullName $false
-                $removed++
-            } catch {
-                # Files held open by running processes (the build's own among them) stay.
-                [void]$inUse.Add($item.FullName)
-            }
-        }
-    }
-    if ($Audit) {
-        Complete-Audit 'temp' 'temp folders are empty'
-        return
-    }
-    $tail = if ($inUse.Count -gt 0) { "; in use by running processes, left: $(Join-List $inUse)" } else { '' }
-    if ($removed -gt 0) {
-        Write-Report 'temp' 'changed' "removed $removed item(s) from $($dirs.Count) temp folder(s)$tail"
-    } else {
-        Write-Report 'temp' 'ok' "temp folders are empty$tail"
-    }
+$dirs = @(Join-Path $env:SystemRoot 'Temp')
+foreach ($profilePath in Get-ProfilePaths) { $dirs += Join-Path $profilePath 'AppData\Local\Temp' }
+$dirs += Join-Path $env:SystemRoot 'SoftwareDistribution\Download'
+$keep = @($PSCommandPath) + @($AmiHardenKeepFiles)
+$removed = 0
+$inUse = New-List
+$problems = New-List
+foreach ($dir in $dirs) {
+if (-not (Test-Path -LiteralPath $dir)) { continue }
+foreach ($item in @(Get-ChildItem -LiteralPath $dir -Force)) {
+if ($keep -contains $item.FullName) { continue }
+if ($Audit) { Write-Finding 'temp' "$($item.FullName) exists"; continue }
+try {
+Remove-Tree $item.FullName $true
+$removed++
+} catch {
+$why = Get-ErrorText $_
+if ($why -eq 'in use by another process' -and $item.Name -notlike 'packer-elevated-shell-*') {
+[void]$inUse.Add($item.FullName)
+} else {
+[void]$problems.Add("$($item.FullName) ($why)")
 }
-
-# event-logs: every event log that holds records, cleared (what wevtutil cl
-# does, through the same API, without a process per log).
+}
+}
+}
+if ($Audit) {
+Complete-Audit 'temp' 'temp folders are empty'
+return
+}
+if ($inUse.Count -gt 0) { Write-Note 'temp' "in use by running processes, left: $(Join-List $inUse)" }
+if ($problems.Count -gt 0) {
+Write-Report 'temp' 'failed' "could not remove $(Join-List $problems)"
+} elseif ($removed -gt 0) {
+Write-Report 'temp' 'changed' "overwrote and removed $removed item(s) from $($dirs.Count) temp folder(s)"
+} else {
+Write-Report 'temp' 'ok' 'temp folders are empty'
+}
+}
+$script:Steps['temp'] = 'Invoke-TempStep'
+function Invoke-RecycleBinStep {
+$paths = @()
+foreach ($disk in @(Get-CimInstance -ClassName Win32_LogicalDisk -Filter 'DriveType = 3')) {
+$bin = "$($disk.DeviceID)\`$Recycle.Bin"
+if (-not (Test-Path -LiteralPath $bin)) { continue }
+foreach ($sid in @(Get-ChildItem -LiteralPath $bin -Force -Directory)) {
+if (Test-Link $sid) { continue }
+$paths += @(Get-ChildItem -LiteralPath $sid.FullName -Force |
+Where-Object { $_.Name -ne 'desktop.ini' } | ForEach-Object { $_.FullName })
+}
+}
+Remove-Found 'recycle-bin' $paths
+}
+$script:Steps['recycle-bin'] = 'Invoke-RecycleBinStep'
+function Invoke-PagefileStep {
+$mm = 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager\Memory Management'
+$power = 'HKLM:\SYSTEM\CurrentControlSet\Control\Power'
+$clear = Get-ItemProperty -Path $mm
+$clearOn = ($clear.PSObject.Properties.Name -contains 'ClearPageFileAtShutdown') -and $clear.ClearPageFileAtShutdown -eq 1
+$hiberfil = Join-Path $env:SystemDrive 'hiberfil.sys'
+$p = Get-ItemProperty -Path $power -ErrorAction SilentlyContinue
+$hibernate = (Test-Path -LiteralPath $hiberfil) -or ($p -and ($p.PSObject.Properties.Name -contains 'HibernateEnabled') -and $p.HibernateEnabled -eq 1)
+if ($clearOn -and -not $hibernate) {
+Write-Report 'pagefile' 'ok' 'the page file is cleared at shutdown; hibernation is off'
+return
+}
+if ($Audit) {
+if (-not $clearOn) { Write-Finding 'pagefile' 'the page file is not cleared at shutdown (ClearPageFileAtShutdown)' }
+if ($hibernate) { Write-Finding 'pagefile' "hibernation is on or $hiberfil exists" }
+Complete-Audit 'pagefile' ''
+return
+}
+$done = @()
+if (-not $clearOn) {
+Set-ItemProperty -Path $mm -Name ClearPageFileAtShutdown -Value 1 -Type DWord
+$done += 'the page file is cleared at every shutdown from now on, the build''s included'
+}
+if ($hibernate) {
+$out = & powercfg.exe /hibernate off 2>&1
+if ($LASTEXITCODE -ne 0 -or (Test-Path -LiteralPath $hiberfil)) {
+Write-Report 'pagefile' 'failed' "powercfg /hibernate off exited $LASTEXITCODE and $hiberfil is $(if (Test-Path -LiteralPath $hiberfil) { 'still there' } else { 'gone' }): $(($out | Out-String).Trim())"
+return
+}
+$done += 'hibernation turned off, hiberfil.sys deleted'
+}
+Write-Report 'pagefile' 'changed' ($done -join '; ')
+}
+$script:Steps['pagefile'] = 'Invoke-PagefileStep'
 function Invoke-EventLogsStep {
-    $session = [System.Diagnostics.Eventing.Reader.EventLogSession]::GlobalSession
-    $cleared = 0
-    $failed = New-Object System.Collections.ArrayList
-    foreach ($name in $session.GetLogNames()) {
-        try {
-            $info = $session.GetLogInformation($name, [System.Diagnostics.Eventing.Reader.PathType]::LogName)
-            if (-not $info.RecordCount) { continue }
-            if ($Audit) { Write-Finding 'event-logs' "$name holds $($info.RecordCount) record(s)"; continue }
-            $session.ClearLog($name)
-            $cleared++
-        } catch {
-            [void]$failed.Add($name)
-        }
-    }
-    if ($Audit) {
-        Complete-Audit 'event-logs' 'all event logs are empty'
-        return
-    }
-    $core = @('Application', 'Security', 'System', 'Setup', 'Windows PowerShell') | Where-Object { $failed -contains $_ }
-    $tail = if ($failed.Count -gt 0) { "; could not clear $($failed.Count): $(Join-List $failed)" } else { '' }
-    if ($core) {
-        Write-Report 'event-logs' 'failed' "could not clear $(Join-List $core)$tail"
-    } elseif ($cleared -gt 0) {
-        Write-Report 'event-logs' 'changed' "cleared $cleared event log(s)$tail"
-    } else {
-        Write-Report 'event-logs' 'ok' "all event logs are empty$tail"
-    }
+$session = [System.Diagnostics.Eventing.Reader.EventLogSession]::GlobalSession
+$cleared = 0
+$failed = New-List
+foreach ($name in $session.GetLogNames()) {
+try {
+$info = $session.GetLogInformation($name, [System.Diagnostics.Eventing.Reader.PathType]::LogName)
+if (-not $info.RecordCount) { continue }
+if ($Audit) { Write-Finding 'event-logs' "$name holds $($info.RecordCount) record(s)"; continue }
+$session.ClearLog($name)
+$cleared++
+} catch {
+[void]$failed.Add($name)
 }
-
-# Test-PendingReboot: the reasons Windows wants a reboot, if any. Sysprep
-# run with a reboot pending hangs or fails.
-function Test-PendingReboot {
-    $reasons = @()
-    if (Test-Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending') {
-        $reasons += 'Component Based Servicing'
-    }
-    if (Test-Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired') {
-        $reasons += 'Windows Update'
-    }
-    $sm = Get-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager' -ErrorAction SilentlyContinue
-    if ($sm -and ($sm.PSObject.Properties.Name -contains 'PendingFileRenameOperations') -and $sm.PendingFileRenameOperations) {
-        $reasons += 'pending file renames'
-    }
-    return $reasons
 }
-
-# Resolve-SysprepMode: what `auto` means on this machine.
+if ($Audit) {
+Complete-Audit 'event-logs' 'all event logs are empty'
+return
+}
+$core = @('Application', 'Security', 'System', 'Setup', 'Windows PowerShell') | Where-Object { $failed -contains $_ }
+$tail = if ($failed.Count -gt 0) { "; could not clear $($failed.Count): $(Join-List $failed)" } else { '' }
+if ($core) {
+Write-Report 'event-logs' 'failed' "could not clear $(Join-List $core)$tail"
+} elseif ($cleared -gt 0) {
+Write-Report 'event-logs' 'changed' "cleared $cleared event log(s)$tail"
+} else {
+Write-Report 'event-logs' 'ok' "all event logs are empty$tail"
+}
+}
+$script:Steps['event-logs'] = 'Invoke-EventLogsStep'
+$SysprepStateDir = Join-Path $AmiHardenHome 'sysprep'
+$SysprepRunnerFile = Join-Path $AmiHardenHome 'sysprep-runner.ps1'
+$SysprepAnswerPath = Join-Path $AmiHardenHome 'sysprep-unattend.xml'
+$SysprepExe = Join-Path $env:SystemRoot 'System32\Sysprep\sysprep.exe'
+$script:SysprepRunner = $null
 function Resolve-SysprepMode {
-    if ($AmiHardenSysprep -ne 'auto') { return $AmiHardenSysprep }
-    if (Test-Path -LiteralPath $EC2LaunchV2Exe) { return 'ec2launch-v2' }
-    if (Test-Path -LiteralPath (Join-Path $EC2LaunchV1Scripts 'SysprepInstance.ps1')) { return 'ec2launch-v1' }
-    if (Test-Path -LiteralPath $EC2ConfigExe) { return 'ec2config' }
-    return 'sysprep'
+if ($AmiHardenSysprep -ne 'auto') { return $AmiHardenSysprep }
+$agent = Get-LaunchAgent
+if ($agent -ne 'none') { return $agent }
+return 'sysprep'
 }
-
-# Get-SysprepCommand: the program and arguments that generalise the image with Mode.
-function Get-SysprepCommand([string]$Mode, [bool]$Shutdown) {
-    switch ($Mode) {
-        'ec2launch-v2' {
-            $flag = if ($Shutdown) { 'true' } else { 'false' }
-            return @{ Exe = $EC2LaunchV2Exe; Args = @('sysprep', '--clean', "--shutdown=$flag") }
-        }
-        'ec2launch-v1' {
-            $init = Join-Path $EC2LaunchV1Scripts 'InitializeInstance.ps1'
-            $prep = Join-Path $EC2LaunchV1Scripts 'SysprepInstance.ps1'
-            $noShutdown = if ($Shutdown) { '' } else { ' -NoShutdown' }
-            return @{ Exe = 'powershell.exe'; Args = @('-NoProfile', '-ExecutionPolicy', 'Bypass', '-Command',
-                    "& '$init' -Schedule; & '$prep'$noShutdown") }
-        }
-        'ec2config' { return @{ Exe = $EC2ConfigExe; Args = @('-sysprep') } }
-        default {
-            $end = if ($Shutdown) { '/shutdown' } else { '/quit' }
-            return @{ Exe = (Join-Path $env:SystemRoot 'System32\Sysprep\sysprep.exe'); Args = @('/generalize', '/oobe', '/quiet', $end) }
-        }
-    }
+function Get-SysprepCommand([string]$Mode) {
+switch ($Mode) {
+'ec2launch-v2' { return @{ Exe = $EC2LaunchV2Exe; Args = 'sysprep --block' } }
+'ec2launch-v1' {
+return @{ Exe = 'powershell.exe'
+Args = "-NoProfile -NonInteractive -ExecutionPolicy Bypass -File `"$(Join-Path $EC2LaunchV1Scripts 'SysprepInstance.ps1')`" -NoShutdown" }
 }
-
-# sysprep, always last: generalise the image so each instance gets its own
-# SID, name and Administrator password.
+'ec2config' { return @{ Exe = $SysprepExe; Args = "/generalize /oobe /quiet /quit /mode:vm /unattend:`"$EC2ConfigAnswerFile`"" } }
+default { return @{ Exe = $SysprepExe; Args = "/generalize /oobe /quiet /quit /mode:vm /unattend:`"$SysprepAnswerPath`"" } }
+}
+}
+$SysprepAnswerFile = @'
+<?xml version="1.0" encoding="utf-8"?>
+<unattend xmlns="urn:schemas-microsoft-com:unattend">
+  <settings pass="oobeSystem">
+    <component name="Microsoft-Windows-Shell-Setup" processorArchitecture="amd64" publicKeyToken="31bf3856ad364e35" language="neutral" versionScope="nonSxS">
+      <OOBE>
+        <HideEULAPage>true</HideEULAPage>
+        <HideLocalAccountScreen>true</HideLocalAccountScreen>
+        <HideOnlineAccountScreens>true</HideOnlineAccountScreens>
+        <HideWirelessSetupInOOBE>true</HideWirelessSetupInOOBE>
+        <ProtectYourPC>3</ProtectYourPC>
+        <SkipMachineOOBE>true</SkipMachineOOBE>
+        <SkipUserOOBE>true</SkipUserOOBE>
+      </OOBE>
+    </component>
+  </settings>
+</unattend>
+'@
+function Reset-LaunchAgent {
+switch (Get-LaunchAgent) {
+'ec2launch-v2' {
+$out = & $EC2LaunchV2Exe reset --block 2>&1
+if ($LASTEXITCODE -ne 0) { throw "ec2launch reset --block exited $LASTEXITCODE`: $(($out | Out-String).Trim())" }
+return 'ec2launch reset --block'
+}
+'ec2launch-v1' {
+& (Join-Path $EC2LaunchV1Scripts 'InitializeInstance.ps1') -Schedule
+return 'InitializeInstance.ps1 -Schedule'
+}
+}
+return ''
+}
+function Get-ImageState {
+$s = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Setup\State' -ErrorAction SilentlyContinue
+if ($s -and ($s.PSObject.Properties.Name -contains 'ImageState')) { return [string]$s.ImageState }
+return '(none)'
+}
 function Invoke-SysprepStep {
-    $mode = Resolve-SysprepMode
-    if ($mode -eq 'none') {
-        Write-Report 'sysprep' 'skipped' 'sysprep = "none"'
-        return
-    }
-    if ($script:Failed.Count -gt 0) {
-        Write-Report 'sysprep' 'failed' "not started because step(s) $($script:Failed -join ', ') failed: the machine stays reachable to fix them"
-        return
-    }
-    $pending = @(Test-PendingReboot)
-    if ($Audit) {
-        if ($pending.Count -gt 0) { Write-Finding 'sysprep' "a reboot is pending ($($pending -join ', ')): Sysprep would hang or fail" }
-        Complete-Audit 'sysprep' "audit runs no Sysprep; enforce would run $mode"
-        return
-    }
-    if ($pending.Count -gt 0) {
-        Write-Report 'sysprep' 'failed' "a reboot is pending ($($pending -join ', ')): Sysprep would hang or fail; add a windows-restart provisioner before ami-harden"
-        return
-    }
-    if ($mode -eq 'ec2config' -and -not $AmiHardenSysprepShutdown) {
-        Write-Report 'sysprep' 'failed' 'EC2Config always shuts down after Sysprep: set sysprep_shutdown = true'
-        return
-    }
-    $command = Get-SysprepCommand $mode $AmiHardenSysprepShutdown
-    if ($AmiHardenSysprepShutdown) {
-        # Reported first: the connection drops when the machine shuts down,
-        # and only a drop after this line and the end marker is a success.
-        Write-Report 'sysprep' 'changed' "started $mode; the machine shuts down when Sysprep is done"
-        $script:SysprepCommand = $command
-        return
-    }
-    $process = Start-Process -FilePath $command.Exe -ArgumentList (Join-Arguments $command.Args) -Wait -PassThru -NoNewWindow
-    $code = $process.ExitCode
-    $state = (Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Setup\State' -ErrorAction SilentlyContinue).ImageState
-    if ($state -eq 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE') {
-        Write-Report 'sysprep' 'changed' "generalised with $mode (ImageState $state)"
-    } else {
-        Write-Report 'sysprep' 'failed' "$mode exited $code and ImageState is $state, not IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE; see C:\Windows\System32\Sysprep\Panther\setuperr.log"
-    }
+$mode = Resolve-SysprepMode
+if ($mode -eq 'none') {
+Write-Report 'sysprep' 'skipped' 'sysprep = "none"'
+return
 }
-
-# Join-Arguments: one command line, each argument with a space or quote in double quotes.
-function Join-Arguments([string[]]$Arguments) {
-    ($Arguments | ForEach-Object {
-            if ($_ -match '[\s"]') { '"' + ($_ -replace '"', '\"') + '"' } else { $_ }
-        }) -join ' '
+$command = Get-SysprepCommand $mode
+if ($Audit) {
+foreach ($r in Get-PendingReboot) { Write-Finding 'sysprep' "a reboot is pending ($r): Sysprep would hang or fail" }
+if (-not (Test-Path -LiteralPath $command.Exe)) { Write-Finding 'sysprep' "$($command.Exe) is not there for sysprep mode $mode" }
+Complete-Audit 'sysprep' "audit runs no Sysprep; enforce would run $mode (ImageState now $(Get-ImageState))"
+return
 }
-
-# Start-DetachedSysprep: Sysprep with shutdown must outlive this WinRM session,
-# which kills its child processes when it closes; a scheduled task does. It
-# starts a little later, so that the report reaches Packer first.
-function Start-DetachedSysprep($Command) {
-    $action = New-ScheduledTaskAction -Execute $Command.Exe -Argument (Join-Arguments $Command.Args)
-    $trigger = New-ScheduledTaskTrigger -Once -At ((Get-Date).AddSeconds(15))
-    $principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
-    Register-ScheduledTask -TaskName 'ami-harden-sysprep' -Action $action -Trigger $trigger -Principal $principal -Force | Out-Null
+if ($script:Failed.Count -gt 0) {
+Write-Report 'sysprep' 'failed' "not started because step(s) $($script:Failed -join ', ') failed: the machine stays reachable to fix them"
+return
 }
-
-# ---------------------------------------------------------------- main
-
-$StepFunctions = @{
-    'domain'         = 'Invoke-DomainStep'
-    'guest-account'  = 'Invoke-GuestAccountStep'
-    'services'       = 'Invoke-ServicesStep'
-    'admin-password' = 'Invoke-AdminPasswordStep'
-    'user-keys'      = 'Invoke-UserKeysStep'
-    'host-keys'      = 'Invoke-HostKeysStep'
-    'credentials'    = 'Invoke-CredentialsStep'
-    'history'        = 'Invoke-HistoryStep'
-    'temp'           = 'Invoke-TempStep'
-    'event-logs'     = 'Invoke-EventLogsStep'
-    'sysprep'        = 'Invoke-SysprepStep'
+if (-not (Test-Path -LiteralPath $command.Exe)) {
+Write-Report 'sysprep' 'failed' "$($command.Exe) is not there for sysprep mode $mode"
+return
 }
-
-# The script was read whole before it started: it can delete its own file.
+$done = @()
+$reset = Reset-LaunchAgent
+if ($reset) { $done += $reset }
+if (Test-Path -LiteralPath $SysprepStateDir) { Remove-Item -LiteralPath $SysprepStateDir -Recurse -Force }
+[void](New-Item -ItemType Directory -Path $SysprepStateDir -Force)
+if ($AmiHardenBuildUser) {
+$acl = Get-Acl -LiteralPath $SysprepStateDir
+$rule = New-Object Security.AccessControl.FileSystemAccessRule($AmiHardenBuildUser, 'Modify', 'ContainerInherit,ObjectInherit', 'None', 'Allow')
+$acl.AddAccessRule($rule)
+Set-Acl -LiteralPath $SysprepStateDir -AclObject $acl
+}
+if ($mode -eq 'sysprep') {
+[IO.File]::WriteAllText($SysprepAnswerPath, $SysprepAnswerFile)
+$done += 'wrote an answer file that passes OOBE unattended'
+}
+$runner = $SysprepRunnerFile
+$body = (Get-Item -LiteralPath 'function:Invoke-SysprepRunner').ScriptBlock.ToString()
+$q = { param($s) "'" + ($s -replace "'", "''") + "'" }
+$call = "Invoke-SysprepRunner -Mode $(& $q $mode) -Program $(& $q $command.Exe) -Arguments $(& $q $command.Args) " +
+"-StateDir $(& $q $SysprepStateDir) -Self $(& $q $runner) -Answer $(& $q $SysprepAnswerPath) -Shutdown $(& $q ([string]$AmiHardenSysprepShutdown))"
+[IO.File]::WriteAllText($runner, "function Invoke-SysprepRunner {$body}`r`n$call`r`n")
+$script:SysprepRunner = $runner
+$how = if ($AmiHardenSysprepShutdown) { 'then shuts the machine down' } else { 'and leaves the machine running for the builder to stop' }
+$prepared = if ($done) { " (prepared: $($done -join '; '))" } else { '' }
+Write-Line "@@ami-harden detach sysprep $mode runs as a process of its own after this report, checks ImageState $how$prepared"
+}
+function Start-SysprepRunner {
+$line = "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File `"$script:SysprepRunner`""
+$r = Invoke-CimMethod -ClassName Win32_Process -MethodName Create -Arguments @{ CommandLine = $line }
+if ($r.ReturnValue -ne 0) {
+[Console]::Error.WriteLine("ami-harden: could not start the Sysprep runner: Win32_Process.Create returned $($r.ReturnValue)")
+}
+}
+function Invoke-SysprepRunner {
+param([string]$Mode, [string]$Program, [string]$Arguments, [string]$StateDir, [string]$Self, [string]$Answer, [string]$Shutdown)
+$ErrorActionPreference = 'Stop'
+$state = Join-Path $StateDir 'state.txt'
+Remove-Item -LiteralPath $Self -Force -ErrorAction SilentlyContinue
+$set = { param($text) [IO.File]::WriteAllText("$state.new", $text); Move-Item -LiteralPath "$state.new" -Destination $state -Force }
+& $set "running $Mode since $(Get-Date -Format s)"
+Start-Sleep -Seconds 10
+try {
+$p = Start-Process -FilePath $Program -ArgumentList $Arguments -Wait -PassThru -WindowStyle Hidden
+$exit = $p.ExitCode
+} catch {
+& $set "failed $Mode could not start $Program`: $($_.Exception.Message)"
+return
+}
+Remove-Item -LiteralPath $Answer -Force -ErrorAction SilentlyContinue
+$s = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Setup\State' -ErrorAction SilentlyContinue
+$image = if ($s -and ($s.PSObject.Properties.Name -contains 'ImageState')) { [string]$s.ImageState } else { '(none)' }
+if ($image -ne 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE') {
+& $set "failed $Mode exited $exit, ImageState $image"
+return
+}
+& $set "done $Mode exited $exit, ImageState $image"
+if ($Shutdown -ne 'True') { return }
+for ($i = 0; $i -lt 3600 -and -not (Test-Path -LiteralPath (Join-Path $StateDir 'ack')); $i++) { Start-Sleep -Seconds 1 }
+if (-not (Test-Path -LiteralPath (Join-Path $StateDir 'ack'))) { return }
+Remove-Item -LiteralPath $StateDir -Recurse -Force
+$parent = Split-Path -Parent $StateDir
+if (-not @(Get-ChildItem -LiteralPath $parent -Force)) { Remove-Item -LiteralPath $parent -Force }
+& shutdown.exe /s /t 0 /d p:4:1 /c 'ami-harden: Sysprep done'
+}
+$script:Steps['sysprep'] = 'Invoke-SysprepStep'
 if ($AmiHardenRemoveSelf -and $PSCommandPath) {
-    Remove-Item -LiteralPath $PSCommandPath -Force -ErrorAction SilentlyContinue
+Remove-Item -LiteralPath $PSCommandPath -Force -ErrorAction SilentlyContinue
 }
-
 $principal = New-Object Security.Principal.WindowsPrincipal([Security.Principal.WindowsIdentity]::GetCurrent())
 if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
-    [Console]::Out.WriteLine('@@ami-harden abort not-admin: the script needs an elevated administrator (see elevated_user)')
-    exit 2
+Write-Line '@@ami-harden abort not-admin: the script needs an elevated administrator (see elevated_user)'
+exit 2
 }
-
-[Console]::Out.WriteLine('@@ami-harden begin 1')
-$script:SysprepCommand = $null
+if (-not $Audit -and ($AmiHardenSteps -contains 'sysprep') -and $AmiHardenSysprep -ne 'none') {
+$pending = Get-PendingReboot
+if ($pending.Count -gt 0) {
+Write-Line "@@ami-harden abort reboot-pending: a reboot is pending ($($pending -join ', ')) and Sysprep would hang or fail; add a windows-restart provisioner before ami-harden"
+exit 2
+}
+}
+Write-Line '@@ami-harden begin 1'
 foreach ($step in $AmiHardenSteps) {
-    [Console]::Out.WriteLine("@@ami-harden start $step")
-    try {
-        & $StepFunctions[$step]
-    } catch {
-        if (-not $script:Reported.ContainsKey($step)) {
-            Write-Report $step 'failed' "stopped before reporting: $($_.Exception.Message)"
-        }
-    }
-    if (-not $script:Reported.ContainsKey($step)) {
-        Write-Report $step 'failed' 'the step ended without reporting'
-    }
+Write-Line "@@ami-harden start $step"
+try {
+if (-not $script:Steps.Contains($step)) { throw "the script has no step $step" }
+& $script:Steps[$step]
+} catch {
+if (-not $script:Reported.ContainsKey($step)) {
+Write-Report $step 'failed' "stopped before reporting: $($_.Exception.Message)"
 }
-[Console]::Out.WriteLine("@@ami-harden end $($script:Failed.Count)")
-if ($script:SysprepCommand) {
-    Start-DetachedSysprep $script:SysprepCommand
+}
+if (-not $script:Reported.ContainsKey($step) -and -not ($step -eq 'sysprep' -and $script:SysprepRunner)) {
+Write-Report $step 'failed' 'the step ended without reporting'
+}
+}
+Write-Line "@@ami-harden end $($script:Failed.Count)"
+if ((Test-Path variable:script:SysprepRunner) -and $script:SysprepRunner) {
+Start-SysprepRunner
 }
 if ($script:Failed.Count -gt 0 -or $script:Findings.Count -gt 0) { exit 1 }
 exit 0

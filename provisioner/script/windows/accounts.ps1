@@ -1,0 +1,103 @@
+# accounts: no needless account and no password the build knew. remove_users
+# go, profile and all (overwritten first). Every other enabled local account
+# is disabled, except the built-in Administrator (the launch agent gives it a
+# new random password at launch), Guest (guest-account) and keep_users. The
+# account the build logs in with cannot be disabled under the build's feet
+# (every WinRM command logs on anew): it gets a random password at the first
+# boot of each instance instead, from the first-boot task.
+function Invoke-AccountsStep {
+    $me = [Security.Principal.WindowsIdentity]::GetCurrent().User.Value
+    $users = @(Get-LocalUser)
+    $build = @($users | Where-Object { $AmiHardenBuildUser -and $_.Name -eq $AmiHardenBuildUser -or $_.SID.Value -eq $me })
+    $buildSids = @($build | ForEach-Object { $_.SID.Value })
+    $removed = New-List
+    $problems = New-List
+    foreach ($name in $AmiHardenRemoveUsers) {
+        $u = @($users | Where-Object { $_.Name -eq $name })
+        if ($u.Count -eq 0) { continue }
+        $u = $u[0]
+        if ($u.SID.Value -match '-50[01]$' -or $buildSids -contains $u.SID.Value) {
+            [void]$problems.Add("not removed: $name is the built-in Administrator or Guest, or the account this build runs as")
+            continue
+        }
+        if ($Audit) { Write-Finding 'accounts' "$name exists (remove_users)"; continue }
+        try {
+            Remove-Account $u
+            [void]$removed.Add($name)
+        } catch {
+            [void]$problems.Add("could not remove $name ($($_.Exception.Message))")
+        }
+    }
+    $disabled = New-List
+    $atLaunch = New-List
+    foreach ($u in @(Get-LocalUser | Where-Object { $_.Enabled })) {
+        if ($u.SID.Value -match '-50[01]$' -or $AmiHardenKeepUsers -contains $u.Name) { continue }
+        if ($buildSids -contains $u.SID.Value) {
+            if ($Audit) { Write-Finding 'accounts' "$($u.Name) (the build's account) is enabled with the build's password" } else { [void]$atLaunch.Add($u.Name) }
+            continue
+        }
+        if ($Audit) { Write-Finding 'accounts' "$($u.Name) is enabled (disable it, or name it in keep_users)"; continue }
+        try {
+            Disable-LocalUser -SID $u.SID
+            if ((Get-LocalUser -SID $u.SID).Enabled) { throw 'still enabled' }
+            [void]$disabled.Add($u.Name)
+        } catch {
+            [void]$problems.Add("could not disable $($u.Name) ($($_.Exception.Message))")
+        }
+    }
+    if ($Audit) {
+        foreach ($p in $problems) { Write-Finding 'accounts' $p }
+        Complete-Audit 'accounts' 'no needless enabled account'
+        return
+    }
+    if ($atLaunch.Count -gt 0) {
+        try {
+            Add-FirstBootWork 'Set-RandomPassword' $atLaunch
+        } catch {
+            [void]$problems.Add("could not arm the first-boot task for $(Join-List $atLaunch) ($($_.Exception.Message))")
+        }
+    }
+    $done = @()
+    if ($removed.Count -gt 0) { $done += "removed $(Join-List $removed)" }
+    if ($disabled.Count -gt 0) { $done += "disabled $(Join-List $disabled)" }
+    if ($atLaunch.Count -gt 0) { $done += "a random password at each instance's first boot for $(Join-List $atLaunch) (the build's account)" }
+    if ($problems.Count -gt 0) {
+        Write-Report 'accounts' 'failed' "$(Join-List $problems)$(if ($done) { '; ' + ($done -join '; ') })"
+    } elseif ($done) {
+        Write-Report 'accounts' 'changed' ($done -join '; ')
+    } else {
+        Write-Report 'accounts' 'ok' 'no needless enabled account'
+    }
+}
+
+# Remove-Account: the account, and its profile with every file overwritten.
+function Remove-Account($User) {
+    $profiles = @(Get-CimInstance -ClassName Win32_UserProfile | Where-Object { $_.SID -eq $User.SID.Value })
+    foreach ($p in $profiles) {
+        if ($p.Loaded) { throw "its profile $($p.LocalPath) is loaded (the account is logged on)" }
+        if ($p.LocalPath -and (Test-Path -LiteralPath $p.LocalPath)) {
+            foreach ($child in @(Get-ChildItem -LiteralPath $p.LocalPath -Force)) { Remove-Tree $child.FullName $true }
+        }
+        # The profile's folder and its ProfileList entry.
+        $p | Remove-CimInstance
+    }
+    Remove-LocalUser -SID $User.SID
+    if (@(Get-LocalUser | Where-Object { $_.SID.Value -eq $User.SID.Value }).Count -gt 0) { throw 'still there' }
+}
+
+# Set-RandomPassword: first-boot work (runs on each instance, as SYSTEM): a
+# random password nobody knows for each named account. param(), not a
+# parenthesised list: the first-boot program copies the function's body.
+function Set-RandomPassword {
+    param([string[]]$Names)
+    $rng = New-Object System.Security.Cryptography.RNGCryptoServiceProvider
+    foreach ($name in $Names) {
+        $bytes = New-Object byte[] 24
+        $rng.GetBytes($bytes)
+        # Base64 of random bytes, plus one of each class Windows' complexity rule asks for.
+        $plain = [Convert]::ToBase64String($bytes) + 'aA1!'
+        $secure = ConvertTo-SecureString -String $plain -AsPlainText -Force
+        Set-LocalUser -Name $name -Password $secure
+    }
+}
+$script:Steps['accounts'] = 'Invoke-AccountsStep'
