@@ -83,3 +83,20 @@ func TestWindowsScriptReviewFindings(t *testing.T) {
 		}
 	}
 }
+
+// Under $ErrorActionPreference = 'Stop', Windows PowerShell 5.1 throws on a
+// native program's first stderr line redirected with 2>&1: only
+// Invoke-Native (which sets 'Continue' for its call) may redirect.
+func TestWindowsNativeStderrOnlyThroughInvokeNative(t *testing.T) {
+	entries, err := windowsFiles.ReadDir("windows")
+	assert.NoError(t, err)
+	for _, e := range entries {
+		src := windowsPart(strings.TrimSuffix(e.Name(), ".ps1"))
+		for i, line := range strings.Split(src, "\n") {
+			if strings.Contains(line, "2>&1") && !strings.HasPrefix(strings.TrimSpace(line), "#") &&
+				!strings.Contains(line, "$out = & $Program @Arguments 2>&1") {
+				t.Errorf("windows/%s:%d redirects stderr outside Invoke-Native: %s", e.Name(), i+1, strings.TrimSpace(line))
+			}
+		}
+	}
+}

@@ -60,6 +60,11 @@ $all = @($Items | Where-Object { $_ })
 if ($all.Count -le 20) { return ($all -join ', ') }
 return (($all[0..19] -join ', ') + ", and $($all.Count - 20) more")
 }
+function Invoke-Native([string]$Program, [string[]]$Arguments) {
+$ErrorActionPreference = 'Continue'
+$out = & $Program @Arguments 2>&1 | ForEach-Object { "$_" }
+return @{ Output = (($out | Out-String).Trim()); Exit = $LASTEXITCODE }
+}
 function New-List { return , (New-Object System.Collections.ArrayList) }
 function Clear-FileData([string]$Path) {
 $stream = [IO.File]::Open($Path, [IO.FileMode]::Open, [IO.FileAccess]::Write, [IO.FileShare]::None)
@@ -777,9 +782,9 @@ Set-ItemProperty -Path $mm -Name ClearPageFileAtShutdown -Value 1 -Type DWord
 $done += 'the page file is cleared at every shutdown from now on, the build''s included'
 }
 if ($hibernate) {
-$out = & powercfg.exe /hibernate off 2>&1
-if ($LASTEXITCODE -ne 0 -or (Test-Path -LiteralPath $hiberfil)) {
-Write-Report 'pagefile' 'failed' "powercfg /hibernate off exited $LASTEXITCODE and $hiberfil is $(if (Test-Path -LiteralPath $hiberfil) { 'still there' } else { 'gone' }): $(($out | Out-String).Trim())"
+$r = Invoke-Native 'powercfg.exe' @('/hibernate', 'off')
+if ($r.Exit -ne 0 -or (Test-Path -LiteralPath $hiberfil)) {
+Write-Report 'pagefile' 'failed' "powercfg /hibernate off exited $($r.Exit) and $hiberfil is $(if (Test-Path -LiteralPath $hiberfil) { 'still there' } else { 'gone' }): $($r.Output)"
 return
 }
 $done += 'hibernation turned off, hiberfil.sys deleted'
@@ -860,8 +865,8 @@ $SysprepAnswerFile = @'
 function Reset-LaunchAgent {
 switch (Get-LaunchAgent) {
 'ec2launch-v2' {
-$out = & $EC2LaunchV2Exe reset --block 2>&1
-if ($LASTEXITCODE -ne 0) { throw "ec2launch reset --block exited $LASTEXITCODE`: $(($out | Out-String).Trim())" }
+$r = Invoke-Native $EC2LaunchV2Exe @('reset', '--block')
+if ($r.Exit -ne 0) { throw "ec2launch reset --block exited $($r.Exit): $($r.Output)" }
 return 'ec2launch reset --block'
 }
 'ec2launch-v1' {

@@ -93,6 +93,16 @@ function Join-List([object[]]$Items) {
     return (($all[0..19] -join ', ') + ", and $($all.Count - 20) more")
 }
 
+# Invoke-Native: run a program, its output (stderr too) as text and its exit
+# code. Windows PowerShell 5.1 turns a native program's stderr lines into
+# error records under 2>&1, which $ErrorActionPreference = 'Stop' throws on:
+# so 'Continue' here, for this call only.
+function Invoke-Native([string]$Program, [string[]]$Arguments) {
+    $ErrorActionPreference = 'Continue'
+    $out = & $Program @Arguments 2>&1 | ForEach-Object { "$_" }
+    return @{ Output = (($out | Out-String).Trim()); Exit = $LASTEXITCODE }
+}
+
 # New-List: an empty list that Add() keeps in order.
 function New-List { return , (New-Object System.Collections.ArrayList) }
 

@@ -26,9 +26,9 @@ function Invoke-PagefileStep {
         $done += 'the page file is cleared at every shutdown from now on, the build''s included'
     }
     if ($hibernate) {
-        $out = & powercfg.exe /hibernate off 2>&1
-        if ($LASTEXITCODE -ne 0 -or (Test-Path -LiteralPath $hiberfil)) {
-            Write-Report 'pagefile' 'failed' "powercfg /hibernate off exited $LASTEXITCODE and $hiberfil is $(if (Test-Path -LiteralPath $hiberfil) { 'still there' } else { 'gone' }): $(($out | Out-String).Trim())"
+        $r = Invoke-Native 'powercfg.exe' @('/hibernate', 'off')
+        if ($r.Exit -ne 0 -or (Test-Path -LiteralPath $hiberfil)) {
+            Write-Report 'pagefile' 'failed' "powercfg /hibernate off exited $($r.Exit) and $hiberfil is $(if (Test-Path -LiteralPath $hiberfil) { 'still there' } else { 'gone' }): $($r.Output)"
             return
         }
         $done += 'hibernation turned off, hiberfil.sys deleted'

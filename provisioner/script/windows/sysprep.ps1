@@ -67,8 +67,8 @@ $SysprepAnswerFile = @'
 function Reset-LaunchAgent {
     switch (Get-LaunchAgent) {
         'ec2launch-v2' {
-            $out = & $EC2LaunchV2Exe reset --block 2>&1
-            if ($LASTEXITCODE -ne 0) { throw "ec2launch reset --block exited $LASTEXITCODE`: $(($out | Out-String).Trim())" }
+            $r = Invoke-Native $EC2LaunchV2Exe @('reset', '--block')
+            if ($r.Exit -ne 0) { throw "ec2launch reset --block exited $($r.Exit): $($r.Output)" }
             return 'ec2launch reset --block'
         }
         'ec2launch-v1' {
