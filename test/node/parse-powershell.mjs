@@ -5,7 +5,13 @@
 //   node parse-powershell.mjs FILE...
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import v8 from 'node:v8';
 import { Parser, Language } from 'web-tree-sitter';
+
+// V8 would compile the grammar's large WebAssembly parser a second time, with
+// its optimising compiler, and node waits seconds for that at exit; the
+// baseline compiler alone parses these scripts in tens of milliseconds.
+v8.setFlagsFromString('--liftoff-only');
 
 const require = createRequire(import.meta.url);
 await Parser.init();
