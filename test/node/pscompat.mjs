@@ -28,7 +28,17 @@
 // Problems go to stderr as FILE:LINE:COL: message, the summary and what could
 // not be checked to stdout; the exit status is 1 when there is a problem.
 // Profiles of client Windows (the Windows 10 one) only add notes: the
-// provisioner builds server images.
+// provisioner builds server images. A type or command that one server
+// profile has and the other lacks is a problem: the script runs on both.
+//
+// Not checked: instance members ($x.Method(): no type inference), types
+// outside the profiles' assemblies (listed), programs named in strings
+// (Start-Process -FilePath x.exe, a wrapper function's argument), commands
+// whose name is computed (listed), splatted parameters (listed), and guards
+// of other shapes than the three above. Provider parameters of the Registry
+// and Certificate drives are accepted whatever the path (see
+// PROVIDER_PARAMETERS), and PowerShell's last resort of trying a "Get-"
+// prefix on an unknown command is not followed.
 import { readFileSync, readdirSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -485,7 +495,7 @@ class Checker {
     this.scriptTypes = this.collectScriptTypes();
   }
 
-  problem(file, node, message) { this.problems.push({ where: at(file, node), row: node.startPosition.row, message }); }
+  problem(file, node, message) { this.problems.push({ where: at(file, node), message }); }
 
   // ---- Get-Command guards
 
