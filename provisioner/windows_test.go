@@ -72,6 +72,14 @@ func TestProvisionWindowsElevated(t *testing.T) {
 	assert.Contains(t, ui.SayMessages[len(ui.SayMessages)-1].Message, "1 of 1 steps reported: 0 changed, 1 ok")
 }
 
+func repeat(a answer, n int) []answer {
+	out := make([]answer, n)
+	for i := range out {
+		out[i] = a
+	}
+	return out
+}
+
 // decodePS returns the script of a powershell -EncodedCommand command line.
 func decodePS(t *testing.T, command string) string {
 	t.Helper()
@@ -105,14 +113,13 @@ func TestProvisionWindowsSysprepDetached(t *testing.T) {
 	}{
 		"done at once": {nil, []answer{{stdout: detached}, done}, 1, ""},
 		"WinRM reset while Sysprep runs: 401, waiting, done": {nil, []answer{{stdout: detached}, dropped, waiting, done}, 3, ""},
-		"connection lost after the end marker, then done": {nil, []answer{{stdout: detached, startErr: errors.New("read: connection reset by peer")}, dropped, done}, 2, ""},
+		"connection lost after the end marker, then done":    {nil, []answer{{stdout: detached, startErr: errors.New("read: connection reset by peer")}, dropped, done}, 2, ""},
 		"shutdown mode: done, and the machine goes": {map[string]interface{}{"sysprep_shutdown": true}, []answer{{stdout: detached},
 			{stdout: "@@ami-harden step sysprep changed generalised: done; the machine shuts down now\r\n"}}, 1, ""},
 		"Sysprep failed": {nil, []answer{{stdout: detached}, waiting,
 			{stdout: "@@ami-harden step sysprep failed Sysprep did not generalise the image: failed ec2launch-v2 exited 1, ImageState IMAGE_STATE_UNDEPLOYABLE\r\n"}},
 			2, "step sysprep failed: Sysprep did not generalise the image"},
-		"the machine never answers": {map[string]interface{}{"sysprep_timeout": "30ms"}, []answer{{stdout: detached},
-			dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped, dropped},
+		"the machine never answers": {map[string]interface{}{"sysprep_timeout": "30ms"}, append([]answer{{stdout: detached}}, repeat(dropped, 1000)...),
 			-1, "step sysprep gave no result within sysprep_timeout (30ms)"},
 		"connection lost before the end marker": {nil, []answer{{stdout: crlf(base), startErr: errors.New("read: connection reset by peer")}},
 			0, "the connection to the machine was lost during step sysprep"},
