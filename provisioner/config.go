@@ -58,9 +58,10 @@ type Config struct {
 	// The steps to run, by name; the default is every step of the OS. Steps
 	// always run in their fixed order, whatever the order written here. On
 	// Linux: sshd, passwords, host-keys, user-keys, credentials, history,
-	// accounts, cloud-init, machine-id, temp, secrets, logs. On Windows: domain, guest-account,
-	// services, admin-password, user-keys, host-keys, credentials, history,
-	// temp, event-logs, sysprep. An unknown name is an error that lists the
+	// accounts, cloud-init, machine-id, temp, secrets, logs. On Windows:
+	// domain, guest-account, accounts, services, admin-password, winrm,
+	// user-keys, host-keys, credentials, history, autologon, answer-files,
+	// temp, recycle-bin, pagefile, event-logs, sysprep. An unknown name is an error that lists the
 	// valid ones.
 	Steps []string `mapstructure:"steps"`
 	// Steps not to run, by name. Applied after `steps`; naming a step in
@@ -88,7 +89,9 @@ type Config struct {
 	// and in sshd's other AuthorizedKeysFile places). Their histories and
 	// credentials are still wiped. The report names them. Windows: enabled
 	// local accounts the accounts step leaves enabled (it disables every
-	// other one but the built-in Administrator and the build's own account).
+	// other one but the built-in Administrator, Guest, which guest-account
+	// handles, and the build's own account, which gets a random password at
+	// each instance's first boot unless it is named here).
 	KeepUsers []string `mapstructure:"keep_users"`
 	// Linux: keep cloud-init's seed directory, `/var/lib/cloud/seed`, for an
 	// image that boots from a seed baked into it (on premises, NoCloud). By

@@ -24,8 +24,9 @@ if ($word -eq 'done' -and $image -eq 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE') {
         exit 0
     }
     Remove-Item -LiteralPath $StateDir -Recurse -Force
+    # An empty ami-harden folder may stay where this login may not remove it.
     $parent = Split-Path -Parent $StateDir
-    if (-not @(Get-ChildItem -LiteralPath $parent -Force)) { Remove-Item -LiteralPath $parent -Force }
+    if (-not @(Get-ChildItem -LiteralPath $parent -Force)) { Remove-Item -LiteralPath $parent -Force -ErrorAction SilentlyContinue }
     if (Test-Path -LiteralPath $StateDir) {
         "@@ami-harden step sysprep failed generalised ($rest), but $StateDir could not be removed"
         exit 0

@@ -30,13 +30,17 @@ function Resolve-SysprepMode {
 # Mode and return (never shut down: the runner does that after checking).
 function Get-SysprepCommand([string]$Mode) {
     switch ($Mode) {
-        'ec2launch-v2' { return @{ Exe = $EC2LaunchV2Exe; Args = 'sysprep --block' } }
+        'ec2launch-v2' { return @{ Exe = $EC2LaunchV2Exe; Needs = $EC2LaunchV2Exe; Args = 'sysprep --block' } }
         'ec2launch-v1' {
-            return @{ Exe = 'powershell.exe'
-                Args = "-NoProfile -NonInteractive -ExecutionPolicy Bypass -File `"$(Join-Path $EC2LaunchV1Scripts 'SysprepInstance.ps1')`" -NoShutdown" }
+            # The agent's script, through Windows PowerShell by its full path
+            # (the step checks that Exe and Needs exist; Test-Path does not
+            # search the PATH).
+            $prep = Join-Path $EC2LaunchV1Scripts 'SysprepInstance.ps1'
+            return @{ Exe = (Join-Path $env:SystemRoot 'System32\WindowsPowerShell\v1.0\powershell.exe'); Needs = $prep
+                Args = "-NoProfile -NonInteractive -ExecutionPolicy Bypass -File `"$prep`" -NoShutdown" }
         }
-        'ec2config' { return @{ Exe = $SysprepExe; Args = "/generalize /oobe /quiet /quit /mode:vm /unattend:`"$EC2ConfigAnswerFile`"" } }
-        default { return @{ Exe = $SysprepExe; Args = "/generalize /oobe /quiet /quit /mode:vm /unattend:`"$SysprepAnswerPath`"" } }
+        'ec2config' { return @{ Exe = $SysprepExe; Needs = $EC2ConfigAnswerFile; Args = "/generalize /oobe /quiet /quit /mode:vm /unattend:`"$EC2ConfigAnswerFile`"" } }
+        default { return @{ Exe = $SysprepExe; Needs = $SysprepExe; Args = "/generalize /oobe /quiet /quit /mode:vm /unattend:`"$SysprepAnswerPath`"" } }
     }
 }
 
@@ -95,7 +99,9 @@ function Invoke-SysprepStep {
     $command = Get-SysprepCommand $mode
     if ($Audit) {
         foreach ($r in Get-PendingReboot) { Write-Finding 'sysprep' "a reboot is pending ($r): Sysprep would hang or fail" }
-        if (-not (Test-Path -LiteralPath $command.Exe)) { Write-Finding 'sysprep' "$($command.Exe) is not there for sysprep mode $mode" }
+        foreach ($f in $command.Exe, $command.Needs) {
+            if (-not (Test-Path -LiteralPath $f)) { Write-Finding 'sysprep' "$f is not there for sysprep mode $mode" }
+        }
         Complete-Audit 'sysprep' "audit runs no Sysprep; enforce would run $mode (ImageState now $(Get-ImageState))"
         return
     }
@@ -103,9 +109,11 @@ function Invoke-SysprepStep {
         Write-Report 'sysprep' 'failed' "not started because step(s) $($script:Failed -join ', ') failed: the machine stays reachable to fix them"
         return
     }
-    if (-not (Test-Path -LiteralPath $command.Exe)) {
-        Write-Report 'sysprep' 'failed' "$($command.Exe) is not there for sysprep mode $mode"
-        return
+    foreach ($f in $command.Exe, $command.Needs) {
+        if (-not (Test-Path -LiteralPath $f)) {
+            Write-Report 'sysprep' 'failed' "$f is not there for sysprep mode $mode"
+            return
+        }
     }
     $done = @()
     $reset = Reset-LaunchAgent
@@ -183,6 +191,8 @@ function Invoke-SysprepRunner {
     if ($Shutdown -ne 'True') { return }
     for ($i = 0; $i -lt 3600 -and -not (Test-Path -LiteralPath (Join-Path $StateDir 'ack')); $i++) { Start-Sleep -Seconds 1 }
     if (-not (Test-Path -LiteralPath (Join-Path $StateDir 'ack'))) { return }
+    # The poll that wrote ack is still sending its result to Packer.
+    Start-Sleep -Seconds 5
     Remove-Item -LiteralPath $StateDir -Recurse -Force
     $parent = Split-Path -Parent $StateDir
     if (-not @(Get-ChildItem -LiteralPath $parent -Force)) { Remove-Item -LiteralPath $parent -Force }
