@@ -1,0 +1,469 @@
+package acceptance
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/packer-plugin-sdk/acctest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ami-harden/packer-plugin-ami-harden/test/winrmfake"
+)
+
+// The Windows tests: real `packer build`s with Packer's null builder and
+// its WinRM communicator (the SDK's, over masterzen/winrm and winrmcp)
+// against a fake Windows machine on a loopback port (test/winrmfake). The
+// fake speaks WS-Management as Windows does, runs the uploads, and answers
+// the provisioner's commands with a recorded Windows run
+// (testdata/windows), faults included. No root, no rig.
+
+// Commands of the provisioner the scenarios answer.
+var (
+	// The script itself, run with the default execute_command.
+	scriptRun = winrmfake.Matches(`^powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "C:/Windows/Temp/ami-harden-[0-9a-f]+\.ps1"$`)
+	// The elevated runner's wrapper.
+	elevatedRun = winrmfake.Matches(`^powershell -executionpolicy bypass -file "C:/Windows/Temp/packer-elevated-shell-[0-9a-f-]+\.ps1"$`)
+	// The question to the detached Sysprep (poll.ps1).
+	sysprepPoll = winrmfake.Contains("@@ami-harden waiting sysprep")
+	// The read of the report file the script writes under the elevated runner.
+	reportRead = winrmfake.Matches(`ReadAllText\('C:\\Windows\\Temp\\ami-harden-[0-9a-f]+\.report'\)`)
+)
+
+var pollInterval sync.Once
+
+// winrmAcc runs a Windows acceptance test, in parallel with the others
+// (each waits five seconds in the SDK's connection check), and makes the
+// provisioner ask the detached Sysprep every 100 ms instead of every 10 s.
+func winrmAcc(t *testing.T) {
+	t.Helper()
+	if os.Getenv(acctest.TestEnvVar) == "" {
+		t.Skipf("acceptance tests run only with %s=1 (make testacc)", acctest.TestEnvVar)
+	}
+	pollInterval.Do(func() {
+		// Process-wide (t.Setenv refuses parallel tests): packer and the
+		// plugin inherit it; only the Windows provisioner reads it.
+		if os.Getenv("AMI_HARDEN_POLL_INTERVAL") == "" {
+			os.Setenv("AMI_HARDEN_POLL_INTERVAL", "100ms")
+		}
+	})
+	t.Parallel()
+}
+
+// winrmTemplate is a null-builder build over WinRM to f with the given
+// provisioner block body (no percent sign: acctest writes it with Fprintf).
+func winrmTemplate(f *winrmfake.Fake, body string) string {
+	return fmt.Sprintf(`
+source "null" "windows" {
+  communicator   = "winrm"
+  winrm_host     = %q
+  winrm_port     = %d
+  winrm_username = %q
+  winrm_password = %q
+  winrm_use_ssl  = false
+  winrm_timeout  = "20s"
+}
+
+build {
+  sources = ["source.null.windows"]
+  provisioner "ami-harden" {
+%s
+  }
+}
+`, f.Host(), f.Port(), f.User(), f.Password(), body)
+}
+
+// winrmBuildTimeout bounds one build: a build that hangs fails its test
+// instead of holding the whole suite until go test's timeout.
+const winrmBuildTimeout = 20 * time.Second
+
+// winrmBuild runs `packer build` of template as acctest.TestPlugin does
+// (PACKER_LOG into a log file, -machine-readable, check called with the
+// command and the log), but in a process group it kills after
+// winrmBuildTimeout, and with the log kept as packer_log_NAME.txt when the
+// check fails.
+func winrmBuild(t *testing.T, name, template string, check func(*exec.Cmd, string) error) {
+	t.Helper()
+	packer, err := exec.LookPath("packer")
+	require.NoError(t, err, "packer must be on PATH (make dev; PATH=$PWD/bin:$PATH)")
+	dir := t.TempDir()
+	tpl := filepath.Join(dir, name+".pkr.hcl")
+	require.NoError(t, os.WriteFile(tpl, []byte(template), 0o644))
+	logfile := filepath.Join(dir, "packer.log")
+
+	ctx, cancel := context.WithTimeout(context.Background(), winrmBuildTimeout)
+	defer cancel()
+	cmd := exec.Command(packer, "build", "--machine-readable", tpl)
+	cmd.Env = append(os.Environ(), "PACKER_LOG=1", "PACKER_LOG_PATH="+logfile)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	started := time.Now()
+	require.NoError(t, cmd.Start())
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	hung := false
+	select {
+	case <-done:
+	case <-ctx.Done():
+		hung = true
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // packer, its builder and the plugin
+		<-done
+	}
+	t.Logf("packer build %s: %s", name, time.Since(started).Round(100*time.Millisecond))
+
+	keep := func() string {
+		kept := "packer_log_" + name + ".txt"
+		if b, err := os.ReadFile(logfile); err == nil {
+			_ = os.WriteFile(kept, b, 0o644)
+		}
+		return kept
+	}
+	if hung {
+		t.Fatalf("packer build did not finish within %s (killed); the log ends:\n%s\nwhole log: %s",
+			winrmBuildTimeout, lastLines(logfile, 12), keep())
+	}
+	if err := check(cmd, logfile); err != nil {
+		t.Fatalf("%v\nlog: %s", err, keep())
+	}
+}
+
+// lastLines is the last n lines of a file.
+func lastLines(path string, n int) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// windowsOutput is a recorded output from testdata/windows with Windows'
+// CRLF line ends.
+func windowsOutput(t *testing.T, name string) string {
+	t.Helper()
+	return winrmfake.CRLF(readFile(t, filepath.Join("testdata", "windows", name)))
+}
+
+// errorRecord is testdata/windows/error-record.txt as Windows PowerShell
+// writes it to stderr over WinRM: serialized as CLIXML.
+func errorRecord(t *testing.T) string {
+	t.Helper()
+	return winrmfake.CLIXML(windowsOutput(t, "error-record.txt"))
+}
+
+// stepLines are the lines Packer shows for the step results in a report.
+func stepLines(report string) []string {
+	var out []string
+	for _, line := range strings.Split(report, "\r\n") {
+		if rest, ok := strings.CutPrefix(line, "@@ami-harden step "); ok {
+			f := strings.SplitN(rest, " ", 3)
+			out = append(out, fmt.Sprintf("%-14s %-8s %s", f[0], f[1], f[2]))
+		}
+	}
+	return out
+}
+
+// buildError is what Packer printed as the build's error: the log from
+// its last "errored after".
+func buildError(log string) string {
+	i := strings.LastIndex(log, "errored after")
+	if i < 0 {
+		return ""
+	}
+	return log[i:]
+}
+
+// logWinRMStats prints what a build sent over WinRM: HTTP round trips by
+// action, and the upload's bytes. The numbers of TestWinRMFullReport are
+// the ones to compare across changes of the Windows protocol.
+func logWinRMStats(t *testing.T, f *winrmfake.Fake) {
+	t.Helper()
+	s := f.Stats()
+	t.Logf("winrm: %d round trips (%s), %d upload bytes (%d file(s); %d base64 characters in %d upload commands); "+
+		"%d commands in all, %d requests dropped, %d refused; %d bytes sent, %d received",
+		s.RoundTrips, s.Actions(), s.UploadBytes, s.Uploads, s.UploadBase64, s.UploadCommands,
+		s.Commands, s.Dropped, s.Refused, s.RequestBytes, s.ResponseBytes)
+	perCommand := map[int]map[string]int{}
+	for _, r := range f.Requests() {
+		if perCommand[r.Command] == nil {
+			perCommand[r.Command] = map[string]int{}
+		}
+		perCommand[r.Command][r.Action]++
+	}
+	for _, c := range f.Runs() {
+		n := perCommand[c.Seq]
+		t.Logf("winrm: command %d (%d Receive, exit %d): %.100s", c.Seq, n["Receive"], c.Exit, strings.ReplaceAll(c.Text(), "\n", " "))
+	}
+}
+
+// uploadedScript is the path and content of the hardening script the fake
+// received.
+func uploadedScript(t *testing.T, f *winrmfake.Fake) (string, []byte) {
+	t.Helper()
+	re := regexp.MustCompile(`^C:\\Windows\\Temp\\ami-harden-[0-9a-f]{12}\.ps1$`)
+	for path, data := range f.Uploads() {
+		if re.MatchString(path) {
+			return path, data
+		}
+	}
+	t.Fatalf("no hardening script among the uploads: %v", keys(f.Uploads()))
+	return "", nil
+}
+
+func keys(m map[string][]byte) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// TestWinRMFullReport: the default block on Windows over WinRM. The script
+// uploaded is exactly the default one; the machine prints a whole report
+// in several Receive answers, with CRLF and a PowerShell error record on
+// stderr; Sysprep goes on detached and the provisioner asks for its result
+// until it has it. The build is green and shows every step.
+func TestWinRMFullReport(t *testing.T) {
+	winrmAcc(t)
+	report := windowsOutput(t, "full-report.txt")
+	f := winrmfake.Start(t, winrmfake.Options{Responder: winrmfake.NewScenario().
+		On(scriptRun, winrmfake.Reply{Stdout: report, Stderr: errorRecord(t), Chunks: 6,
+			StderrAfter: "@@ami-harden start temp\r\n"}).
+		Sequence(sysprepPoll,
+			winrmfake.Reply{Stdout: windowsOutput(t, "poll-waiting.txt")},
+			winrmfake.Reply{Stdout: windowsOutput(t, "poll-waiting.txt")},
+			winrmfake.Reply{Stdout: windowsOutput(t, "poll-done.txt")})})
+
+	want := append(stepLines(report), stepLines(windowsOutput(t, "poll-done.txt"))...)
+	want = append(want,
+		"note: in use by running processes, left: C:\\Windows\\Temp\\vmware-vmsvc-SYSTEM.log",
+		"because it is being used by another process",
+		"ami-harden: 17 of 17 steps reported: 8 changed, 8 ok, 1 skipped, 0 failed")
+	winrmBuild(t, "ami_harden_winrm_full_report", winrmTemplate(f, ""), buildCheck(true, want, func(log string) error {
+		// How the error record reaches the user (the provisioner shows stderr as it comes).
+		for _, line := range strings.Split(log, "\n") {
+			if strings.Contains(line, "ui error:") && (strings.Contains(line, "CLIXML") || strings.Contains(line, "<Objs")) {
+				t.Logf("stderr shown: %.160s", line[strings.Index(line, "ui error:"):])
+			}
+		}
+		return nil
+	}))
+
+	path, body := uploadedScript(t, f)
+	golden := readFile(t, filepath.Join("..", "..", "provisioner", "testdata", "default-windows.ps1"))
+	assert.Equal(t, golden, string(body), "the uploaded script is the default one, provisioner/testdata/default-windows.ps1")
+	assert.True(t, strings.HasPrefix(string(body), "\uFEFF# Parameters written by the ami-harden provisioner.\n"), "a UTF-8 BOM first")
+	assert.Contains(t, string(body), "\n$AmiHardenBuildUser = 'Administrator'\n$AmiHardenSysprep = 'auto'\n$AmiHardenSysprepShutdown = $false\n")
+
+	runs := f.Runs()
+	require.Len(t, runs, 5, "the connection check, the script, three polls")
+	assert.Contains(t, runs[0].Script, `echo "WinRM connected."`)
+	wantRun := `powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "` + strings.ReplaceAll(path, `\`, "/") + `"`
+	assert.Equal(t, wantRun, runs[1].Line, "the script runs from where it was uploaded")
+	assert.True(t, runs[1].Finished)
+	for _, poll := range runs[2:] {
+		assert.True(t, sysprepPoll(poll), "a Sysprep poll: %.100s", poll.Text())
+		assert.Contains(t, poll.Script, `$StateDir = 'C:\ProgramData\ami-harden\sysprep'`)
+	}
+	logWinRMStats(t, f)
+}
+
+// TestWinRMConnectionLostMidReport: the connection drops in the middle of
+// the report (during step temp) and the machine is gone. The build fails,
+// and its error names the step that was running.
+func TestWinRMConnectionLostMidReport(t *testing.T) {
+	winrmAcc(t)
+	report := windowsOutput(t, "full-report.txt")
+	at := strings.Index(report, "@@ami-harden start temp\r\n") + len("@@ami-harden start temp\r\n") + 10
+	f := winrmfake.Start(t, winrmfake.Options{Responder: winrmfake.NewScenario().
+		On(scriptRun, winrmfake.Reply{Stdout: report, Chunks: 6, Drop: winrmfake.DropAfterStdout, DropAfter: at,
+			Then: winrmfake.Gone})})
+
+	winrmBuild(t, "ami_harden_winrm_lost_mid_report", winrmTemplate(f, ""),
+		buildCheck(false, stepLines(report[:at]), func(log string) error {
+			errText := buildError(log)
+			if !strings.Contains(errText, "step temp") {
+				return fmt.Errorf("the build's error does not name step temp, which was running:\n%s", errText)
+			}
+			if strings.Contains(log, "temp           changed") {
+				return fmt.Errorf("step temp's result shows, although it came after the drop")
+			}
+			return nil
+		}))
+	runs := f.Runs()
+	require.Len(t, runs, 2, "the connection check and the script; nothing after the drop")
+	assert.True(t, runs[1].Dropped)
+}
+
+// TestWinRMConnectionLostBeforeOutput: the machine accepts the script's
+// command (the client has its CommandId: the script runs) and the
+// connection drops before any output. Nobody knows how far the script
+// got: the build must fail saying the image may be half hardened, not
+// that the script could not start.
+func TestWinRMConnectionLostBeforeOutput(t *testing.T) {
+	winrmAcc(t)
+	f := winrmfake.Start(t, winrmfake.Options{Responder: winrmfake.NewScenario().
+		On(scriptRun, winrmfake.Reply{Stdout: windowsOutput(t, "full-report.txt"), Drop: winrmfake.DropBeforeOutput,
+			Then: winrmfake.Gone})})
+
+	winrmBuild(t, "ami_harden_winrm_lost_before_output", winrmTemplate(f, ""),
+		buildCheck(false, nil, func(log string) error {
+			if errText := buildError(log); !strings.Contains(errText, "half hardened") {
+				return fmt.Errorf("the script started (WinRM gave it a CommandId) and the connection was lost: "+
+					"the error must say the image may be half hardened; it says:\n%s", errText)
+			}
+			return nil
+		}))
+	runs := f.Runs()
+	require.Len(t, runs, 2)
+	assert.True(t, runs[1].Dropped)
+}
+
+// TestWinRMElevated: with elevated_user the script runs through Packer's
+// scheduled-task wrapper, uploaded too; its stream is only shown, the
+// report is read from the script's report file afterwards.
+func TestWinRMElevated(t *testing.T) {
+	winrmAcc(t)
+	report := windowsOutput(t, "full-report.txt")
+	// The wrapper tails the task's log: lines may come cut or not at all.
+	tailed := report[:strings.Index(report, "@@ami-harden start credentials")] + "@@ami-harden step cre"
+	f := winrmfake.Start(t, winrmfake.Options{Responder: winrmfake.NewScenario().
+		On(elevatedRun, winrmfake.Reply{Stdout: tailed, Chunks: 4}).
+		On(reportRead, winrmfake.Reply{Stdout: report}).
+		Sequence(sysprepPoll,
+			winrmfake.Reply{Stdout: windowsOutput(t, "poll-waiting.txt")},
+			winrmfake.Reply{Stdout: windowsOutput(t, "poll-done.txt")})})
+
+	winrmBuild(t, "ami_harden_winrm_elevated", winrmTemplate(f, `    elevated_user     = "packer"
+    elevated_password = "Elev-Passw0rd"`),
+		buildCheck(true, append(stepLines(report), "ami-harden: 17 of 17 steps reported: 8 changed, 8 ok, 1 skipped, 0 failed"), nil))
+
+	path, body := uploadedScript(t, f)
+	reportFile := strings.TrimSuffix(path, ".ps1") + ".report"
+	assert.Contains(t, string(body), "\n$AmiHardenReportFile = '"+reportFile+"'\n")
+
+	var wrapperPath string
+	var wrapper []byte
+	for p, data := range f.Uploads() {
+		if strings.Contains(p, `\packer-elevated-shell-`) {
+			wrapperPath, wrapper = p, data
+		}
+	}
+	require.NotEmpty(t, wrapperPath, "the elevated runner's wrapper is uploaded")
+	assert.Contains(t, string(wrapper), "<UserId>packer</UserId>")
+	assert.Contains(t, string(wrapper), `$password = "Elev-Passw0rd"`)
+	inner := `powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass -File &#34;` + strings.ReplaceAll(path, `\`, "/") + `&#34;`
+	assert.Contains(t, string(wrapper), "<Arguments>/c "+inner+" &gt; %SYSTEMROOT%/Temp/packer-", "the wrapper's task runs the uploaded script")
+
+	runs := f.Runs()
+	require.Len(t, runs, 5, "the connection check, the wrapper, the report read, two polls")
+	assert.Equal(t, `powershell -executionpolicy bypass -file "`+strings.ReplaceAll(wrapperPath, `\`, "/")+`"`, runs[1].Line)
+	assert.True(t, reportRead(runs[2]), "then the report file is read: %.100s", runs[2].Text())
+	logWinRMStats(t, f)
+}
+
+// TestWinRMElevatedConnectionLost: under the elevated runner the
+// connection drops while the wrapper's output comes, and the machine is
+// gone. The build fails (the report file cannot be read: the image is not
+// hardened), within the time limit.
+func TestWinRMElevatedConnectionLost(t *testing.T) {
+	winrmAcc(t)
+	report := windowsOutput(t, "full-report.txt")
+	f := winrmfake.Start(t, winrmfake.Options{Responder: winrmfake.NewScenario().
+		On(elevatedRun, winrmfake.Reply{Stdout: report, Chunks: 4, Drop: winrmfake.DropAfterStdout, DropAfter: len(report) / 2,
+			Then: winrmfake.Gone})})
+
+	winrmBuild(t, "ami_harden_winrm_elevated_lost", winrmTemplate(f, `    elevated_user     = "packer"
+    elevated_password = "Elev-Passw0rd"`),
+		buildCheck(false, nil, func(log string) error {
+			if errText := buildError(log); !strings.Contains(errText, "not hardened") {
+				return fmt.Errorf("the build's error does not say the image is not hardened:\n%s", errText)
+			}
+			return nil
+		}))
+}
+
+// TestWinRMSysprepResetsWinRM: while the detached Sysprep runs, WinRM goes
+// away and comes back, as when Sysprep resets it: a poll's connection
+// drops, the next requests get 401, then the polls work again and the last
+// one has the result. With sysprep_shutdown the machine goes away after
+// that answer, which must be the build's last command.
+func TestWinRMSysprepResetsWinRM(t *testing.T) {
+	winrmAcc(t)
+	for _, c := range []struct {
+		name, body, done string
+	}{
+		{"running", "", "poll-done.txt"},
+		{"shutdown", "    sysprep_shutdown = true", "poll-done-shutdown.txt"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			winrmAcc(t)
+			report := windowsOutput(t, "full-report.txt")
+			if c.name == "shutdown" {
+				report = strings.Replace(report, "leaves the machine running for the builder to stop", "then shuts the machine down", 1)
+			}
+			waiting := winrmfake.Reply{Stdout: windowsOutput(t, "poll-waiting.txt")}
+			done := winrmfake.Reply{Stdout: windowsOutput(t, c.done)}
+			if c.name == "shutdown" {
+				done.Then = winrmfake.Gone // the runner shuts the machine down once the poll acknowledged
+			}
+			f := winrmfake.Start(t, winrmfake.Options{Responder: winrmfake.NewScenario().
+				On(scriptRun, winrmfake.Reply{Stdout: report}).
+				Sequence(sysprepPoll,
+					waiting,
+					// The poll's command started, then WinRM went: its connection drops, and the
+					// next 4 requests (the dropped command's Signal and Delete, then two polls'
+					// Create) get 401 while the service restarts.
+					winrmfake.Reply{Drop: winrmfake.DropBeforeOutput, Then: winrmfake.Outage{Status: 401, Count: 4, Restart: true}},
+					waiting,
+					done)})
+
+			winrmBuild(t, "ami_harden_winrm_sysprep_reset_"+c.name, winrmTemplate(f, c.body),
+				buildCheck(true, append(stepLines(windowsOutput(t, c.done)),
+					"(Sysprep resets WinRM; asking again)",
+					"ami-harden: 17 of 17 steps reported"), nil))
+			runs := f.Runs()
+			last := runs[len(runs)-1]
+			assert.True(t, sysprepPoll(last) && last.Finished, "the build ends with the poll that had the result")
+			if c.name == "shutdown" {
+				assert.Contains(t, last.Script, "$Shutdown = $true")
+			}
+			s := f.Stats()
+			wantDropped := 1
+			if c.name == "shutdown" {
+				wantDropped = 3 // and the Signal and Delete after the last answer: the machine went down at once
+			}
+			assert.Equal(t, wantDropped, s.Dropped)
+			assert.Equal(t, 4, s.Refused)
+			logWinRMStats(t, f)
+		})
+	}
+}
+
+// TestWinRMMachineGoneDuringSysprep: the machine goes away while the
+// detached Sysprep runs and never answers again: the build fails at
+// sysprep_timeout, saying Sysprep gave no result.
+func TestWinRMMachineGoneDuringSysprep(t *testing.T) {
+	winrmAcc(t)
+	f := winrmfake.Start(t, winrmfake.Options{Responder: winrmfake.NewScenario().
+		On(scriptRun, winrmfake.Reply{Stdout: windowsOutput(t, "full-report.txt")}).
+		Sequence(sysprepPoll,
+			winrmfake.Reply{Stdout: windowsOutput(t, "poll-waiting.txt"), Then: winrmfake.Gone})})
+
+	winrmBuild(t, "ami_harden_winrm_gone_during_sysprep", winrmTemplate(f, `    sysprep_timeout = "3s"`),
+		buildCheck(false, []string{"the machine did not answer"}, func(log string) error {
+			if errText := buildError(log); !strings.Contains(errText, "step sysprep gave no result within sysprep_timeout (3s)") {
+				return fmt.Errorf("the build's error does not say that Sysprep gave no result:\n%s", errText)
+			}
+			return nil
+		}))
+	assert.Greater(t, f.Stats().Dropped, 1, "the polls after the machine went were dropped")
+}
