@@ -111,19 +111,27 @@ func (p *Provisioner) harden(ctx context.Context, ui packersdk.Ui, comm packersd
 	}
 	stdout := &lineWriter{emit: show}
 	stderr := &lineWriter{emit: ui.Error}
+	if os == osWindows {
+		stderr.emit = psStderr(ui.Error)
+	}
 	cmd := &packersdk.RemoteCmd{Command: command, Stdout: stdout, Stderr: stderr}
-	// Over WinRM, Start runs the whole command and returns the transport
-	// error of a connection lost on the way; over SSH it returns at once.
+	// Over SSH, Start returns at once, and an error means nothing ran. Over
+	// WinRM, Start runs the whole command and returns the transport error
+	// of a connection lost on the way, even before any output: the command
+	// was accepted and may have run. No exit status follows such an error
+	// through Packer's plugin RPC, so there is nothing to wait for.
 	startErr := comm.Start(ctx, cmd)
-	if startErr != nil && !stdout.Seen() && !elevated {
+	if startErr != nil && generatedData["ConnType"] != "winrm" && !stdout.Seen() {
 		return fmt.Errorf("could not start the hardening script (%s): %w", command, startErr)
 	}
-	exit, err := wait(ctx, cmd)
+	exit := packersdk.CmdDisconnect
+	if startErr == nil {
+		if exit, err = wait(ctx, cmd); err != nil {
+			return cancelled(run)
+		}
+	}
 	stdout.Flush()
 	stderr.Flush()
-	if err != nil {
-		return cancelled(run)
-	}
 	lost := exit == packersdk.CmdDisconnect || startErr != nil
 	if elevated {
 		if rerr := p.readReportFile(ctx, ui, comm, run); rerr != nil {

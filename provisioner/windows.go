@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -128,4 +130,40 @@ func (p *Provisioner) readReportFile(ctx context.Context, ui packersdk.Ui, comm 
 		return fmt.Errorf("could not read the report file %s (exit %d): %s", p.reportFile(), exit, strings.TrimSpace(errText.String()))
 	}
 	return nil
+}
+
+// Windows PowerShell run over WinRM without a console sends its error stream
+// as serialized objects: a "#< CLIXML" line, then an <Objs> element whose
+// <S S="Error"> strings hold the text, with line ends written _x000D__x000A_.
+var (
+	clixmlString = regexp.MustCompile(`<S S="[A-Za-z]+">([^<]*)</S>`)
+	clixmlChar   = regexp.MustCompile(`_x[0-9A-Fa-f]{4}_`)
+	xmlEntities  = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&quot;", `"`, "&apos;", "'", "&amp;", "&")
+)
+
+// psStderr passes a line of the error stream on as text: the CLIXML header
+// is dropped, an <Objs> element becomes its lines of text, anything else is
+// passed through.
+func psStderr(emit func(string)) func(string) {
+	return func(line string) {
+		switch {
+		case strings.TrimSpace(line) == "#< CLIXML":
+			return
+		case strings.HasPrefix(line, "<Objs "):
+			var b strings.Builder
+			for _, m := range clixmlString.FindAllStringSubmatch(line, -1) {
+				b.WriteString(clixmlChar.ReplaceAllStringFunc(m[1], func(e string) string {
+					n, _ := strconv.ParseUint(e[2:6], 16, 16)
+					return string(rune(n))
+				}))
+			}
+			for _, l := range strings.Split(xmlEntities.Replace(b.String()), "\n") {
+				if l = strings.TrimRight(l, "\r "); l != "" {
+					emit(l)
+				}
+			}
+		default:
+			emit(line)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -198,4 +199,30 @@ func TestProvisionRefusesStepsOfTheOtherOS(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "the machine runs windows, which has no step sshd")
 	assert.Empty(t, comm.commands, "nothing is uploaded or run")
+}
+
+// A real Windows PowerShell error record as it arrives over WinRM
+// (test/winrmfake/testdata/clixml-write-error.txt) is shown as its text.
+func TestProvisionWindowsCLIXMLErrors(t *testing.T) {
+	raw, err := os.ReadFile("../test/winrmfake/testdata/clixml-write-error.txt")
+	require.NoError(t, err)
+	p := prepared(t, map[string]interface{}{"steps": []string{"temp"}})
+	report := "@@ami-harden begin 1\r\n@@ami-harden start temp\r\n@@ami-harden step temp ok -\r\n@@ami-harden end 0\r\n"
+	ui := &packersdk.MockUi{}
+	comm := &recordingComm{answers: []answer{{stdout: report, stderr: string(raw)}}}
+	require.NoError(t, p.Provision(t.Context(), ui, comm, winrm))
+	assert.Equal(t, "   n", ui.ErrorMessage, "the last line of the record's text")
+	assert.NotContains(t, ui.ErrorMessage, "CLIXML")
+}
+
+// Over WinRM a connection lost before any output still means the command
+// was accepted and may have run: not "could not start".
+func TestProvisionWindowsLostBeforeOutput(t *testing.T) {
+	p := prepared(t, map[string]interface{}{})
+	comm := &recordingComm{answers: []answer{{startErr: errors.New(`Post "http://127.0.0.1:5985/wsman": EOF`)}}}
+	err := p.Provision(t.Context(), &packersdk.MockUi{}, comm, winrm)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the connection to the machine was lost before the first step started")
+	assert.NotContains(t, err.Error(), "could not start")
+	assert.Len(t, comm.commands, 2, "no cleanup command on a connection that may be gone")
 }
