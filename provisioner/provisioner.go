@@ -135,6 +135,9 @@ func (p *Provisioner) harden(ctx context.Context, ui packersdk.Ui, comm packersd
 	lost := exit == packersdk.CmdDisconnect || startErr != nil
 	if elevated {
 		if rerr := p.readReportFile(ctx, ui, comm, run); rerr != nil {
+			if startErr != nil {
+				return fmt.Errorf("ami-harden: the image is not hardened: the connection to the machine was lost while the elevated script ran (%v), and %w: the image may be half hardened, do not use it", startErr, rerr)
+			}
 			return fmt.Errorf("ami-harden: the image is not hardened: %w", rerr)
 		}
 	}
