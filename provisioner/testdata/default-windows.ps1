@@ -185,9 +185,9 @@ $call += ' @(' + (@($Arguments | ForEach-Object { "'" + ($_ -replace "'", "''") 
 $part = "function $Function {$body}`r`n$call`r`n"
 if (-not (Test-Path -LiteralPath $FirstBootScript)) {
 $head = (Get-Item -LiteralPath 'function:Complete-FirstBoot').ScriptBlock.ToString()
-[IO.File]::WriteAllText($FirstBootScript, "`$ErrorActionPreference = 'Continue'`r`nfunction Complete-FirstBoot {$head}`r`n")
+[IO.File]::WriteAllText($FirstBootScript, "`$ErrorActionPreference = 'Continue'`r`nfunction Complete-FirstBoot {$head}`r`n", (New-Object Text.UTF8Encoding($true)))
 }
-[IO.File]::AppendAllText($FirstBootScript, $part)
+[IO.File]::AppendAllText($FirstBootScript, $part, (New-Object Text.UTF8Encoding($false)))
 $action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument "-NoProfile -NonInteractive -ExecutionPolicy Bypass -Command `"& { . '$FirstBootScript'; Complete-FirstBoot }`""
 $trigger = New-ScheduledTaskTrigger -AtStartup
 $principal = New-ScheduledTaskPrincipal -UserId 'S-1-5-18' -LogonType ServiceAccount -RunLevel Highest
@@ -927,7 +927,7 @@ $body = (Get-Item -LiteralPath 'function:Invoke-SysprepRunner').ScriptBlock.ToSt
 $q = { param($s) "'" + ($s -replace "'", "''") + "'" }
 $call = "Invoke-SysprepRunner -Mode $(& $q $mode) -Program $(& $q $command.Exe) -Arguments $(& $q $command.Args) " +
 "-StateDir $(& $q $SysprepStateDir) -Self $(& $q $runner) -Answer $(& $q $SysprepAnswerPath) -Shutdown $(& $q ([string]$AmiHardenSysprepShutdown))"
-[IO.File]::WriteAllText($runner, "function Invoke-SysprepRunner {$body}`r`n$call`r`n")
+[IO.File]::WriteAllText($runner, "function Invoke-SysprepRunner {$body}`r`n$call`r`n", (New-Object Text.UTF8Encoding($true)))
 $script:SysprepRunner = $runner
 $how = if ($AmiHardenSysprepShutdown) { 'then shuts the machine down' } else { 'and leaves the machine running for the builder to stop' }
 $prepared = if ($done) { " (prepared: $($done -join '; '))" } else { '' }

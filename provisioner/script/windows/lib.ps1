@@ -273,9 +273,11 @@ function Add-FirstBootWork([string]$Function, [string[]]$Arguments) {
     $part = "function $Function {$body}`r`n$call`r`n"
     if (-not (Test-Path -LiteralPath $FirstBootScript)) {
         $head = (Get-Item -LiteralPath 'function:Complete-FirstBoot').ScriptBlock.ToString()
-        [IO.File]::WriteAllText($FirstBootScript, "`$ErrorActionPreference = 'Continue'`r`nfunction Complete-FirstBoot {$head}`r`n")
+        # With a byte order mark: Windows PowerShell 5.1 reads a file without
+        # one in the legacy code page (an account name may not be ASCII).
+        [IO.File]::WriteAllText($FirstBootScript, "`$ErrorActionPreference = 'Continue'`r`nfunction Complete-FirstBoot {$head}`r`n", (New-Object Text.UTF8Encoding($true)))
     }
-    [IO.File]::AppendAllText($FirstBootScript, $part)
+    [IO.File]::AppendAllText($FirstBootScript, $part, (New-Object Text.UTF8Encoding($false)))
     $action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument "-NoProfile -NonInteractive -ExecutionPolicy Bypass -Command `"& { . '$FirstBootScript'; Complete-FirstBoot }`""
     $trigger = New-ScheduledTaskTrigger -AtStartup
     $principal = New-ScheduledTaskPrincipal -UserId 'S-1-5-18' -LogonType ServiceAccount -RunLevel Highest

@@ -139,7 +139,7 @@ function Invoke-SysprepStep {
     $q = { param($s) "'" + ($s -replace "'", "''") + "'" }
     $call = "Invoke-SysprepRunner -Mode $(& $q $mode) -Program $(& $q $command.Exe) -Arguments $(& $q $command.Args) " +
         "-StateDir $(& $q $SysprepStateDir) -Self $(& $q $runner) -Answer $(& $q $SysprepAnswerPath) -Shutdown $(& $q ([string]$AmiHardenSysprepShutdown))"
-    [IO.File]::WriteAllText($runner, "function Invoke-SysprepRunner {$body}`r`n$call`r`n")
+    [IO.File]::WriteAllText($runner, "function Invoke-SysprepRunner {$body}`r`n$call`r`n", (New-Object Text.UTF8Encoding($true)))
     $script:SysprepRunner = $runner
     $how = if ($AmiHardenSysprepShutdown) { 'then shuts the machine down' } else { 'and leaves the machine running for the builder to stop' }
     $prepared = if ($done) { " (prepared: $($done -join '; '))" } else { '' }
