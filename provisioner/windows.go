@@ -50,19 +50,10 @@ func (p *Provisioner) waitSysprep(ctx context.Context, ui packersdk.Ui, comm pac
 	deadline := time.Now().Add(p.config.SysprepTimeout)
 	var last string
 	for polls := 1; ; polls++ {
-		var errText strings.Builder
-		stdout := &lineWriter{emit: func(line string) { showLine(ui, run, line) }}
-		stderr := &lineWriter{emit: func(line string) { errText.WriteString(line + " ") }}
-		cmd := &packersdk.RemoteCmd{Command: command, Stdout: stdout, Stderr: stderr}
-		err := comm.Start(ctx, cmd)
-		exit := 0
-		if err == nil {
-			if exit, err = wait(ctx, cmd); err != nil {
-				return cancelledSysprep(run)
-			}
+		exit, errText, cancelled, err := askWindows(ctx, ui, comm, run, command)
+		if cancelled {
+			return cancelledSysprep(run)
 		}
-		stdout.Flush()
-		stderr.Flush()
 		if run.Detached() == "" {
 			return nil
 		}
@@ -73,7 +64,7 @@ func (p *Provisioner) waitSysprep(ctx context.Context, ui packersdk.Ui, comm pac
 			last = fmt.Sprintf("poll %d: the machine did not answer: %v", polls, err)
 			ui.Say("ami-harden: " + last + " (Sysprep resets WinRM; asking again)")
 		case exit != 0:
-			last = fmt.Sprintf("poll %d exited %d: %s", polls, exit, strings.TrimSpace(errText.String()))
+			last = fmt.Sprintf("poll %d exited %d: %s", polls, exit, errText)
 			ui.Say("ami-harden: " + last)
 		default:
 			last = "Sysprep still running: " + run.Waiting()
@@ -112,24 +103,36 @@ func (p *Provisioner) readReportFile(ctx context.Context, ui packersdk.Ui, comm 
 	path := script.QuotePS(p.reportFile())
 	ps := "$ErrorActionPreference = 'Stop'\n" +
 		"if (Test-Path -LiteralPath " + path + ") { [IO.File]::ReadAllText(" + path + "); Remove-Item -LiteralPath " + path + " -Force }\n"
-	var errText strings.Builder
-	stdout := &lineWriter{emit: func(line string) { showLine(ui, run, line) }}
-	stderr := &lineWriter{emit: func(line string) { errText.WriteString(line + " ") }}
-	cmd := &packersdk.RemoteCmd{Command: encodedCommand(ps), Stdout: stdout, Stderr: stderr}
-	err := comm.Start(ctx, cmd)
-	exit := 0
-	if err == nil {
-		exit, err = wait(ctx, cmd)
-	}
-	stdout.Flush()
-	stderr.Flush()
+	exit, errText, cancelled, err := askWindows(ctx, ui, comm, run, encodedCommand(ps))
 	switch {
+	case cancelled:
+		return fmt.Errorf("could not read the report file %s: %w", p.reportFile(), ctx.Err())
 	case err != nil:
 		return fmt.Errorf("could not read the report file %s: %w", p.reportFile(), err)
 	case exit != 0:
-		return fmt.Errorf("could not read the report file %s (exit %d): %s", p.reportFile(), exit, strings.TrimSpace(errText.String()))
+		return fmt.Errorf("could not read the report file %s (exit %d): %s", p.reportFile(), exit, errText)
 	}
 	return nil
+}
+
+// askWindows runs one short command whose output is report lines for run
+// (the Sysprep poll, the report file's read): its exit status, its error
+// stream as one line, whether the build was cancelled while it ran, and the
+// transport error Start returned. Over WinRM no exit status follows such an
+// error, so there is nothing to wait for then.
+func askWindows(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, run *report.Run, command string) (exit int, errText string, cancelled bool, err error) {
+	var errs strings.Builder
+	stdout := &lineWriter{emit: func(line string) { showLine(ui, run, line) }}
+	stderr := &lineWriter{emit: func(line string) { errs.WriteString(line + " ") }}
+	cmd := &packersdk.RemoteCmd{Command: command, Stdout: stdout, Stderr: stderr}
+	if err = comm.Start(ctx, cmd); err == nil {
+		if exit, err = wait(ctx, cmd); err != nil {
+			return 0, "", true, nil
+		}
+	}
+	stdout.Flush()
+	stderr.Flush()
+	return exit, strings.TrimSpace(errs.String()), false, err
 }
 
 // Windows PowerShell run over WinRM without a console sends its error stream
