@@ -25,7 +25,7 @@ import (
 // TestVMPipeline is the whole pipeline on a real VM, as a cloud runs it: a
 // Debian bookworm disk (test/rig/vm.sh base) boots under QEMU, cloud-init
 // makes the build's login user from a NoCloud seed, and a real `packer
-// build` with the qemu builder (example/demo-vm.pkr.hcl) leaves the usual
+// build` with the qemu builder (example/demo-vm/demo-vm.pkr.hcl) leaves the usual
 // dirt (test/rig/seed.sh, log lines with a marker), runs ami-harden last and
 // shuts the machine down with its shutdown_command. The image is then
 // launched again with a new instance ID and a new user and key, and must
@@ -109,7 +109,7 @@ func TestVMPipeline(t *testing.T) {
 		"-var", "seed_script="+seedScript,
 		"-var", "log_marker="+id,
 		"-var", "show_host_key_part=true",
-		filepath.Join(repo, "example", "demo-vm.pkr.hcl"))
+		filepath.Join(repo, "example", "demo-vm"))
 	cmd.Dir = repo
 	cmd.Env = append(os.Environ(), "PACKER_PLUGIN_PATH="+pluginPath, "CHECKPOINT_DISABLE=1")
 	said, err := cmd.CombinedOutput()

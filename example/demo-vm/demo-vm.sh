@@ -2,14 +2,14 @@
 # make demo-vm: the whole image pipeline on a real VM, as TestVMPipeline runs
 # it. A Debian bookworm disk (test/rig/vm.sh base, built once and cached)
 # boots under QEMU, cloud-init makes the login user "builder" from a NoCloud
-# seed, and `packer build example/demo-vm.pkr.hcl` (the qemu builder) plants
+# seed, and `packer build example/demo-vm` (the qemu builder) plants
 # what an image must not ship, runs ami-harden last and shuts the machine
 # down. The image is then launched as a new instance (a new instance ID, a new
 # user "launch" with a new key) and shows who it is. Without working KVM
 # (nested virtualisation often hangs) QEMU emulates the CPU (TCG): about five
 # minutes. Everything is deleted at the end; the hardening runs only in the VM.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 vm=test/rig/vm.sh
 
 work=$(mktemp -d /var/tmp/ami-harden-demo-vm.XXXXXX)
@@ -26,12 +26,12 @@ ssh-keygen -q -t ed25519 -N '' -f "$work/launch_key"
 "$vm" seed "$work/build-seed" builder "$work/build_key.pub" i-build >/dev/null
 qemu-img create -q -f qcow2 -b "$base" -F qcow2 "$work/base.qcow2"
 
-echo "==> packer build example/demo-vm.pkr.hcl"
+echo "==> packer build example/demo-vm"
 packer build -var "base_disk=$work/base.qcow2" -var "accelerator=$accel" \
 	-var "seed_dir=$work/build-seed" -var "ssh_private_key_file=$work/build_key" \
 	-var "output_directory=$work/out" -var "serial_log=$work/build-serial.log" \
 	-var "log_marker=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" \
-	example/demo-vm.pkr.hcl
+	example/demo-vm
 
 echo "==> Launching the image as a new instance: instance ID i-launch, user launch with a new key"
 # An overlay: the image itself stays as the build left it.

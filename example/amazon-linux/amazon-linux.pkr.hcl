@@ -1,7 +1,8 @@
 # Amazon Linux 2023 AMI, hardened as the last step of the build.
 #
-#   packer init example/amazon-linux.pkr.hcl
-#   packer build example/amazon-linux.pkr.hcl
+#   cd example/amazon-linux
+#   packer init .
+#   packer build .            # or: packer build -var region=us-east-1 .
 packer {
   required_plugins {
     amazon = {

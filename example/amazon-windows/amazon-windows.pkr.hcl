@@ -1,8 +1,9 @@
 # Windows Server 2022 AMI over WinRM, hardened and generalised with Sysprep
 # through EC2Launch v2 as the last step of the build.
 #
-#   packer init example/amazon-windows.pkr.hcl
-#   packer build example/amazon-windows.pkr.hcl
+#   cd example/amazon-windows
+#   packer init .
+#   packer build .
 #
 # The Windows script of ami-harden has never run on Windows (see
 # docs/provisioners/ami-harden.mdx, "What was checked, and what rests on
@@ -15,7 +16,7 @@
 #   provisioner asks for its result every 10 seconds, and the generalised
 #   instance keeps running. amazon-ebs then stops it, as it always does.
 #   Nothing to set on the builder.
-# - Shutdown mode (packer build -var sysprep_shutdown=true ...): once the
+# - Shutdown mode (packer build -var sysprep_shutdown=true .): once the
 #   provisioner has Sysprep's result, the instance shuts itself down.
 #   amazon-ebs must then wait for that and not stop it itself:
 #   disable_stop_instance = true goes with sysprep_shutdown = true. The one
@@ -75,7 +76,7 @@ source "amazon-ebs" "windows2022" {
   winrm_use_ssl  = true
   winrm_insecure = true
   winrm_timeout  = "15m"
-  user_data_file = "${path.root}/windows/winrm-bootstrap.txt"
+  user_data_file = "${path.root}/winrm-bootstrap.txt"
 
   # false (the default): amazon-ebs stops the generalised instance itself.
   # true, only together with sysprep_shutdown = true: amazon-ebs waits for

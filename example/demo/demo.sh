@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # make demo: builds a throwaway Debian bookworm target in /var/tmp (its own
 # disk image and sshd on a loopback port), plants what an image must not ship,
-# hardens it with `packer build example/demo.pkr.hcl`, then boots the result
+# hardens it with `packer build example/demo`, then boots the result
 # once to show that sshd comes up with new host keys. Everything is deleted at
 # the end. The hardening only ever reaches the target, never this machine.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 rig=test/rig
 
 work=$(mktemp -d /var/tmp/ami-harden-demo.XXXXXX)
@@ -19,8 +19,8 @@ echo "==> Starting a throwaway Debian target in $dir (sshd on 127.0.0.1:$port)"
 "$rig/target.sh" up "$dir" "$port" "$work/key.pub"
 "$rig/target.sh" seed "$dir"
 
-echo "==> packer build example/demo.pkr.hcl"
-packer build -var "ssh_port=$port" -var "ssh_private_key_file=$work/key" example/demo.pkr.hcl
+echo "==> packer build example/demo"
+packer build -var "ssh_port=$port" -var "ssh_private_key_file=$work/key" example/demo
 
 echo "==> First boot of the hardened image (systemd-nspawn), with a new launch key"
 ssh-keygen -q -t ed25519 -N '' -f "$work/launch"

@@ -6,7 +6,7 @@
 # AMI that passes is registered again, as "audited-...".
 #
 # Run it as root on an EC2 instance in the AMI's region:
-#   packer build -var ami_id=ami-0123456789abcdef0 example/audit.pkr.hcl
+#   cd example/audit && packer init . && packer build -var ami_id=ami-0123456789abcdef0 .
 packer {
   required_plugins {
     amazon = {

@@ -1,11 +1,28 @@
-# The VM demo and TestVMPipeline (see example/demo-vm.sh): a real image build
-# with the qemu builder. A Debian bookworm disk (test/rig/vm.sh base) boots
-# under QEMU, cloud-init makes the login user from a NoCloud seed (as EC2 does
-# from its metadata), provisioners leave the usual dirt, and ami-harden, the
-# last provisioner, cleans up before the builder shuts the machine down.
+# The VM demo and TestVMPipeline (see demo-vm.sh, run by `make demo-vm`): a
+# real image build with the qemu builder. A Debian bookworm disk
+# (test/rig/vm.sh base) boots under QEMU, cloud-init makes the login user from
+# a NoCloud seed (as EC2 does from its metadata), provisioners leave the usual
+# dirt, and ami-harden, the last provisioner, cleans up before the builder
+# shuts the machine down.
+#
+# demo-vm.sh and the test pass every path with -var; the defaults only make
+# `packer validate .` work in this folder (they name no disk that exists).
+packer {
+  required_plugins {
+    ami-harden = {
+      source  = "github.com/ami-harden/ami-harden"
+      version = ">= 0.1.0"
+    }
+    qemu = {
+      source  = "github.com/hashicorp/qemu"
+      version = ">= 1.0.9"
+    }
+  }
+}
 
 variable "base_disk" {
   type        = string
+  default     = "base.qcow2"
   description = "A copy of the base disk (qcow2) that vm.sh base prints."
 }
 
@@ -23,31 +40,43 @@ variable "accelerator" {
 
 variable "seed_dir" {
   type        = string
-  description = "A directory with the NoCloud user-data and meta-data (vm.sh seed)."
+  default     = ""
+  description = "A directory with the NoCloud user-data and meta-data (vm.sh seed); empty: no seed CD."
 }
 
 variable "ssh_private_key_file" {
-  type = string
+  type        = string
+  default     = ""
+  description = "The key of the login user builder that the seed names; empty: the builder's own temporary key."
 }
 
 variable "output_directory" {
-  type = string
+  type        = string
+  default     = ""
+  description = "Where the image goes (must not exist); empty: output-debian."
 }
 
 variable "serial_log" {
   type        = string
+  default     = "serial.log"
   description = "Where the VM's serial console goes."
 }
 
 variable "seed_script" {
   type        = string
-  default     = "test/rig/seed.sh"
-  description = "The dirt: a script run as root on the build machine."
+  default     = ""
+  description = "The dirt: a script run as root on the build machine; empty: test/rig/seed.sh of this repository."
 }
 
 variable "log_marker" {
   type        = string
+  default     = "demo"
   description = "Logged after the prefix AMIHARDENLOG, so that the whole word is in no uploaded file."
+}
+
+locals {
+  seed_script = var.seed_script != "" ? var.seed_script : "${path.root}/../../test/rig/seed.sh"
+  cd_files    = var.seed_dir != "" ? ["${var.seed_dir}/user-data", "${var.seed_dir}/meta-data"] : []
 }
 
 variable "show_host_key_part" {
@@ -72,7 +101,7 @@ source "qemu" "debian" {
   headless  = true
 
   # The NoCloud seed, as a CD labelled cidata.
-  cd_files = ["${var.seed_dir}/user-data", "${var.seed_dir}/meta-data"]
+  cd_files = local.cd_files
   cd_label = "cidata"
 
   qemuargs = [
@@ -108,7 +137,7 @@ build {
   # Scripts go to /dev/shm (memory), so that their own text is on no disk.
   provisioner "shell" {
     remote_folder   = "/dev/shm"
-    script          = var.seed_script
+    script          = local.seed_script
     execute_command = "sudo env {{ .Vars }} sh {{ .Path }}"
   }
 
