@@ -61,17 +61,26 @@ type Config struct {
 	// accounts, cloud-init, machine-id, temp, secrets, logs. On Windows:
 	// domain, guest-account, accounts, services, admin-password, winrm,
 	// user-keys, host-keys, credentials, history, autologon, answer-files,
-	// temp, recycle-bin, pagefile, event-logs, sysprep. An unknown name is an error that lists the
-	// valid ones.
+	// temp, recycle-bin, pagefile, event-logs, sysprep. A name that is a
+	// step of neither OS is an error that lists the valid ones. While `os` is
+	// not set, one block can serve Linux and Windows sources alike: a step of
+	// the other OS is skipped on this machine (the output says so), and only
+	// a selection that leaves nothing to run on a machine fails its build.
 	Steps []string `mapstructure:"steps"`
 	// Steps not to run, by name. Applied after `steps`; naming a step in
-	// both is an error.
+	// both is an error. Names of the other OS's steps are accepted as in
+	// `steps`.
 	SkipSteps []string `mapstructure:"skip_steps"`
 	// Linux: sshd keywords and values that override or add to the defaults
 	// (`PasswordAuthentication no`, `PermitRootLogin prohibit-password`,
 	// `PubkeyAuthentication yes`, `PermitEmptyPasswords no`,
 	// `KbdInteractiveAuthentication no`). Each is written ahead of every
-	// Include of sshd_config and verified with `sshd -T`.
+	// Include of sshd_config and verified with `sshd -T`. Keywords are
+	// checked by the machine's own sshd, not by a list in the plugin, so a
+	// distribution's keywords (RHEL's `GSSAPIEnablek5users`) work where
+	// that sshd knows them: a keyword or value sshd rejects fails the sshd
+	// step with sshd's message, before sshd_config is changed. `Match` and
+	// `Include` are refused: they change how the rest of the file is read.
 	SSHDSettings map[string]string `mapstructure:"sshd_settings"`
 	// More absolute paths the credentials step overwrites and deletes: files,
 	// or directories with everything in them. Spaces and quotes are fine;
@@ -122,14 +131,36 @@ type Config struct {
 	// media.
 	ShredPasses int `mapstructure:"shred_passes"`
 	// The command that runs the uploaded script, with `{{.Path}}` for its
-	// remote path. On Linux it defaults to `sudo -n /bin/sh '{{.Path}}'`, or
-	// `/bin/sh '{{.Path}}'` when the communicator logs in as root. `sudo -n`
-	// never waits for a password: a login user without passwordless sudo
-	// fails at once with sudo's message. Set this to escalate another way,
-	// e.g. `echo 'packer' | sudo -S /bin/sh '{{.Path}}'`. On Windows it
-	// defaults to `powershell -NoProfile -NonInteractive -ExecutionPolicy
-	// Bypass -File "{{.Path}}"`.
+	// remote path and `{{.Vars}}` for the environment variables
+	// (`environment_vars` and Packer's own), as in Packer's shell and
+	// powershell provisioners. On Linux it defaults to
+	// `sudo -n env {{.Vars}} /bin/sh '{{.Path}}'`, or
+	// `env {{.Vars}} /bin/sh '{{.Path}}'` when the communicator logs in as
+	// root; `{{.Vars}}` is then `KEY='value' ...`, each value single-quoted.
+	// `sudo -n` never waits for a password: a login user without
+	// passwordless sudo fails at once with sudo's message. Set this to
+	// escalate another way, e.g.
+	// `echo 'packer' | sudo -S env {{.Vars}} /bin/sh '{{.Path}}'`. On Windows
+	// it defaults to `powershell -NoProfile -NonInteractive -ExecutionPolicy
+	// Bypass -File "{{.Path}}"`; the variables are set at the top of the
+	// script itself, and `{{.Vars}}` is the same as PowerShell statements
+	// (`$env:KEY='value'; ...`) for a command of your own.
 	ExecuteCommand string `mapstructure:"execute_command"`
+	// Environment variables for the script, as `KEY=value` strings, as in
+	// Packer's shell provisioner. `PACKER_BUILD_NAME` and
+	// `PACKER_BUILDER_TYPE` are always set. The script reads none of them
+	// itself: they are for what it runs, e.g. `TMPDIR` or a proxy for
+	// `cloud-init clean`. Names of letters, digits and `_`; names starting
+	// with `AMI_HARDEN_` are the script's own and refused.
+	EnvironmentVars []string `mapstructure:"environment_vars"`
+	// How long to keep trying to upload and start the script when the
+	// machine does not answer, e.g. while it restarts after a
+	// `windows-restart` provisioner. Defaults to `5m`, as in Packer's shell
+	// and powershell provisioners. A start is only tried again when nothing
+	// can have run: over SSH when the session could not open, over WinRM
+	// when the uploaded script is still there (it deletes itself as it
+	// starts).
+	StartRetryTimeout time.Duration `mapstructure:"start_retry_timeout"`
 	// Where the script is uploaded. Defaults to
 	// `/tmp/ami-harden-<random>.sh` on Linux and
 	// `C:/Windows/Temp/ami-harden-<random>.ps1` on Windows. The script
@@ -141,10 +172,20 @@ type Config struct {
 	ElevatedUser string `mapstructure:"elevated_user"`
 	// Windows: the password of `elevated_user`.
 	ElevatedPassword string `mapstructure:"elevated_password"`
-	// Windows: services the services step stops and disables. Defaults to
-	// `["Spooler"]` (the print spooler). A service that is not installed is
-	// reported, not an error.
+	// Services the services step stops and disables, added to its default
+	// list. On Linux: systemd unit names (`telnet.socket`, `vsftpd.service`)
+	// or service names (`vsftpd`), which also cover the distribution's
+	// inetd, xinetd and OpenRC configuration; the default list is the
+	// services that authenticate in cleartext (telnet, rsh, rlogin, rexec,
+	// tftp, plain FTP, NIS). On Windows: service names (not display names);
+	// the default list is `Spooler` (the print spooler). A service that is
+	// not installed is reported, not an error.
 	DisableServices []string `mapstructure:"disable_services"`
+	// Names from the services step's default list to leave as they are,
+	// e.g. `["Spooler"]` for a print server or `["tftpd-hpa"]` for a boot
+	// server. The report names each one kept. A name that is on neither OS's
+	// default list is an error.
+	KeepServices []string `mapstructure:"keep_services"`
 	// Windows: how the sysprep step generalises the image: `auto` (the
 	// default: EC2Launch v2, else EC2Launch v1, else EC2Config, else plain
 	// sysprep.exe), `ec2launch-v2`, `ec2launch-v1`, `ec2config`, `sysprep`
@@ -176,9 +217,13 @@ var (
 	safeRemotePath = regexp.MustCompile(`^(/|[A-Za-z]:[/\\])[A-Za-z0-9/\\._-]+$`)
 	// A Linux account name, as useradd accepts it by default.
 	accountName = regexp.MustCompile(`^[a-z_][a-z0-9_.-]*[$]?$`)
-	// A Windows service name (its short name, not its display name); named
-	// SQL Server instances have a $ (MSSQL$INSTANCE).
-	serviceName = regexp.MustCompile(`^[A-Za-z0-9_.$-]+$`)
+	// A service name: a Windows service's short name (named SQL Server
+	// instances have a $: MSSQL$INSTANCE), a systemd unit (getty@tty1.service,
+	// sys-fs-fuse-connections.mount) or an init script's name. Data only,
+	// never a pattern: no space, quote, slash or wildcard.
+	serviceName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9@_.:+$-]*$`)
+	// An environment variable's name, as the shell provisioner takes it.
+	envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	// A Windows local account name: at most 20 characters, none of
 	// " / \ [ ] : ; | = , + * ? < > @ and no control character.
 	windowsAccountName = regexp.MustCompile(`^[^"/\\\[\]:;|=,+*?<>@\x00-\x1f]{1,20}$`)
@@ -244,6 +289,23 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 		}
 		c.ExtraPaths[i] = clean
 	}
+	for _, kv := range c.EnvironmentVars {
+		k, v, ok := strings.Cut(kv, "=")
+		switch {
+		case !ok || !envName.MatchString(k):
+			add("environment_vars: %q is not KEY=value with a name of letters, digits and _", kv)
+		case strings.HasPrefix(strings.ToUpper(k), "AMI_HARDEN_"):
+			add("environment_vars: %s: names starting with AMI_HARDEN_ are the script's own settings", k)
+		case strings.ContainsRune(v, 0):
+			add("environment_vars: the value of %s contains NUL", k)
+		}
+	}
+	if c.StartRetryTimeout < 0 {
+		add("start_retry_timeout must be positive")
+	}
+	if c.StartRetryTimeout == 0 {
+		c.StartRetryTimeout = 5 * time.Minute
+	}
 	if c.RemotePath != "" && !safeRemotePath.MatchString(c.RemotePath) {
 		add("remote_path: %q must be an absolute path of letters, digits and / \\ . _ -", c.RemotePath)
 	}
@@ -288,6 +350,9 @@ func (c *Config) prepareSteps(add func(string, ...interface{})) {
 			}
 		}
 	}
+	// A shared block (no os) may leave nothing for one OS: that machine's
+	// build fails when it gets there, naming its steps. Nothing left for
+	// every OS is a mistake to say now.
 	left := 0
 	for _, os := range []string{osLinux, osWindows} {
 		if c.OS == "" || c.OS == os {
@@ -301,8 +366,14 @@ func (c *Config) prepareSteps(add func(string, ...interface{})) {
 
 func (c *Config) prepareLinux(add func(string, ...interface{})) {
 	for k, v := range c.SSHDSettings {
-		if !sshdKeyword.MatchString(k) || !sshdKeywords[strings.ToLower(k)] {
-			add("sshd_settings: %q is not an sshd keyword (see sshd_config(5); Match and Include are not supported here)", k)
+		// Whether sshd knows the keyword, the machine's sshd says (the sshd
+		// step tests the settings with sshd -T before it writes them):
+		// distributions add their own. Here only what cannot be a keyword.
+		switch {
+		case !sshdKeyword.MatchString(k):
+			add("sshd_settings: %q is not an sshd keyword: letters and digits only (see sshd_config(5))", k)
+		case strings.EqualFold(k, "Match") || strings.EqualFold(k, "Include"):
+			add("sshd_settings: %s is not supported here: it changes how the rest of sshd_config is read; put it in a file of your own", k)
 		}
 		if strings.TrimSpace(v) == "" {
 			add("sshd_settings: %s has an empty value", k)
@@ -367,7 +438,6 @@ func (c *Config) prepareWindows(add func(string, ...interface{})) {
 		for name, set := range map[string]bool{
 			"elevated_user":     c.ElevatedUser != "",
 			"elevated_password": c.ElevatedPassword != "",
-			"disable_services":  c.DisableServices != nil,
 			"sysprep":           c.Sysprep != "",
 			"sysprep_shutdown":  c.SysprepShutdown,
 			"sysprep_timeout":   c.SysprepTimeout != 0,
@@ -380,14 +450,7 @@ func (c *Config) prepareWindows(add func(string, ...interface{})) {
 	if (c.ElevatedUser == "") != (c.ElevatedPassword == "") {
 		add("elevated_user and elevated_password go together")
 	}
-	if c.DisableServices == nil {
-		c.DisableServices = []string{"Spooler"}
-	}
-	for _, s := range c.DisableServices {
-		if !serviceName.MatchString(s) {
-			add("disable_services: %q is not a service name", s)
-		}
-	}
+	c.prepareServices(add)
 	if c.Sysprep == "" {
 		c.Sysprep = "auto"
 	}
@@ -409,6 +472,76 @@ func (c *Config) prepareWindows(add func(string, ...interface{})) {
 	}
 }
 
+// prepareServices checks disable_services and keep_services: names only,
+// and every kept name on the default list of an OS the block may run on.
+func (c *Config) prepareServices(add func(string, ...interface{})) {
+	for _, field := range []struct {
+		name  string
+		names []string
+	}{{"disable_services", c.DisableServices}, {"keep_services", c.KeepServices}} {
+		for _, s := range field.names {
+			if !serviceName.MatchString(s) {
+				add("%s: %q is not a service name", field.name, s)
+			}
+		}
+	}
+	for _, k := range c.KeepServices {
+		known := false
+		for _, os := range []string{osLinux, osWindows} {
+			if c.OS == "" || c.OS == os {
+				known = known || containsFold(script.DefaultServices(os), k)
+			}
+		}
+		if !known {
+			add("keep_services: %q is not on the services step's default list (%s): only a default can be kept", k, strings.Join(c.defaultServiceNames(), ", "))
+		}
+		if containsFold(c.DisableServices, k) {
+			add("service %q is in both disable_services and keep_services", k)
+		}
+	}
+}
+
+// defaultServiceNames are the default lists of the OSes the block may run on.
+func (c *Config) defaultServiceNames() []string {
+	var out []string
+	for _, os := range []string{osLinux, osWindows} {
+		if c.OS == "" || c.OS == os {
+			out = append(out, script.DefaultServices(os)...)
+		}
+	}
+	return out
+}
+
+// services are the services the services step disables on os (the
+// default list without keep_services, then disable_services), and the
+// defaults kept.
+func (c *Config) services(os string) (disable, kept []string) {
+	for _, s := range script.DefaultServices(os) {
+		if containsFold(c.KeepServices, s) {
+			kept = append(kept, s)
+		} else {
+			disable = append(disable, s)
+		}
+	}
+	for _, s := range c.DisableServices {
+		if !containsFold(disable, s) {
+			disable = append(disable, s)
+		}
+	}
+	return disable, kept
+}
+
+// containsFold: s is in list, ignoring case (Windows service names are
+// case-insensitive; no two Linux defaults differ in case only).
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
 // stepsOf are the steps of an OS, in the order its script runs them.
 func stepsOf(os string) []string {
 	if os == osWindows {
@@ -428,28 +561,31 @@ func (c *Config) targetOS(generatedData map[string]interface{}) string {
 	return osLinux
 }
 
-// stepsFor are the steps to run on os, or an error naming the steps the
-// configuration asks for that os does not have.
-func (c *Config) stepsFor(os string) ([]string, error) {
+// stepsFor are the steps to run on os, and the steps asked for by name
+// that os does not have (another OS's, from a block shared by Linux and
+// Windows sources), or an error when nothing is left to run on os. With os
+// set in the block, Prepare has refused the other OS's names already.
+func (c *Config) stepsFor(os string) (steps, otherOS []string, err error) {
 	valid := map[string]bool{}
 	for _, s := range stepsOf(os) {
 		valid[s] = true
 	}
-	var wrong []string
+	seen := map[string]bool{}
 	for _, s := range append(append([]string{}, c.Steps...), c.SkipSteps...) {
-		if !valid[s] {
-			wrong = append(wrong, s)
+		if !valid[s] && !seen[s] {
+			seen[s] = true
+			otherOS = append(otherOS, s)
 		}
 	}
-	if len(wrong) > 0 {
-		return nil, fmt.Errorf("the machine runs %s, which has no step %s; its steps are: %s (set os to say which system the template is for)",
-			os, strings.Join(wrong, ", "), strings.Join(stepsOf(os), ", "))
-	}
-	steps := c.selectedSteps(os)
+	steps = c.selectedSteps(os)
 	if len(steps) == 0 {
-		return nil, fmt.Errorf("steps and skip_steps leave no step to run on %s", os)
+		why := ""
+		if len(otherOS) > 0 {
+			why = fmt.Sprintf(" (%s: not steps of %s)", strings.Join(otherOS, ", "), os)
+		}
+		return nil, otherOS, fmt.Errorf("steps and skip_steps leave no step to run on this %s machine%s; its steps are: %s", os, why, strings.Join(stepsOf(os), ", "))
 	}
-	return steps, nil
+	return steps, otherOS, nil
 }
 
 // selectedSteps are the steps to run on os, in script order.

@@ -2,6 +2,7 @@ package provisioner
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,7 +17,12 @@ func TestPrepareDefaults(t *testing.T) {
 	assert.Equal(t, script.WindowsSteps, p.config.selectedSteps(osWindows))
 	assert.Equal(t, 1, p.config.ShredPasses)
 	assert.Equal(t, script.DefaultSSHDSettings, p.config.sshdSettings())
-	assert.Equal(t, []string{"Spooler"}, p.config.DisableServices)
+	disable, kept := p.config.services(osWindows)
+	assert.Equal(t, []string{"Spooler"}, disable)
+	assert.Empty(t, kept)
+	disable, _ = p.config.services(osLinux)
+	assert.Equal(t, script.DefaultServices(osLinux), disable)
+	assert.Equal(t, 5*time.Minute, p.config.StartRetryTimeout)
 	assert.Equal(t, "auto", p.config.Sysprep)
 	assert.Regexp(t, `^/tmp/ami-harden-[0-9a-f]{12}\.sh$`, p.config.remotePath(osLinux))
 	assert.Regexp(t, `^C:/Windows/Temp/ami-harden-[0-9a-f]{12}\.ps1$`, p.config.remotePath(osWindows))
@@ -44,20 +50,38 @@ func TestPrepareSelectsSteps(t *testing.T) {
 	assert.Len(t, p.config.selectedSteps(osLinux), len(script.LinuxSteps)-2)
 }
 
-// Shared names (temp, history, ...) work on either OS; an OS-only name is
-// an error once the OS is known, at validate time when os is set.
+// Shared names (temp, history, ...) work on either OS. A block without os
+// may serve Linux and Windows sources: another OS's step is skipped on this
+// machine, and only nothing left to run is an error. With os set, an
+// OS-only name of the other OS is an error at validate time.
 func TestStepsForOS(t *testing.T) {
 	p := &Provisioner{}
 	require.NoError(t, p.Prepare(map[string]interface{}{"steps": []string{"temp", "history"}}))
-	steps, err := p.config.stepsFor(osWindows)
+	steps, other, err := p.config.stepsFor(osWindows)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"history", "temp"}, steps)
+	assert.Empty(t, other)
 
 	p = &Provisioner{}
-	require.NoError(t, p.Prepare(map[string]interface{}{"skip_steps": []string{"sysprep"}}))
-	_, err = p.config.stepsFor(osLinux)
+	require.NoError(t, p.Prepare(map[string]interface{}{"skip_steps": []string{"sysprep", "secrets"}}))
+	steps, other, err = p.config.stepsFor(osLinux)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"sysprep"}, other)
+	assert.NotContains(t, steps, "secrets")
+	assert.Len(t, steps, len(script.LinuxSteps)-1)
+	steps, other, err = p.config.stepsFor(osWindows)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"secrets"}, other)
+	assert.NotContains(t, steps, "sysprep")
+
+	// Only Windows steps: the Linux machine has nothing to run.
+	p = &Provisioner{}
+	require.NoError(t, p.Prepare(map[string]interface{}{"steps": []string{"sysprep", "pagefile"}}))
+	_, _, err = p.config.stepsFor(osLinux)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "the machine runs linux, which has no step sysprep")
+	assert.Contains(t, err.Error(), "steps and skip_steps leave no step to run on this linux machine (sysprep, pagefile: not steps of linux)")
+	_, _, err = p.config.stepsFor(osWindows)
+	require.NoError(t, err)
 
 	p = &Provisioner{}
 	err = p.Prepare(map[string]interface{}{"os": "linux", "skip_steps": []string{"sysprep"}})

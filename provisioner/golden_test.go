@@ -22,7 +22,7 @@ func TestDefaultScriptsAreGolden(t *testing.T) {
 		{osLinux, "default-linux.sh"},
 		{osWindows, "default-windows.ps1"},
 	} {
-		steps, err := p.config.stepsFor(c.os)
+		steps, _, err := p.config.stepsFor(c.os)
 		require.NoError(t, err)
 		got := p.render(c.os, steps, "Administrator")
 		path := filepath.Join("testdata", c.file)

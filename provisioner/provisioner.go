@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -43,9 +44,12 @@ func (p *Provisioner) ConfigSpec() hcldec.ObjectSpec { return p.config.FlatMapst
 func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, generatedData map[string]interface{}) error {
 	p.comm = comm
 	os := p.config.targetOS(generatedData)
-	steps, err := p.config.stepsFor(os)
+	steps, otherOS, err := p.config.stepsFor(os)
 	if err != nil {
-		return err
+		return fmt.Errorf("ami-harden: %w", err)
+	}
+	if len(otherOS) > 0 {
+		ui.Say(fmt.Sprintf("ami-harden: not steps of %s, skipped on this machine: %s", os, strings.Join(otherOS, ", ")))
 	}
 	started := time.Now()
 	run := report.NewRun(steps)
@@ -59,7 +63,7 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 		strconv.Itoa(len(run.Missing())))
 	// A report file that could not be written fails the build whatever
 	// on_failure says: the record the user asked for is missing.
-	if werr := p.writeReports(run, steps, os, started, finished, err); werr != nil {
+	if werr := p.writeReports(run, steps, os, started, finished, generatedData, err); werr != nil {
 		if err != nil {
 			return fmt.Errorf("%w\nami-harden: %v", err, werr)
 		}
@@ -171,11 +175,17 @@ func cancelled(run *report.Run) error {
 }
 
 // writeReports writes report_file and junit_file, when they are set.
-func (p *Provisioner) writeReports(run *report.Run, steps []string, os string, started, finished time.Time, runErr error) error {
+func (p *Provisioner) writeReports(run *report.Run, steps []string, os string, started, finished time.Time, generatedData map[string]interface{}, runErr error) error {
 	if p.config.ReportFile == "" && p.config.JUnitFile == "" {
 		return nil
 	}
 	doc := reportfile.New(run, steps, version.PluginVersion.FormattedVersion(), os, p.config.Mode, started, finished, runErr)
+	uuid, _ := generatedData["PackerRunUUID"].(string)
+	doc.Build = reportfile.Build{
+		Name:        p.config.PackerBuildName,
+		BuilderType: p.config.PackerBuilderType,
+		RunUUID:     uuid,
+	}
 	if p.config.ReportFile != "" {
 		if err := reportfile.WriteJSON(p.config.ReportFile, doc); err != nil {
 			return fmt.Errorf("could not write report_file: %w", err)
@@ -191,11 +201,14 @@ func (p *Provisioner) writeReports(run *report.Run, steps []string, os string, s
 
 // render is the script for os with the configuration written in.
 func (p *Provisioner) render(os string, steps []string, buildUser string) []byte {
+	disable, kept := p.config.services(os)
 	if os == osWindows {
 		return script.RenderWindows(script.WindowsParams{
 			Steps:           steps,
 			ExtraPaths:      p.config.ExtraPaths,
-			DisableServices: p.config.DisableServices,
+			DisableServices: disable,
+			KeepServices:    kept,
+			Env:             p.envVars(),
 			RemoveUsers:     p.config.RemoveUsers,
 			KeepUsers:       p.config.KeepUsers,
 			BuildUser:       buildUser,
@@ -215,6 +228,8 @@ func (p *Provisioner) render(os string, steps []string, buildUser string) []byte
 		SecretsAllow:      p.config.SecretsAllow,
 		RemoveUsers:       p.config.RemoveUsers,
 		ShredPasses:       p.config.ShredPasses,
+		DisableServices:   disable,
+		KeepServices:      kept,
 		Mode:              p.config.Mode,
 		RemoveSelf:        true,
 	})
@@ -299,7 +314,7 @@ func showLine(ui packersdk.Ui, run *report.Run, line string) {
 }
 
 // executeCommand renders execute_command, or the default for os, with
-// {{.Path}} and the build's generated data.
+// {{.Path}}, {{.Vars}} and the build's generated data.
 func (p *Provisioner) executeCommand(os, remotePath string, generatedData map[string]interface{}) (string, error) {
 	tmpl := p.config.ExecuteCommand
 	if tmpl == "" {
@@ -307,9 +322,11 @@ func (p *Provisioner) executeCommand(os, remotePath string, generatedData map[st
 		case os == osWindows:
 			tmpl = `powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "{{.Path}}"`
 		case user == "root":
-			tmpl = "/bin/sh '{{.Path}}'"
+			tmpl = "env {{.Vars}} /bin/sh '{{.Path}}'"
 		default:
-			tmpl = "sudo -n /bin/sh '{{.Path}}'"
+			// env sets the variables after sudo: no sudoers policy on
+			// which variables a user may pass is involved.
+			tmpl = "sudo -n env {{.Vars}} /bin/sh '{{.Path}}'"
 		}
 	}
 	data := map[string]interface{}{}
@@ -317,9 +334,49 @@ func (p *Provisioner) executeCommand(os, remotePath string, generatedData map[st
 		data[k] = v
 	}
 	data["Path"] = remotePath
+	data["Vars"] = flatVars(os, p.envVars())
 	ictx := p.config.ctx
 	ictx.Data = data
 	return interpolate.Render(tmpl, &ictx)
+}
+
+// envVars are the script's environment: Packer's own variables, as the
+// shell provisioner sets them, then environment_vars, sorted by name (a
+// later value of a name wins).
+func (p *Provisioner) envVars() []string {
+	vars := map[string]string{
+		"PACKER_BUILD_NAME":   p.config.PackerBuildName,
+		"PACKER_BUILDER_TYPE": p.config.PackerBuilderType,
+	}
+	for _, kv := range p.config.EnvironmentVars {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k + "=" + vars[k]
+	}
+	return out
+}
+
+// flatVars is {{.Vars}}: KEY='value' words for sh, or $env: assignments for
+// PowerShell. Values are quoted data, never code.
+func flatVars(os string, vars []string) string {
+	words := make([]string, len(vars))
+	for i, kv := range vars {
+		k, v, _ := strings.Cut(kv, "=")
+		if os == osWindows {
+			words[i] = "$env:" + k + "=" + script.QuotePS(v) + ";"
+		} else {
+			words[i] = k + "=" + script.Quote(v)
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 // removeScript deletes the uploaded script when it never ran; best effort,

@@ -106,7 +106,7 @@ func TestProvisionUploadsOnceAndRunsOnce(t *testing.T) {
 	require.NoError(t, err)
 	path := p.config.remotePath("linux")
 	assert.Regexp(t, `^/tmp/ami-harden-[0-9a-f]{12}\.sh$`, path)
-	assert.Equal(t, []string{"<upload " + path + ">", "sudo -n /bin/sh '" + path + "'"}, comm.commands)
+	assert.Equal(t, []string{"<upload " + path + ">", "sudo -n env PACKER_BUILDER_TYPE='' PACKER_BUILD_NAME='' /bin/sh '" + path + "'"}, comm.commands)
 	body := string(comm.uploads[path])
 	assert.True(t, strings.HasPrefix(body, "#!/bin/sh\n"))
 	assert.Contains(t, body, "AMI_HARDEN_STEPS='"+strings.Join(script.LinuxSteps, " ")+"'\n")
@@ -125,7 +125,7 @@ func TestProvisionAsRootNeedsNoSudo(t *testing.T) {
 	p := prepared(t, map[string]interface{}{})
 	comm, _, err := provision(t, p, "root", answer{stdout: fullReport(script.LinuxSteps)})
 	require.NoError(t, err)
-	assert.Equal(t, "/bin/sh '"+p.config.remotePath("linux")+"'", comm.commands[1])
+	assert.Equal(t, "env PACKER_BUILDER_TYPE='' PACKER_BUILD_NAME='' /bin/sh '"+p.config.remotePath("linux")+"'", comm.commands[1])
 }
 
 func TestProvisionExecuteCommand(t *testing.T) {

@@ -197,8 +197,25 @@ func TestProvisionRefusesStepsOfTheOtherOS(t *testing.T) {
 	comm := &recordingComm{}
 	err := p.Provision(t.Context(), &packersdk.MockUi{}, comm, winrm)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "the machine runs windows, which has no step sshd")
+	assert.Contains(t, err.Error(), "steps and skip_steps leave no step to run on this windows machine (sshd: not steps of windows)")
 	assert.Empty(t, comm.commands, "nothing is uploaded or run")
+}
+
+// One block for a Linux and a Windows source: the Linux step named is
+// skipped on Windows, said in the output, and the rest runs.
+func TestProvisionSharedBlockSkipsTheOtherOSsSteps(t *testing.T) {
+	p := prepared(t, map[string]interface{}{"steps": []string{"sshd", "temp"}, "skip_steps": []string{"secrets"}})
+	report := "@@ami-harden begin 1\r\n@@ami-harden start temp\r\n@@ami-harden step temp ok -\r\n@@ami-harden end 0\r\n"
+	ui := &packersdk.MockUi{}
+	comm := &recordingComm{answers: []answer{{stdout: report}}}
+	require.NoError(t, p.Provision(t.Context(), ui, comm, winrm))
+	said := ""
+	for _, m := range ui.SayMessages {
+		said += m.Message + "\n"
+	}
+	assert.Contains(t, said, "ami-harden: not steps of windows, skipped on this machine: sshd, secrets\n")
+	require.Len(t, comm.uploads, 1)
+	assert.Contains(t, string(comm.uploads[p.config.remotePath(osWindows)]), "$AmiHardenSteps = @('temp')\n")
 }
 
 // A real Windows PowerShell error record as it arrives over WinRM

@@ -24,6 +24,7 @@ const SchemaVersion = 1
 type Document struct {
 	SchemaVersion   int       `json:"schema_version"`
 	PluginVersion   string    `json:"plugin_version"`
+	Build           Build     `json:"build"`
 	OS              string    `json:"os"`
 	Mode            string    `json:"mode"`
 	StartedAt       time.Time `json:"started_at"`
@@ -36,6 +37,16 @@ type Document struct {
 	Error   string  `json:"error,omitempty"`
 	Summary Summary `json:"summary"`
 	Steps   []Step  `json:"steps"`
+}
+
+// Build says which build of which packer run the report is from.
+type Build struct {
+	// Name is PackerBuildName, e.g. "amazon-ebs.app".
+	Name string `json:"name"`
+	// BuilderType is PackerBuilderType, e.g. "amazon-ebs".
+	BuilderType string `json:"builder_type"`
+	// RunUUID is the packer run's PackerRunUUID.
+	RunUUID string `json:"run_uuid"`
 }
 
 // Summary counts the steps by status.
@@ -129,13 +140,19 @@ type junitSuites struct {
 }
 
 type junitSuite struct {
-	Name      string      `xml:"name,attr"`
-	Tests     int         `xml:"tests,attr"`
-	Failures  int         `xml:"failures,attr"`
-	Skipped   int         `xml:"skipped,attr"`
-	Time      string      `xml:"time,attr"`
-	Timestamp string      `xml:"timestamp,attr"`
-	Cases     []junitCase `xml:"testcase"`
+	Name       string          `xml:"name,attr"`
+	Properties []junitProperty `xml:"properties>property"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Time       string          `xml:"time,attr"`
+	Timestamp  string          `xml:"timestamp,attr"`
+	Cases      []junitCase     `xml:"testcase"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
 }
 
 type junitCase struct {
@@ -160,13 +177,23 @@ type junitSkipped struct {
 // steps, steps with findings and steps that never reported are failures.
 func WriteJUnit(path string, d *Document) error {
 	seconds := fmt.Sprintf("%.3f", d.DurationSeconds)
+	// The build's name keeps the suites and cases of parallel builds apart
+	// when a CI system reads several files into one view.
+	name, class := fmt.Sprintf("ami-harden %s %s", d.OS, d.Mode), "ami-harden."+d.OS
+	if d.Build.Name != "" {
+		name, class = fmt.Sprintf("ami-harden %s (%s %s)", d.Build.Name, d.OS, d.Mode), "ami-harden."+d.Build.Name
+	}
 	suite := junitSuite{
-		Name:      fmt.Sprintf("ami-harden %s %s", d.OS, d.Mode),
+		Name: name,
+		Properties: []junitProperty{
+			{"build_name", d.Build.Name}, {"builder_type", d.Build.BuilderType}, {"packer_run_uuid", d.Build.RunUUID},
+			{"plugin_version", d.PluginVersion}, {"os", d.OS}, {"mode", d.Mode},
+		},
 		Time:      seconds,
 		Timestamp: d.StartedAt.Format("2006-01-02T15:04:05"),
 	}
 	for _, s := range d.Steps {
-		c := junitCase{Name: s.Name, Classname: "ami-harden." + d.OS, SystemOut: strings.Join(append([]string{s.Detail}, s.Notes...), "\n")}
+		c := junitCase{Name: s.Name, Classname: class, SystemOut: strings.Join(append([]string{s.Detail}, s.Notes...), "\n")}
 		switch report.Status(s.Status) {
 		case report.Failed:
 			c.Failure = &junitFailure{Message: s.Detail, Type: s.Status, Text: s.Detail}

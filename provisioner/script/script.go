@@ -83,6 +83,38 @@ var WindowsSteps = []string{
 	"sysprep",
 }
 
+// defaultLinuxServices are the services step's default list on Linux: the
+// services that authenticate in cleartext (AWS's security whitepaper, table
+// 15: disable services and protocols that authenticate users in cleartext).
+// systemd units and the names the same servers have in inetd, xinetd and
+// OpenRC; see linux/services.sh for how each kind is turned off.
+var defaultLinuxServices = []string{
+	// telnet
+	"telnet.socket", "telnetd", "inetutils-telnetd",
+	// rsh, rlogin, rexec
+	"rsh.socket", "rlogin.socket", "rexec.socket", "rsh-server",
+	// tftp
+	"tftp.socket", "tftp.service", "tftpd-hpa", "atftpd",
+	// plain FTP
+	"vsftpd", "proftpd", "pure-ftpd", "inetutils-ftpd",
+	// NIS
+	"ypserv", "ypbind", "yppasswdd", "ypxfrd", "nis",
+}
+
+// defaultWindowsServices are the services step's default list on Windows:
+// the whitepaper's non-essential services (file sharing and RPC are the
+// system's own; the print spooler is not).
+var defaultWindowsServices = []string{"Spooler"}
+
+// DefaultServices are the services the services step disables on os when
+// the user names none.
+func DefaultServices(os string) []string {
+	if os == "windows" {
+		return append([]string{}, defaultWindowsServices...)
+	}
+	return append([]string{}, defaultLinuxServices...)
+}
+
 // SysprepModes are the values of sysprep, auto first.
 var SysprepModes = []string{"auto", "ec2launch-v2", "ec2launch-v1", "ec2config", "sysprep", "none"}
 
@@ -114,6 +146,11 @@ type Params struct {
 	RemoveUsers []string
 	// ShredPasses is how many passes of random data overwrite a secret.
 	ShredPasses int
+	// DisableServices are the services the services step disables.
+	DisableServices []string
+	// KeepServices are the default services kept (keep_services), for the
+	// report.
+	KeepServices []string
 	// Mode is enforce or audit.
 	Mode string
 	// RemoveSelf makes the script delete its own file before it starts.
@@ -128,6 +165,12 @@ type WindowsParams struct {
 	ExtraPaths []string
 	// DisableServices are the services the services step disables.
 	DisableServices []string
+	// KeepServices are the default services kept (keep_services), for the
+	// report.
+	KeepServices []string
+	// Env are environment variables (environment_vars and Packer's own),
+	// KEY=value, set at the top of the script.
+	Env []string
 	// RemoveUsers are the local accounts the accounts step removes.
 	RemoveUsers []string
 	// KeepUsers are the enabled local accounts the accounts step leaves.
@@ -159,6 +202,7 @@ func RenderWindows(p WindowsParams) []byte {
 	fmt.Fprintf(&b, "$AmiHardenSteps = %s\n", psArray(p.Steps))
 	fmt.Fprintf(&b, "$AmiHardenExtraPaths = %s\n", psArray(p.ExtraPaths))
 	fmt.Fprintf(&b, "$AmiHardenDisableServices = %s\n", psArray(p.DisableServices))
+	fmt.Fprintf(&b, "$AmiHardenKeepServices = %s\n", psArray(p.KeepServices))
 	fmt.Fprintf(&b, "$AmiHardenRemoveUsers = %s\n", psArray(p.RemoveUsers))
 	fmt.Fprintf(&b, "$AmiHardenKeepUsers = %s\n", psArray(p.KeepUsers))
 	fmt.Fprintf(&b, "$AmiHardenBuildUser = %s\n", QuotePS(p.BuildUser))
@@ -168,6 +212,11 @@ func RenderWindows(p WindowsParams) []byte {
 	fmt.Fprintf(&b, "$AmiHardenReportFile = %s\n", QuotePS(p.ReportFile))
 	fmt.Fprintf(&b, "$AmiHardenKeepFiles = %s\n", psArray(nonEmpty(p.ReportFile)))
 	fmt.Fprintf(&b, "$AmiHardenRemoveSelf = %s\n", psBool(p.RemoveSelf))
+	for _, kv := range p.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		// The name is letters, digits and _ (config checks it).
+		fmt.Fprintf(&b, "$env:%s = %s\n", k, QuotePS(v))
+	}
 	b.WriteString(compactPS(windowsPart("lib")))
 	for _, s := range p.Steps {
 		b.WriteString(compactPS(windowsPart(s)))
@@ -272,6 +321,8 @@ func RenderLinux(p Params) []byte {
 	assign(&header, "AMI_HARDEN_SECRETS_ALLOW", strings.Join(p.SecretsAllow, "\n"))
 	assign(&header, "AMI_HARDEN_REMOVE_USERS", strings.Join(p.RemoveUsers, "\n"))
 	assign(&header, "AMI_HARDEN_SHRED_PASSES", fmt.Sprint(p.ShredPasses))
+	assign(&header, "AMI_HARDEN_DISABLE_SERVICES", strings.Join(p.DisableServices, "\n"))
+	assign(&header, "AMI_HARDEN_KEEP_SERVICES", strings.Join(p.KeepServices, "\n"))
 	assign(&header, "AMI_HARDEN_MODE", p.Mode)
 	removeSelf := "0"
 	if p.RemoveSelf {

@@ -12,6 +12,27 @@ AMI_HARDEN_KEEP_CLOUD_INIT_SEED='0'
 AMI_HARDEN_SECRETS_ALLOW=''
 AMI_HARDEN_REMOVE_USERS=''
 AMI_HARDEN_SHRED_PASSES='1'
+AMI_HARDEN_DISABLE_SERVICES='telnet.socket
+telnetd
+inetutils-telnetd
+rsh.socket
+rlogin.socket
+rexec.socket
+rsh-server
+tftp.socket
+tftp.service
+tftpd-hpa
+atftpd
+vsftpd
+proftpd
+pure-ftpd
+inetutils-ftpd
+ypserv
+ypbind
+yppasswdd
+ypxfrd
+nis'
+AMI_HARDEN_KEEP_SERVICES=''
 AMI_HARDEN_MODE='enforce'
 AMI_HARDEN_REMOVE_SELF='1'
 # ami-harden: cleans and hardens a Linux machine before it becomes a shared image.

@@ -2,6 +2,7 @@
 $AmiHardenSteps = @('domain', 'guest-account', 'accounts', 'services', 'admin-password', 'winrm', 'user-keys', 'host-keys', 'credentials', 'history', 'autologon', 'answer-files', 'temp', 'recycle-bin', 'pagefile', 'event-logs', 'sysprep')
 $AmiHardenExtraPaths = @()
 $AmiHardenDisableServices = @('Spooler')
+$AmiHardenKeepServices = @()
 $AmiHardenRemoveUsers = @()
 $AmiHardenKeepUsers = @()
 $AmiHardenBuildUser = 'Administrator'
@@ -11,6 +12,8 @@ $AmiHardenMode = 'enforce'
 $AmiHardenReportFile = ''
 $AmiHardenKeepFiles = @()
 $AmiHardenRemoveSelf = $true
+$env:PACKER_BUILDER_TYPE = ''
+$env:PACKER_BUILD_NAME = ''
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
@@ -388,6 +391,7 @@ if ($svc.Status -eq 'Stopped' -and $startType -eq 'Disabled') {
 $notes = @()
 if ($wasRunning.Count -gt 0) { $notes += "was running: $(Join-List $wasRunning)" }
 if ($absent.Count -gt 0) { $notes += "not installed: $(Join-List $absent)" }
+if ($AmiHardenKeepServices.Count -gt 0) { $notes += "kept (keep_services): $(Join-List $AmiHardenKeepServices)" }
 $tail = if ($notes) { '; ' + ($notes -join '; ') } else { '' }
 if ($Audit) {
 Complete-Audit 'services' "nothing to disable$tail"

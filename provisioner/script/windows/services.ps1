@@ -1,5 +1,6 @@
 # services: no needless services in the image (the whitepaper names file
-# sharing, the print spooler and RPC); the list is disable_services. Names
+# sharing, the print spooler and RPC); the list is the default list without
+# keep_services, plus disable_services. Names
 # may hold a $ (MSSQL$INSTANCE): they are data, matched with -LiteralPath
 # style lookups, never a wildcard or a query.
 function Get-StartMode([string]$Name) {
@@ -43,6 +44,7 @@ function Invoke-ServicesStep {
     $notes = @()
     if ($wasRunning.Count -gt 0) { $notes += "was running: $(Join-List $wasRunning)" }
     if ($absent.Count -gt 0) { $notes += "not installed: $(Join-List $absent)" }
+    if ($AmiHardenKeepServices.Count -gt 0) { $notes += "kept (keep_services): $(Join-List $AmiHardenKeepServices)" }
     $tail = if ($notes) { '; ' + ($notes -join '; ') } else { '' }
     if ($Audit) {
         Complete-Audit 'services' "nothing to disable$tail"
