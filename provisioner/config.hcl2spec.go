@@ -33,10 +33,13 @@ type FlatConfig struct {
 	SecretsAllow        []string          `mapstructure:"secrets_allow" cty:"secrets_allow" hcl:"secrets_allow"`
 	ShredPasses         *int              `mapstructure:"shred_passes" cty:"shred_passes" hcl:"shred_passes"`
 	ExecuteCommand      *string           `mapstructure:"execute_command" cty:"execute_command" hcl:"execute_command"`
+	EnvironmentVars     []string          `mapstructure:"environment_vars" cty:"environment_vars" hcl:"environment_vars"`
+	StartRetryTimeout   *string           `mapstructure:"start_retry_timeout" cty:"start_retry_timeout" hcl:"start_retry_timeout"`
 	RemotePath          *string           `mapstructure:"remote_path" cty:"remote_path" hcl:"remote_path"`
 	ElevatedUser        *string           `mapstructure:"elevated_user" cty:"elevated_user" hcl:"elevated_user"`
 	ElevatedPassword    *string           `mapstructure:"elevated_password" cty:"elevated_password" hcl:"elevated_password"`
 	DisableServices     []string          `mapstructure:"disable_services" cty:"disable_services" hcl:"disable_services"`
+	KeepServices        []string          `mapstructure:"keep_services" cty:"keep_services" hcl:"keep_services"`
 	Sysprep             *string           `mapstructure:"sysprep" cty:"sysprep" hcl:"sysprep"`
 	SysprepShutdown     *bool             `mapstructure:"sysprep_shutdown" cty:"sysprep_shutdown" hcl:"sysprep_shutdown"`
 	SysprepTimeout      *string           `mapstructure:"sysprep_timeout" cty:"sysprep_timeout" hcl:"sysprep_timeout"`
@@ -77,10 +80,13 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"secrets_allow":              &hcldec.AttrSpec{Name: "secrets_allow", Type: cty.List(cty.String), Required: false},
 		"shred_passes":               &hcldec.AttrSpec{Name: "shred_passes", Type: cty.Number, Required: false},
 		"execute_command":            &hcldec.AttrSpec{Name: "execute_command", Type: cty.String, Required: false},
+		"environment_vars":           &hcldec.AttrSpec{Name: "environment_vars", Type: cty.List(cty.String), Required: false},
+		"start_retry_timeout":        &hcldec.AttrSpec{Name: "start_retry_timeout", Type: cty.String, Required: false},
 		"remote_path":                &hcldec.AttrSpec{Name: "remote_path", Type: cty.String, Required: false},
 		"elevated_user":              &hcldec.AttrSpec{Name: "elevated_user", Type: cty.String, Required: false},
 		"elevated_password":          &hcldec.AttrSpec{Name: "elevated_password", Type: cty.String, Required: false},
 		"disable_services":           &hcldec.AttrSpec{Name: "disable_services", Type: cty.List(cty.String), Required: false},
+		"keep_services":              &hcldec.AttrSpec{Name: "keep_services", Type: cty.List(cty.String), Required: false},
 		"sysprep":                    &hcldec.AttrSpec{Name: "sysprep", Type: cty.String, Required: false},
 		"sysprep_shutdown":           &hcldec.AttrSpec{Name: "sysprep_shutdown", Type: cty.Bool, Required: false},
 		"sysprep_timeout":            &hcldec.AttrSpec{Name: "sysprep_timeout", Type: cty.String, Required: false},

@@ -17,7 +17,9 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // parser and shellcheck check it (make test), and its size is known. This
 // test keeps the files current: `go test ./provisioner -update` rewrites them.
 func TestDefaultScriptsAreGolden(t *testing.T) {
-	p := prepared(t, map[string]interface{}{})
+	// As Packer passes them for the build test/acceptance/winrm_test.go
+	// runs, which compares what it receives with the golden file.
+	p := prepared(t, map[string]interface{}{"packer_build_name": "windows", "packer_builder_type": "null"})
 	for _, c := range []struct{ os, file string }{
 		{osLinux, "default-linux.sh"},
 		{osWindows, "default-windows.ps1"},

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/packer-plugin-sdk/guestexec"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/retry"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
 	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/report"
@@ -91,15 +92,6 @@ func (p *Provisioner) harden(ctx context.Context, ui packersdk.Ui, comm packersd
 		verb = "Auditing (changing nothing)"
 	}
 	ui.Say(fmt.Sprintf("%s the image (%s, %d steps: %s)", verb, os, len(steps), strings.Join(steps, ", ")))
-	if err := comm.Upload(remotePath, bytes.NewReader(body), nil); err != nil {
-		return fmt.Errorf("could not upload the hardening script to %s: %w", remotePath, err)
-	}
-	if os == osWindows && p.config.ElevatedUser != "" {
-		if command, err = guestexec.GenerateElevatedRunner(command, p); err != nil {
-			return fmt.Errorf("could not prepare the elevated run as %s: %w", p.config.ElevatedUser, err)
-		}
-	}
-
 	elevated := os == osWindows && p.config.ElevatedUser != ""
 	show := func(line string) { showLine(ui, run, line) }
 	if elevated {
@@ -113,20 +105,59 @@ func (p *Provisioner) harden(ctx context.Context, ui packersdk.Ui, comm packersd
 			}
 		}
 	}
-	stdout := &lineWriter{emit: show}
-	stderr := &lineWriter{emit: ui.Error}
-	if os == osWindows {
-		stderr.emit = psStderr(ui.Error)
-	}
-	cmd := &packersdk.RemoteCmd{Command: command, Stdout: stdout, Stderr: stderr}
-	// Over SSH, Start returns at once, and an error means nothing ran. Over
-	// WinRM, Start runs the whole command and returns the transport error
-	// of a connection lost on the way, even before any output: the command
-	// was accepted and may have run. No exit status follows such an error
-	// through Packer's plugin RPC, so there is nothing to wait for.
-	startErr := comm.Start(ctx, cmd)
-	if startErr != nil && generatedData["ConnType"] != "winrm" && !stdout.Seen() {
-		return fmt.Errorf("could not start the hardening script (%s): %w", command, startErr)
+
+	// The upload and the start are tried again until start_retry_timeout,
+	// as Packer's shell and powershell provisioners do, but only while
+	// nothing can have run: the script must never run twice, or twice at
+	// once.
+	var cmd *packersdk.RemoteCmd
+	var stdout, stderr *lineWriter
+	var startErr error
+	winrm := generatedData["ConnType"] == "winrm"
+	again := fmt.Sprintf("trying again until start_retry_timeout (%s)", p.config.StartRetryTimeout)
+	err = retry.Config{
+		StartTimeout: p.config.StartRetryTimeout,
+		ShouldRetry:  func(err error) bool { return errors.As(err, new(*notRunError)) },
+	}.Run(ctx, func(ctx context.Context) error {
+		if err := comm.Upload(remotePath, bytes.NewReader(body), nil); err != nil {
+			ui.Say(fmt.Sprintf("ami-harden: could not upload the script (%v); %s", err, again))
+			return &notRunError{fmt.Errorf("could not upload the hardening script to %s: %w", remotePath, err)}
+		}
+		command := command
+		if elevated {
+			var err error
+			if command, err = guestexec.GenerateElevatedRunner(command, p); err != nil {
+				ui.Say(fmt.Sprintf("ami-harden: could not upload the elevated runner (%v); %s", err, again))
+				return &notRunError{fmt.Errorf("could not prepare the elevated run as %s: %w", p.config.ElevatedUser, err)}
+			}
+		}
+		stdout = &lineWriter{emit: show}
+		stderr = &lineWriter{emit: ui.Error}
+		if os == osWindows {
+			stderr.emit = psStderr(ui.Error)
+		}
+		cmd = &packersdk.RemoteCmd{Command: command, Stdout: stdout, Stderr: stderr}
+		// Over SSH, Start returns at once, and an error means nothing ran.
+		// Over WinRM, Start runs the whole command and returns the transport
+		// error of a connection lost on the way, even before any output: the
+		// command was accepted and may have run, unless the script is still
+		// there (it deletes itself first). No exit status follows such an
+		// error through Packer's plugin RPC, so there is nothing to wait for.
+		startErr = comm.Start(ctx, cmd)
+		switch {
+		case startErr == nil || stdout.Seen():
+			return nil
+		case !winrm:
+			ui.Say(fmt.Sprintf("ami-harden: could not start the script (%v); %s", startErr, again))
+			return &notRunError{fmt.Errorf("could not start the hardening script (%s): %w", command, startErr)}
+		case p.stillThere(ctx, comm, remotePath):
+			ui.Say(fmt.Sprintf("ami-harden: WinRM failed before the script began (%v); the script is still there, so it never ran; %s", startErr, again))
+			return &notRunError{fmt.Errorf("could not start the hardening script (%s): %w", command, startErr)}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	exit := packersdk.CmdDisconnect
 	if startErr == nil {
@@ -163,6 +194,36 @@ func (p *Provisioner) harden(ctx context.Context, ui packersdk.Ui, comm packersd
 		ui.Error(fmt.Sprintf("ami-harden: the connection was lost: %v", startErr))
 	}
 	return outcome(run, exit, lost, command)
+}
+
+// notRunError is a failure to upload or start the script after which
+// nothing of it can have run: the only kind tried again.
+type notRunError struct{ err error }
+
+func (e *notRunError) Error() string { return e.err.Error() }
+func (e *notRunError) Unwrap() error { return e.err }
+
+// stillThere asks a Windows machine whether the uploaded script is still
+// there, that is, never began (it deletes itself as it starts). Asking is
+// harmless, so a machine that does not answer (WinRM restarting) is asked
+// again until start_retry_timeout; no answer by then counts as no: the
+// script may have run, and is not started again.
+func (p *Provisioner) stillThere(ctx context.Context, comm packersdk.Communicator, remotePath string) bool {
+	ps := "if (Test-Path -LiteralPath " + script.QuotePS(remotePath) + ") { exit 3 }; exit 0\n"
+	there := false
+	_ = retry.Config{StartTimeout: p.config.StartRetryTimeout}.Run(ctx, func(ctx context.Context) error {
+		cmd := &packersdk.RemoteCmd{Command: encodedCommand(ps)}
+		if err := comm.Start(ctx, cmd); err != nil {
+			return err
+		}
+		exit, err := wait(ctx, cmd)
+		if err != nil {
+			return nil // cancelled: the build ends
+		}
+		there = exit == 3
+		return nil
+	})
+	return there
 }
 
 // cancelled is the error of a build cancelled while the script ran.

@@ -2,6 +2,7 @@ package provisioner
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"strings"
@@ -21,6 +22,8 @@ type recordingComm struct {
 	uploads  map[string][]byte
 	commands []string
 	answers  []answer
+	// uploadErrs fail the first uploads, one each.
+	uploadErrs []error
 }
 
 type answer struct {
@@ -60,6 +63,12 @@ func (c *recordingComm) Start(_ context.Context, cmd *packersdk.RemoteCmd) error
 }
 
 func (c *recordingComm) Upload(path string, r io.Reader, _ *os.FileInfo) error {
+	if len(c.uploadErrs) > 0 {
+		err := c.uploadErrs[0]
+		c.uploadErrs = c.uploadErrs[1:]
+		c.commands = append(c.commands, "<failed upload "+path+">")
+		return err
+	}
 	b, err := io.ReadAll(r)
 	if c.uploads == nil {
 		c.uploads = map[string][]byte{}
@@ -277,4 +286,37 @@ func TestReportFileErrorFailsTheBuild(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "could not write report_file")
 	}
+}
+
+// A machine that does not answer yet (restarting) gets the upload and the
+// start again until start_retry_timeout; over SSH a Start error means the
+// session never opened, so nothing ran.
+func TestProvisionRetriesUploadAndStart(t *testing.T) {
+	p := prepared(t, map[string]interface{}{"steps": []string{"temp"}, "start_retry_timeout": "1m"})
+	path := p.config.remotePath(osLinux)
+	report := "@@ami-harden begin 1\n@@ami-harden start temp\n@@ami-harden step temp ok -\n@@ami-harden end 0\n"
+	comm := &recordingComm{
+		uploadErrs: []error{errors.New("connection refused")},
+		answers:    []answer{{startErr: errors.New("ssh: handshake failed")}, {stdout: report}},
+	}
+	ui := &packersdk.MockUi{}
+	require.NoError(t, p.Provision(t.Context(), ui, comm, map[string]interface{}{"User": "root"}))
+	run := "env PACKER_BUILDER_TYPE='' PACKER_BUILD_NAME='' /bin/sh '" + path + "'"
+	assert.Equal(t, []string{"<failed upload " + path + ">", "<upload " + path + ">", run, "<upload " + path + ">", run}, comm.commands)
+	said := ""
+	for _, m := range ui.SayMessages {
+		said += m.Message + "\n"
+	}
+	assert.Contains(t, said, "ami-harden: could not upload the script (connection refused); trying again until start_retry_timeout (1m0s)")
+	assert.Contains(t, said, "ami-harden: could not start the script (ssh: handshake failed); trying again")
+}
+
+// Past start_retry_timeout the last error fails the build, naming it.
+func TestProvisionGivesUpAfterStartRetryTimeout(t *testing.T) {
+	p := prepared(t, map[string]interface{}{"steps": []string{"temp"}, "start_retry_timeout": "1s"})
+	comm := &recordingComm{uploadErrs: []error{errors.New("no route"), errors.New("no route"), errors.New("no route"), errors.New("no route")}}
+	err := p.Provision(t.Context(), &packersdk.MockUi{}, comm, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "could not upload the hardening script to "+p.config.remotePath(osLinux)+": no route")
+	assert.Less(t, len(comm.commands), 4, "tried for about a second, every 2 s")
 }

@@ -241,5 +241,22 @@ func TestProvisionWindowsLostBeforeOutput(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "the connection to the machine was lost before the first step started")
 	assert.NotContains(t, err.Error(), "could not start")
-	assert.Len(t, comm.commands, 2, "no cleanup command on a connection that may be gone")
+	require.Len(t, comm.commands, 3, "asked once whether the script is still there; no retry, no cleanup")
+	assert.Contains(t, comm.commands[2], "-EncodedCommand ")
+}
+
+// WinRM failed before the script began, and the script is still there: it
+// never ran, so the start is tried again (a WinRM hiccup after a restart).
+func TestProvisionWindowsRetriesAStartThatNeverRan(t *testing.T) {
+	p := prepared(t, map[string]interface{}{"steps": []string{"temp"}, "start_retry_timeout": "1m"})
+	report := "@@ami-harden begin 1\r\n@@ami-harden start temp\r\n@@ami-harden step temp ok -\r\n@@ami-harden end 0\r\n"
+	comm := &recordingComm{answers: []answer{
+		{startErr: errors.New(`Post "http://127.0.0.1:5985/wsman": EOF`)},
+		{exit: 3}, // Test-Path: still there
+		{stdout: report},
+	}}
+	require.NoError(t, p.Provision(t.Context(), &packersdk.MockUi{}, comm, winrm))
+	require.Len(t, comm.commands, 5)
+	assert.Equal(t, comm.commands[1], comm.commands[4], "the same command, started again")
+	assert.Contains(t, comm.commands[2], "-EncodedCommand ")
 }

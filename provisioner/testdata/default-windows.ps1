@@ -12,8 +12,8 @@ $AmiHardenMode = 'enforce'
 $AmiHardenReportFile = ''
 $AmiHardenKeepFiles = @()
 $AmiHardenRemoveSelf = $true
-$env:PACKER_BUILDER_TYPE = ''
-$env:PACKER_BUILD_NAME = ''
+$env:PACKER_BUILDER_TYPE = 'null'
+$env:PACKER_BUILD_NAME = 'windows'
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'

@@ -37,6 +37,8 @@ var (
 	sysprepPoll = winrmfake.Contains("@@ami-harden waiting sysprep")
 	// The read of the report file the script writes under the elevated runner.
 	reportRead = winrmfake.Matches(`ReadAllText\('C:\\Windows\\Temp\\ami-harden-[0-9a-f]+\.report'\)`)
+	// The question whether the uploaded script is still there (it never ran).
+	stillThere = winrmfake.Matches(`Test-Path -LiteralPath 'C:/Windows/Temp/ami-harden-[0-9a-f]+\.ps1'\) \{ exit 3 \}`)
 )
 
 var pollInterval sync.Once
@@ -314,7 +316,9 @@ func TestWinRMConnectionLostBeforeOutput(t *testing.T) {
 		On(scriptRun, winrmfake.Reply{Stdout: windowsOutput(t, "full-report.txt"), Drop: winrmfake.DropBeforeOutput,
 			Then: winrmfake.Gone})})
 
-	winrmBuild(t, "ami_harden_winrm_lost_before_output", winrmTemplate(f, ""),
+	// The provisioner asks the gone machine whether the script is still
+	// there until start_retry_timeout: 3 s here, not the default 5 minutes.
+	winrmBuild(t, "ami_harden_winrm_lost_before_output", winrmTemplate(f, `    start_retry_timeout = "3s"`),
 		buildCheck(false, nil, func(log string) error {
 			if errText := buildError(log); !strings.Contains(errText, "half hardened") {
 				return fmt.Errorf("the script started (WinRM gave it a CommandId) and the connection was lost: "+
@@ -325,6 +329,41 @@ func TestWinRMConnectionLostBeforeOutput(t *testing.T) {
 	runs := f.Runs()
 	require.Len(t, runs, 2)
 	assert.True(t, runs[1].Dropped)
+}
+
+// TestWinRMStartRetriedWhenTheScriptNeverRan: WinRM drops the script's
+// command before the client learns its CommandId, and then answers 503 for
+// a while (the service restarting, as after a windows-restart). The
+// provisioner asks until the machine answers whether the script is still
+// there; it is, so nothing ran, and the script is uploaded and started
+// again (start_retry_timeout). The build is green.
+func TestWinRMStartRetriedWhenTheScriptNeverRan(t *testing.T) {
+	winrmAcc(t)
+	report := windowsOutput(t, "full-report.txt")
+	f := winrmfake.Start(t, winrmfake.Options{Responder: winrmfake.NewScenario().
+		Sequence(scriptRun,
+			winrmfake.Reply{Drop: winrmfake.DropOnCommand, Then: winrmfake.Outage{Status: 503, Count: 3}},
+			winrmfake.Reply{Stdout: report}).
+		On(stillThere, winrmfake.Reply{ExitCode: 3}).
+		On(sysprepPoll, winrmfake.Reply{Stdout: windowsOutput(t, "poll-done.txt")})})
+
+	winrmBuild(t, "ami_harden_winrm_start_retried", winrmTemplate(f, `    start_retry_timeout = "15s"`),
+		buildCheck(true, []string{
+			"the script is still there, so it never ran; trying again until start_retry_timeout (15s)",
+			"ami-harden: 17 of 17 steps reported",
+		}, nil))
+	var scripts, checks int
+	for _, r := range f.Runs() {
+		switch {
+		case scriptRun(r):
+			scripts++
+		case stillThere(r):
+			checks++
+		}
+	}
+	assert.Equal(t, 2, scripts, "the script's command twice: dropped, then run")
+	assert.Equal(t, 1, checks, "one answered question whether the script is still there")
+	logWinRMStats(t, f)
 }
 
 // TestWinRMElevated: with elevated_user the script runs through Packer's
