@@ -130,7 +130,7 @@ build {
   sources = ["source.null.x"]
   provisioner "ami-harden" {
     steps         = ["sshd", "fierwall"]
-    sshd_settings = { PasswdAuthentication = "no" }
+    sshd_settings = { Match = "User x" }
     extra_paths   = ["relative/path", "/.", "/usr/.."]
   }
 }
@@ -139,7 +139,7 @@ build {
 	require.Error(t, err, "packer validate accepted a bad configuration:\n%s", out)
 	for _, want := range []string{
 		`steps: unknown step "fierwall"`,
-		`sshd_settings: "PasswdAuthentication" is not an sshd keyword`,
+		`sshd_settings: Match is not supported here`,
 		`extra_paths: "relative/path" is not an absolute path`,
 		// Cleaned first: both are the root file system (issue 10, finding 5).
 		`extra_paths: "/." resolves to /:`,

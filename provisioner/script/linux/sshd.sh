@@ -23,6 +23,14 @@ step_sshd() {
 		mv "$work/settings.old" "$work/settings"
 	fi
 
+	# Whether sshd knows each keyword and value, this machine's sshd says
+	# (distributions add keywords of their own): the settings alone, as a
+	# file of their own, before sshd_config is touched.
+	if ! sshd_effective -f "$work/settings" >/dev/null; then
+		report sshd failed "sshd_settings: this machine's sshd rejects them, $config is unchanged (sshd -T: $(grep -v 'terminating, [0-9]* bad configuration' "$work/sshd_err" | head -n 3 | sed "s|$work/settings|sshd_settings|" | tr -d '\r' | join))"
+		return
+	fi
+
 	if [ "$audit" ]; then
 		sshd_compare "$work/sshd_before"
 		findings_from sshd "$work/wrong" '%s (sshd -T)'
