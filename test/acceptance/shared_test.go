@@ -1,0 +1,111 @@
+package acceptance
+
+import (
+	_ "embed"
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/packer-plugin-sdk/acctest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ami-harden/packer-plugin-ami-harden/test/winrmfake"
+)
+
+//go:embed testdata/fixtures/shared-linux-windows.pkr.hcl
+var sharedTemplate string
+
+// TestSharedBlockLinuxAndWindows: one provisioner block serves a Linux
+// source (the rig over SSH) and a Windows source (the fake WinRM machine)
+// in one packer build. Each machine skips the other OS's step and says so,
+// runs the rest, and writes report files named after its source, with the
+// build's identity in them.
+func TestSharedBlockLinuxAndWindows(t *testing.T) {
+	winrmAcc(t)
+	tg := newTarget(t)
+	full := windowsOutput(t, "full-report.txt")
+	// The Windows run without sysprep: the report up to that step, then its end.
+	report := full[:strings.Index(full, "@@ami-harden start sysprep")] + "@@ami-harden end 0\r\n"
+	f := winrmfake.Start(t, winrmfake.Options{Responder: winrmfake.NewScenario().On(scriptRun, winrmfake.Reply{Stdout: report})})
+	dir := t.TempDir()
+
+	acctest.TestPlugin(t, &acctest.PluginTestCase{
+		Name:     "ami_harden_shared_block",
+		Type:     "ami-harden",
+		Template: sharedTemplate,
+		BuildExtraArgs: []string{
+			"-var", "ssh_port=" + strconv.Itoa(tg.Port), "-var", "ssh_private_key_file=" + tg.Key,
+			"-var", "winrm_host=" + f.Host(), "-var", "winrm_port=" + strconv.Itoa(f.Port()),
+			"-var", "winrm_username=" + f.User(), "-var", "winrm_password=" + f.Password(),
+			"-var", "report_dir=" + dir,
+		},
+		Check: buildCheck(true, []string{
+			"null.linux: ami-harden: not steps of linux, skipped on this machine: sysprep",
+			"null.windows: ami-harden: not steps of windows, skipped on this machine: secrets",
+			"null.linux: ami-harden: 11 of 11 steps reported",
+			"null.windows: ami-harden: 16 of 16 steps reported",
+			// {{.Vars}} in the default execute_command on Linux (the SSH
+			// communicator logs the command it starts).
+			`sudo -n env PACKER_BUILDER_TYPE='null' PACKER_BUILD_NAME='linux' SHARED_TEST='it'\''s shared' /bin/sh '/tmp/ami-harden-`,
+		}, nil),
+	})
+
+	// The Windows script sets environment_vars and Packer's own at its top.
+	_, body := uploadedScript(t, f)
+	assert.True(t, strings.Contains(string(body), "\n$env:PACKER_BUILDER_TYPE = 'null'\n$env:PACKER_BUILD_NAME = 'windows'\n$env:SHARED_TEST = 'it''s shared'\n"),
+		"environment variables at the top of the Windows script")
+
+	for _, c := range []struct{ source, os string }{{"linux", "linux"}, {"windows", "windows"}} {
+		b, err := os.ReadFile(filepath.Join(dir, c.source+".json"))
+		require.NoError(t, err, "each source writes report_file named after it")
+		var doc struct {
+			OS    string `json:"os"`
+			Build struct {
+				Name        string `json:"name"`
+				BuilderType string `json:"builder_type"`
+				RunUUID     string `json:"run_uuid"`
+			} `json:"build"`
+			Steps []struct {
+				Name string `json:"name"`
+			} `json:"steps"`
+		}
+		require.NoError(t, json.Unmarshal(b, &doc))
+		assert.Equal(t, c.os, doc.OS)
+		assert.Equal(t, c.source, doc.Build.Name)
+		assert.Equal(t, "null", doc.Build.BuilderType)
+		assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`, doc.Build.RunUUID, "PackerRunUUID")
+		for _, s := range doc.Steps {
+			assert.NotContains(t, []string{"secrets", "sysprep"}, s.Name)
+		}
+
+		b, err = os.ReadFile(filepath.Join(dir, c.source+".xml"))
+		require.NoError(t, err)
+		var j struct {
+			Suites []struct {
+				Name       string `xml:"name,attr"`
+				Properties []struct {
+					Name  string `xml:"name,attr"`
+					Value string `xml:"value,attr"`
+				} `xml:"properties>property"`
+				Cases []struct {
+					Classname string `xml:"classname,attr"`
+				} `xml:"testcase"`
+			} `xml:"testsuite"`
+		}
+		require.NoError(t, xml.Unmarshal(b, &j))
+		require.Len(t, j.Suites, 1)
+		assert.Equal(t, "ami-harden "+c.source+" ("+c.os+" enforce)", j.Suites[0].Name)
+		assert.Equal(t, "ami-harden."+c.source, j.Suites[0].Cases[0].Classname)
+		props := map[string]string{}
+		for _, p := range j.Suites[0].Properties {
+			props[p.Name] = p.Value
+		}
+		assert.Equal(t, doc.Build.RunUUID, props["packer_run_uuid"])
+		assert.Equal(t, "null", props["builder_type"])
+	}
+}
