@@ -138,11 +138,11 @@ func (p *Provisioner) harden(ctx context.Context, ui packersdk.Ui, comm packersd
 		}
 		cmd = &packersdk.RemoteCmd{Command: command, Stdout: stdout, Stderr: stderr}
 		// Not the SDK's RemoteCmd.RunWithUi: on a Start error (WinRM's lost
-		// connection, the case that matters here) it returns before its
-		// reader has passed on the lines that arrived, and leaves that reader
-		// looping on a closed channel for an exit that never comes (SDK
-		// v0.6.4, packer/communicator.go); nor does it say whether any
-		// output came. lineWriter keeps both.
+		// connection, the case that matters here) it returns while its
+		// reader may still be passing lines on, and that reader then loops
+		// on closed channels, waiting for an exit status that never comes,
+		// until the build's context ends (SDK v0.6.4, packer/communicator.go);
+		// nor does it say whether any output came. lineWriter does both.
 		// Over SSH, Start returns at once, and an error means nothing ran.
 		// Over WinRM, Start runs the whole command and returns the transport
 		// error of a connection lost on the way, even before any output: the
