@@ -86,7 +86,7 @@ func TestStepsForOS(t *testing.T) {
 	p = &Provisioner{}
 	err = p.Prepare(map[string]interface{}{"os": "linux", "skip_steps": []string{"sysprep"}})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `skip_steps: unknown step "sysprep"; valid steps are: sshd, passwords`)
+	assert.Contains(t, err.Error(), `skip_steps: unknown step "sysprep"; valid steps are: sshd, services, passwords`)
 }
 
 func TestPrepareSSHDSettingsOverride(t *testing.T) {
@@ -117,7 +117,7 @@ func TestPrepareCollectsEveryError(t *testing.T) {
 	})
 	require.Error(t, err)
 	for _, want := range []string{
-		`steps: unknown step "firewall"; valid steps are: sshd, passwords, host-keys, user-keys, credentials, history, accounts, cloud-init, machine-id, temp, secrets, logs`,
+		`steps: unknown step "firewall"; valid steps are: sshd, services, passwords, host-keys, user-keys, credentials, history, accounts, cloud-init, machine-id, temp, secrets, logs`,
 		`step "sshd" is in both steps and skip_steps`,
 		`sshd_settings: "Bad Key" is not an sshd keyword`,
 		"sshd_settings: Banner has an empty value",

@@ -124,7 +124,7 @@ func TestProvisionUploadsOnceAndRunsOnce(t *testing.T) {
 	for _, m := range ui.SayMessages {
 		shown = append(shown, m.Message)
 	}
-	assert.Regexp(t, `^ami-harden: 12 of 12 steps reported: 0 changed, 12 ok, 0 skipped, 0 failed in \d+(\.\d+)?[µm]?s$`, shown[len(shown)-1])
+	assert.Regexp(t, `^ami-harden: 13 of 13 steps reported: 0 changed, 13 ok, 0 skipped, 0 failed in \d+(\.\d+)?[µm]?s$`, shown[len(shown)-1])
 	assert.Contains(t, shown, "a line of other output", "other output passes through")
 	assert.Contains(t, shown, "sshd           ok       -")
 	assert.NotContains(t, strings.Join(shown, "\n"), "@@ami-harden", "protocol lines are not shown raw")
@@ -261,7 +261,7 @@ func TestReportFilesOnFailure(t *testing.T) {
 	assert.Contains(t, string(b), `"result": "failed"`)
 	assert.FileExists(t, dir+"/out/junit.xml")
 	assert.Equal(t, "ami-harden-summary", ui.MachineType)
-	assert.Equal(t, []string{"audit", "0", "11", "0", "0", "1", "0"}, ui.MachineArgs)
+	assert.Equal(t, []string{"audit", "0", "12", "0", "0", "1", "0"}, ui.MachineArgs)
 }
 
 // A report file that cannot be written fails the build, on_failure or not.

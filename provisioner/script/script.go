@@ -48,6 +48,9 @@ func windowsPart(name string) string {
 // names are interface: users write them in steps and skip_steps.
 var LinuxSteps = []string{
 	"sshd",
+	// Right after sshd: its note of what listens names sshd's ports as
+	// sshd -T gives them.
+	"services",
 	"passwords",
 	"host-keys",
 	"user-keys",
@@ -86,18 +89,30 @@ var WindowsSteps = []string{
 // defaultLinuxServices are the services step's default list on Linux: the
 // services that authenticate in cleartext (AWS's security whitepaper, table
 // 15: disable services and protocols that authenticate users in cleartext).
-// systemd units and the names the same servers have in inetd, xinetd and
-// OpenRC; see linux/services.sh for how each kind is turned off.
+// They are names, not packages: each name covers the systemd units NAME.service
+// and NAME.socket, the init script NAME (SysV and OpenRC), and the inetd and
+// xinetd entries whose service is NAME or whose server is NAME, NAMEd,
+// in.NAME or in.NAMEd; see linux/services.sh. linux/lib.sh holds the same
+// list as AMI_HARDEN_DISABLE_SERVICES's default (a test keeps them equal).
 var defaultLinuxServices = []string{
-	// telnet
-	"telnet.socket", "telnetd", "inetutils-telnetd",
-	// rsh, rlogin, rexec
-	"rsh.socket", "rlogin.socket", "rexec.socket", "rsh-server",
-	// tftp
-	"tftp.socket", "tftp.service", "tftpd-hpa", "atftpd",
-	// plain FTP
-	"vsftpd", "proftpd", "pure-ftpd", "inetutils-ftpd",
-	// NIS
+	// telnet: telnet.socket (Fedora, RHEL, SUSE), inetd's and xinetd's
+	// telnet (Debian's inetutils-telnetd and telnetd run /usr/sbin/telnetd
+	// and in.telnetd from inetd); telnetd: busybox's (Alpine's OpenRC).
+	"telnet", "telnetd",
+	// rsh, rlogin, rexec: rsh.socket, rlogin.socket, rexec.socket (Fedora,
+	// SUSE), xinetd's rsh, rlogin, rexec, and inetd's shell, login and exec
+	// entries, whose servers are in.rshd, in.rlogind and in.rexecd (Debian's
+	// rsh-server, rsh-redone-server).
+	"rsh", "rlogin", "rexec",
+	// tftp: tftp.socket and tftp.service (Fedora, RHEL, SUSE), inetd's and
+	// xinetd's tftp; Debian's tftpd-hpa (an init script) and atftpd
+	// (atftpd.service, atftpd.socket); Alpine's in.tftpd (OpenRC).
+	"tftp", "tftpd-hpa", "atftpd", "in.tftpd",
+	// Plain FTP: inetd's and xinetd's ftp (whatever server it runs), and the
+	// standalone servers' units and init scripts on every distribution.
+	"ftp", "vsftpd", "proftpd", "pure-ftpd",
+	// NIS: ypserv, yppasswdd, ypxfrd (ypserv), ypbind (ypbind-mt), and the
+	// single nis init script of older Debian and Ubuntu.
 	"ypserv", "ypbind", "yppasswdd", "ypxfrd", "nis",
 }
 

@@ -89,13 +89,13 @@ func TestHardenDirtyImage(t *testing.T) {
 		summary             string
 	}{
 		{bookworm, "new keys at first boot by ami-harden-host-keys.service (ssh-keygen -A early in boot, before sshd)", "cloud-init     skipped  cloud-init is not installed",
-			"12 of 12 steps reported: 9 changed, 2 ok, 1 skipped, 0 failed"},
+			"13 of 13 steps reported: 9 changed, 3 ok, 1 skipped, 0 failed"},
 		// trixie's openssh-server brings its own sshd-keygen.service, which
 		// runs only when systemd sees a first boot.
 		{trixie, "new keys at first boot by ami-harden-host-keys.service (ssh-keygen -A early in boot, before sshd), besides the distribution's sshd-keygen.service", "cloud-init     skipped  cloud-init is not installed",
-			"12 of 12 steps reported: 9 changed, 2 ok, 1 skipped, 0 failed"},
+			"13 of 13 steps reported: 9 changed, 3 ok, 1 skipped, 0 failed"},
 		{bookwormCloudInit, "new keys at first boot by ami-harden-host-keys.service (ssh-keygen -A early in boot, before sshd), besides cloud-init",
-			"cloud-init     changed  overwrote its state and logs, ran cloud-init clean --logs, removed /var/lib/cloud/seed", "12 of 12 steps reported: 10 changed, 2 ok, 0 skipped, 0 failed"},
+			"cloud-init     changed  overwrote its state and logs, ran cloud-init clean --logs, removed /var/lib/cloud/seed", "13 of 13 steps reported: 10 changed, 3 ok, 0 skipped, 0 failed"},
 	} {
 		t.Run(c.img.Name, func(t *testing.T) { hardenDirtyImage(t, c.img, c.hostKeys, c.cloudInit, c.summary) })
 	}

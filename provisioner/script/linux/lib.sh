@@ -35,7 +35,7 @@
 
 # Parameters. The provisioner sets them above; the defaults are what an empty
 # `provisioner "ami-harden" {}` block means.
-: "${AMI_HARDEN_STEPS:=sshd passwords host-keys user-keys credentials history accounts cloud-init machine-id temp secrets logs}"
+: "${AMI_HARDEN_STEPS:=sshd services passwords host-keys user-keys credentials history accounts cloud-init machine-id temp secrets logs}"
 # Keyword/value lines for sshd, one per line, "Keyword value".
 : "${AMI_HARDEN_SSHD_SETTINGS:=PasswordAuthentication no
 PermitRootLogin prohibit-password
@@ -52,6 +52,28 @@ KbdInteractiveAuthentication no}"
 : "${AMI_HARDEN_SECRETS_ALLOW:=}"
 # 1: cloud-init's seed (/var/lib/cloud/seed) stays (keep_cloud_init_seed).
 : "${AMI_HARDEN_KEEP_CLOUD_INIT_SEED:=0}"
+# Services, one per line, that the services step turns off: the default list
+# less keep_services, plus disable_services (names: see services.sh).
+: "${AMI_HARDEN_DISABLE_SERVICES:=telnet
+telnetd
+rsh
+rlogin
+rexec
+tftp
+tftpd-hpa
+atftpd
+in.tftpd
+ftp
+vsftpd
+proftpd
+pure-ftpd
+ypserv
+ypbind
+yppasswdd
+ypxfrd
+nis}"
+# Names of the default list left as they are (keep_services), one per line.
+: "${AMI_HARDEN_KEEP_SERVICES:=}"
 # Overwrite passes of random data before a secret file is unlinked.
 : "${AMI_HARDEN_SHRED_PASSES:=1}"
 # enforce: change what needs changing, then verify it. audit: change nothing,
@@ -899,6 +921,13 @@ has_systemd() {
 live_systemd() {
 	[ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 &&
 		[ "$(stat -L -c %d:%i /proc/1/root 2>/dev/null)" = "$(stat -c %d:%i /)" ]
+}
+
+# live_machine: the script runs on a booted machine (any init), not in a
+# chroot of an image: PID 1 sees the same / as the script (in a chroot it is
+# the host's init, and its processes and sockets are the host's).
+live_machine() {
+	[ "$(stat -L -c %d:%i /proc/1/root 2>/dev/null)" = "$(stat -c %d:%i /)" ]
 }
 
 # wipe_at_shutdown NAME PATTERN...: arm, for this boot only, the unit
