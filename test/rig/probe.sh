@@ -17,6 +17,9 @@
 #   journal=      journal files below /var/log/journal after this boot (a later
 #                 boot of a hardened image logs as before)
 #   syslog=       systemctl is-active syslog.service (none without a syslog daemon)
+#   listen=       what listens on the container's own network once multi-user.target
+#                 is reached: PORT/tcp (listening) and PORT/udp (bound, unconnected),
+#                 any address, sorted, space-separated, from /proc/net
 out=/root/.probe/result.tmp
 
 # enabled UNIT: systemctl says "enabled" (an alias says "alias").
@@ -62,6 +65,11 @@ done
 	else
 		echo "syslog=none"
 	fi
+	echo "listen=$(awk '
+		function hex(s,   i, n) { n = 0; for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789ABCDEF", toupper(substr(s, i, 1))) - 1; return n }
+		FNR == 1 { p = FILENAME; sub(/.*\//, "", p); sub(/6$/, "", p); next }
+		(p == "tcp" && $4 == "0A") || (p == "udp" && $4 == "07" && $3 ~ /^0+:0000$/) { split($2, a, ":"); print hex(a[2]) "/" p }
+	' /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 2>/dev/null | sort -u -n | paste -sd ' ' -)"
 	# With Accept=no the first connection started the service behind the socket.
 	[ "$unit" = ssh.socket ] && echo "socketservice=$(systemctl is-active ssh.service)"
 } >"$out"

@@ -42,12 +42,18 @@ if [ -n "$extra" ]; then
 	cp /etc/resolv.conf "$work/root/etc/resolv.conf"
 	mount -t proc proc "$work/root/proc"
 	trap 'umount "$work/root/proc" 2>/dev/null || true; rm -rf --one-file-system "$work"' EXIT
+	# No package's daemon starts during the install: in the chroot it would
+	# run on this machine's network (inetd, tftpd). Removed afterwards, so
+	# the image is as apt-get leaves it.
+	printf '#!/bin/sh\nexit 101\n' >"$work/root/usr/sbin/policy-rc.d"
+	chmod 0755 "$work/root/usr/sbin/policy-rc.d"
 	if ! chroot "$work/root" /bin/sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(echo "$extra" | tr , ' ')" \
 		>"$work/apt.log" 2>&1; then
 		tail -n 30 "$work/apt.log" >&2
 		exit 1
 	fi
 	umount "$work/root/proc"
+	rm -f "$work/root/usr/sbin/policy-rc.d"
 	chroot "$work/root" apt-get clean
 	: >"$work/root/etc/resolv.conf"
 fi
