@@ -51,7 +51,7 @@ func TestAuditExample(t *testing.T) {
 	if pluginPath == "" {
 		pluginPath = filepath.Join(repo, "bin", "plugins")
 	}
-	for plugin, how := range map[string]string{"hashicorp/amazon/packer-plugin-amazon_*": "make validate-examples", "ami-harden/ami-harden/packer-plugin-ami-harden_*": "make dev"} {
+	for plugin, how := range map[string]string{"hashicorp/amazon/packer-plugin-amazon_*": "make amazon-plugin", "ami-harden/ami-harden/packer-plugin-ami-harden_*": "make dev"} {
 		if m, _ := filepath.Glob(filepath.Join(pluginPath, "github.com", plugin)); len(m) == 0 {
 			t.Fatalf("no %s in PACKER_PLUGIN_PATH=%s: run %s", plugin, pluginPath, how)
 		}
