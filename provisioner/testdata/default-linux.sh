@@ -1655,14 +1655,15 @@ svc_inetd() {
 }
 
 # svc_xinetd MODE NAMES FILE: the same for the services of an xinetd file.
-# A service matches by its name, its file name or its server; it is on
+# A service matches by its name or its server (never by the file's name: a
+# file may hold other services too); it is on
 # unless it says disable = yes. off: such services get disable = yes (a
 # disable line is changed, else one is added after the opening brace).
 svc_xinetd() {
 	awk -v mode="$1" -v file="$3" "$svc_match"'
 		function flush(   i, match_, set) {
 			if (!n) return
-			match_ = svc != "" && (hit(svc, server, "") || (base(file) in names))
+			match_ = svc != "" && hit(svc, server, "")
 			if (mode == "scan" && match_ && !off) print "xinetd\t" file "\t" file ": service " svc " is on"
 			if (mode == "on" && svc != "" && !off) print svc "\t" (proto != "" ? proto : (stype == "dgram" ? "udp" : "tcp")) "\t" port
 			if (mode == "off") {
@@ -1753,7 +1754,7 @@ svc_turn_off() {
 				echo "could not write $_to" >>"$work/svc_err"
 				continue
 			fi
-			sed 's/ is on / turned off /' "$work/svc_conf.what" >>"$work/svc_done"
+			sed -e 's/ is on$/ turned off/' -e 's/ is on (/ turned off (/' "$work/svc_conf.what" >>"$work/svc_done"
 			echo "$_tk" >>"$work/svc_stop"
 			;;
 		esac
@@ -1989,11 +1990,15 @@ svc_sshd_ports() {
 
 # svc_entry_ports DAEMON ENTRIES: "DAEMON: SERVICE (PORT/PROTOCOL)" for each
 # entry that is on, the port from /etc/services where the entry names a
-# service.
+# service (a few are known without it: an image may lack netbase).
 svc_entry_ports() {
 	_es=/dev/null
 	[ -r /etc/services ] && _es=/etc/services
 	awk -F '\t' -v d="$1" '
+		BEGIN {
+			split("ftp 21 telnet 23 tftp 69 exec 512 login 513 shell 514 daytime 13 echo 7 discard 9 time 37 finger 79", k, " ")
+			for (i = 1; i < 24; i += 2) { ports[k[i] "/tcp"] = k[i + 1] "/tcp"; ports[k[i] "/udp"] = k[i + 1] "/udp" }
+		}
 		FILENAME != ARGV[2] { split($0, f, /[ \t]+/); if (f[2] ~ /\//) ports[f[1] "/" substr(f[2], index(f[2], "/") + 1)] = f[2]; next }
 		{
 			s = $1; sub(/.*:/, "", s); p = $2; sub(/[46]$/, "", p)
