@@ -152,7 +152,8 @@ func TestServicesCleartext(t *testing.T) {
 }
 
 // TestServicesStockImage: on Debian's stock image (none of the default
-// services installed) the step says what listens and changes no file.
+// services installed) the step says what listens and changes no file; an
+// audit with keep_services and disable_services says what was kept.
 func TestServicesStockImage(t *testing.T) {
 	tg := newTarget(t)
 	tg.SSH("sudo -n true")
@@ -168,8 +169,19 @@ func TestServicesStockImage(t *testing.T) {
 			"1 of 1 steps reported: 0 changed, 1 ok",
 		}, nil),
 	})
-	assertSameSnapshot(t, before, tg.Snapshot())
 	status, _, notes := servicesStep(t, files.paths[0])
 	assert.Equal(t, "ok", status)
 	assert.Equal(t, []string{"listens at boot: ssh.service (22/tcp)"}, notes)
+
+	// keep_services and disable_services reach the script: one default
+	// fewer, one name more, and the kept one said.
+	acctest.TestPlugin(t, &acctest.PluginTestCase{
+		Name:     "ami_harden_services_stock_lists",
+		Type:     "ami-harden",
+		Template: template(tg, `    mode = "audit"`+"\n"+`    steps = ["services"]`+"\n"+`    keep_services = ["tftpd-hpa"]`+"\n"+`    disable_services = ["cron"]`),
+		Check: buildCheck(true, []string{
+			"services       ok       none of the 18 service name(s) is installed or on; kept (keep_services): tftpd-hpa",
+		}, nil),
+	})
+	assertSameSnapshot(t, before, tg.Snapshot())
 }
