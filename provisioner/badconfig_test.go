@@ -22,41 +22,46 @@ func TestPrepareBadConfigTable(t *testing.T) {
 		{"shred_passes not a number", map[string]interface{}{"shred_passes": "many"}, "shred_passes"},
 		{"sshd_settings not a map", map[string]interface{}{"sshd_settings": []string{"UseDNS no"}}, "sshd_settings"},
 		{"sysprep_shutdown not a bool", map[string]interface{}{"sysprep_shutdown": "perhaps"}, "sysprep_shutdown"},
-		{"relative extra path", map[string]interface{}{"extra_paths": []string{"home/x/.env"}}, `extra_paths: "home/x/.env" is not an absolute path`},
-		{"extra path with a newline", map[string]interface{}{"extra_paths": []string{"/a\n/b"}}, `extra_paths: "/a\n/b" contains a line break or NUL`},
-		{"extra path with NUL", map[string]interface{}{"extra_paths": []string{"/a\x00b"}}, "extra_paths:"},
-		{"extra path is the root", map[string]interface{}{"extra_paths": []string{"//"}}, `extra_paths: "//" resolves to /`},
-		{"extra path /. is the root", map[string]interface{}{"extra_paths": []string{"/."}}, `extra_paths: "/." resolves to /:`},
-		{"extra path /usr/.. is the root", map[string]interface{}{"extra_paths": []string{"/usr/.."}}, `extra_paths: "/usr/.." resolves to /:`},
-		{"extra path /etc", map[string]interface{}{"extra_paths": []string{"/etc/"}}, `extra_paths: "/etc/" resolves to /etc:`},
-		{"extra path into /var", map[string]interface{}{"extra_paths": []string{"/var/log/../."}}, `extra_paths: "/var/log/../." resolves to /var:`},
-		{"extra path /lib64", map[string]interface{}{"extra_paths": []string{"/opt/../lib64"}}, `resolves to /lib64:`},
-		{"extra path /proc", map[string]interface{}{"extra_paths": []string{"/proc"}}, `resolves to /proc:`},
-		{"extra path a drive root", map[string]interface{}{"extra_paths": []string{`C:\`}}, `resolves to C:\: a drive root`},
-		{"extra path a drive root, dotted", map[string]interface{}{"extra_paths": []string{`D:\Temp\..`}}, `resolves to D:\: a drive root`},
-		{"extra path C:/Windows", map[string]interface{}{"os": "windows", "extra_paths": []string{`c:/windows/`}}, `a drive root or a system folder`},
+		{"relative wipe path", map[string]interface{}{"wipe_paths": []string{"home/x/.env"}}, `wipe_paths: "home/x/.env" is not an absolute path`},
+		{"wipe path with a newline", map[string]interface{}{"wipe_paths": []string{"/a\n/b"}}, `wipe_paths: "/a\n/b" contains a line break or NUL`},
+		{"wipe path with NUL", map[string]interface{}{"wipe_paths": []string{"/a\x00b"}}, "wipe_paths:"},
+		{"wipe path is the root", map[string]interface{}{"wipe_paths": []string{"//"}}, `wipe_paths: "//" resolves to /`},
+		{"wipe path /. is the root", map[string]interface{}{"wipe_paths": []string{"/."}}, `wipe_paths: "/." resolves to /:`},
+		{"wipe path /usr/.. is the root", map[string]interface{}{"wipe_paths": []string{"/usr/.."}}, `wipe_paths: "/usr/.." resolves to /:`},
+		{"wipe path /etc", map[string]interface{}{"wipe_paths": []string{"/etc/"}}, `wipe_paths: "/etc/" resolves to /etc:`},
+		{"wipe path into /var", map[string]interface{}{"wipe_paths": []string{"/var/log/../."}}, `wipe_paths: "/var/log/../." resolves to /var:`},
+		{"wipe path /lib64", map[string]interface{}{"wipe_paths": []string{"/opt/../lib64"}}, `resolves to /lib64:`},
+		{"wipe path /proc", map[string]interface{}{"wipe_paths": []string{"/proc"}}, `resolves to /proc:`},
+		{"wipe path a drive root", map[string]interface{}{"wipe_paths": []string{`C:\`}}, `resolves to C:\: a drive root`},
+		{"wipe path a drive root, dotted", map[string]interface{}{"wipe_paths": []string{`D:\Temp\..`}}, `resolves to D:\: a drive root`},
+		{"wipe path C:/Windows", map[string]interface{}{"guest_os_type": "windows", "wipe_paths": []string{`c:/windows/`}}, `a drive root or a system folder`},
 		{"empty sshd value", map[string]interface{}{"sshd_settings": map[string]string{"UseDNS": "  "}}, "sshd_settings: UseDNS has an empty value"},
 		{"sshd keyword that cannot be one", map[string]interface{}{"sshd_settings": map[string]string{"Password-Authentication": "no"}}, `sshd_settings: "Password-Authentication" is not an sshd keyword: letters and digits only`},
 		{"Match in sshd_settings", map[string]interface{}{"sshd_settings": map[string]string{"Match": "User x"}}, `sshd_settings: Match is not supported here`},
 		{"Include in sshd_settings", map[string]interface{}{"sshd_settings": map[string]string{"include": "/etc/x"}}, `sshd_settings: include is not supported here`},
 		{"multi-line sshd value", map[string]interface{}{"sshd_settings": map[string]string{"Banner": "/etc/issue\nPasswordAuthentication yes"}}, "sshd_settings: the value of Banner must be one line"},
-		{"windows option on linux", map[string]interface{}{"os": "linux", "sysprep": "none"}, `sysprep is for os = "windows" only`},
+		{"windows option on linux", map[string]interface{}{"guest_os_type": "linux", "sysprep": "none"}, `sysprep is for guest_os_type = "windows" only`},
 		{"keep a service that is no default", map[string]interface{}{"keep_services": []string{"sshd"}}, `keep_services: "sshd" is not on the services step's default list`},
-		{"keep a windows default on linux", map[string]interface{}{"os": "linux", "keep_services": []string{"Spooler"}}, `keep_services: "Spooler" is not on the services step's default list`},
+		{"keep a windows default on linux", map[string]interface{}{"guest_os_type": "linux", "keep_services": []string{"Spooler"}}, `keep_services: "Spooler" is not on the services step's default list`},
 		{"service kept and disabled", map[string]interface{}{"keep_services": []string{"vsftpd"}, "disable_services": []string{"vsftpd"}}, `service "vsftpd" is in both disable_services and keep_services`},
+		{"disable sshd", map[string]interface{}{"disable_services": []string{"ssh.socket"}}, `disable_services: "ssh.socket" is sshd, which the build runs over and the image is reached through: never disabled`},
+		{"disable WinRM", map[string]interface{}{"disable_services": []string{"WinRM"}}, `disable_services: "WinRM" is WinRM, which the build runs over: never disabled`},
+		{"disable a target", map[string]interface{}{"disable_services": []string{"multi-user.target"}}, `disable_services: "multi-user.target" is a systemd target, not a service: never disabled`},
+		{"disable systemd's own", map[string]interface{}{"disable_services": []string{"systemd-journald"}}, `is the service manager's own: never disabled`},
+		{"unknown guest_os_type says unix is not one", map[string]interface{}{"guest_os_type": "unix"}, `guest_os_type: "unix" is neither linux nor windows`},
 		{"service name with a space", map[string]interface{}{"disable_services": []string{"Print Spooler"}}, `disable_services: "Print Spooler" is not a service name`},
 		{"environment variable without =", map[string]interface{}{"environment_vars": []string{"FOO"}}, `environment_vars: "FOO" is not KEY=value`},
 		{"environment variable with a bad name", map[string]interface{}{"environment_vars": []string{"FOO-BAR=1"}}, `environment_vars: "FOO-BAR=1" is not KEY=value`},
 		{"environment variable of the script", map[string]interface{}{"environment_vars": []string{"AMI_HARDEN_MODE=audit"}}, `environment_vars: AMI_HARDEN_MODE: names starting with AMI_HARDEN_ are the script's own`},
 		{"negative start_retry_timeout", map[string]interface{}{"start_retry_timeout": "-1m"}, "start_retry_timeout must be positive"},
-		{"sysprep on linux", map[string]interface{}{"os": "linux", "sysprep_shutdown": true}, `sysprep_shutdown is for os = "windows" only`},
-		{"elevated_user on linux", map[string]interface{}{"os": "linux", "elevated_user": "a", "elevated_password": "b"}, `elevated_user is for os = "windows" only`},
-		{"linux option on windows", map[string]interface{}{"os": "windows", "sshd_settings": map[string]string{"UseDNS": "no"}}, `sshd_settings is for os = "linux" only`},
+		{"sysprep on linux", map[string]interface{}{"guest_os_type": "linux", "sysprep_shutdown": true}, `sysprep_shutdown is for guest_os_type = "windows" only`},
+		{"elevated_user on linux", map[string]interface{}{"guest_os_type": "linux", "elevated_user": "a", "elevated_password": "b"}, `elevated_user is for guest_os_type = "windows" only`},
+		{"linux option on windows", map[string]interface{}{"guest_os_type": "windows", "sshd_settings": map[string]string{"UseDNS": "no"}}, `sshd_settings is for guest_os_type = "linux" only`},
 		{"keep_users with a bad name", map[string]interface{}{"keep_users": []string{"ops; rm"}}, `keep_users: "ops; rm" is not an account name`},
-		{"a windows account name with a slash", map[string]interface{}{"os": "windows", "keep_users": []string{`DOM/ops`}}, `keep_users: "DOM/ops" is not an account name`},
-		{"a windows account name over 20 characters", map[string]interface{}{"os": "windows", "remove_users": []string{"abcdefghijklmnopqrstu"}}, `remove_users: "abcdefghijklmnopqrstu" is not an account name that can be removed`},
-		{"sysprep_timeout on linux", map[string]interface{}{"os": "linux", "sysprep_timeout": "5m"}, `sysprep_timeout is for os = "windows" only`},
-		{"unknown os", map[string]interface{}{"os": "macos"}, `os: "macos" is neither linux nor windows`},
+		{"a windows account name with a slash", map[string]interface{}{"guest_os_type": "windows", "keep_users": []string{`DOM/ops`}}, `keep_users: "DOM/ops" is not an account name`},
+		{"a windows account name over 20 characters", map[string]interface{}{"guest_os_type": "windows", "remove_users": []string{"abcdefghijklmnopqrstu"}}, `remove_users: "abcdefghijklmnopqrstu" is not an account name that can be removed`},
+		{"sysprep_timeout on linux", map[string]interface{}{"guest_os_type": "linux", "sysprep_timeout": "5m"}, `sysprep_timeout is for guest_os_type = "windows" only`},
+		{"unknown os", map[string]interface{}{"guest_os_type": "macos"}, `guest_os_type: "macos" is neither linux nor windows`},
 		{"unknown mode", map[string]interface{}{"mode": "check"}, `mode: "check" is neither enforce nor audit`},
 		{"unknown on_failure", map[string]interface{}{"on_failure": "ignore"}, `on_failure: "ignore" is neither abort nor continue`},
 		{"same report files", map[string]interface{}{"report_file": "r", "junit_file": "r"}, "report_file and junit_file must be different files"},
@@ -77,18 +82,18 @@ func TestPrepareBadConfigTable(t *testing.T) {
 
 // Extra paths reach the script cleaned: "." and ".." parts are gone, so the
 // script sees the path the user meant and no check can be walked around.
-func TestPrepareCleansExtraPaths(t *testing.T) {
+func TestPrepareCleansWipePaths(t *testing.T) {
 	p := &Provisioner{}
 	require.NoError(t, p.Prepare(map[string]interface{}{
-		"extra_paths": []string{"/srv/extra/./secret-dir/", "/srv/extra/../extra/file.txt", "/etc/myapp/token", `C:\Users\me\.aws`},
+		"wipe_paths": []string{"/srv/extra/./secret-dir/", "/srv/extra/../extra/file.txt", "/etc/myapp/token", `C:\Users\me\.aws`},
 	}))
-	assert.Equal(t, []string{"/srv/extra/secret-dir", "/srv/extra/file.txt", "/etc/myapp/token", `C:\Users\me\.aws`}, p.config.ExtraPaths)
+	assert.Equal(t, []string{"/srv/extra/secret-dir", "/srv/extra/file.txt", "/etc/myapp/token", `C:\Users\me\.aws`}, p.config.WipePaths)
 }
 
 // Paths with spaces, quotes and shell syntax are legal: they are data.
 func TestPrepareAcceptsOddPaths(t *testing.T) {
 	p := &Provisioner{}
 	require.NoError(t, p.Prepare(map[string]interface{}{
-		"extra_paths": []string{"/opt/my app/it's \"here\"", "/opt/$(reboot)", "/opt/`id`;rm -rf /", `C:\Users\me\it's.txt`},
+		"wipe_paths": []string{"/opt/my app/it's \"here\"", "/opt/$(reboot)", "/opt/`id`;rm -rf /", `C:\Users\me\it's.txt`},
 	}))
 }

@@ -53,19 +53,22 @@ type Config struct {
 	// per step, failed steps and findings as failures, for CI systems.
 	JUnitFile string `mapstructure:"junit_file"`
 	// The operating system of the machine: `linux` or `windows`. Defaults
-	// to `windows` when the communicator is WinRM and `linux` otherwise.
-	OS string `mapstructure:"os"`
+	// to `windows` when the communicator is WinRM and `linux` otherwise. The
+	// name is the one Packer's puppet, chef and salt provisioners use;
+	// their `unix` is not a value here, as only Linux is hardened.
+	GuestOSType string `mapstructure:"guest_os_type"`
 	// The steps to run, by name; the default is every step of the OS. Steps
 	// always run in their fixed order, whatever the order written here. On
-	// Linux: sshd, passwords, host-keys, user-keys, credentials, history,
-	// accounts, cloud-init, machine-id, temp, secrets, logs. On Windows:
-	// domain, guest-account, accounts, services, admin-password, winrm,
-	// user-keys, host-keys, credentials, history, autologon, answer-files,
-	// temp, recycle-bin, pagefile, event-logs, sysprep. A name that is a
-	// step of neither OS is an error that lists the valid ones. While `os` is
-	// not set, one block can serve Linux and Windows sources alike: a step of
-	// the other OS is skipped on this machine (the output says so), and only
-	// a selection that leaves nothing to run on a machine fails its build.
+	// Linux: sshd, services, passwords, host-keys, user-keys, credentials,
+	// history, accounts, cloud-init, machine-id, temp, secrets, logs. On
+	// Windows: domain, guest-account, accounts, services, admin-password,
+	// winrm, user-keys, host-keys, credentials, history, autologon,
+	// answer-files, temp, recycle-bin, pagefile, event-logs, sysprep. A name
+	// that is a step of neither OS is an error that lists the valid ones.
+	// While `guest_os_type` is not set, one block can serve Linux and
+	// Windows sources alike: a step of the other OS is skipped on each
+	// machine (the output says so), and only a selection that leaves nothing
+	// to run on a machine fails its build.
 	Steps []string `mapstructure:"steps"`
 	// Steps not to run, by name. Applied after `steps`; naming a step in
 	// both is an error. Names of the other OS's steps are accepted as in
@@ -91,7 +94,7 @@ type Config struct {
 	// system folder is an error. On Linux a path with a symbolic link or a
 	// mount point on its way down from `/` is refused at run time (the step
 	// fails, naming it): name the real path.
-	ExtraPaths []string `mapstructure:"extra_paths"`
+	WipePaths []string `mapstructure:"wipe_paths"`
 	// Linux: accounts whose passwords and keys stay as they are, for a
 	// break-glass account: the passwords step leaves their password field
 	// alone and user-keys their authorized keys and key pairs (in their homes
@@ -173,12 +176,16 @@ type Config struct {
 	// Windows: the password of `elevated_user`.
 	ElevatedPassword string `mapstructure:"elevated_password"`
 	// Services the services step stops and disables, added to its default
-	// list. On Linux: systemd unit names (`telnet.socket`, `vsftpd.service`)
-	// or service names (`vsftpd`), which also cover the distribution's
-	// inetd, xinetd and OpenRC configuration; the default list is the
-	// services that authenticate in cleartext (telnet, rsh, rlogin, rexec,
-	// tftp, plain FTP, NIS). On Windows: service names (not display names);
-	// the default list is `Spooler` (the print spooler). A service that is
+	// list. On Linux a name covers the systemd units `NAME.service` and
+	// `NAME.socket` (or exactly the unit, with a suffix), the init script
+	// `/etc/init.d/NAME` (SysV and OpenRC), and the inetd and xinetd entries
+	// whose service is NAME or whose server is NAME, NAMEd, in.NAME or
+	// in.NAMEd; the default list is the services that authenticate in
+	// cleartext: telnet, telnetd, rsh, rlogin, rexec, tftp, tftpd-hpa,
+	// atftpd, in.tftpd, ftp, vsftpd, proftpd, pure-ftpd, ypserv, ypbind,
+	// yppasswdd, ypxfrd, nis. On Windows: service names (not display
+	// names); the default list is `Spooler` (the print spooler). sshd, WinRM
+	// and the service manager's own units are refused. A service that is
 	// not installed is reported, not an error.
 	DisableServices []string `mapstructure:"disable_services"`
 	// Names from the services step's default list to leave as they are,
@@ -249,10 +256,10 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 		errs = packersdk.MultiErrorAppend(errs, fmt.Errorf(format, args...))
 	}
 
-	switch c.OS {
+	switch c.GuestOSType {
 	case "", osLinux, osWindows:
 	default:
-		add("os: %q is neither linux nor windows", c.OS)
+		add("guest_os_type: %q is neither linux nor windows", c.GuestOSType)
 	}
 	if c.Mode == "" {
 		c.Mode = modeEnforce
@@ -273,21 +280,21 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 	c.prepareLinux(add)
 	c.prepareWindows(add)
 
-	for i, ep := range c.ExtraPaths {
+	for i, ep := range c.WipePaths {
 		if strings.ContainsAny(ep, "\r\n\x00") {
-			add("extra_paths: %q contains a line break or NUL", ep)
+			add("wipe_paths: %q contains a line break or NUL", ep)
 			continue
 		}
-		if !isAbs(c.OS, ep) {
-			add("extra_paths: %q is not an absolute path", ep)
+		if !isAbs(c.GuestOSType, ep) {
+			add("wipe_paths: %q is not an absolute path", ep)
 			continue
 		}
 		clean, why := cleanExtraPath(ep)
 		if why != "" {
-			add("extra_paths: %q %s", ep, why)
+			add("wipe_paths: %q %s", ep, why)
 			continue
 		}
-		c.ExtraPaths[i] = clean
+		c.WipePaths[i] = clean
 	}
 	for _, kv := range c.EnvironmentVars {
 		k, v, ok := strings.Cut(kv, "=")
@@ -323,7 +330,7 @@ func (c *Config) prepareSteps(add func(string, ...interface{})) {
 	valid := map[string]bool{}
 	var names []string
 	for _, os := range []string{osLinux, osWindows} {
-		if c.OS != "" && c.OS != os {
+		if c.GuestOSType != "" && c.GuestOSType != os {
 			continue
 		}
 		for _, s := range stepsOf(os) {
@@ -355,7 +362,7 @@ func (c *Config) prepareSteps(add func(string, ...interface{})) {
 	// every OS is a mistake to say now.
 	left := 0
 	for _, os := range []string{osLinux, osWindows} {
-		if c.OS == "" || c.OS == os {
+		if c.GuestOSType == "" || c.GuestOSType == os {
 			left += len(c.selectedSteps(os))
 		}
 	}
@@ -388,7 +395,7 @@ func (c *Config) prepareLinux(add func(string, ...interface{})) {
 		}
 	}
 	validName := func(u string) bool {
-		switch c.OS {
+		switch c.GuestOSType {
 		case osLinux:
 			return accountName.MatchString(u)
 		case osWindows:
@@ -414,18 +421,18 @@ func (c *Config) prepareLinux(add func(string, ...interface{})) {
 	if c.ShredPasses < 0 || c.ShredPasses > 35 {
 		add("shred_passes must be between 1 and 35, not %d", c.ShredPasses)
 	}
-	if c.OS == osWindows {
+	if c.GuestOSType == osWindows {
 		if len(c.SSHDSettings) > 0 {
-			add("sshd_settings is for os = \"linux\" only")
+			add("sshd_settings is for guest_os_type = \"linux\" only")
 		}
 		if c.ShredPasses != 0 {
-			add("shred_passes is for os = \"linux\" only")
+			add("shred_passes is for guest_os_type = \"linux\" only")
 		}
 		if c.KeepCloudInitSeed {
-			add("keep_cloud_init_seed is for os = \"linux\" only")
+			add("keep_cloud_init_seed is for guest_os_type = \"linux\" only")
 		}
 		if len(c.SecretsAllow) > 0 {
-			add("secrets_allow is for os = \"linux\" only")
+			add("secrets_allow is for guest_os_type = \"linux\" only")
 		}
 	}
 	if c.ShredPasses == 0 {
@@ -434,7 +441,7 @@ func (c *Config) prepareLinux(add func(string, ...interface{})) {
 }
 
 func (c *Config) prepareWindows(add func(string, ...interface{})) {
-	if c.OS == osLinux {
+	if c.GuestOSType == osLinux {
 		for name, set := range map[string]bool{
 			"elevated_user":     c.ElevatedUser != "",
 			"elevated_password": c.ElevatedPassword != "",
@@ -443,7 +450,7 @@ func (c *Config) prepareWindows(add func(string, ...interface{})) {
 			"sysprep_timeout":   c.SysprepTimeout != 0,
 		} {
 			if set {
-				add("%s is for os = \"windows\" only", name)
+				add("%s is for guest_os_type = \"windows\" only", name)
 			}
 		}
 	}
@@ -485,10 +492,15 @@ func (c *Config) prepareServices(add func(string, ...interface{})) {
 			}
 		}
 	}
+	for _, s := range c.DisableServices {
+		if why := protectedService(s); why != "" {
+			add("disable_services: %q is %s: never disabled", s, why)
+		}
+	}
 	for _, k := range c.KeepServices {
 		known := false
 		for _, os := range []string{osLinux, osWindows} {
-			if c.OS == "" || c.OS == os {
+			if c.GuestOSType == "" || c.GuestOSType == os {
 				known = known || containsFold(script.DefaultServices(os), k)
 			}
 		}
@@ -501,11 +513,34 @@ func (c *Config) prepareServices(add func(string, ...interface{})) {
 	}
 }
 
+// protectedService says why a service must never be disabled, or "": what
+// the build and the image are reached through, and the service manager's
+// own units (the Linux script refuses the same names, services.sh).
+func protectedService(name string) string {
+	n := strings.ToLower(name)
+	switch {
+	case n == "ssh" || n == "sshd" || strings.HasPrefix(n, "ssh.") || strings.HasPrefix(n, "sshd.") ||
+		strings.HasPrefix(n, "ssh@") || strings.HasPrefix(n, "sshd@") || strings.HasPrefix(n, "sshd-") || strings.HasPrefix(n, "openssh"):
+		return "sshd, which the build runs over and the image is reached through"
+	case n == "winrm":
+		return "WinRM, which the build runs over"
+	case n == "systemd" || strings.HasPrefix(n, "systemd.") || strings.HasPrefix(n, "systemd-") ||
+		n == "dbus" || strings.HasPrefix(n, "dbus.") || strings.HasPrefix(n, "dbus-") || n == "init" || strings.HasPrefix(n, "init."):
+		return "the service manager's own"
+	}
+	for _, suffix := range []string{".target", ".slice", ".scope", ".mount"} {
+		if strings.HasSuffix(n, suffix) {
+			return "a systemd " + strings.TrimPrefix(suffix, ".") + ", not a service"
+		}
+	}
+	return ""
+}
+
 // defaultServiceNames are the default lists of the OSes the block may run on.
 func (c *Config) defaultServiceNames() []string {
 	var out []string
 	for _, os := range []string{osLinux, osWindows} {
-		if c.OS == "" || c.OS == os {
+		if c.GuestOSType == "" || c.GuestOSType == os {
 			out = append(out, script.DefaultServices(os)...)
 		}
 	}
@@ -552,8 +587,8 @@ func stepsOf(os string) []string {
 
 // targetOS is os, or what the communicator says: WinRM means Windows.
 func (c *Config) targetOS(generatedData map[string]interface{}) string {
-	if c.OS != "" {
-		return c.OS
+	if c.GuestOSType != "" {
+		return c.GuestOSType
 	}
 	if conn, _ := generatedData["ConnType"].(string); conn == "winrm" {
 		return osWindows
@@ -563,8 +598,8 @@ func (c *Config) targetOS(generatedData map[string]interface{}) string {
 
 // stepsFor are the steps to run on os, and the steps asked for by name
 // that os does not have (another OS's, from a block shared by Linux and
-// Windows sources), or an error when nothing is left to run on os. With os
-// set in the block, Prepare has refused the other OS's names already.
+// Windows sources), or an error when nothing is left to run on os. With
+// guest_os_type set in the block, Prepare has refused the other OS's names already.
 func (c *Config) stepsFor(os string) (steps, otherOS []string, err error) {
 	valid := map[string]bool{}
 	for _, s := range stepsOf(os) {
@@ -636,7 +671,7 @@ func (c *Config) sshdSettings() map[string]string {
 	return out
 }
 
-// systemDirs are the directories no extra path may name: wiping one would
+// systemDirs are the directories no wipe path may name: wiping one would
 // wreck the system (or every user) rather than remove a secret.
 var systemDirs = map[string]bool{
 	"/": true, "/bin": true, "/boot": true, "/dev": true, "/etc": true, "/home": true, "/lib": true,
@@ -650,7 +685,7 @@ var windowsSystemDirs = map[string]bool{
 	"/programdata": true, "/users": true,
 }
 
-// cleanExtraPath returns an extra path as the script gets it (a Unix path
+// cleanExtraPath returns a wipe path as the script gets it (a Unix path
 // cleaned with path.Clean, so "/usr/.." is seen for the "/" it is; a
 // Windows path as written), or why it is refused.
 func cleanExtraPath(p string) (string, string) {

@@ -22,11 +22,11 @@ type FlatConfig struct {
 	OnFailure           *string           `mapstructure:"on_failure" cty:"on_failure" hcl:"on_failure"`
 	ReportFile          *string           `mapstructure:"report_file" cty:"report_file" hcl:"report_file"`
 	JUnitFile           *string           `mapstructure:"junit_file" cty:"junit_file" hcl:"junit_file"`
-	OS                  *string           `mapstructure:"os" cty:"os" hcl:"os"`
+	GuestOSType         *string           `mapstructure:"guest_os_type" cty:"guest_os_type" hcl:"guest_os_type"`
 	Steps               []string          `mapstructure:"steps" cty:"steps" hcl:"steps"`
 	SkipSteps           []string          `mapstructure:"skip_steps" cty:"skip_steps" hcl:"skip_steps"`
 	SSHDSettings        map[string]string `mapstructure:"sshd_settings" cty:"sshd_settings" hcl:"sshd_settings"`
-	ExtraPaths          []string          `mapstructure:"extra_paths" cty:"extra_paths" hcl:"extra_paths"`
+	WipePaths           []string          `mapstructure:"wipe_paths" cty:"wipe_paths" hcl:"wipe_paths"`
 	KeepUsers           []string          `mapstructure:"keep_users" cty:"keep_users" hcl:"keep_users"`
 	KeepCloudInitSeed   *bool             `mapstructure:"keep_cloud_init_seed" cty:"keep_cloud_init_seed" hcl:"keep_cloud_init_seed"`
 	RemoveUsers         []string          `mapstructure:"remove_users" cty:"remove_users" hcl:"remove_users"`
@@ -69,11 +69,11 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"on_failure":                 &hcldec.AttrSpec{Name: "on_failure", Type: cty.String, Required: false},
 		"report_file":                &hcldec.AttrSpec{Name: "report_file", Type: cty.String, Required: false},
 		"junit_file":                 &hcldec.AttrSpec{Name: "junit_file", Type: cty.String, Required: false},
-		"os":                         &hcldec.AttrSpec{Name: "os", Type: cty.String, Required: false},
+		"guest_os_type":              &hcldec.AttrSpec{Name: "guest_os_type", Type: cty.String, Required: false},
 		"steps":                      &hcldec.AttrSpec{Name: "steps", Type: cty.List(cty.String), Required: false},
 		"skip_steps":                 &hcldec.AttrSpec{Name: "skip_steps", Type: cty.List(cty.String), Required: false},
 		"sshd_settings":              &hcldec.AttrSpec{Name: "sshd_settings", Type: cty.Map(cty.String), Required: false},
-		"extra_paths":                &hcldec.AttrSpec{Name: "extra_paths", Type: cty.List(cty.String), Required: false},
+		"wipe_paths":                 &hcldec.AttrSpec{Name: "wipe_paths", Type: cty.List(cty.String), Required: false},
 		"keep_users":                 &hcldec.AttrSpec{Name: "keep_users", Type: cty.List(cty.String), Required: false},
 		"keep_cloud_init_seed":       &hcldec.AttrSpec{Name: "keep_cloud_init_seed", Type: cty.Bool, Required: false},
 		"remove_users":               &hcldec.AttrSpec{Name: "remove_users", Type: cty.List(cty.String), Required: false},

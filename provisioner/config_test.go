@@ -33,7 +33,7 @@ func TestTargetOS(t *testing.T) {
 	assert.Equal(t, osLinux, c.targetOS(map[string]interface{}{"ConnType": "ssh"}))
 	assert.Equal(t, osWindows, c.targetOS(map[string]interface{}{"ConnType": "winrm"}))
 	assert.Equal(t, osLinux, c.targetOS(nil))
-	c.OS = osLinux
+	c.GuestOSType = osLinux
 	assert.Equal(t, osLinux, c.targetOS(map[string]interface{}{"ConnType": "winrm"}))
 }
 
@@ -52,7 +52,7 @@ func TestPrepareSelectsSteps(t *testing.T) {
 
 // Shared names (temp, history, ...) work on either OS. A block without os
 // may serve Linux and Windows sources: another OS's step is skipped on this
-// machine, and only nothing left to run is an error. With os set, an
+// machine, and only nothing left to run is an error. With guest_os_type set, an
 // OS-only name of the other OS is an error at validate time.
 func TestStepsForOS(t *testing.T) {
 	p := &Provisioner{}
@@ -84,7 +84,7 @@ func TestStepsForOS(t *testing.T) {
 	require.NoError(t, err)
 
 	p = &Provisioner{}
-	err = p.Prepare(map[string]interface{}{"os": "linux", "skip_steps": []string{"sysprep"}})
+	err = p.Prepare(map[string]interface{}{"guest_os_type": "linux", "skip_steps": []string{"sysprep"}})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `skip_steps: unknown step "sysprep"; valid steps are: sshd, services, passwords`)
 }
@@ -105,11 +105,11 @@ func TestPrepareSSHDSettingsOverride(t *testing.T) {
 func TestPrepareCollectsEveryError(t *testing.T) {
 	p := &Provisioner{}
 	err := p.Prepare(map[string]interface{}{
-		"os":            "linux",
+		"guest_os_type": "linux",
 		"steps":         []string{"sshd", "firewall"},
 		"skip_steps":    []string{"sshd"},
 		"sshd_settings": map[string]string{"Bad Key": "x", "Banner": "", "UseDNS": "no\nPasswordAuthentication yes"},
-		"extra_paths":   []string{"relative/path", "/ok/path", "/bad\npath", "/", `C:\Windows`},
+		"wipe_paths":    []string{"relative/path", "/ok/path", "/bad\npath", "/", `C:\Windows`},
 		"shred_passes":  99,
 		"remote_path":   "/tmp/it's.sh",
 		"sysprep":       "auto",
@@ -122,14 +122,14 @@ func TestPrepareCollectsEveryError(t *testing.T) {
 		`sshd_settings: "Bad Key" is not an sshd keyword`,
 		"sshd_settings: Banner has an empty value",
 		"sshd_settings: the value of UseDNS must be one line",
-		`extra_paths: "relative/path" is not an absolute path`,
-		"extra_paths: \"/bad\\npath\" contains a line break",
-		`extra_paths: "/" resolves to /:`,
-		`extra_paths: "C:\\Windows" is not an absolute path`,
+		`wipe_paths: "relative/path" is not an absolute path`,
+		"wipe_paths: \"/bad\\npath\" contains a line break",
+		`wipe_paths: "/" resolves to /:`,
+		`wipe_paths: "C:\\Windows" is not an absolute path`,
 		"shred_passes must be between 1 and 35, not 99",
 		"remote_path:",
-		`sysprep is for os = "windows" only`,
-		`elevated_user is for os = "windows" only`,
+		`sysprep is for guest_os_type = "windows" only`,
+		`elevated_user is for guest_os_type = "windows" only`,
 		"elevated_user and elevated_password go together",
 	} {
 		assert.Contains(t, err.Error(), want)
@@ -139,45 +139,45 @@ func TestPrepareCollectsEveryError(t *testing.T) {
 // A named SQL Server instance's service is MSSQL$NAME (issue 13, item 13).
 func TestPrepareWindowsServiceNameWithDollar(t *testing.T) {
 	p := &Provisioner{}
-	require.NoError(t, p.Prepare(map[string]interface{}{"os": "windows", "disable_services": []string{"MSSQL$SQLEXPRESS", "Spooler"}}))
+	require.NoError(t, p.Prepare(map[string]interface{}{"guest_os_type": "windows", "disable_services": []string{"MSSQL$SQLEXPRESS", "Spooler"}}))
 	assert.Equal(t, []string{"MSSQL$SQLEXPRESS", "Spooler"}, p.config.DisableServices)
 }
 
 func TestPrepareWindowsErrors(t *testing.T) {
 	p := &Provisioner{}
 	err := p.Prepare(map[string]interface{}{
-		"os":               "windows",
+		"guest_os_type":    "windows",
 		"sshd_settings":    map[string]string{"UseDNS": "no"},
 		"shred_passes":     3,
 		"sysprep":          "sometimes",
 		"disable_services": []string{"Spooler", "Print Spooler"},
-		"extra_paths":      []string{"/home/x", `C:\`},
+		"wipe_paths":       []string{"/home/x", `C:\`},
 	})
 	require.Error(t, err)
 	for _, want := range []string{
-		`sshd_settings is for os = "linux" only`,
-		`shred_passes is for os = "linux" only`,
+		`sshd_settings is for guest_os_type = "linux" only`,
+		`shred_passes is for guest_os_type = "linux" only`,
 		`sysprep: "sometimes" is not one of auto, ec2launch-v2, ec2launch-v1, ec2config, sysprep, none`,
 		`disable_services: "Print Spooler" is not a service name`,
-		`extra_paths: "/home/x" is not an absolute path`,
-		`extra_paths: "C:\\" resolves to C:\: a drive root`,
+		`wipe_paths: "/home/x" is not an absolute path`,
+		`wipe_paths: "C:\\" resolves to C:\: a drive root`,
 	} {
 		assert.Contains(t, err.Error(), want)
 	}
 
 	p = &Provisioner{}
-	err = p.Prepare(map[string]interface{}{"os": "windows", "sysprep": "none", "sysprep_shutdown": true, "os_typo": 1})
+	err = p.Prepare(map[string]interface{}{"guest_os_type": "windows", "sysprep": "none", "sysprep_shutdown": true, "os_typo": 1})
 	require.Error(t, err)
 
 	p = &Provisioner{}
-	err = p.Prepare(map[string]interface{}{"os": "windows", "sysprep": "none", "sysprep_shutdown": true})
+	err = p.Prepare(map[string]interface{}{"guest_os_type": "windows", "sysprep": "none", "sysprep_shutdown": true})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `sysprep_shutdown needs a sysprep other than "none"`)
 
 	p = &Provisioner{}
-	err = p.Prepare(map[string]interface{}{"os": "solaris"})
+	err = p.Prepare(map[string]interface{}{"guest_os_type": "solaris"})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `os: "solaris" is neither linux nor windows`)
+	assert.Contains(t, err.Error(), `guest_os_type: "solaris" is neither linux nor windows`)
 }
 
 func TestPrepareRejectsBrokenExecuteCommand(t *testing.T) {
@@ -191,7 +191,7 @@ func TestPrepareNoStepsLeft(t *testing.T) {
 	p := &Provisioner{}
 	require.NoError(t, p.Prepare(map[string]interface{}{"steps": []string{"temp"}, "skip_steps": []string{"logs"}, "shred_passes": 2}))
 	p = &Provisioner{}
-	err := p.Prepare(map[string]interface{}{"os": "linux", "skip_steps": script.LinuxSteps})
+	err := p.Prepare(map[string]interface{}{"guest_os_type": "linux", "skip_steps": script.LinuxSteps})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "leave no step to run")
 	p = &Provisioner{}

@@ -272,7 +272,7 @@ func (p *Provisioner) render(os string, steps []string, buildUser string) []byte
 	if os == osWindows {
 		return script.RenderWindows(script.WindowsParams{
 			Steps:           steps,
-			ExtraPaths:      p.config.ExtraPaths,
+			WipePaths:       p.config.WipePaths,
 			DisableServices: disable,
 			KeepServices:    kept,
 			Env:             p.envVars(),
@@ -289,7 +289,7 @@ func (p *Provisioner) render(os string, steps []string, buildUser string) []byte
 	return script.RenderLinux(script.Params{
 		Steps:             steps,
 		SSHDSettings:      p.config.sshdSettings(),
-		ExtraPaths:        p.config.ExtraPaths,
+		WipePaths:         p.config.WipePaths,
 		KeepUsers:         p.config.KeepUsers,
 		KeepCloudInitSeed: p.config.KeepCloudInitSeed,
 		SecretsAllow:      p.config.SecretsAllow,

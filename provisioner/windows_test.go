@@ -25,7 +25,7 @@ var winrm = map[string]interface{}{"ConnType": "winrm", "User": "Administrator"}
 func crlf(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
 
 func TestProvisionWindowsUploadsOnceAndRunsOnce(t *testing.T) {
-	p := prepared(t, map[string]interface{}{"extra_paths": []string{`C:\deploy\it's ‘here’.txt`}})
+	p := prepared(t, map[string]interface{}{"wipe_paths": []string{`C:\deploy\it's ‘here’.txt`}})
 	comm := &recordingComm{answers: []answer{{stdout: crlf(fullReport(script.WindowsSteps))}}}
 	ui := &packersdk.MockUi{}
 	require.NoError(t, p.Provision(t.Context(), ui, comm, winrm))
@@ -38,7 +38,7 @@ func TestProvisionWindowsUploadsOnceAndRunsOnce(t *testing.T) {
 	body := string(comm.uploads[path])
 	assert.True(t, strings.HasPrefix(body, "\uFEFF# Parameters written by the ami-harden provisioner.\n"))
 	assert.Contains(t, body, "$AmiHardenSteps = @('domain', 'guest-account', 'accounts', 'services', 'admin-password', 'winrm', 'user-keys', 'host-keys', 'credentials', 'history', 'autologon', 'answer-files', 'temp', 'recycle-bin', 'pagefile', 'event-logs', 'sysprep')\n")
-	assert.Contains(t, body, "$AmiHardenExtraPaths = @('C:\\deploy\\it''s ‘‘here’’.txt')\n", "quotes, typographic ones included, are doubled")
+	assert.Contains(t, body, "$AmiHardenWipePaths = @('C:\\deploy\\it''s ‘‘here’’.txt')\n", "quotes, typographic ones included, are doubled")
 	assert.Contains(t, body, "$AmiHardenDisableServices = @('Spooler')\n")
 	assert.Contains(t, body, "$AmiHardenBuildUser = 'Administrator'\n$AmiHardenSysprep = 'auto'\n$AmiHardenSysprepShutdown = $false\n$AmiHardenMode = 'enforce'\n$AmiHardenReportFile = ''\n")
 	assert.False(t, strings.Contains(body, "\n#"), "comment lines stay in the repository, not in the upload")

@@ -153,6 +153,6 @@ build {
   # Last: it removes the build's login keys and locks passwords. seed.sh
   # leaves one credential where only its owner knows to look.
   provisioner "ami-harden" {
-    extra_paths = ["/opt/app/it's here"]
+    wipe_paths = ["/opt/app/it's here"]
   }
 }

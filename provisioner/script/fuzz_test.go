@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 )
 
-// FuzzRenderLinuxQuoting: whatever a user writes into extra_paths or an sshd
+// FuzzRenderLinuxQuoting: whatever a user writes into wipe_paths or an sshd
 // value reaches the script as the same bytes, and never runs. Only the
 // rendered header is evaluated, by a real sh; no hardening step runs.
 func FuzzRenderLinuxQuoting(f *testing.F) {
@@ -24,9 +24,9 @@ func FuzzRenderLinuxQuoting(f *testing.F) {
 			t.Skip()
 		}
 		s = strings.ReplaceAll(s, "CANARY", canary)
-		out := RenderLinux(Params{Steps: []string{"temp"}, ExtraPaths: []string{s}, SSHDSettings: map[string]string{"Banner": s}})
+		out := RenderLinux(Params{Steps: []string{"temp"}, WipePaths: []string{s}, SSHDSettings: map[string]string{"Banner": s}})
 		header, _, _ := strings.Cut(string(out), "\nset -u\n")
-		probe := header + "\nprintf '%s|%s' \"$AMI_HARDEN_EXTRA_PATHS\" \"$AMI_HARDEN_SSHD_SETTINGS\"\n"
+		probe := header + "\nprintf '%s|%s' \"$AMI_HARDEN_WIPE_PATHS\" \"$AMI_HARDEN_SSHD_SETTINGS\"\n"
 		cmd := exec.Command("sh", "-c", probe)
 		cmd.Dir = dir
 		got, err := cmd.Output()

@@ -149,8 +149,8 @@ type Params struct {
 	Steps []string
 	// SSHDSettings are keyword/value pairs for sshd, defaults included.
 	SSHDSettings map[string]string
-	// ExtraPaths are absolute paths the credentials step wipes.
-	ExtraPaths []string
+	// WipePaths are absolute paths the credentials step wipes.
+	WipePaths []string
 	// KeepUsers are accounts whose passwords and keys stay.
 	KeepUsers []string
 	// KeepCloudInitSeed keeps /var/lib/cloud/seed.
@@ -176,8 +176,8 @@ type Params struct {
 type WindowsParams struct {
 	// Steps to run, in order.
 	Steps []string
-	// ExtraPaths are the files and folders the credentials step wipes.
-	ExtraPaths []string
+	// WipePaths are the files and folders the credentials step wipes.
+	WipePaths []string
 	// DisableServices are the services the services step disables.
 	DisableServices []string
 	// KeepServices are the default services kept (keep_services), for the
@@ -215,7 +215,7 @@ func RenderWindows(p WindowsParams) []byte {
 	var b strings.Builder
 	b.WriteString("\uFEFF# Parameters written by the ami-harden provisioner.\n")
 	fmt.Fprintf(&b, "$AmiHardenSteps = %s\n", psArray(p.Steps))
-	fmt.Fprintf(&b, "$AmiHardenExtraPaths = %s\n", psArray(p.ExtraPaths))
+	fmt.Fprintf(&b, "$AmiHardenWipePaths = %s\n", psArray(p.WipePaths))
 	fmt.Fprintf(&b, "$AmiHardenDisableServices = %s\n", psArray(p.DisableServices))
 	fmt.Fprintf(&b, "$AmiHardenKeepServices = %s\n", psArray(p.KeepServices))
 	fmt.Fprintf(&b, "$AmiHardenRemoveUsers = %s\n", psArray(p.RemoveUsers))
@@ -326,7 +326,7 @@ func RenderLinux(p Params) []byte {
 	header.WriteString("# Parameters written by the ami-harden provisioner.\n")
 	assign(&header, "AMI_HARDEN_STEPS", strings.Join(p.Steps, " "))
 	assign(&header, "AMI_HARDEN_SSHD_SETTINGS", sshdLines(p.SSHDSettings))
-	assign(&header, "AMI_HARDEN_EXTRA_PATHS", strings.Join(p.ExtraPaths, "\n"))
+	assign(&header, "AMI_HARDEN_WIPE_PATHS", strings.Join(p.WipePaths, "\n"))
 	assign(&header, "AMI_HARDEN_KEEP_USERS", strings.Join(p.KeepUsers, "\n"))
 	keepSeed := "0"
 	if p.KeepCloudInitSeed {

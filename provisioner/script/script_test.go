@@ -50,14 +50,14 @@ func TestRenderPassesValuesAsData(t *testing.T) {
 	out := RenderLinux(Params{
 		Steps:        []string{"sshd", "logs"},
 		SSHDSettings: map[string]string{"Banner": "'$(touch " + canary + ")'"},
-		ExtraPaths:   evil,
+		WipePaths:    evil,
 		ShredPasses:  3,
 	})
 	require.True(t, strings.HasPrefix(string(out), "#!/bin/sh\n# Parameters written by the ami-harden provisioner.\n"))
 	header, _, ok := strings.Cut(string(out), "\nset -u\n")
 	require.True(t, ok)
 	// Stop before the steps: print the parameters the script would use.
-	probe := header + "\nprintf '%s\\n--\\n%s\\n--\\n%s\\n--\\n%s\\n' \"$AMI_HARDEN_STEPS\" \"$AMI_HARDEN_EXTRA_PATHS\" \"$AMI_HARDEN_SSHD_SETTINGS\" \"$AMI_HARDEN_SHRED_PASSES\"\n"
+	probe := header + "\nprintf '%s\\n--\\n%s\\n--\\n%s\\n--\\n%s\\n' \"$AMI_HARDEN_STEPS\" \"$AMI_HARDEN_WIPE_PATHS\" \"$AMI_HARDEN_SSHD_SETTINGS\" \"$AMI_HARDEN_SHRED_PASSES\"\n"
 	got, err := exec.Command("sh", "-c", probe).CombinedOutput()
 	require.NoError(t, err, string(got))
 	want := "sshd logs\n--\n" + strings.Join(evil, "\n") + "\n--\nBanner '$(touch " + canary + ")'\n--\n3\n"
@@ -90,8 +90,8 @@ func TestQuotePS(t *testing.T) {
 }
 
 func TestRenderWindows(t *testing.T) {
-	out := string(RenderWindows(WindowsParams{Steps: []string{"temp"}, ExtraPaths: []string{`C:\a b`}, Sysprep: "none", BuildUser: "it's"}))
-	assert.True(t, strings.HasPrefix(out, "\uFEFF# Parameters written by the ami-harden provisioner.\n$AmiHardenSteps = @('temp')\n$AmiHardenExtraPaths = @('C:\\a b')\n$AmiHardenDisableServices = @()\n"))
+	out := string(RenderWindows(WindowsParams{Steps: []string{"temp"}, WipePaths: []string{`C:\a b`}, Sysprep: "none", BuildUser: "it's"}))
+	assert.True(t, strings.HasPrefix(out, "\uFEFF# Parameters written by the ami-harden provisioner.\n$AmiHardenSteps = @('temp')\n$AmiHardenWipePaths = @('C:\\a b')\n$AmiHardenDisableServices = @()\n"))
 	assert.Contains(t, out, "\n$AmiHardenBuildUser = 'it''s'\n")
 	assert.Contains(t, out, "\nfunction Invoke-TempStep {\n")
 	assert.NotContains(t, out, "Invoke-SysprepStep", "only the selected steps travel")

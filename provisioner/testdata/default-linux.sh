@@ -6,7 +6,7 @@ PasswordAuthentication no
 PermitEmptyPasswords no
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes'
-AMI_HARDEN_EXTRA_PATHS=''
+AMI_HARDEN_WIPE_PATHS=''
 AMI_HARDEN_KEEP_USERS=''
 AMI_HARDEN_KEEP_CLOUD_INIT_SEED='0'
 AMI_HARDEN_SECRETS_ALLOW=''
@@ -77,7 +77,7 @@ PubkeyAuthentication yes
 PermitEmptyPasswords no
 KbdInteractiveAuthentication no}"
 # Absolute, clean paths, one per line, wiped by the credentials step.
-: "${AMI_HARDEN_EXTRA_PATHS:=}"
+: "${AMI_HARDEN_WIPE_PATHS:=}"
 # Accounts, one per line, whose passwords and keys stay (keep_users).
 : "${AMI_HARDEN_KEEP_USERS:=}"
 # Accounts, one per line, that the accounts step removes (remove_users).
@@ -357,7 +357,7 @@ has_link() {
 }
 
 # system_dir PATH: whether PATH is the root or a top-level directory of the
-# system: what no extra path may name (the provisioner refuses these too).
+# system: what no wipe path may name (the provisioner refuses these too).
 system_dir() {
 	case $1 in
 	/ | /bin | /boot | /dev | /etc | /home | /lib | /lib32 | /lib64 | /libx32 | /proc | /root | /run | /sbin | /sys | /usr | /var) return 0 ;;
@@ -2404,7 +2404,7 @@ expand_keys_pattern() {
 }
 
 # credentials: cloud and tool credentials in every home (home_files_credentials),
-# and extra_paths. An extra path is taken on only when no directory on its way
+# and wipe_paths. A wipe path is taken on only when no directory on its way
 # down from / is a symbolic link (the user named that path, not what a link
 # leads to) and it is no mount point itself; below it, nothing crosses into
 # another mount. Directories above it may be mount points (/srv on a disk of
@@ -2422,7 +2422,7 @@ step_credentials() {
 	while IFS= read -r _p; do
 		case $_p in /?*) ;; *) continue ;; esac
 		if system_dir "$_p"; then
-			refuse "not touched: extra path $_p is a system directory"
+			refuse "not touched: wipe path $_p is a system directory"
 			continue
 		fi
 		check_path "" "${_p#/}" || continue
@@ -2440,7 +2440,7 @@ step_credentials() {
 			fi
 		fi
 	done <<EXTRA
-$AMI_HARDEN_EXTRA_PATHS
+$AMI_HARDEN_WIPE_PATHS
 EXTRA
 	finish_wipe credentials
 }

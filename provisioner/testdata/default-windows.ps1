@@ -1,6 +1,6 @@
 ﻿# Parameters written by the ami-harden provisioner.
 $AmiHardenSteps = @('domain', 'guest-account', 'accounts', 'services', 'admin-password', 'winrm', 'user-keys', 'host-keys', 'credentials', 'history', 'autologon', 'answer-files', 'temp', 'recycle-bin', 'pagefile', 'event-logs', 'sysprep')
-$AmiHardenExtraPaths = @()
+$AmiHardenWipePaths = @()
 $AmiHardenDisableServices = @('Spooler')
 $AmiHardenKeepServices = @()
 $AmiHardenRemoveUsers = @()
@@ -651,7 +651,7 @@ $paths += @(Get-ChildItem -LiteralPath $store -Force | ForEach-Object { $_.FullN
 }
 }
 }
-$paths += $AmiHardenExtraPaths
+$paths += $AmiHardenWipePaths
 Remove-Found 'credentials' $paths $apiDone
 }
 $script:Steps['credentials'] = 'Invoke-CredentialsStep'

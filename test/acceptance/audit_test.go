@@ -90,7 +90,7 @@ func TestAuditDirtyImage(t *testing.T) {
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
 		Name:     "ami_harden_audit_dirty",
 		Type:     "ami-harden",
-		Template: template(tg, "    mode = \"audit\"\n    extra_paths = [\"/opt/app/it's here\"]\n"+files.String()),
+		Template: template(tg, "    mode = \"audit\"\n    wipe_paths = [\"/opt/app/it's here\"]\n"+files.String()),
 		Check: buildCheck(false, []string{
 			"Auditing (changing nothing) the image",
 			"sshd           finding  3 finding(s)",
@@ -142,7 +142,7 @@ func TestEnforceThenAudit(t *testing.T) {
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
 		Name:     "ami_harden_enforce_reports",
 		Type:     "ami-harden",
-		Template: template(tg, `    extra_paths = ["/opt/app/it's here"]`+"\n"+files.String()),
+		Template: template(tg, `    wipe_paths = ["/opt/app/it's here"]`+"\n"+files.String()),
 		Check:    buildCheck(true, []string{"9 changed, 3 ok, 1 skipped, 0 failed in "}, nil),
 	})
 	r, j := read()
@@ -156,7 +156,7 @@ func TestEnforceThenAudit(t *testing.T) {
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
 		Name:     "ami_harden_audit_hardened",
 		Type:     "ami-harden",
-		Template: template(tg, "    mode = \"audit\"\n    extra_paths = [\"/opt/app/it's here\"]\n"+files.String()),
+		Template: template(tg, "    mode = \"audit\"\n    wipe_paths = [\"/opt/app/it's here\"]\n"+files.String()),
 		Check: buildCheck(true, []string{
 			"Auditing (changing nothing) the image",
 			"0 changed, 12 ok, 1 skipped, 0 failed in ",

@@ -23,14 +23,14 @@ import (
 // The hostile layout (issue 10, item 7): one target seeded by seed.sh and
 // test/rig/hostile.sh with every trick (newline names, links at every depth,
 // hard links, mounts inside a home and below /tmp and /var/log, a symlinked
-// home, odd extra_paths) and real secrets inside and outside the places the
+// home, odd wipe_paths) and real secrets inside and outside the places the
 // steps clean. Run it with
 //
 //	PACKER_ACC=1 go test -tags hostile -run TestHostileLayout -count=1 -v ./test/acceptance/
 
-// hostileExtraPaths are the build's extra_paths: odd spellings of two plain
+// hostileWipePaths are the build's wipe_paths: odd spellings of two plain
 // paths, and a file reached through the symbolic link /srv/linked.
-var hostileExtraPaths = []string{"/srv/extra/./secret-dir/", "/srv/extra/../extra/file.txt", "/srv/linked/secret.txt"}
+var hostileWipePaths = []string{"/srv/extra/./secret-dir/", "/srv/extra/../extra/file.txt", "/srv/linked/secret.txt"}
 
 // hostileReports: what packer's output must say about what the steps refuse
 // and leave behind. Each path must appear on an output line that also holds
@@ -41,7 +41,7 @@ var hostileReports = []struct{ path, words string }{
 	{"/home/alice/.aws", "symbolic link"},     // .aws/credentials is behind a link to /srv/awsdata
 	{"/home/carol/.aws/sso", "symbolic link"}, // .aws/sso/cache is behind a link to /etc
 	{"/home/mallory", "symbolic link"},        // a home that is a link to /etc, not mallory's
-	{"/srv/linked", "symbolic link"},          // extra_paths: /srv/linked/secret.txt
+	{"/srv/linked", "symbolic link"},          // wipe_paths: /srv/linked/secret.txt
 	{"/home/dave/.aws/sso/cache/mnt", "mount point"},
 	{"/tmp/mounted", "mount point"},
 	{"/var/log/mounted", "mount point"},
@@ -118,7 +118,7 @@ var hostileKeyFiles = map[string]bool{}
 //   - user-keys, credentials, history: in every real home, .ssh/authorized_keys,
 //     the names of homeFilePatterns (read from lib.sh) and the files of .ssh
 //     holding a private key, a directory among them with everything below;
-//   - credentials: the extra_paths after path.Clean, with everything below.
+//   - credentials: the wipe_paths after path.Clean, with everything below.
 func ownedByTheSteps(p string, homes ...string) bool {
 	switch p {
 	case "/etc/ssh/sshd_config",
@@ -148,7 +148,7 @@ func ownedByTheSteps(p string, homes ...string) bool {
 	if atOrBelow(p, "/var/lib/cloud") {
 		return true
 	}
-	for _, ep := range hostileExtraPaths {
+	for _, ep := range hostileWipePaths {
 		if atOrBelow(p, path.Clean(ep)) {
 			return true
 		}
@@ -381,7 +381,7 @@ func TestHostileLayout(t *testing.T) {
 
 	files, read := reportFiles(t)
 	var quoted []string
-	for _, p := range hostileExtraPaths {
+	for _, p := range hostileWipePaths {
 		quoted = append(quoted, strconv.Quote(p))
 	}
 	var log string
@@ -389,7 +389,7 @@ func TestHostileLayout(t *testing.T) {
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
 		Name:     "ami_harden_hostile_layout",
 		Type:     "ami-harden",
-		Template: template(tg, "    extra_paths = ["+strings.Join(quoted, ", ")+"]\n"+files.String()),
+		Template: template(tg, "    wipe_paths = ["+strings.Join(quoted, ", ")+"]\n"+files.String()),
 		// Everything is asserted below, so that one run shows every failure.
 		Check: func(cmd *exec.Cmd, logfile string) error {
 			b, err := os.ReadFile(logfile)

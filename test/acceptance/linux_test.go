@@ -117,7 +117,7 @@ func hardenDirtyImage(t *testing.T, img image, hostKeys, cloudInit, summary stri
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
 		Name:     "ami_harden_dirty_image_" + strings.ReplaceAll(img.Name, "-", "_"),
 		Type:     "ami-harden",
-		Template: template(tg, `    extra_paths = ["/opt/app/it's here"]`+"\n"+files.String()),
+		Template: template(tg, `    wipe_paths = ["/opt/app/it's here"]`+"\n"+files.String()),
 		Check: buildCheck(true, []string{
 			"sshd           changed",
 			"passwords      changed  no password works for root, builder, alice, emptypw (password field *",
@@ -180,7 +180,7 @@ func hardenDirtyImage(t *testing.T, img image, hostKeys, cloudInit, summary stri
 		}
 	}
 	assert.NoDirExists(t, tg.Path("opt/app/it's here"))
-	assert.DirExists(t, tg.Path("opt/app"), "only the extra path goes, not its parent")
+	assert.DirExists(t, tg.Path("opt/app"), "only the wipe path goes, not its parent")
 	assert.NoFileExists(t, tg.Path("home/alice/.lesshst"))
 	assert.Equal(t, passwdBefore, readFile(t, tg.Path("etc/passwd")), "a history symlink must be removed, not followed")
 	keysLeft, _ := filepath.Glob(tg.Path("etc/ssh/ssh_host_*"))

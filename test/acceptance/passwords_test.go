@@ -150,7 +150,7 @@ func TestRemoveUsers(t *testing.T) {
 	}
 	assert.FileExists(t, tg.Path("etc/sudoers.d/ops"), "a grant to another account stays")
 	// The removed account's files are gone from the disk's blocks too (the
-	// seed's extra-path secret stays: this build names no extra_paths).
+	// seed's extra-path secret stays: this build names no wipe_paths).
 	for _, marker := range []string{"packer's build output", "mail for packer"} {
 		assert.Zero(t, tg.ScanDisk(marker), "%q is still in the disk's blocks", marker)
 	}

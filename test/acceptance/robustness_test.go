@@ -18,7 +18,7 @@ import (
 func TestSecondRunChangesNothing(t *testing.T) {
 	tg := newTarget(t)
 	tg.rig("seed", tg.Dir)
-	body := `    extra_paths = ["/opt/app/it's here"]`
+	body := `    wipe_paths = ["/opt/app/it's here"]`
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
 		Name: "ami_harden_first_run", Type: "ami-harden", Template: template(tg, body),
 		Check: buildCheck(true, []string{"9 changed, 3 ok, 1 skipped, 0 failed"}, nil),
@@ -131,7 +131,7 @@ build {
   provisioner "ami-harden" {
     steps         = ["sshd", "fierwall"]
     sshd_settings = { Match = "User x" }
-    extra_paths   = ["relative/path", "/.", "/usr/.."]
+    wipe_paths   = ["relative/path", "/.", "/usr/.."]
   }
 }
 `), 0o644))
@@ -140,10 +140,10 @@ build {
 	for _, want := range []string{
 		`steps: unknown step "fierwall"`,
 		`sshd_settings: Match is not supported here`,
-		`extra_paths: "relative/path" is not an absolute path`,
+		`wipe_paths: "relative/path" is not an absolute path`,
 		// Cleaned first: both are the root file system (issue 10, finding 5).
-		`extra_paths: "/." resolves to /:`,
-		`extra_paths: "/usr/.." resolves to /:`,
+		`wipe_paths: "/." resolves to /:`,
+		`wipe_paths: "/usr/.." resolves to /:`,
 	} {
 		assert.Contains(t, string(out), want)
 	}

@@ -145,14 +145,14 @@ mkdir -p /var/tmp/d
 ln -s /usr/share/doc /var/tmp/d/sub
 mkdir -p /tmp/mounted
 
-# What the test names in extra_paths, in odd spellings.
+# What the test names in wipe_paths, in odd spellings.
 mkdir -p /srv/extra/secret-dir/nested
-secret "extra path directory" >/srv/extra/secret-dir/token
-secret "extra path nested" >/srv/extra/secret-dir/nested/key
-secret "extra path file" >/srv/extra/file.txt
-survive "/srv/extra/keep.txt, beside the extra paths" >/srv/extra/keep.txt
+secret "wipe path directory" >/srv/extra/secret-dir/token
+secret "wipe path nested" >/srv/extra/secret-dir/nested/key
+secret "wipe path file" >/srv/extra/file.txt
+survive "/srv/extra/keep.txt, beside the wipe paths" >/srv/extra/keep.txt
 mkdir -p /srv/real-linked
-secret "extra path reached through the link /srv/linked" >/srv/real-linked/secret.txt
+secret "wipe path reached through the link /srv/linked" >/srv/real-linked/secret.txt
 ln -s /srv/real-linked /srv/linked
 
 # Secrets in no place the steps clean: not theirs to touch.

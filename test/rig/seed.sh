@@ -53,9 +53,9 @@ done
 # A history file that is a link to a file that must survive.
 ln -s /etc/passwd /home/alice/.lesshst
 
-# A credential the user names in extra_paths, with a space and a quote in its path.
+# A credential the user names in wipe_paths, with a space and a quote in its path.
 mkdir -p "/opt/app/it's here"
-secret "extra path" >"/opt/app/it's here/token file.txt"
+secret "wipe path" >"/opt/app/it's here/token file.txt"
 
 # Logs: live, rotated, binary and journal ones.
 secret "auth log" >/var/log/auth.log

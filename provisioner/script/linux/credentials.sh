@@ -1,6 +1,6 @@
 # shellcheck shell=sh
 # credentials: cloud and tool credentials in every home (home_files_credentials),
-# and extra_paths. An extra path is taken on only when no directory on its way
+# and wipe_paths. A wipe path is taken on only when no directory on its way
 # down from / is a symbolic link (the user named that path, not what a link
 # leads to) and it is no mount point itself; below it, nothing crosses into
 # another mount. Directories above it may be mount points (/srv on a disk of
@@ -18,7 +18,7 @@ step_credentials() {
 	while IFS= read -r _p; do
 		case $_p in /?*) ;; *) continue ;; esac
 		if system_dir "$_p"; then
-			refuse "not touched: extra path $_p is a system directory"
+			refuse "not touched: wipe path $_p is a system directory"
 			continue
 		fi
 		check_path "" "${_p#/}" || continue
@@ -36,7 +36,7 @@ step_credentials() {
 			fi
 		fi
 	done <<EXTRA
-$AMI_HARDEN_EXTRA_PATHS
+$AMI_HARDEN_WIPE_PATHS
 EXTRA
 	finish_wipe credentials
 }

@@ -43,7 +43,7 @@ PubkeyAuthentication yes
 PermitEmptyPasswords no
 KbdInteractiveAuthentication no}"
 # Absolute, clean paths, one per line, wiped by the credentials step.
-: "${AMI_HARDEN_EXTRA_PATHS:=}"
+: "${AMI_HARDEN_WIPE_PATHS:=}"
 # Accounts, one per line, whose passwords and keys stay (keep_users).
 : "${AMI_HARDEN_KEEP_USERS:=}"
 # Accounts, one per line, that the accounts step removes (remove_users).
@@ -323,7 +323,7 @@ has_link() {
 }
 
 # system_dir PATH: whether PATH is the root or a top-level directory of the
-# system: what no extra path may name (the provisioner refuses these too).
+# system: what no wipe path may name (the provisioner refuses these too).
 system_dir() {
 	case $1 in
 	/ | /bin | /boot | /dev | /etc | /home | /lib | /lib32 | /lib64 | /libx32 | /proc | /root | /run | /sbin | /sys | /usr | /var) return 0 ;;

@@ -91,7 +91,7 @@ function Invoke-CredentialsStep {
             }
         }
     }
-    $paths += $AmiHardenExtraPaths
+    $paths += $AmiHardenWipePaths
     Remove-Found 'credentials' $paths $apiDone
 }
 $script:Steps['credentials'] = 'Invoke-CredentialsStep'
