@@ -47,7 +47,7 @@ func TestSharedBlockLinuxAndWindows(t *testing.T) {
 		Check: buildCheck(true, []string{
 			"null.linux: ami-harden: not steps of linux, skipped on this machine: sysprep",
 			"null.windows: ami-harden: not steps of windows, skipped on this machine: secrets",
-			"null.linux: ami-harden: 11 of 11 steps reported",
+			"null.linux: ami-harden: 12 of 12 steps reported",
 			"null.windows: ami-harden: 16 of 16 steps reported",
 			// {{.Vars}} in the default execute_command on Linux (the SSH
 			// communicator logs the command it starts).
