@@ -43,17 +43,17 @@ func (c *recordingComm) Start(_ context.Context, cmd *packersdk.RemoteCmd) error
 	}
 	if a.startErr != nil {
 		if cmd.Stdout != nil {
-			io.WriteString(cmd.Stdout, a.stdout)
+			_, _ = io.WriteString(cmd.Stdout, a.stdout) // a lineWriter: never fails
 		}
 		cmd.SetExited(1)
 		return a.startErr
 	}
 	go func() {
 		if cmd.Stdout != nil {
-			io.WriteString(cmd.Stdout, a.stdout)
+			_, _ = io.WriteString(cmd.Stdout, a.stdout)
 		}
 		if cmd.Stderr != nil {
-			io.WriteString(cmd.Stderr, a.stderr)
+			_, _ = io.WriteString(cmd.Stderr, a.stderr)
 		}
 		if !a.hang {
 			cmd.SetExited(a.exit)

@@ -154,7 +154,7 @@ func seedLarge(t *testing.T, tg *target, fraction float64) {
 		}
 		require.NoError(t, f.Close())
 	}
-	exec.Command("sync").Run()
+	require.NoError(t, exec.Command("sync").Run())
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -64,7 +64,7 @@ func TestBadTargetState(t *testing.T) {
 		tg.rig("seed", tg.Dir)
 		locked := []string{tg.Path("home/alice/.bash_history"), tg.Path("var/log/auth.log")}
 		run(t, "chattr", append([]string{"+i"}, locked...)...)
-		t.Cleanup(func() { exec.Command("chattr", append([]string{"-i"}, locked...)...).Run() })
+		t.Cleanup(func() { run(t, "chattr", append([]string{"-i"}, locked...)...) })
 		acctest.TestPlugin(t, &acctest.PluginTestCase{
 			Name: "ami_harden_read_only", Type: "ami-harden", Template: template(tg, ""),
 			Check: buildCheck(false, []string{

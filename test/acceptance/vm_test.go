@@ -488,7 +488,7 @@ type place struct {
 }
 
 func (p place) String() string {
-	where := ""
+	var where string
 	switch {
 	case p.block < 0:
 		where = "before the partition (partition table, boot loader)"
