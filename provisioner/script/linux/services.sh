@@ -60,8 +60,13 @@ step_services() {
 		cat "$work/svc_super" >>"$work/svc_names"
 	done
 	live_machine && svc_stop_now
-	# Verify: what the names find now must be nothing.
-	svc_scan "$work/svc_names" >"$work/svc_left"
+	# Verify: what the names find now must be nothing. With nothing found
+	# the first time, nothing was changed, and the first scan was the check.
+	if [ -s "$work/svc_on" ]; then
+		svc_scan "$work/svc_names" >"$work/svc_left"
+	else
+		: >"$work/svc_left"
+	fi
 	svc_listen_note
 	awk '!seen[$0]++' "$work/svc_done" >"$work/svc_done.u"
 	if [ -s "$work/svc_err" ] || [ -s "$work/svc_left" ]; then
@@ -115,21 +120,23 @@ svc_protected_why() {
 	esac
 }
 
-# svc_units NAME: the systemd units NAME stands for.
+# svc_units NAME: the systemd units NAME stands for, in $svc_u (a variable,
+# not output: the scan runs for every name, twice, and a command
+# substitution costs a process each time).
 svc_units() {
 	case $1 in
-	*.service | *.socket | *.timer | *.path) printf '%s\n' "$1" ;;
-	*) printf '%s.service\n%s.socket\n' "$1" "$1" ;;
+	*.service | *.socket | *.timer | *.path) svc_u=$1 ;;
+	*) svc_u="$1.service $1.socket" ;;
 	esac
 }
 
-# svc_script NAME: the init script name NAME stands for (none for a socket
-# or timer unit).
+# svc_script NAME: the init script name NAME stands for, in $svc_s (empty
+# for a socket or timer unit).
 svc_script() {
 	case $1 in
-	*.service) printf '%s\n' "${1%.service}" ;;
-	*.socket | *.timer | *.path) ;;
-	*) printf '%s\n' "$1" ;;
+	*.service) svc_s=${1%.service} ;;
+	*.socket | *.timer | *.path) svc_s="" ;;
+	*) svc_s=$1 ;;
 	esac
 }
 
@@ -154,7 +161,9 @@ svc_unit_present() {
 svc_scan() {
 	if has_systemd; then
 		while IFS= read -r _ss; do
-			for _su in $(svc_units "$_ss"); do
+			svc_units "$_ss"
+			# $svc_u: unit names, which hold no space (svc_names checked them).
+			for _su in $svc_u; do
 				svc_unit_present "$_su" || continue
 				# An alias in the vendor's directory names the real unit.
 				_sf=$(unit_file "$_su") && [ -L "$_sf" ] && _sc=$(readlink "$_sf") && _sc=${_sc##*/} &&
@@ -165,7 +174,8 @@ svc_scan() {
 		done <"$1" | awk '!seen[$0]++'
 	fi
 	while IFS= read -r _ss; do
-		_sn=$(svc_script "$_ss")
+		svc_script "$_ss"
+		_sn=$svc_s
 		[ -n "$_sn" ] || continue
 		_sr=""
 		for _sl in /etc/rc[0-6S].d/S[0-9][0-9]"$_sn" /etc/rc.d/rc[0-6].d/S[0-9][0-9]"$_sn"; do
