@@ -115,6 +115,8 @@ func (p *Provisioner) harden(ctx context.Context, ui packersdk.Ui, comm packersd
 	var startErr error
 	winrm := generatedData["ConnType"] == "winrm"
 	again := fmt.Sprintf("trying again until start_retry_timeout (%s)", p.config.StartRetryTimeout)
+	// One deadline for all the tries and the questions between them.
+	deadline := time.Now().Add(p.config.StartRetryTimeout)
 	err = retry.Config{
 		StartTimeout: p.config.StartRetryTimeout,
 		ShouldRetry:  func(err error) bool { return errors.As(err, new(*notRunError)) },
@@ -156,7 +158,7 @@ func (p *Provisioner) harden(ctx context.Context, ui packersdk.Ui, comm packersd
 		case !winrm:
 			ui.Say(fmt.Sprintf("ami-harden: could not start the script (%v); %s", startErr, again))
 			return &notRunError{fmt.Errorf("could not start the hardening script (%s): %w", command, startErr)}
-		case p.stillThere(ctx, comm, remotePath):
+		case stillThere(ctx, comm, remotePath, deadline):
 			ui.Say(fmt.Sprintf("ami-harden: WinRM failed before the script began (%v); the script is still there, so it never ran; %s", startErr, again))
 			return &notRunError{fmt.Errorf("could not start the hardening script (%s): %w", command, startErr)}
 		}
@@ -212,12 +214,12 @@ func (e *notRunError) Unwrap() error { return e.err }
 // stillThere asks a Windows machine whether the uploaded script is still
 // there, that is, never began (it deletes itself as it starts). Asking is
 // harmless, so a machine that does not answer (WinRM restarting) is asked
-// again until start_retry_timeout; no answer by then counts as no: the
-// script may have run, and is not started again.
-func (p *Provisioner) stillThere(ctx context.Context, comm packersdk.Communicator, remotePath string) bool {
+// again until the deadline (start_retry_timeout's); no answer by then
+// counts as no: the script may have run, and is not started again.
+func stillThere(ctx context.Context, comm packersdk.Communicator, remotePath string, deadline time.Time) bool {
 	ps := "if (Test-Path -LiteralPath " + script.QuotePS(remotePath) + ") { exit 3 }; exit 0\n"
 	there := false
-	_ = retry.Config{StartTimeout: p.config.StartRetryTimeout}.Run(ctx, func(ctx context.Context) error {
+	ask := func(ctx context.Context) error {
 		cmd := &packersdk.RemoteCmd{Command: encodedCommand(ps)}
 		if err := comm.Start(ctx, cmd); err != nil {
 			return err
@@ -228,7 +230,11 @@ func (p *Provisioner) stillThere(ctx context.Context, comm packersdk.Communicato
 		}
 		there = exit == 3
 		return nil
-	})
+	}
+	// At least one question, however little time is left.
+	if err := ask(ctx); err != nil && time.Until(deadline) > 0 {
+		_ = retry.Config{StartTimeout: time.Until(deadline)}.Run(ctx, ask)
+	}
 	return there
 }
 

@@ -47,7 +47,7 @@ build {
 
   # Last: it removes ec2-user's authorized_keys and makes every password unusable.
   provisioner "ami-harden" {
-    wipe_paths = ["/opt/app/.env"]
+    wipe_paths  = ["/opt/app/.env"]
     report_file = "reports/ami-harden.json"
     junit_file  = "reports/ami-harden.xml"
   }

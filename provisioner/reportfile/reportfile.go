@@ -41,7 +41,8 @@ type Document struct {
 
 // Build says which build of which packer run the report is from.
 type Build struct {
-	// Name is PackerBuildName, e.g. "amazon-ebs.app".
+	// Name is PackerBuildName: the source's name, e.g. "app" for
+	// source "amazon-ebs" "app".
 	Name string `json:"name"`
 	// BuilderType is PackerBuilderType, e.g. "amazon-ebs".
 	BuilderType string `json:"builder_type"`

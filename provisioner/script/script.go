@@ -121,8 +121,8 @@ var defaultLinuxServices = []string{
 // system's own; the print spooler is not).
 var defaultWindowsServices = []string{"Spooler"}
 
-// DefaultServices are the services the services step disables on os when
-// the user names none.
+// DefaultServices are the services step's default list on os: what it
+// disables unless keep_services names them; disable_services adds to them.
 func DefaultServices(os string) []string {
 	if os == "windows" {
 		return append([]string{}, defaultWindowsServices...)

@@ -1339,7 +1339,7 @@ sshd_compare() {
 		_lkey=$(printf '%s' "$_key" | tr '[:upper:]' '[:lower:]')
 		_got=$(awk -v k="$_lkey" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$1")
 		if [ -z "$_got" ]; then
-			printf '%s (sshd does not know it)\n' "$_key" >>"$work/wrong"
+			printf '%s (not in sshd -T'"'"'s output)\n' "$_key" >>"$work/wrong"
 		elif ! same_sshd_value "$_want" "$_got"; then
 			printf '%s is %s, not %s\n' "$_key" "$_got" "$_want" >>"$work/wrong"
 		fi
@@ -1408,8 +1408,9 @@ sshd_match_check() {
 }
 
 # services: the image starts no service that authenticates in cleartext (AWS's
-# security whitepaper, table 15: telnet, rsh, rlogin, rexec, tftp, plain FTP,
-# NIS), and the report says what the image will listen on.
+# security whitepaper, table 15, asks to disable the services and protocols
+# that do; telnet, rsh, rlogin, rexec, tftp, plain FTP and NIS are such
+# services), and the report says what the image will listen on.
 #
 # The list (AMI_HARDEN_DISABLE_SERVICES: the default list less keep_services,
 # plus disable_services) holds names, looked up every way an image starts a
@@ -1759,7 +1760,12 @@ svc_turn_off() {
 			grep -qxF "$_tk $_to" "$work/svc_files_done" 2>/dev/null && continue
 			echo "$_tk $_to" >>"$work/svc_files_done"
 			"svc_$_tk" scan "$2" "$_to" | cut -f 3 >"$work/svc_conf.what"
-			# Written in place: keeps the owner, mode and SELinux label.
+			# Written in place: keeps the owner, mode and SELinux label. Never
+			# through a hard link: that would change another file too.
+			if [ "$(stat -c %h -- "$_to" 2>/dev/null)" != 1 ]; then
+				echo "not written: $_to has more than one hard link (or none could be read)" >>"$work/svc_err"
+				continue
+			fi
 			if ! { "svc_$_tk" off "$2" "$_to" >"$work/svc_conf.new" && cat "$work/svc_conf.new" >"$_to"; }; then
 				echo "could not write $_to" >>"$work/svc_err"
 				continue

@@ -109,7 +109,7 @@ sshd_compare() {
 		_lkey=$(printf '%s' "$_key" | tr '[:upper:]' '[:lower:]')
 		_got=$(awk -v k="$_lkey" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$1")
 		if [ -z "$_got" ]; then
-			printf '%s (sshd does not know it)\n' "$_key" >>"$work/wrong"
+			printf '%s (not in sshd -T'"'"'s output)\n' "$_key" >>"$work/wrong"
 		elif ! same_sshd_value "$_want" "$_got"; then
 			printf '%s is %s, not %s\n' "$_key" "$_got" "$_want" >>"$work/wrong"
 		fi
