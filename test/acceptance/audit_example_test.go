@@ -3,6 +3,7 @@ package acceptance
 import (
 	"context"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -18,6 +19,12 @@ import (
 	"testing"
 	"time"
 )
+
+// fakeEC2Variables declares the variables of the settings TestAuditExample
+// adds to the example's source to point it at the fake EC2.
+//
+//go:embed testdata/fixtures/audit-example-fake-ec2.pkr.hcl
+var fakeEC2Variables string
 
 // TestAuditExample runs example/audit/audit.pkr.hcl as written, with the real
 // amazon-chroot builder of packer-plugin-amazon, against a fake EC2: the
@@ -70,7 +77,7 @@ func TestAuditExample(t *testing.T) {
 	tg.SSH("sudo -n true")
 	// remove_users: the rig's login user and its sudo grant go too, as the
 	// build's own login user would on a real image.
-	buildLog, err := packerBuild(t, tg.tmpDir, template(tg, `    remove_users = ["builder"]`), nil)
+	buildLog, err := packerBuild(t, tg.tmpDir, linuxTemplate(`    remove_users = ["builder"]`), tg.vars())
 	if err != nil {
 		t.Fatalf("hardening the clean AMI's target: %v\n%s", err, buildLog)
 	}
@@ -92,15 +99,17 @@ func TestAuditExample(t *testing.T) {
 		t.Fatalf("example/audit/audit.pkr.hcl has no line %q", strings.TrimSpace(open))
 	}
 	aimed := func(tmpl string) string {
-		return strings.Replace(tmpl, open, open+fmt.Sprintf(`  # The test's fake EC2 (audit_example_test.go):
-  custom_endpoint_ec2 = %q
-  device_path         = %q
-  mount_path          = %q
-`, ec2.URL(), filepath.Join(work, "dev", "sdf"), filepath.Join(work, "mnt", "{{.Device}}")), 1)
+		return strings.Replace(tmpl, open, open+`  # The test's fake EC2 (audit_example_test.go):
+  custom_endpoint_ec2 = var.fake_ec2_endpoint
+  device_path         = var.fake_device_path
+  mount_path          = var.fake_mount_path
+`, 1) + fakeEC2Variables
 	}
 	env := []string{
 		"AWS_ACCESS_KEY_ID=AKIDFAKEFORTHETEST00", "AWS_SECRET_ACCESS_KEY=fake", "AWS_REGION=eu-west-1",
 		"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + ec2.URL() + "/", "AWS_POLL_DELAY_SECONDS=1",
+		"-var", "fake_ec2_endpoint=" + ec2.URL(), "-var", "fake_device_path=" + filepath.Join(work, "dev", "sdf"),
+		"-var", "fake_mount_path=" + filepath.Join(work, "mnt", "{{.Device}}"),
 	}
 
 	t.Run("passing audit registers an identical copy", func(t *testing.T) {

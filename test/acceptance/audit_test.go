@@ -41,13 +41,14 @@ type junit struct {
 }
 
 // reportFiles returns the report_file and junit_file settings for a test,
-// and reads them back: the JSON report validated against the documented
-// schema (docs/report.schema.json) by Ajv.
+// with their -var values, and reads them back: the JSON report validated
+// against the documented schema (docs/report.schema.json) by Ajv.
 func reportFiles(t *testing.T) (settings reportSettings, read func() (reportDoc, junit)) {
 	dir := t.TempDir()
 	jsonPath, junitPath := filepath.Join(dir, "report.json"), filepath.Join(dir, "junit.xml")
 	settings = reportSettings{
-		text:  fmt.Sprintf("    report_file = %q\n    junit_file = %q\n", jsonPath, junitPath),
+		text:  "    report_file = var.report_file\n    junit_file = var.junit_file\n",
+		vars:  []string{"report_file=" + jsonPath, "junit_file=" + junitPath},
 		paths: []string{jsonPath, junitPath},
 	}
 	return settings, func() (reportDoc, junit) {
@@ -67,9 +68,12 @@ func reportFiles(t *testing.T) (settings reportSettings, read func() (reportDoc,
 	}
 }
 
-// reportSettings are the provisioner lines that ask for both report files.
+// reportSettings are the provisioner lines that ask for both report files
+// (linux-target.pkr.hcl's variables), the -var values of those variables
+// (target.vars(settings.vars...)), and the files' paths.
 type reportSettings struct {
 	text  string
+	vars  []string
 	paths []string
 }
 
@@ -88,9 +92,10 @@ func TestAuditDirtyImage(t *testing.T) {
 	files, read := reportFiles(t)
 
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_audit_dirty",
-		Type:     "ami-harden",
-		Template: template(tg, "    mode = \"audit\"\n    wipe_paths = [\"/opt/app/it's here\"]\n"+files.String()),
+		Name:           "ami_harden_audit_dirty",
+		Type:           "ami-harden",
+		Template:       linuxTemplate("    mode = \"audit\"\n    wipe_paths = [\"/opt/app/it's here\"]\n" + files.String()),
+		BuildExtraArgs: tg.vars(files.vars...),
 		Check: buildCheck(false, []string{
 			"Auditing (changing nothing) the image",
 			"sshd           finding  3 finding(s)",
@@ -140,10 +145,11 @@ func TestEnforceThenAudit(t *testing.T) {
 	tg.rig("seed", tg.Dir)
 	files, read := reportFiles(t)
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_enforce_reports",
-		Type:     "ami-harden",
-		Template: template(tg, `    wipe_paths = ["/opt/app/it's here"]`+"\n"+files.String()),
-		Check:    buildCheck(true, []string{"9 changed, 3 ok, 1 skipped, 0 failed in "}, nil),
+		Name:           "ami_harden_enforce_reports",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(`    wipe_paths = ["/opt/app/it's here"]` + "\n" + files.String()),
+		BuildExtraArgs: tg.vars(files.vars...),
+		Check:          buildCheck(true, []string{"9 changed, 3 ok, 1 skipped, 0 failed in "}, nil),
 	})
 	r, j := read()
 	assert.Equal(t, "enforce", r.Mode)
@@ -154,9 +160,10 @@ func TestEnforceThenAudit(t *testing.T) {
 	tg.Serve()
 	files, read = reportFiles(t)
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_audit_hardened",
-		Type:     "ami-harden",
-		Template: template(tg, "    mode = \"audit\"\n    wipe_paths = [\"/opt/app/it's here\"]\n"+files.String()),
+		Name:           "ami_harden_audit_hardened",
+		Type:           "ami-harden",
+		Template:       linuxTemplate("    mode = \"audit\"\n    wipe_paths = [\"/opt/app/it's here\"]\n" + files.String()),
+		BuildExtraArgs: tg.vars(files.vars...),
 		Check: buildCheck(true, []string{
 			"Auditing (changing nothing) the image",
 			"0 changed, 12 ok, 1 skipped, 0 failed in ",

@@ -33,21 +33,21 @@ func build(t *testing.T, tg *target, provisioner string) (time.Duration, string)
 	t.Helper()
 	dir := t.TempDir()
 	tmpl := filepath.Join(dir, "bench.pkr.hcl")
-	body := fmt.Sprintf(`
-source "null" "target" {
-  ssh_host             = "127.0.0.1"
-  ssh_port             = %d
-  ssh_username         = "builder"
-  ssh_private_key_file = %q
+	body := linuxFixture + `
+variable "handwritten_cleanup" {
+  type = string
 }
+
 build {
   sources = ["source.null.target"]
-  %s
+  ` + provisioner + `
 }
-`, tg.Port, tg.Key, provisioner)
+`
 	require.NoError(t, os.WriteFile(tmpl, []byte(body), 0o644))
 	logPath := filepath.Join(dir, "packer.log")
-	cmd := exec.Command("packer", "build", "-color=false", tmpl)
+	args := append([]string{"build", "-color=false"},
+		tg.vars("handwritten_cleanup="+filepath.Join(benchDir, "handwritten-cleanup.sh"))...)
+	cmd := exec.Command("packer", append(args, tmpl)...)
 	cmd.Env = append(os.Environ(), "PACKER_LOG=1", "PACKER_LOG_PATH="+logPath)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
@@ -80,10 +80,11 @@ func writePattern(t *testing.T, tg *target) {
 // scanRate is the secrets step's throughput, from its detail line.
 var scanDetail = regexp.MustCompile(`scanned ([0-9]+) files, ([0-9.]+) MiB, in ([0-9]+) ms`)
 
-var shellBlock = fmt.Sprintf(`provisioner "shell" {
-    script          = %q
+// shellBlock runs the hand-written cleanup (build passes its path).
+const shellBlock = `provisioner "shell" {
+    script          = var.handwritten_cleanup
     execute_command = "sudo -n sh -c '{{ .Vars }} {{ .Path }}'"
-  }`, filepath.Join(benchDir, "handwritten-cleanup.sh"))
+  }`
 
 func sessions(log string) int { return strings.Count(log, "Opening new ssh session") }
 func uploads(log string) int  { return strings.Count(log, "scp: Uploading") }

@@ -2,6 +2,7 @@ package acceptance
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/acctest"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The hostile layout (issue 10, item 7): one target seeded by seed.sh and
@@ -380,16 +382,17 @@ func TestHostileLayout(t *testing.T) {
 	before := hostileFingerprint(t, tg, outside)
 
 	files, read := reportFiles(t)
-	var quoted []string
-	for _, p := range hostileWipePaths {
-		quoted = append(quoted, strconv.Quote(p))
-	}
+	// wipe_paths as a -var value: an HCL list, which JSON's syntax is for
+	// these plain paths (no "${").
+	wipe, err := json.Marshal(hostileWipePaths)
+	require.NoError(t, err)
 	var log string
 	code := -1
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_hostile_layout",
-		Type:     "ami-harden",
-		Template: template(tg, "    wipe_paths = ["+strings.Join(quoted, ", ")+"]\n"+files.String()),
+		Name:           "ami_harden_hostile_layout",
+		Type:           "ami-harden",
+		Template:       linuxTemplate("    wipe_paths = var.wipe_paths\n" + files.String()),
+		BuildExtraArgs: tg.vars(append([]string{"wipe_paths=" + string(wipe)}, files.vars...)...),
 		// Everything is asserted below, so that one run shows every failure.
 		Check: func(cmd *exec.Cmd, logfile string) error {
 			b, err := os.ReadFile(logfile)

@@ -26,9 +26,10 @@ func TestHardenUbuntuSocketActivated(t *testing.T) {
 	tg := layoutTarget(t, "ubuntu-24.04")
 	tg.rig("seed", tg.Dir)
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_ubuntu_socket",
-		Type:     "ami-harden",
-		Template: template(tg, ""),
+		Name:           "ami_harden_ubuntu_socket",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(""),
+		BuildExtraArgs: tg.vars(),
 		Check: buildCheck(true, []string{
 			"sshd           changed",
 			"passwords      changed",
@@ -60,9 +61,10 @@ func TestHardenRHEL(t *testing.T) {
 	tg.rig("seed", tg.Dir)
 	eic := "AuthorizedKeysCommand /opt/aws/bin/eic_run_authorized_keys %u %f decides who logs in (on the command line of sshd: sshd.service (/usr/lib/systemd/system/sshd.service.d/ec2-instance-connect.conf))"
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_rhel",
-		Type:     "ami-harden",
-		Template: template(tg, ""),
+		Name:           "ami_harden_rhel",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(""),
+		BuildExtraArgs: tg.vars(),
 		Check: buildCheck(true, []string{
 			"sshd           changed",
 			"1 other way(s) in, see below",
@@ -77,9 +79,10 @@ func TestHardenRHEL(t *testing.T) {
 	// Audit of the hardened image: the command that stays is a finding.
 	tg.Serve()
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_rhel_audit",
-		Type:     "ami-harden",
-		Template: template(tg, `    mode = "audit"`+"\n"+`    steps = ["sshd", "host-keys"]`),
+		Name:           "ami_harden_rhel_audit",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(`    mode = "audit"` + "\n" + `    steps = ["sshd", "host-keys"]`),
+		BuildExtraArgs: tg.vars(),
 		Check: buildCheck(false, []string{
 			"sshd           finding  1 finding(s)",
 			"- " + eic,
@@ -118,9 +121,10 @@ func TestHardenRHELFIPS(t *testing.T) {
 	require.Error(t, err, "the FIPS stand-in must refuse ed25519: %s", out)
 
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_rhel_fips",
-		Type:     "ami-harden",
-		Template: template(tg, `    steps = ["sshd", "passwords"]`),
+		Name:           "ami_harden_rhel_fips",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(`    steps = ["sshd", "passwords"]`),
+		BuildExtraArgs: tg.vars(),
 		Check: buildCheck(true, []string{
 			"sshd           changed  /etc/ssh/sshd_config now starts with:",
 			"passwords      ",
@@ -140,9 +144,10 @@ func TestHardenAlpineLike(t *testing.T) {
 	tg := layoutTarget(t, "alpine")
 	tg.rig("seed", tg.Dir)
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_alpine",
-		Type:     "ami-harden",
-		Template: template(tg, ""),
+		Name:           "ami_harden_alpine",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(""),
+		BuildExtraArgs: tg.vars(),
 		Check: buildCheck(true, []string{
 			"sshd           changed",
 			"UsePAM absent: sshd without PAM",

@@ -7,11 +7,13 @@ package acceptance
 
 import (
 	"crypto/sha256"
+	_ "embed"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -23,27 +25,44 @@ import (
 // The seed marks every secret with this word (test/rig/seed.sh).
 const secretWord = "AMIHARDENSECRET"
 
-// template is a null-builder build over SSH to tg with the given provisioner
-// block body. acctest writes it with Fprintf: it must hold no percent sign.
-func template(tg *target, body string) string { return templateAs(tg, "builder", body) }
+// linuxFixture declares the variables and the source "null" "target" of a
+// build over SSH to a rig target; target.vars gives their -var arguments.
+//
+//go:embed testdata/fixtures/linux-target.pkr.hcl
+var linuxFixture string
 
-// templateAs is template with another login user.
-func templateAs(tg *target, user, body string) string {
-	return fmt.Sprintf(`
-source "null" "target" {
-  ssh_host             = "127.0.0.1"
-  ssh_port             = %d
-  ssh_username         = %q
-  ssh_private_key_file = %q
+// linuxTemplate is linuxFixture and a build of its source with one
+// ami-harden block of the given body. acctest writes it with Fprintf: it
+// must hold no percent sign; values go in -var arguments, not into it.
+func linuxTemplate(body string) string {
+	return linuxFixture + amiHardenBuild("source.null.target", body)
 }
 
+// amiHardenBuild is a build block of the source with one ami-harden
+// provisioner block of the given body.
+func amiHardenBuild(source, body string) string {
+	return `
 build {
-  sources = ["source.null.target"]
+  sources = ["` + source + `"]
   provisioner "ami-harden" {
-%s
+` + body + `
   }
 }
-`, tg.Port, user, tg.Key, body)
+`
+}
+
+// vars are the -var arguments of linuxFixture for a build over SSH to tg as
+// builder, then one for each of more ("name=value").
+func (tg *target) vars(more ...string) []string { return tg.varsAs("builder", more...) }
+
+// varsAs is vars with another login user.
+func (tg *target) varsAs(user string, more ...string) []string {
+	args := []string{"-var", "ssh_port=" + strconv.Itoa(tg.Port), "-var", "ssh_username=" + user,
+		"-var", "ssh_private_key_file=" + tg.Key}
+	for _, m := range more {
+		args = append(args, "-var", m)
+	}
+	return args
 }
 
 // buildCheck is an acctest Check: packer must exit as wanted (success or
@@ -115,9 +134,10 @@ func hardenDirtyImage(t *testing.T, img image, hostKeys, cloudInit, summary stri
 
 	files, read := reportFiles(t)
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_dirty_image_" + strings.ReplaceAll(img.Name, "-", "_"),
-		Type:     "ami-harden",
-		Template: template(tg, `    wipe_paths = ["/opt/app/it's here"]`+"\n"+files.String()),
+		Name:           "ami_harden_dirty_image_" + strings.ReplaceAll(img.Name, "-", "_"),
+		Type:           "ami-harden",
+		Template:       linuxTemplate(`    wipe_paths = ["/opt/app/it's here"]` + "\n" + files.String()),
+		BuildExtraArgs: tg.vars(files.vars...),
 		Check: buildCheck(true, []string{
 			"sshd           changed",
 			"passwords      changed  no password works for root, builder, alice, emptypw (password field *",
@@ -242,9 +262,10 @@ func TestFailedStepFailsBuild(t *testing.T) {
 		{"keyword", `GSSAPIEnablek5users = "no"`, "Bad configuration option: GSSAPIEnablek5users"},
 	} {
 		acctest.TestPlugin(t, &acctest.PluginTestCase{
-			Name:     "ami_harden_failed_step_" + c.name,
-			Type:     "ami-harden",
-			Template: template(tg, `    steps = ["sshd"]`+"\n"+`    sshd_settings = { `+c.setting+` }`),
+			Name:           "ami_harden_failed_step_" + c.name,
+			Type:           "ami-harden",
+			Template:       linuxTemplate(`    steps = ["sshd"]` + "\n" + `    sshd_settings = { ` + c.setting + ` }`),
+			BuildExtraArgs: tg.vars(),
 			Check: buildCheck(false, []string{
 				"sshd           failed   sshd_settings: this machine's sshd rejects them, /etc/ssh/sshd_config is unchanged (sshd -T: sshd_settings",
 				c.sshdSays,

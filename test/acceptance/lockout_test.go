@@ -21,9 +21,10 @@ func TestUsePAMNoKeepsKeyLogins(t *testing.T) {
 	tg.rig("seed", tg.Dir)
 
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_usepam_no",
-		Type:     "ami-harden",
-		Template: template(tg, `    sshd_settings = { UsePAM = "no" }`),
+		Name:           "ami_harden_usepam_no",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(`    sshd_settings = { UsePAM = "no" }`),
+		BuildExtraArgs: tg.vars(),
 		Check: buildCheck(true, []string{
 			"sshd           changed",
 			"UsePAM no",
@@ -53,9 +54,10 @@ func TestPasswordsFailClosed(t *testing.T) {
 	shadowBefore := readFile(t, tg.Path("etc/shadow"))
 
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_passwords_fail_closed",
-		Type:     "ami-harden",
-		Template: template(tg, `    steps = ["passwords", "user-keys", "history"]`),
+		Name:           "ami_harden_passwords_fail_closed",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(`    steps = ["passwords", "user-keys", "history"]`),
+		BuildExtraArgs: tg.vars(),
 		Check: buildCheck(false, []string{
 			"passwords      failed   could not read sshd's effective configuration (sshd -T failed:",
 			"no password was changed",
@@ -111,9 +113,10 @@ func TestOtherWaysIn(t *testing.T) {
 
 	ca := "TrustedUserCAKeys certificates signed by the CA keys in /etc/ssh/user_ca.pub log in"
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_other_ways_in",
-		Type:     "ami-harden",
-		Template: template(tg, `    steps = ["sshd", "user-keys"]`),
+		Name:           "ami_harden_other_ways_in",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(`    steps = ["sshd", "user-keys"]`),
+		BuildExtraArgs: tg.vars(),
 		Check: buildCheck(true, []string{
 			"sshd           changed",
 			"2 other way(s) in, see below",
@@ -129,9 +132,10 @@ func TestOtherWaysIn(t *testing.T) {
 
 	tg.Serve()
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_other_ways_in_audit",
-		Type:     "ami-harden",
-		Template: template(tg, `    mode = "audit"`+"\n"+`    steps = ["sshd", "user-keys"]`),
+		Name:           "ami_harden_other_ways_in_audit",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(`    mode = "audit"` + "\n" + `    steps = ["sshd", "user-keys"]`),
+		BuildExtraArgs: tg.vars(),
 		Check: buildCheck(false, []string{
 			"sshd           finding  1 finding(s)",
 			"- " + ca,

@@ -87,9 +87,10 @@ func TestNoHashSurvives(t *testing.T) {
 	before := plantHashes(t, tg, "root", "builder", "alice", "ops")
 
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_no_hash_survives",
-		Type:     "ami-harden",
-		Template: template(tg, `    keep_users = ["ops"]`),
+		Name:           "ami_harden_no_hash_survives",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(`    keep_users = ["ops"]`),
+		BuildExtraArgs: tg.vars(),
 		Check: buildCheck(true, []string{
 			"passwords      changed  no password works for root, builder, alice, emptypw (password field *",
 			"removed the hashes of locked locked",
@@ -131,9 +132,10 @@ func TestRemoveUsers(t *testing.T) {
 	require.NoError(t, os.WriteFile(tg.Path("var/mail/packer"), []byte(secretWord+" mail for packer\n"), 0o600))
 
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_remove_users",
-		Type:     "ami-harden",
-		Template: template(tg, `    remove_users = ["packer", "builder"]`),
+		Name:           "ami_harden_remove_users",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(`    remove_users = ["packer", "builder"]`),
+		BuildExtraArgs: tg.vars(),
 		Check: buildCheck(true, []string{
 			"accounts       changed  removed packer, builder",
 			"note: account toor has UID 0",

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/hashicorp/packer-plugin-sdk/acctest"
@@ -20,13 +19,15 @@ func TestSecondRunChangesNothing(t *testing.T) {
 	tg.rig("seed", tg.Dir)
 	body := `    wipe_paths = ["/opt/app/it's here"]`
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name: "ami_harden_first_run", Type: "ami-harden", Template: template(tg, body),
+		Name: "ami_harden_first_run", Type: "ami-harden",
+		Template: linuxTemplate(body), BuildExtraArgs: tg.vars(),
 		Check: buildCheck(true, []string{"9 changed, 3 ok, 1 skipped, 0 failed"}, nil),
 	})
 	tg.Serve()
 	before := tg.Snapshot()
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name: "ami_harden_second_run", Type: "ami-harden", Template: template(tg, body),
+		Name: "ami_harden_second_run", Type: "ami-harden",
+		Template: linuxTemplate(body), BuildExtraArgs: tg.vars(),
 		Check: buildCheck(true, []string{
 			"sshd           ok       already in effect",
 			"host-keys      ok       no host keys in the image",
@@ -49,7 +50,8 @@ func TestBadTargetState(t *testing.T) {
 		require.NoError(t, f.Close())
 		before := sha256.Sum256([]byte(readFile(t, config)))
 		acctest.TestPlugin(t, &acctest.PluginTestCase{
-			Name: "ami_harden_invalid_sshd", Type: "ami-harden", Template: template(tg, ""),
+			Name: "ami_harden_invalid_sshd", Type: "ami-harden",
+			Template: linuxTemplate(""), BuildExtraArgs: tg.vars(),
 			Check: buildCheck(false, []string{
 				"sshd           failed   sshd rejects the configuration before any change (sshd -T), fix it first",
 				"NoSuchKeyword",
@@ -66,7 +68,8 @@ func TestBadTargetState(t *testing.T) {
 		run(t, "chattr", append([]string{"+i"}, locked...)...)
 		t.Cleanup(func() { run(t, "chattr", append([]string{"-i"}, locked...)...) })
 		acctest.TestPlugin(t, &acctest.PluginTestCase{
-			Name: "ami_harden_read_only", Type: "ami-harden", Template: template(tg, ""),
+			Name: "ami_harden_read_only", Type: "ami-harden",
+			Template: linuxTemplate(""), BuildExtraArgs: tg.vars(),
 			Check: buildCheck(false, []string{
 				"history        failed   could not remove /home/alice/.bash_history",
 				"logs           failed   still holding data: /var/log/auth.log",
@@ -87,7 +90,8 @@ func TestBadTargetState(t *testing.T) {
 		mustChroot(t, tg, "chown", "-R", "nosudo:nosudo", "/home/nosudo")
 		before := tg.Snapshot()
 		acctest.TestPlugin(t, &acctest.PluginTestCase{
-			Name: "ami_harden_no_sudo", Type: "ami-harden", Template: templateAs(tg, "nosudo", ""),
+			Name: "ami_harden_no_sudo", Type: "ami-harden",
+			Template: linuxTemplate(""), BuildExtraArgs: tg.varsAs("nosudo"),
 			Check: buildCheck(false, []string{
 				"sudo: a password is required",
 				"the script never started (no begin line)",
@@ -106,7 +110,8 @@ func TestBadTargetState(t *testing.T) {
 		cut := `(sudo -n sh -c 'until grep -q "^root:[*]" /etc/shadow; do sleep 0.01; done'; kill -9 $PPID) & sudo -n /bin/sh '{{.Path}}'`
 		acctest.TestPlugin(t, &acctest.PluginTestCase{
 			Name: "ami_harden_connection_lost", Type: "ami-harden",
-			Template: template(tg, "    execute_command = "+hclString(cut)),
+			Template:       linuxTemplate("    execute_command = var.execute_command"),
+			BuildExtraArgs: tg.vars("execute_command=" + cut),
 			Check: buildCheck(false, []string{
 				"the connection to the machine was lost",
 				"the image may be half hardened; do not use it",
@@ -120,21 +125,7 @@ func TestValidateRejectsBadConfig(t *testing.T) {
 	if os.Getenv(acctest.TestEnvVar) == "" {
 		t.Skipf("acceptance tests run only with %s=1 (make testacc)", acctest.TestEnvVar)
 	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "bad.pkr.hcl")
-	require.NoError(t, os.WriteFile(path, []byte(`
-source "null" "x" {
-  communicator = "none"
-}
-build {
-  sources = ["source.null.x"]
-  provisioner "ami-harden" {
-    steps         = ["sshd", "fierwall"]
-    sshd_settings = { Match = "User x" }
-    wipe_paths   = ["relative/path", "/.", "/usr/.."]
-  }
-}
-`), 0o644))
+	path := filepath.Join("testdata", "fixtures", "bad-config.pkr.hcl")
 	out, err := exec.Command("packer", "validate", path).CombinedOutput()
 	require.Error(t, err, "packer validate accepted a bad configuration:\n%s", out)
 	for _, want := range []string{
@@ -147,13 +138,6 @@ build {
 	} {
 		assert.Contains(t, string(out), want)
 	}
-}
-
-// hclString writes s as an HCL string literal; ${ and %{ would be template
-// syntax there, and the template goes through Fprintf (no % at all).
-func hclString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "${", "$${")
-	return `"` + r.Replace(s) + `"`
 }
 
 func assertSameSnapshot(t *testing.T, before, after map[string]string) {

@@ -2,6 +2,7 @@ package acceptance
 
 import (
 	"crypto/rand"
+	_ "embed"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -16,6 +17,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// runningBuild is the build block of the build on the running target: a
+// shell provisioner logs var.log_tag, then ami-harden runs.
+//
+//go:embed testdata/fixtures/running-target.pkr.hcl
+var runningBuild string
 
 // bookwormRunning is what a running build machine has: cloud-init (which
 // makes the login user), rsyslog and cron beside journald.
@@ -52,12 +59,10 @@ func TestRunningTarget(t *testing.T) {
 
 	start := time.Now()
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name: "ami_harden_running_target",
-		Type: "ami-harden",
-		Template: strings.Replace(template(tg, ""), `  provisioner "ami-harden" {`, fmt.Sprintf(`  provisioner "shell" {
-    inline = ["logger -t build %s", "sudo logger -p auth.notice -t build %s", "sudo -n true"]
-  }
-  provisioner "ami-harden" {`, early, early), 1),
+		Name:           "ami_harden_running_target",
+		Type:           "ami-harden",
+		Template:       linuxFixture + runningBuild,
+		BuildExtraArgs: tg.vars("log_tag=" + early),
 		Check: buildCheck(true, []string{
 			"logs           changed",
 			"the journal writes to /run until shutdown",
@@ -117,10 +122,11 @@ func TestRunningTarget(t *testing.T) {
 	// keeps outside the image).
 	tg.Serve()
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_running_target_audit",
-		Type:     "ami-harden",
-		Template: templateAs(tg, "root", `    mode = "audit"`),
-		Check:    buildCheck(true, []string{"0 failed"}, nil),
+		Name:           "ami_harden_running_target_audit",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(`    mode = "audit"`),
+		BuildExtraArgs: tg.varsAs("root"),
+		Check:          buildCheck(true, []string{"0 failed"}, nil),
 	})
 
 	// The next boot logs as before: the units and masks lived in /run. The

@@ -47,9 +47,10 @@ func TestStraySecrets(t *testing.T) {
 	}
 	want = append(want, "secrets        failed   8 stray secret(s):", "accept a known file with secrets_allow")
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_stray_secrets",
-		Type:     "ami-harden",
-		Template: template(tg, `    secrets_allow = ["/opt/fixtures/*"]`),
+		Name:           "ami_harden_stray_secrets",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(`    secrets_allow = ["/opt/fixtures/*"]`),
+		BuildExtraArgs: tg.vars(),
 		Check: buildCheck(false, want, func(log string) error {
 			for _, leak := range []string{awsID, awsSecret, "S3cretPassw0rd", "ghp_", "xoxb-", "sk_live_", "AIza", "test.pem", "example.conf"} {
 				if strings.Contains(log, leak) {

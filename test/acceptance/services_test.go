@@ -74,9 +74,10 @@ func TestServicesCleartext(t *testing.T) {
 	before := tg.Snapshot()
 	start = time.Now()
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_services_audit_cleartext",
-		Type:     "ami-harden",
-		Template: template(tg, `    mode = "audit"`+"\n"+`    steps = ["services"]`),
+		Name:           "ami_harden_services_audit_cleartext",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(`    mode = "audit"` + "\n" + `    steps = ["services"]`),
+		BuildExtraArgs: tg.vars(),
 		Check: buildCheck(false, []string{
 			"services       finding  3 finding(s)",
 			"- tftpd-hpa.service starts at boot (enabled, not masked)",
@@ -91,9 +92,10 @@ func TestServicesCleartext(t *testing.T) {
 	files, read := reportFiles(t)
 	start = time.Now()
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_services_cleartext",
-		Type:     "ami-harden",
-		Template: template(tg, files.String()),
+		Name:           "ami_harden_services_cleartext",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(files.String()),
+		BuildExtraArgs: tg.vars(files.vars...),
 		Check: buildCheck(true, []string{
 			"services       changed  turned off: tftpd-hpa.service (masked), tftpd-hpa (start links in /etc/rc?.d made stop links), " +
 				"/etc/inetd.conf: telnet turned off (/usr/sbin/telnetd), inetd.service (masked, inetd has no entry left), " +
@@ -127,9 +129,10 @@ func TestServicesCleartext(t *testing.T) {
 	tg.Serve()
 	start = time.Now()
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_services_audit_hardened",
-		Type:     "ami-harden",
-		Template: template(tg, `    mode = "audit"`),
+		Name:           "ami_harden_services_audit_hardened",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(`    mode = "audit"`),
+		BuildExtraArgs: tg.vars(),
 		Check: buildCheck(true, []string{
 			"services       ok       none of the 18 service name(s) is installed or on",
 			"note: listens at boot: ssh.service (22/tcp)",
@@ -160,9 +163,10 @@ func TestServicesStockImage(t *testing.T) {
 	before := tg.Snapshot()
 	files, _ := reportFiles(t)
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_services_stock",
-		Type:     "ami-harden",
-		Template: template(tg, `    steps = ["services"]`+"\n"+files.String()),
+		Name:           "ami_harden_services_stock",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(`    steps = ["services"]` + "\n" + files.String()),
+		BuildExtraArgs: tg.vars(files.vars...),
 		Check: buildCheck(true, []string{
 			"services       ok       none of the 18 service name(s) is installed or on",
 			"note: listens at boot: ssh.service (22/tcp)",
@@ -176,9 +180,10 @@ func TestServicesStockImage(t *testing.T) {
 	// keep_services and disable_services reach the script: one default
 	// fewer, one name more, and the kept one said.
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_services_stock_lists",
-		Type:     "ami-harden",
-		Template: template(tg, `    mode = "audit"`+"\n"+`    steps = ["services"]`+"\n"+`    keep_services = ["tftpd-hpa"]`+"\n"+`    disable_services = ["cron"]`),
+		Name:           "ami_harden_services_stock_lists",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(`    mode = "audit"` + "\n" + `    steps = ["services"]` + "\n" + `    keep_services = ["tftpd-hpa"]` + "\n" + `    disable_services = ["cron"]`),
+		BuildExtraArgs: tg.vars(),
 		Check: buildCheck(true, []string{
 			"services       ok       none of the 18 service name(s) is installed or on; kept (keep_services): tftpd-hpa",
 		}, nil),

@@ -38,12 +38,10 @@ func TestSharedBlockLinuxAndWindows(t *testing.T) {
 		Name:     "ami_harden_shared_block",
 		Type:     "ami-harden",
 		Template: sharedTemplate,
-		BuildExtraArgs: []string{
+		BuildExtraArgs: append([]string{
 			"-var", "ssh_port=" + strconv.Itoa(tg.Port), "-var", "ssh_private_key_file=" + tg.Key,
-			"-var", "winrm_host=" + f.Host(), "-var", "winrm_port=" + strconv.Itoa(f.Port()),
-			"-var", "winrm_username=" + f.User(), "-var", "winrm_password=" + f.Password(),
 			"-var", "report_dir=" + dir,
-		},
+		}, winrmVars(f)...),
 		Check: buildCheck(true, []string{
 			"null.linux: ami-harden: not steps of linux, skipped on this machine: sysprep",
 			"null.windows: ami-harden: not steps of windows, skipped on this machine: secrets",

@@ -2,11 +2,13 @@ package acceptance
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -61,50 +63,46 @@ func winrmAcc(t *testing.T) {
 	t.Parallel()
 }
 
-// winrmTemplate is a null-builder build over WinRM to f with the given
-// provisioner block body (no percent sign: acctest writes it with Fprintf).
-func winrmTemplate(f *winrmfake.Fake, body string) string {
-	return fmt.Sprintf(`
-source "null" "windows" {
-  communicator   = "winrm"
-  winrm_host     = %q
-  winrm_port     = %d
-  winrm_username = %q
-  winrm_password = %q
-  winrm_use_ssl  = false
-  winrm_timeout  = "20s"
+// windowsFixture declares the variables and the source "null" "windows"
+// of a build over WinRM to a fake machine; winrmVars gives their -var
+// arguments.
+//
+//go:embed testdata/fixtures/windows-target.pkr.hcl
+var windowsFixture string
+
+// winrmTemplate is windowsFixture and a build of its source with one
+// ami-harden block of the given body.
+func winrmTemplate(body string) string {
+	return windowsFixture + amiHardenBuild("source.null.windows", body)
 }
 
-build {
-  sources = ["source.null.windows"]
-  provisioner "ami-harden" {
-%s
-  }
-}
-`, f.Host(), f.Port(), f.User(), f.Password(), body)
+// winrmVars are the -var arguments of windowsFixture for a build to f.
+func winrmVars(f *winrmfake.Fake) []string {
+	return []string{"-var", "winrm_host=" + f.Host(), "-var", "winrm_port=" + strconv.Itoa(f.Port()),
+		"-var", "winrm_username=" + f.User(), "-var", "winrm_password=" + f.Password()}
 }
 
 // winrmBuildTimeout bounds one build: a build that hangs fails its test
 // instead of holding the whole suite until go test's timeout.
 const winrmBuildTimeout = 20 * time.Second
 
-// winrmBuild runs `packer build` of template as acctest.TestPlugin does
-// (PACKER_LOG into a log file, -machine-readable, check called with the
-// command and the log), but in a process group it kills after
-// winrmBuildTimeout, and with the log kept as packer_log_NAME.txt when the
-// check fails.
-func winrmBuild(t *testing.T, name, template string, check func(*exec.Cmd, string) error) {
+// winrmBuild runs `packer build` of winrmTemplate(body) with winrmVars(f)
+// as acctest.TestPlugin does (PACKER_LOG into a log file, -machine-readable,
+// check called with the command and the log), but in a process group it
+// kills after winrmBuildTimeout, and with the log kept as
+// packer_log_NAME.txt when the check fails.
+func winrmBuild(t *testing.T, name string, f *winrmfake.Fake, body string, check func(*exec.Cmd, string) error) {
 	t.Helper()
 	packer, err := exec.LookPath("packer")
 	require.NoError(t, err, "packer must be on PATH (make dev; PATH=$PWD/bin:$PATH)")
 	dir := t.TempDir()
 	tpl := filepath.Join(dir, name+".pkr.hcl")
-	require.NoError(t, os.WriteFile(tpl, []byte(template), 0o644))
+	require.NoError(t, os.WriteFile(tpl, []byte(winrmTemplate(body)), 0o644))
 	logfile := filepath.Join(dir, "packer.log")
 
 	ctx, cancel := context.WithTimeout(context.Background(), winrmBuildTimeout)
 	defer cancel()
-	cmd := exec.Command(packer, "build", "--machine-readable", tpl)
+	cmd := exec.Command(packer, append(append([]string{"build"}, winrmVars(f)...), "--machine-readable", tpl)...)
 	cmd.Env = append(os.Environ(), "PACKER_LOG=1", "PACKER_LOG_PATH="+logfile)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	started := time.Now()
@@ -249,7 +247,7 @@ func TestWinRMFullReport(t *testing.T) {
 		"note: in use by running processes, left: C:\\Windows\\Temp\\vmware-vmsvc-SYSTEM.log",
 		"because it is being used by another process",
 		"ami-harden: 17 of 17 steps reported: 8 changed, 8 ok, 1 skipped, 0 failed")
-	winrmBuild(t, "ami_harden_winrm_full_report", winrmTemplate(f, ""), buildCheck(true, want, func(log string) error {
+	winrmBuild(t, "ami_harden_winrm_full_report", f, "", buildCheck(true, want, func(log string) error {
 		// How the error record reaches the user (the provisioner shows stderr as it comes).
 		for _, line := range strings.Split(log, "\n") {
 			if strings.Contains(line, "ui error:") && (strings.Contains(line, "CLIXML") || strings.Contains(line, "<Objs")) {
@@ -289,7 +287,7 @@ func TestWinRMConnectionLostMidReport(t *testing.T) {
 		On(scriptRun, winrmfake.Reply{Stdout: report, Chunks: 6, Drop: winrmfake.DropAfterStdout, DropAfter: at,
 			Then: winrmfake.Gone})})
 
-	winrmBuild(t, "ami_harden_winrm_lost_mid_report", winrmTemplate(f, ""),
+	winrmBuild(t, "ami_harden_winrm_lost_mid_report", f, "",
 		buildCheck(false, stepLines(report[:at]), func(log string) error {
 			errText := buildError(log)
 			if !strings.Contains(errText, "step temp") {
@@ -318,7 +316,7 @@ func TestWinRMConnectionLostBeforeOutput(t *testing.T) {
 
 	// The provisioner asks the gone machine whether the script is still
 	// there until start_retry_timeout: 3 s here, not the default 5 minutes.
-	winrmBuild(t, "ami_harden_winrm_lost_before_output", winrmTemplate(f, `    start_retry_timeout = "3s"`),
+	winrmBuild(t, "ami_harden_winrm_lost_before_output", f, `    start_retry_timeout = "3s"`,
 		buildCheck(false, nil, func(log string) error {
 			if errText := buildError(log); !strings.Contains(errText, "half hardened") {
 				return fmt.Errorf("the script started (WinRM gave it a CommandId) and the connection was lost: "+
@@ -347,7 +345,7 @@ func TestWinRMStartRetriedWhenTheScriptNeverRan(t *testing.T) {
 		On(stillThere, winrmfake.Reply{ExitCode: 3}).
 		On(sysprepPoll, winrmfake.Reply{Stdout: windowsOutput(t, "poll-done.txt")})})
 
-	winrmBuild(t, "ami_harden_winrm_start_retried", winrmTemplate(f, `    start_retry_timeout = "15s"`),
+	winrmBuild(t, "ami_harden_winrm_start_retried", f, `    start_retry_timeout = "15s"`,
 		buildCheck(true, []string{
 			"the script is still there, so it never ran; trying again until start_retry_timeout (15s)",
 			"ami-harden: 17 of 17 steps reported",
@@ -381,8 +379,8 @@ func TestWinRMElevated(t *testing.T) {
 			winrmfake.Reply{Stdout: windowsOutput(t, "poll-waiting.txt")},
 			winrmfake.Reply{Stdout: windowsOutput(t, "poll-done.txt")})})
 
-	winrmBuild(t, "ami_harden_winrm_elevated", winrmTemplate(f, `    elevated_user     = "packer"
-    elevated_password = "Elev-Passw0rd"`),
+	winrmBuild(t, "ami_harden_winrm_elevated", f, `    elevated_user     = "packer"
+    elevated_password = "Elev-Passw0rd"`,
 		buildCheck(true, append(stepLines(report), "ami-harden: 17 of 17 steps reported: 8 changed, 8 ok, 1 skipped, 0 failed"), nil))
 
 	path, body := uploadedScript(t, f)
@@ -420,8 +418,8 @@ func TestWinRMElevatedConnectionLost(t *testing.T) {
 		On(elevatedRun, winrmfake.Reply{Stdout: report, Chunks: 4, Drop: winrmfake.DropAfterStdout, DropAfter: len(report) / 2,
 			Then: winrmfake.Gone})})
 
-	winrmBuild(t, "ami_harden_winrm_elevated_lost", winrmTemplate(f, `    elevated_user     = "packer"
-    elevated_password = "Elev-Passw0rd"`),
+	winrmBuild(t, "ami_harden_winrm_elevated_lost", f, `    elevated_user     = "packer"
+    elevated_password = "Elev-Passw0rd"`,
 		buildCheck(false, nil, func(log string) error {
 			if errText := buildError(log); !strings.Contains(errText, "not hardened") {
 				return fmt.Errorf("the build's error does not say the image is not hardened:\n%s", errText)
@@ -465,7 +463,7 @@ func TestWinRMSysprepResetsWinRM(t *testing.T) {
 					waiting,
 					done)})
 
-			winrmBuild(t, "ami_harden_winrm_sysprep_reset_"+c.name, winrmTemplate(f, c.body),
+			winrmBuild(t, "ami_harden_winrm_sysprep_reset_"+c.name, f, c.body,
 				buildCheck(true, append(stepLines(windowsOutput(t, c.done)),
 					"(Sysprep resets WinRM; asking again)",
 					"ami-harden: 17 of 17 steps reported"), nil))
@@ -497,7 +495,7 @@ func TestWinRMMachineGoneDuringSysprep(t *testing.T) {
 		Sequence(sysprepPoll,
 			winrmfake.Reply{Stdout: windowsOutput(t, "poll-waiting.txt"), Then: winrmfake.Gone})})
 
-	winrmBuild(t, "ami_harden_winrm_gone_during_sysprep", winrmTemplate(f, `    sysprep_timeout = "3s"`),
+	winrmBuild(t, "ami_harden_winrm_gone_during_sysprep", f, `    sysprep_timeout = "3s"`,
 		buildCheck(false, []string{"the machine did not answer"}, func(log string) error {
 			if errText := buildError(log); !strings.Contains(errText, "step sysprep gave no result within sysprep_timeout (3s)") {
 				return fmt.Errorf("the build's error does not say that Sysprep gave no result:\n%s", errText)
