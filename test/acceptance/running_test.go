@@ -70,6 +70,11 @@ func TestRunningTarget(t *testing.T) {
 			"ami-harden-logs-at-shutdown.service armed",
 			"ami-harden-machine-id-at-shutdown.service (this boot only)",
 			"ami-harden-cloud-init-at-shutdown.service (this boot only) to remove /etc/sudoers.d/90-cloud-init-users",
+			// On a running machine the services note also says what listens
+			// now: the build's own sshd on its loopback port.
+			"note: listens at boot: ",
+			"; listening now: ",
+			fmt.Sprintf("%d/tcp on loopback (sshd)", tg.Port),
 			"0 failed",
 		}, nil),
 	})

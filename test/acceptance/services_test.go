@@ -190,3 +190,24 @@ func TestServicesStockImage(t *testing.T) {
 	})
 	assertSameSnapshot(t, before, tg.Snapshot())
 }
+
+// TestServicesRefusesHardLinkedInetdConf: inetd.conf with a second hard
+// link is not rewritten (that would change the other name's file too): the
+// step fails naming it, and both names keep telnet on.
+func TestServicesRefusesHardLinkedInetdConf(t *testing.T) {
+	tg := newCleartextTarget(t)
+	require.NoError(t, os.Link(tg.Path("etc/inetd.conf"), tg.Path("root/inetd.conf.hardlink")))
+	acctest.TestPlugin(t, &acctest.PluginTestCase{
+		Name:           "ami_harden_services_hard_link",
+		Type:           "ami-harden",
+		Template:       linuxTemplate(`    steps = ["services"]`),
+		BuildExtraArgs: tg.vars(),
+		Check: buildCheck(false, []string{
+			"services       failed   still on: not written: /etc/inetd.conf has more than one hard link",
+			"/etc/inetd.conf: telnet is on (/usr/sbin/telnetd)",
+		}, nil),
+	})
+	for _, name := range []string{"etc/inetd.conf", "root/inetd.conf.hardlink"} {
+		assert.Contains(t, readFile(t, tg.Path(name)), "\ntelnet\t", "%s was changed", name)
+	}
+}
