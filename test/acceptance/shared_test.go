@@ -6,7 +6,6 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -18,7 +17,7 @@ import (
 )
 
 //go:embed testdata/fixtures/shared-linux-windows.pkr.hcl
-var sharedTemplate string
+var sharedBuild string
 
 // TestSharedBlockLinuxAndWindows: one provisioner block serves a Linux
 // source (the rig over SSH) and a Windows source (the fake WinRM machine)
@@ -35,21 +34,18 @@ func TestSharedBlockLinuxAndWindows(t *testing.T) {
 	dir := t.TempDir()
 
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:     "ami_harden_shared_block",
-		Type:     "ami-harden",
-		Template: sharedTemplate,
-		BuildExtraArgs: append([]string{
-			"-var", "ssh_port=" + strconv.Itoa(tg.Port), "-var", "ssh_private_key_file=" + tg.Key,
-			"-var", "report_dir=" + dir,
-		}, winrmVars(f)...),
+		Name:           "ami_harden_shared_block",
+		Type:           "ami-harden",
+		Template:       linuxFixture + windowsFixture + sharedBuild,
+		BuildExtraArgs: append(tg.vars("report_dir="+dir), winrmVars(f)...),
 		Check: buildCheck(true, []string{
-			"null.linux: ami-harden: not steps of linux, skipped on this machine: sysprep",
+			"null.target: ami-harden: not steps of linux, skipped on this machine: sysprep",
 			"null.windows: ami-harden: not steps of windows, skipped on this machine: secrets",
-			"null.linux: ami-harden: 12 of 12 steps reported",
+			"null.target: ami-harden: 12 of 12 steps reported",
 			"null.windows: ami-harden: 16 of 16 steps reported",
 			// {{.Vars}} in the default execute_command on Linux (the SSH
 			// communicator logs the command it starts).
-			`sudo -n env PACKER_BUILDER_TYPE='null' PACKER_BUILD_NAME='linux' SHARED_TEST='it'\''s shared' /bin/sh '/tmp/ami-harden-`,
+			`sudo -n env PACKER_BUILDER_TYPE='null' PACKER_BUILD_NAME='target' SHARED_TEST='it'\''s shared' /bin/sh '/tmp/ami-harden-`,
 		}, nil),
 	})
 
@@ -58,7 +54,7 @@ func TestSharedBlockLinuxAndWindows(t *testing.T) {
 	assert.True(t, strings.Contains(string(body), "\n$env:PACKER_BUILDER_TYPE = 'null'\n$env:PACKER_BUILD_NAME = 'windows'\n$env:SHARED_TEST = 'it''s shared'\n"),
 		"environment variables at the top of the Windows script")
 
-	for _, c := range []struct{ source, os string }{{"linux", "linux"}, {"windows", "windows"}} {
+	for _, c := range []struct{ source, os string }{{"target", "linux"}, {"windows", "windows"}} {
 		b, err := os.ReadFile(filepath.Join(dir, c.source+".json"))
 		require.NoError(t, err, "each source writes report_file named after it")
 		var doc struct {
