@@ -329,10 +329,7 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 func (c *Config) prepareSteps(add func(string, ...interface{})) {
 	valid := map[string]bool{}
 	var names []string
-	for _, os := range []string{osLinux, osWindows} {
-		if c.GuestOSType != "" && c.GuestOSType != os {
-			continue
-		}
+	for _, os := range c.mayRunOn() {
 		for _, s := range stepsOf(os) {
 			if !valid[s] {
 				valid[s] = true
@@ -361,10 +358,8 @@ func (c *Config) prepareSteps(add func(string, ...interface{})) {
 	// build fails when it gets there, naming its steps. Nothing left for
 	// every OS is a mistake to say now.
 	left := 0
-	for _, os := range []string{osLinux, osWindows} {
-		if c.GuestOSType == "" || c.GuestOSType == os {
-			left += len(c.selectedSteps(os))
-		}
+	for _, os := range c.mayRunOn() {
+		left += len(c.selectedSteps(os))
 	}
 	if left == 0 {
 		add("steps and skip_steps leave no step to run")
@@ -497,15 +492,10 @@ func (c *Config) prepareServices(add func(string, ...interface{})) {
 			add("disable_services: %q is %s: never disabled", s, why)
 		}
 	}
+	defaults := c.defaultServiceNames()
 	for _, k := range c.KeepServices {
-		known := false
-		for _, os := range []string{osLinux, osWindows} {
-			if c.GuestOSType == "" || c.GuestOSType == os {
-				known = known || containsFold(script.DefaultServices(os), k)
-			}
-		}
-		if !known {
-			add("keep_services: %q is not on the services step's default list (%s): only a default can be kept", k, strings.Join(c.defaultServiceNames(), ", "))
+		if !containsFold(defaults, k) {
+			add("keep_services: %q is not on the services step's default list (%s): only a default can be kept", k, strings.Join(defaults, ", "))
 		}
 		if containsFold(c.DisableServices, k) {
 			add("service %q is in both disable_services and keep_services", k)
@@ -539,9 +529,20 @@ func protectedService(name string) string {
 // defaultServiceNames are the default lists of the OSes the block may run on.
 func (c *Config) defaultServiceNames() []string {
 	var out []string
+	for _, os := range c.mayRunOn() {
+		out = append(out, script.DefaultServices(os)...)
+	}
+	return out
+}
+
+// mayRunOn are the OSes the block may run on: guest_os_type, both while it
+// is left to the communicator, none for a value that is no OS (Prepare says
+// so).
+func (c *Config) mayRunOn() []string {
+	var out []string
 	for _, os := range []string{osLinux, osWindows} {
 		if c.GuestOSType == "" || c.GuestOSType == os {
-			out = append(out, script.DefaultServices(os)...)
+			out = append(out, os)
 		}
 	}
 	return out
