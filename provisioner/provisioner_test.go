@@ -120,10 +120,7 @@ func TestProvisionUploadsOnceAndRunsOnce(t *testing.T) {
 	assert.True(t, strings.HasPrefix(body, "#!/bin/sh\n"))
 	assert.Contains(t, body, "AMI_HARDEN_STEPS='"+strings.Join(script.LinuxSteps, " ")+"'\n")
 	assert.Contains(t, body, "AMI_HARDEN_REMOVE_SELF='1'\n")
-	var shown []string
-	for _, m := range ui.SayMessages {
-		shown = append(shown, m.Message)
-	}
+	shown := said(ui)
 	assert.Regexp(t, `^ami-harden: 13 of 13 steps reported: 0 changed, 13 ok, 0 skipped, 0 failed in \d+(\.\d+)?[µm]?s$`, shown[len(shown)-1])
 	assert.Contains(t, shown, "a line of other output", "other output passes through")
 	assert.Contains(t, shown, "sshd           ok       -")
@@ -303,12 +300,18 @@ func TestProvisionRetriesUploadAndStart(t *testing.T) {
 	require.NoError(t, p.Provision(t.Context(), ui, comm, map[string]interface{}{"User": "root"}))
 	run := "env PACKER_BUILDER_TYPE='' PACKER_BUILD_NAME='' /bin/sh '" + path + "'"
 	assert.Equal(t, []string{"<failed upload " + path + ">", "<upload " + path + ">", run, "<upload " + path + ">", run}, comm.commands)
-	said := ""
+	shown := said(ui)
+	assert.Contains(t, shown, "ami-harden: could not upload the script (connection refused); trying again until start_retry_timeout (1m0s)")
+	assert.Contains(t, shown, "ami-harden: could not start the script (ssh: handshake failed); trying again until start_retry_timeout (1m0s)")
+}
+
+// said are the lines the provisioner showed with Say, in order.
+func said(ui *packersdk.MockUi) []string {
+	var out []string
 	for _, m := range ui.SayMessages {
-		said += m.Message + "\n"
+		out = append(out, m.Message)
 	}
-	assert.Contains(t, said, "ami-harden: could not upload the script (connection refused); trying again until start_retry_timeout (1m0s)")
-	assert.Contains(t, said, "ami-harden: could not start the script (ssh: handshake failed); trying again")
+	return out
 }
 
 // Past start_retry_timeout the last error fails the build, naming it.

@@ -165,11 +165,7 @@ func TestProvisionWindowsStderrAndCRLF(t *testing.T) {
 	comm := &recordingComm{answers: []answer{{stdout: report, stderr: stderr}}}
 	require.NoError(t, p.Provision(t.Context(), ui, comm, winrm))
 	assert.Equal(t, "    + CategoryInfo          : PermissionDenied: (x.log:FileInfo) [Remove-Item], IOException", ui.ErrorMessage)
-	var said []string
-	for _, m := range ui.SayMessages {
-		said = append(said, m.Message)
-	}
-	assert.Contains(t, said, "temp           changed  removed 3 item(s) from 1 temp folder(s)", "no CR left in the detail")
+	assert.Contains(t, said(ui), "temp           changed  removed 3 item(s) from 1 temp folder(s)", "no CR left in the detail")
 }
 
 func TestProvisionWindowsNotAdmin(t *testing.T) {
@@ -209,11 +205,7 @@ func TestProvisionSharedBlockSkipsTheOtherOSsSteps(t *testing.T) {
 	ui := &packersdk.MockUi{}
 	comm := &recordingComm{answers: []answer{{stdout: report}}}
 	require.NoError(t, p.Provision(t.Context(), ui, comm, winrm))
-	said := ""
-	for _, m := range ui.SayMessages {
-		said += m.Message + "\n"
-	}
-	assert.Contains(t, said, "ami-harden: not steps of windows, skipped on this machine: sshd, secrets\n")
+	assert.Contains(t, said(ui), "ami-harden: not steps of windows, skipped on this machine: sshd, secrets")
 	require.Len(t, comm.uploads, 1)
 	assert.Contains(t, string(comm.uploads[p.config.remotePath(osWindows)]), "$AmiHardenSteps = @('temp')\n")
 }

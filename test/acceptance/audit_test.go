@@ -17,9 +17,15 @@ import (
 
 // report is the part of report_file the tests read.
 type reportDoc struct {
+	OS     string `json:"os"`
 	Mode   string `json:"mode"`
 	Result string `json:"result"`
-	Steps  []struct {
+	Build  struct {
+		Name        string `json:"name"`
+		BuilderType string `json:"builder_type"`
+		RunUUID     string `json:"run_uuid"`
+	} `json:"build"`
+	Steps []struct {
 		Name     string   `json:"name"`
 		Status   string   `json:"status"`
 		Findings []string `json:"findings"`
@@ -30,9 +36,15 @@ type junit struct {
 	Tests    int `xml:"tests,attr"`
 	Failures int `xml:"failures,attr"`
 	Suites   []struct {
+		Name       string `xml:"name,attr"`
+		Properties []struct {
+			Name  string `xml:"name,attr"`
+			Value string `xml:"value,attr"`
+		} `xml:"properties>property"`
 		Cases []struct {
-			Name    string `xml:"name,attr"`
-			Failure *struct {
+			Name      string `xml:"name,attr"`
+			Classname string `xml:"classname,attr"`
+			Failure   *struct {
 				Type string `xml:"type,attr"`
 				Text string `xml:",chardata"`
 			} `xml:"failure"`
@@ -53,19 +65,26 @@ func reportFiles(t *testing.T) (settings reportSettings, read func() (reportDoc,
 	}
 	return settings, func() (reportDoc, junit) {
 		t.Helper()
-		out, err := exec.Command("node", filepath.Join(rig, "..", "node", "validate-report.mjs"),
-			filepath.Join(rig, "..", "..", "docs", "report.schema.json"), jsonPath).CombinedOutput()
-		require.NoError(t, err, "report_file does not validate against docs/report.schema.json:\n%s", out)
-		var r reportDoc
-		var j junit
-		b, err := os.ReadFile(jsonPath)
-		require.NoError(t, err)
-		require.NoError(t, json.Unmarshal(b, &r))
-		b, err = os.ReadFile(junitPath)
-		require.NoError(t, err)
-		require.NoError(t, xml.Unmarshal(b, &j))
-		return r, j
+		return readReports(t, jsonPath, junitPath)
 	}
+}
+
+// readReports reads a report_file, validated against the documented schema
+// (docs/report.schema.json) by Ajv, and a junit_file.
+func readReports(t *testing.T, jsonPath, junitPath string) (reportDoc, junit) {
+	t.Helper()
+	out, err := exec.Command("node", filepath.Join(rig, "..", "node", "validate-report.mjs"),
+		filepath.Join(rig, "..", "..", "docs", "report.schema.json"), jsonPath).CombinedOutput()
+	require.NoError(t, err, "report_file does not validate against docs/report.schema.json:\n%s", out)
+	var r reportDoc
+	var j junit
+	b, err := os.ReadFile(jsonPath)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &r))
+	b, err = os.ReadFile(junitPath)
+	require.NoError(t, err)
+	require.NoError(t, xml.Unmarshal(b, &j))
+	return r, j
 }
 
 // reportSettings are the provisioner lines that ask for both report files

@@ -2,9 +2,6 @@ package acceptance
 
 import (
 	_ "embed"
-	"encoding/json"
-	"encoding/xml"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,20 +52,7 @@ func TestSharedBlockLinuxAndWindows(t *testing.T) {
 		"environment variables at the top of the Windows script")
 
 	for _, c := range []struct{ source, os string }{{"target", "linux"}, {"windows", "windows"}} {
-		b, err := os.ReadFile(filepath.Join(dir, c.source+".json"))
-		require.NoError(t, err, "each source writes report_file named after it")
-		var doc struct {
-			OS    string `json:"os"`
-			Build struct {
-				Name        string `json:"name"`
-				BuilderType string `json:"builder_type"`
-				RunUUID     string `json:"run_uuid"`
-			} `json:"build"`
-			Steps []struct {
-				Name string `json:"name"`
-			} `json:"steps"`
-		}
-		require.NoError(t, json.Unmarshal(b, &doc))
+		doc, j := readReports(t, filepath.Join(dir, c.source+".json"), filepath.Join(dir, c.source+".xml"))
 		assert.Equal(t, c.os, doc.OS)
 		assert.Equal(t, c.source, doc.Build.Name)
 		assert.Equal(t, "null", doc.Build.BuilderType)
@@ -76,22 +60,6 @@ func TestSharedBlockLinuxAndWindows(t *testing.T) {
 		for _, s := range doc.Steps {
 			assert.NotContains(t, []string{"secrets", "sysprep"}, s.Name)
 		}
-
-		b, err = os.ReadFile(filepath.Join(dir, c.source+".xml"))
-		require.NoError(t, err)
-		var j struct {
-			Suites []struct {
-				Name       string `xml:"name,attr"`
-				Properties []struct {
-					Name  string `xml:"name,attr"`
-					Value string `xml:"value,attr"`
-				} `xml:"properties>property"`
-				Cases []struct {
-					Classname string `xml:"classname,attr"`
-				} `xml:"testcase"`
-			} `xml:"testsuite"`
-		}
-		require.NoError(t, xml.Unmarshal(b, &j))
 		require.Len(t, j.Suites, 1)
 		assert.Equal(t, "ami-harden "+c.source+" ("+c.os+" enforce)", j.Suites[0].Name)
 		assert.Equal(t, "ami-harden."+c.source, j.Suites[0].Cases[0].Classname)
