@@ -1,30 +1,34 @@
 // Package script holds the hardening scripts the provisioner uploads, and
 // renders them with the user's settings.
 //
-// The scripts are real files that a reviewer can read and lint: a shared
-// helper file (linux/lib.sh, windows/lib.ps1), one file per step
-// (linux/STEP.sh, windows/STEP.ps1) and the lines that start the run
-// (linux/run.sh, windows/main.ps1), joined at render time so that only the
-// selected steps travel. The Windows script travels without its comments
-// and blank lines: WinRM uploads it in chunks of a few kilobytes, one
-// command each. Rendering only inserts plain variable
-// assignments after the first line; every user value is single-quoted data
-// there and never becomes code.
+// The scripts are real files that a reviewer can read and lint. On Linux:
+// the shared parts in linux/lib/ (joined in the order of linuxLib), one
+// file per step in linux/steps/ (STEP.sh, and STEP.*.sh where a step has
+// more than one), and linux/main.sh, which starts the run. On Windows:
+// windows/lib.ps1, one file per step in windows/steps/, and
+// windows/main.ps1. Only the selected steps travel. Which steps there are,
+// and in which order they run, is provisioner/steps' list.
+//
+// The Windows script travels without its comments and blank lines: WinRM
+// uploads it in chunks of a few kilobytes, one command each. Rendering only
+// inserts plain variable assignments after the first line; every user
+// value is single-quoted data there and never becomes code.
 package script
 
 import (
 	"embed"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strings"
 )
 
-//go:embed linux/*.sh
-var linuxFiles embed.FS
+//go:embed linux windows
+var files embed.FS
 
-// linuxPart is one file of the Linux script.
-func linuxPart(name string) string {
-	b, err := linuxFiles.ReadFile("linux/" + name + ".sh")
+// file is one file of the scripts, by its path below this directory.
+func file(name string) string {
+	b, err := files.ReadFile(name)
 	if err != nil {
 		// The files are embedded: a missing one is a build mistake.
 		panic(err)
@@ -32,58 +36,46 @@ func linuxPart(name string) string {
 	return string(b)
 }
 
-//go:embed windows/*.ps1
-var windowsFiles embed.FS
+// linuxLib are the Linux script's shared parts (linux/lib/NAME.sh), in the
+// order they are joined. settings comes first: its first line is the
+// script's, and it sets the shell's options for the rest.
+var linuxLib = []string{"settings", "reporting", "paths", "wiping", "homes", "systemd", "sshd"}
 
-// windowsPart is one file of the Windows script.
-func windowsPart(name string) string {
-	b, err := windowsFiles.ReadFile("windows/" + name + ".ps1")
+// linuxStep is the code of a Linux step: linux/steps/NAME.sh, then its other
+// files (NAME.*.sh) in name order.
+func linuxStep(name string) string {
+	parts := []string{file("linux/steps/" + name + ".sh")}
+	more, err := fs.Glob(files, "linux/steps/"+name+".*.sh")
 	if err != nil {
 		panic(err)
 	}
-	return string(b)
+	sort.Strings(more)
+	for _, m := range more {
+		parts = append(parts, file(m))
+	}
+	for i, p := range parts {
+		parts[i] = withoutDirective(p)
+	}
+	return strings.Join(parts, "\n")
 }
 
-// LinuxSteps are the Linux step names in the order the script runs them. The
-// names are interface: users write them in steps and skip_steps.
-var LinuxSteps = []string{
-	"sshd",
-	// Right after sshd: its note of what listens names sshd's ports as
-	// sshd -T gives them.
-	"services",
-	"passwords",
-	"host-keys",
-	"user-keys",
-	"credentials",
-	"history",
-	"accounts",
-	"cloud-init",
-	"machine-id",
-	"temp",
-	"secrets",
-	"logs",
-}
+// windowsStep is the code of a Windows step: windows/steps/NAME.ps1.
+func windowsStep(name string) string { return file("windows/steps/" + name + ".ps1") }
 
-// WindowsSteps are the Windows step names in the order the script runs them.
-// Names shared with Linux mean the same thing; sysprep is always last.
-var WindowsSteps = []string{
-	"domain",
-	"guest-account",
-	"accounts",
-	"services",
-	"admin-password",
-	"winrm",
-	"user-keys",
-	"host-keys",
-	"credentials",
-	"history",
-	"autologon",
-	"answer-files",
-	"temp",
-	"recycle-bin",
-	"pagefile",
-	"event-logs",
-	"sysprep",
+// StepFiles are the names of the step files of os ("linux" or "windows"),
+// without directory and extension, in name order: what a test compares
+// with the list of steps.
+func StepFiles(os string) []string {
+	ext := map[string]string{"linux": ".sh", "windows": ".ps1"}[os]
+	entries, err := files.ReadDir(os + "/steps")
+	if err != nil {
+		panic(err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, strings.TrimSuffix(e.Name(), ext))
+	}
+	return out
 }
 
 // defaultLinuxServices are the services step's default list on Linux: the
@@ -92,8 +84,7 @@ var WindowsSteps = []string{
 // They are names, not packages: each name covers the systemd units NAME.service
 // and NAME.socket, the init script NAME (SysV and OpenRC), and the inetd and
 // xinetd entries whose service is NAME or whose server is NAME, NAMEd,
-// in.NAME or in.NAMEd; see linux/services.sh. linux/lib.sh holds the same
-// list as AMI_HARDEN_DISABLE_SERVICES's default (a test keeps them equal).
+// in.NAME or in.NAMEd; see linux/steps/services.sh.
 var defaultLinuxServices = []string{
 	// telnet: telnet.socket (Fedora, RHEL, SUSE), inetd's and xinetd's
 	// telnet (Debian's inetutils-telnetd and telnetd run /usr/sbin/telnetd
@@ -232,18 +223,18 @@ func RenderWindows(p WindowsParams) []byte {
 		// The name is letters, digits and _ (config checks it).
 		fmt.Fprintf(&b, "$env:%s = %s\n", k, QuotePS(v))
 	}
-	b.WriteString(compactPS(windowsPart("lib")))
+	b.WriteString(compactPS(file("windows/lib.ps1")))
 	for _, s := range p.Steps {
-		b.WriteString(compactPS(windowsPart(s)))
+		b.WriteString(compactPS(windowsStep(s)))
 	}
-	b.WriteString(compactPS(windowsPart("main")))
+	b.WriteString(compactPS(file("windows/main.ps1")))
 	return []byte(b.String())
 }
 
 // RenderWindowsPoll is the command that asks the detached Sysprep for its
 // state (windows/poll.ps1), for powershell -EncodedCommand.
 func RenderWindowsPoll(stateDir string, shutdown bool) string {
-	return fmt.Sprintf("$StateDir = %s\n$Shutdown = %s\n", QuotePS(stateDir), psBool(shutdown)) + compactPS(windowsPart("poll"))
+	return fmt.Sprintf("$StateDir = %s\n$Shutdown = %s\n", QuotePS(stateDir), psBool(shutdown)) + compactPS(file("windows/poll.ps1"))
 }
 
 // WindowsSysprepStateDir is where the detached Sysprep keeps its state
@@ -319,45 +310,46 @@ func psBool(v bool) string {
 	return "$false"
 }
 
-// RenderLinux returns the Linux script, its helpers, the selected steps and
-// the lines that start the run, with p written in as assignments.
+// RenderLinux returns the Linux script: the shared parts, the selected
+// steps and main.sh, with p written in as assignments below the first line,
+// each with a comment that says what it holds.
 func RenderLinux(p Params) []byte {
+	flag := map[bool]string{false: "0", true: "1"}
 	var header strings.Builder
-	header.WriteString("# Parameters written by the ami-harden provisioner.\n")
-	assign(&header, "AMI_HARDEN_STEPS", strings.Join(p.Steps, " "))
-	assign(&header, "AMI_HARDEN_SSHD_SETTINGS", sshdLines(p.SSHDSettings))
-	assign(&header, "AMI_HARDEN_WIPE_PATHS", strings.Join(p.WipePaths, "\n"))
-	assign(&header, "AMI_HARDEN_KEEP_USERS", strings.Join(p.KeepUsers, "\n"))
-	keepSeed := "0"
-	if p.KeepCloudInitSeed {
-		keepSeed = "1"
+	header.WriteString("# Parameters, written by the ami-harden provisioner.\n")
+	for _, v := range []struct{ about, name, value string }{
+		{"The steps to run, in this order.", "AMI_HARDEN_STEPS", strings.Join(p.Steps, " ")},
+		{"sshd settings, one \"Keyword value\" a line: the defaults and sshd_settings.", "AMI_HARDEN_SSHD_SETTINGS", sshdLines(p.SSHDSettings)},
+		{"Absolute, clean paths, one a line, that the credentials step wipes (wipe_paths).", "AMI_HARDEN_WIPE_PATHS", strings.Join(p.WipePaths, "\n")},
+		{"Accounts, one a line, whose passwords and keys stay (keep_users).", "AMI_HARDEN_KEEP_USERS", strings.Join(p.KeepUsers, "\n")},
+		{"1: cloud-init's seed, /var/lib/cloud/seed, stays (keep_cloud_init_seed).", "AMI_HARDEN_KEEP_CLOUD_INIT_SEED", flag[p.KeepCloudInitSeed]},
+		{"Globs of files, one a line, whose stray secrets are accepted (secrets_allow).", "AMI_HARDEN_SECRETS_ALLOW", strings.Join(p.SecretsAllow, "\n")},
+		{"Accounts, one a line, that the accounts step removes (remove_users).", "AMI_HARDEN_REMOVE_USERS", strings.Join(p.RemoveUsers, "\n")},
+		{"Passes of random data over a secret file before it is unlinked (shred_passes).", "AMI_HARDEN_SHRED_PASSES", fmt.Sprint(p.ShredPasses)},
+		{"Services, one a line, that the services step turns off: the default list less keep_services, plus disable_services.", "AMI_HARDEN_DISABLE_SERVICES", strings.Join(p.DisableServices, "\n")},
+		{"Names of the default list left as they are (keep_services), one a line.", "AMI_HARDEN_KEEP_SERVICES", strings.Join(p.KeepServices, "\n")},
+		{"enforce: change what needs changing, then verify it; audit: change nothing, report what enforce would change.", "AMI_HARDEN_MODE", p.Mode},
+		{"1: the script removes its own file as it starts (the provisioner uploaded it).", "AMI_HARDEN_REMOVE_SELF", flag[p.RemoveSelf]},
+	} {
+		fmt.Fprintf(&header, "# %s\n%s=%s\n", v.about, v.name, Quote(v.value))
 	}
-	assign(&header, "AMI_HARDEN_KEEP_CLOUD_INIT_SEED", keepSeed)
-	assign(&header, "AMI_HARDEN_SECRETS_ALLOW", strings.Join(p.SecretsAllow, "\n"))
-	assign(&header, "AMI_HARDEN_REMOVE_USERS", strings.Join(p.RemoveUsers, "\n"))
-	assign(&header, "AMI_HARDEN_SHRED_PASSES", fmt.Sprint(p.ShredPasses))
-	assign(&header, "AMI_HARDEN_DISABLE_SERVICES", strings.Join(p.DisableServices, "\n"))
-	assign(&header, "AMI_HARDEN_KEEP_SERVICES", strings.Join(p.KeepServices, "\n"))
-	assign(&header, "AMI_HARDEN_MODE", p.Mode)
-	removeSelf := "0"
-	if p.RemoveSelf {
-		removeSelf = "1"
-	}
-	assign(&header, "AMI_HARDEN_REMOVE_SELF", removeSelf)
 
-	shebang, body, _ := strings.Cut(linuxPart("lib"), "\n")
+	shebang, settings, _ := strings.Cut(file("linux/lib/settings.sh"), "\n")
 	var b strings.Builder
-	b.WriteString(shebang + "\n" + header.String() + body)
-	for _, s := range p.Steps {
-		b.WriteString("\n" + stepPart(linuxPart(s)))
+	b.WriteString(shebang + "\n" + header.String() + settings)
+	for _, name := range linuxLib[1:] {
+		b.WriteString("\n" + withoutDirective(file("linux/lib/"+name+".sh")))
 	}
-	b.WriteString("\n" + stepPart(linuxPart("run")))
+	for _, s := range p.Steps {
+		b.WriteString("\n" + linuxStep(s))
+	}
+	b.WriteString("\n" + withoutDirective(file("linux/main.sh")))
 	return []byte(b.String())
 }
 
-// stepPart is a step file without its shellcheck directive line, which
-// only the file on its own needs.
-func stepPart(s string) string {
+// withoutDirective is a part of the Linux script without its shellcheck
+// directive line, which only the file on its own needs.
+func withoutDirective(s string) string {
 	return strings.TrimPrefix(s, "# shellcheck shell=sh\n")
 }
 
@@ -373,10 +365,6 @@ func sshdLines(settings map[string]string) string {
 		lines = append(lines, k+" "+settings[k])
 	}
 	return strings.Join(lines, "\n")
-}
-
-func assign(b *strings.Builder, name, value string) {
-	fmt.Fprintf(b, "%s=%s\n", name, Quote(value))
 }
 
 // Quote makes s one POSIX shell word that stands for s itself: inside single

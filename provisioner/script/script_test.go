@@ -1,34 +1,140 @@
 package script
 
 import (
+	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/report"
+	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/steps"
 )
 
-// The Go list of steps and the script's default list must agree, and every
-// step must have its function.
-func TestStepsMatchScript(t *testing.T) {
-	assert.Contains(t, linuxPart("lib"), `: "${AMI_HARDEN_STEPS:=`+strings.Join(LinuxSteps, " ")+`}"`)
-	for _, s := range LinuxSteps {
-		assert.Contains(t, linuxPart(s), "\nstep_"+strings.ReplaceAll(s, "-", "_")+"() {", "no function for step %s", s)
+// Every step of the list has its file, and every step file is a step of the
+// list: adding a step is the list's record and the file, nothing here.
+func TestStepFilesAreTheListsSteps(t *testing.T) {
+	for _, os := range steps.OSes {
+		var names []string
+		for _, f := range StepFiles(os) {
+			if name, _, more := strings.Cut(f, "."); !more {
+				names = append(names, name)
+			} else {
+				assert.True(t, steps.Has(os, name), "%s/steps/%s: a part of %s, which is no step", os, f, name)
+			}
+		}
+		want := steps.Names(os)
+		sort.Strings(want)
+		assert.Equal(t, want, names, "the step files of %s", os)
+	}
+	for _, s := range steps.Names(steps.Linux) {
+		assert.Contains(t, linuxStep(s), "\nstep_"+strings.ReplaceAll(s, "-", "_")+"() {", "no function for step %s", s)
+	}
+	for _, s := range steps.Names(steps.Windows) {
+		assert.Contains(t, windowsStep(s), "\n$script:Steps['"+s+"'] = '", "windows/steps/%s.ps1 registers no function for step %s", s, s)
 	}
 }
 
-// Only the selected steps travel, in the order asked for, and the run
-// starts after all of them.
+// Every shared part of the Linux script is joined: a file in linux/lib that
+// linuxLib does not name would never travel.
+func TestLinuxLibIsJoinedWhole(t *testing.T) {
+	entries, err := files.ReadDir("linux/lib")
+	require.NoError(t, err)
+	var got []string
+	for _, e := range entries {
+		got = append(got, strings.TrimSuffix(e.Name(), ".sh"))
+	}
+	want := append([]string{}, linuxLib...)
+	sort.Strings(want)
+	assert.Equal(t, want, got)
+}
+
+// A file a reviewer reads in one sitting: no part of either script is longer
+// than about 400 lines.
+func TestScriptFilesStaySmall(t *testing.T) {
+	require.NoError(t, fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		assert.LessOrEqual(t, strings.Count(file(p), "\n"), 420, "%s is too long: split it by topic", p)
+		return nil
+	}))
+}
+
+// The scripts print only lines the provisioner understands, and every kind
+// of line it understands is one some script prints.
+func TestProtocolWordsAreTheReportsKinds(t *testing.T) {
+	used := map[string]bool{}
+	word := regexp.MustCompile(`@@ami-harden ([a-z]+)`)
+	require.NoError(t, fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		for _, m := range word.FindAllStringSubmatch(file(p), -1) {
+			assert.Contains(t, report.Kinds, m[1], "%s prints @@ami-harden %s, which the provisioner does not read", p, m[1])
+			used[m[1]] = true
+		}
+		return nil
+	}))
+	for _, k := range report.Kinds {
+		assert.True(t, used[k], "no script prints @@ami-harden %s", k)
+	}
+}
+
+// The statuses a step reports are the provisioner's: report STEP STATUS on
+// Linux, Write-Report STEP 'STATUS' on Windows.
+func TestReportedStatusesAreKnown(t *testing.T) {
+	linux := regexp.MustCompile(`(?:^|[{;&|] )report ("\$1"|[a-z-]+) ([a-z]+)\b`)
+	windows := regexp.MustCompile(`Write-Report (?:'[a-z-]+'|\$[A-Za-z]+) '([a-z]+)'`)
+	valid := map[string]bool{}
+	for _, s := range report.Statuses {
+		valid[string(s)] = true
+	}
+	n := 0
+	require.NoError(t, fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		for _, line := range strings.Split(file(p), "\n") {
+			if line = strings.TrimSpace(line); strings.HasPrefix(line, "#") {
+				continue
+			}
+			for _, m := range linux.FindAllStringSubmatch(line, -1) {
+				n++
+				assert.True(t, valid[m[2]], "%s reports status %q: %s", p, m[2], line)
+			}
+			for _, m := range windows.FindAllStringSubmatch(line, -1) {
+				n++
+				assert.True(t, valid[m[1]], "%s reports status %q: %s", p, m[1], line)
+			}
+		}
+		return nil
+	}))
+	assert.Greater(t, n, 100, "the patterns found the report calls")
+}
+
+// Only the selected steps travel, with all their files, in the order asked
+// for, and the run starts after all of them.
 func TestRenderJoinsOnlySelectedSteps(t *testing.T) {
-	out := string(RenderLinux(Params{Steps: []string{"sshd", "temp"}, SSHDSettings: DefaultSSHDSettings, ShredPasses: 1, Mode: "enforce"}))
+	out := string(RenderLinux(Params{Steps: []string{"sshd", "services"}, SSHDSettings: DefaultSSHDSettings, ShredPasses: 1, Mode: "enforce"}))
 	assert.Contains(t, out, "\nstep_sshd() {")
-	assert.Contains(t, out, "\nstep_temp() {")
+	assert.Contains(t, out, "\nstep_services() {")
+	assert.Contains(t, out, "\nsvc_inetd() {", "services.inetd.sh travels with services")
+	assert.Contains(t, out, "\nsvc_listen_note() {", "services.listening.sh travels with services")
 	assert.NotContains(t, out, "\nstep_logs() {")
+	assert.NotContains(t, out, "\nhome_files_history=", "history's list is history's")
 	assert.NotContains(t, out, "# shellcheck shell=sh")
-	assert.Less(t, strings.Index(out, "\nstep_sshd() {"), strings.Index(out, "\nstep_temp() {"))
+	assert.Less(t, strings.Index(out, "\nstep_sshd() {"), strings.Index(out, "\nstep_services() {"))
+	for _, lib := range linuxLib[1:] {
+		assert.Contains(t, out, withoutDirective(file("linux/lib/"+lib+".sh")))
+	}
 	assert.True(t, strings.HasSuffix(out, "\nmain\n"), "the run starts last")
 	assert.Equal(t, 1, strings.Count(out, "#!/bin/sh"))
 }
@@ -53,7 +159,7 @@ func TestRenderPassesValuesAsData(t *testing.T) {
 		WipePaths:    evil,
 		ShredPasses:  3,
 	})
-	require.True(t, strings.HasPrefix(string(out), "#!/bin/sh\n# Parameters written by the ami-harden provisioner.\n"))
+	require.True(t, strings.HasPrefix(string(out), "#!/bin/sh\n# Parameters, written by the ami-harden provisioner.\n"))
 	header, _, ok := strings.Cut(string(out), "\nset -u\n")
 	require.True(t, ok)
 	// Stop before the steps: print the parameters the script would use.
@@ -66,6 +172,25 @@ func TestRenderPassesValuesAsData(t *testing.T) {
 	assert.True(t, os.IsNotExist(err), "a value ran as code")
 }
 
+// Every parameter the script reads is one the header sets: with set -u, a
+// parameter the renderer forgot would stop the script.
+func TestEveryParameterIsRendered(t *testing.T) {
+	header, _, _ := strings.Cut(string(RenderLinux(Params{Steps: steps.Names(steps.Linux)})), "\nset -u\n")
+	set := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^(AMI_HARDEN_[A-Z_]+)=`).FindAllStringSubmatch(header, -1) {
+		set[m[1]] = true
+	}
+	require.NoError(t, fs.WalkDir(files, "linux", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		for _, m := range regexp.MustCompile(`\$\{?(AMI_HARDEN_[A-Z_]+)`).FindAllStringSubmatch(file(p), -1) {
+			assert.True(t, set[m[1]], "%s reads %s, which the header does not set", p, m[1])
+		}
+		return nil
+	}))
+}
+
 func TestSSHDLinesAreSorted(t *testing.T) {
 	assert.Equal(t, "A 1\nB 2\nC 3", sshdLines(map[string]string{"C": "3", "A": "1", "B": "2"}))
 }
@@ -75,11 +200,9 @@ func TestQuote(t *testing.T) {
 	assert.Equal(t, `''`, Quote(""))
 }
 
-func TestWindowsStepsMatchScript(t *testing.T) {
-	for _, s := range WindowsSteps {
-		assert.Contains(t, windowsPart(s), "\n$script:Steps['"+s+"'] = '", "windows/%s.ps1 registers no function for step %s", s, s)
-	}
-	assert.Equal(t, "sysprep", WindowsSteps[len(WindowsSteps)-1], "sysprep is always last")
+func TestWindowsSysprepIsLast(t *testing.T) {
+	names := steps.Names(steps.Windows)
+	assert.Equal(t, "sysprep", names[len(names)-1], "sysprep is always last")
 }
 
 func TestQuotePS(t *testing.T) {
@@ -95,10 +218,28 @@ func TestRenderWindows(t *testing.T) {
 	assert.Contains(t, out, "\n$AmiHardenBuildUser = 'it''s'\n")
 	assert.Contains(t, out, "\nfunction Invoke-TempStep {\n")
 	assert.NotContains(t, out, "Invoke-SysprepStep", "only the selected steps travel")
-	assert.True(t, strings.HasSuffix(out, compactPS(windowsPart("main"))))
+	assert.True(t, strings.HasSuffix(out, compactPS(file("windows/main.ps1"))))
 }
 
 func TestCompactPS(t *testing.T) {
 	in := "# a comment\n\n    $x = 1  \n$y = @'\n# data, kept\n\n    indented\n'@\n  # another\n$z = 'a # b'\n"
 	assert.Equal(t, "$x = 1\n$y = @'\n# data, kept\n\n    indented\n'@\n$z = 'a # b'\n", compactPS(in))
+}
+
+// Under $ErrorActionPreference = 'Stop', Windows PowerShell 5.1 throws on a
+// native program's first stderr line redirected with 2>&1: only
+// Invoke-Native (which sets 'Continue' for its call) may redirect.
+func TestWindowsNativeStderrOnlyThroughInvokeNative(t *testing.T) {
+	require.NoError(t, fs.WalkDir(files, "windows", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path.Ext(p) != ".ps1" {
+			return err
+		}
+		for i, line := range strings.Split(file(p), "\n") {
+			if strings.Contains(line, "2>&1") && !strings.HasPrefix(strings.TrimSpace(line), "#") &&
+				!strings.Contains(line, "$out = & $Program @Arguments 2>&1") {
+				t.Errorf("%s:%d redirects stderr outside Invoke-Native: %s", p, i+1, strings.TrimSpace(line))
+			}
+		}
+		return nil
+	}))
 }

@@ -1,17 +1,26 @@
 #!/bin/sh
-# Parameters written by the ami-harden provisioner.
+# Parameters, written by the ami-harden provisioner.
+# The steps to run, in this order.
 AMI_HARDEN_STEPS='sshd services passwords host-keys user-keys credentials history accounts cloud-init machine-id temp secrets logs'
+# sshd settings, one "Keyword value" a line: the defaults and sshd_settings.
 AMI_HARDEN_SSHD_SETTINGS='KbdInteractiveAuthentication no
 PasswordAuthentication no
 PermitEmptyPasswords no
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes'
+# Absolute, clean paths, one a line, that the credentials step wipes (wipe_paths).
 AMI_HARDEN_WIPE_PATHS=''
+# Accounts, one a line, whose passwords and keys stay (keep_users).
 AMI_HARDEN_KEEP_USERS=''
+# 1: cloud-init's seed, /var/lib/cloud/seed, stays (keep_cloud_init_seed).
 AMI_HARDEN_KEEP_CLOUD_INIT_SEED='0'
+# Globs of files, one a line, whose stray secrets are accepted (secrets_allow).
 AMI_HARDEN_SECRETS_ALLOW=''
+# Accounts, one a line, that the accounts step removes (remove_users).
 AMI_HARDEN_REMOVE_USERS=''
+# Passes of random data over a secret file before it is unlinked (shred_passes).
 AMI_HARDEN_SHRED_PASSES='1'
+# Services, one a line, that the services step turns off: the default list less keep_services, plus disable_services.
 AMI_HARDEN_DISABLE_SERVICES='telnet
 telnetd
 rsh
@@ -30,30 +39,30 @@ ypbind
 yppasswdd
 ypxfrd
 nis'
+# Names of the default list left as they are (keep_services), one a line.
 AMI_HARDEN_KEEP_SERVICES=''
+# enforce: change what needs changing, then verify it; audit: change nothing, report what enforce would change.
 AMI_HARDEN_MODE='enforce'
+# 1: the script removes its own file as it starts (the provisioner uploaded it).
 AMI_HARDEN_REMOVE_SELF='1'
 # ami-harden: cleans and hardens a Linux machine before it becomes a shared image.
 #
-# The Packer provisioner joins this file, the file of each selected step
-# (STEP.sh beside it) and run.sh into one script, writes its parameters as
-# plain shell assignments right below the first line, uploads it once, runs it
-# once as root and reads its report from standard output. The default script,
-# every step included, is provisioner/testdata/default-linux.sh; it can also
-# run by hand (as root, on a machine you are about to turn into an image, NEVER
-# on your workstation):
+# The Packer provisioner joins the files of this directory (lib/, in a fixed
+# order), the file of each selected step (steps/STEP.sh, and STEP.*.sh where
+# a step has more than one file) and main.sh into one script, writes its
+# parameters as plain shell assignments right below the first line, uploads
+# it once, runs it once as root and reads its report from standard output
+# (provisioner/script/script.go). The parameters (AMI_HARDEN_*) are described
+# where they are written, in the script itself. The script of an empty
+# `provisioner "ami-harden" {}` block is provisioner/testdata/default-linux.sh.
+# To run that by hand (as root, on a machine you are about to turn into an
+# image, NEVER on your workstation), change the parameters at its top, e.g.
+# AMI_HARDEN_STEPS='sshd passwords', then `sh default-linux.sh`.
 #
-#   AMI_HARDEN_STEPS="sshd passwords" sh default-linux.sh
-#
-# Report protocol, one line each, on standard output (nothing else starts with @@ami-harden):
-#   @@ami-harden begin 1                      the script runs as root, protocol version 1
-#   @@ami-harden start NAME                   step NAME starts (names the step a lost connection cut)
-#   @@ami-harden finding NAME TEXT            audit mode: one thing step NAME found wrong
-#   @@ami-harden note NAME TEXT               something step NAME leaves as it is, for the user to know
-#   @@ami-harden step NAME STATUS DETAIL      STATUS is ok | changed | skipped | failed | finding
-#   @@ami-harden end FAILED                   all steps ran; FAILED of them failed
-#   @@ami-harden abort REASON                 nothing was changed, the run stopped
-# DETAIL names files, accounts and counts; it never carries the contents of a file.
+# The report is one line per event on standard output, each starting with
+# "@@ami-harden " (nothing else the script prints does); the words and
+# what they mean are in provisioner/report/report.go. A step's DETAIL names
+# files, accounts and counts; it never carries the contents of a file.
 #
 # Touching only what it owns: file names travel NUL-separated from a listing
 # to the command that acts on them (or never leave find -exec); no step
@@ -65,56 +74,7 @@ AMI_HARDEN_REMOVE_SELF='1'
 # destroy alone. What a step refuses it reports by path, and it fails the step
 # where a secret may be left behind.
 #
-# Why each step exists: docs/provisioners/ami-harden.mdx.
-
-# Parameters. The provisioner sets them above; the defaults are what an empty
-# `provisioner "ami-harden" {}` block means.
-: "${AMI_HARDEN_STEPS:=sshd services passwords host-keys user-keys credentials history accounts cloud-init machine-id temp secrets logs}"
-# Keyword/value lines for sshd, one per line, "Keyword value".
-: "${AMI_HARDEN_SSHD_SETTINGS:=PasswordAuthentication no
-PermitRootLogin prohibit-password
-PubkeyAuthentication yes
-PermitEmptyPasswords no
-KbdInteractiveAuthentication no}"
-# Absolute, clean paths, one per line, wiped by the credentials step.
-: "${AMI_HARDEN_WIPE_PATHS:=}"
-# Accounts, one per line, whose passwords and keys stay (keep_users).
-: "${AMI_HARDEN_KEEP_USERS:=}"
-# Accounts, one per line, that the accounts step removes (remove_users).
-: "${AMI_HARDEN_REMOVE_USERS:=}"
-# Globs of files, one per line, whose stray secrets are accepted (secrets_allow).
-: "${AMI_HARDEN_SECRETS_ALLOW:=}"
-# 1: cloud-init's seed (/var/lib/cloud/seed) stays (keep_cloud_init_seed).
-: "${AMI_HARDEN_KEEP_CLOUD_INIT_SEED:=0}"
-# Services, one per line, that the services step turns off: the default list
-# less keep_services, plus disable_services (names: see services.sh).
-: "${AMI_HARDEN_DISABLE_SERVICES:=telnet
-telnetd
-rsh
-rlogin
-rexec
-tftp
-tftpd-hpa
-atftpd
-in.tftpd
-ftp
-vsftpd
-proftpd
-pure-ftpd
-ypserv
-ypbind
-yppasswdd
-ypxfrd
-nis}"
-# Names of the default list left as they are (keep_services), one per line.
-: "${AMI_HARDEN_KEEP_SERVICES:=}"
-# Overwrite passes of random data before a secret file is unlinked.
-: "${AMI_HARDEN_SHRED_PASSES:=1}"
-# enforce: change what needs changing, then verify it. audit: change nothing,
-# report as a finding everything enforce would change.
-: "${AMI_HARDEN_MODE:=enforce}"
-# 1 when the provisioner uploaded this file: it then removes itself.
-: "${AMI_HARDEN_REMOVE_SELF:=0}"
+# Why each step exists: docs/steps.md.
 
 set -u
 umask 077
@@ -123,7 +83,9 @@ export PATH LC_ALL=C
 # The build's own shell must not write a history file back after the wipe.
 unset HISTFILE
 
-# ---------------------------------------------------------------- reporting
+# Reporting: the lines the provisioner reads (the protocol is documented in
+# provisioner/report/report.go) and the small helpers that shape a step's
+# detail. Nothing here touches the image.
 
 # report STEP STATUS DETAIL: the one line the provisioner reads for a step.
 report() {
@@ -200,8 +162,8 @@ refuse() {
 	printf '%s\n' "$1" >>"$refused"
 }
 
-
-# ---------------------------------------------------------------- owners and mounts
+# Paths and owners: who controls a path (work below it runs as that user),
+# dropping root to act as them, and the mount points no step may enter.
 
 # controller PATH: "uid:gid" of who can change what PATH names: the owner of
 # the first directory on the way down from / that root does not own, or
@@ -225,10 +187,6 @@ controller() {
 	done
 	echo 0:0
 }
-
-# no_login: an awk regular expression for the shells of accounts that
-# cannot log in.
-no_login='(nologin|false|sync|halt|shutdown)$'
 
 # user_groups: lines "UID" or "UID<TAB>REST" on stdin (anything from a ":"
 # to the tab is dropped) become "UID:GID" and the same REST, GID the primary
@@ -365,8 +323,9 @@ system_dir() {
 	return 1
 }
 
-# ---------------------------------------------------------------- wiping files
-
+# Wiping: overwriting files before they are unlinked, trees, and what each
+# step took on and refused.
+#
 # Everything a step wipes goes through these. wipe_start STEP names the
 # step's lists: $found (NUL-separated) for what it took on, $refused (one
 # line each) for what it would not touch; finish_wipe STEP reports both.
@@ -624,15 +583,13 @@ first_errors() {
 	return 0
 }
 
-# relabel FILE: give a file the SELinux label policy wants for its path,
-# where SELinux is in use (restorecon does nothing elsewhere).
-relabel() {
-	command -v restorecon >/dev/null 2>&1 || return 0
-	[ -e /sys/fs/selinux/enforce ] || grep -Eqs '^SELINUX=(enforcing|permissive)' /etc/selinux/config || return 0
-	restorecon -F -- "$1" >/dev/null 2>&1
-}
+# Accounts and homes: the passwd database and every home, resolved once,
+# and the one pass over the homes that the home steps share (each of them
+# names its files in its own step file: home_files_STEP).
 
-# ---------------------------------------------------------------- accounts and homes
+# no_login: an awk regular expression for the shells of accounts that
+# cannot log in.
+no_login='(nologin|false|sync|halt|shutdown)$'
 
 # The passwd database is read once, into $work/passwd. Each home directory
 # is resolved once: $work/homes holds "UID:GID<TAB>M<TAB>DIR" lines, DIR a
@@ -688,20 +645,6 @@ list_homes() {
 		}' "$work/mounts" "$work/homes.real" >"$work/homes"
 }
 
-# Files the home steps take on in every home, relative to it (a * only in
-# the last part). user-keys adds the AuthorizedKeysFile patterns of sshd.
-home_files_user_keys='.ssh/authorized_keys .ssh/authorized_keys2 .ssh/id_* .ssh/*.pem .ssh/*.key .ssh/*.ppk
-.ssh/known_hosts .ssh/known_hosts.old .ssh/config'
-home_files_credentials='.aws/credentials .aws/sso/cache .aws/cli/cache .docker/config.json .git-credentials .netrc .pgpass .my.cnf
-.gnupg/private-keys-v1.d .gnupg/secring.gpg .local/share/keyrings .m2/settings.xml .gradle/gradle.properties
-.cargo/credentials .cargo/credentials.toml .config/containers/auth.json
-.config/gcloud/credentials.db .config/gcloud/access_tokens.db .config/gcloud/application_default_credentials.json
-.config/gcloud/legacy_credentials .azure/accessTokens.json .azure/msal_token_cache.json
-.kube/config .npmrc .pypirc .config/gh/hosts.yml .vault-token .terraform.d/credentials.tfrc.json'
-home_files_history='.bash_history .zsh_history .zhistory .sh_history .ash_history .history
-.python_history .mysql_history .psql_history .sqlite_history .lesshst .viminfo .node_repl_history
-.rediscli_history .irb_history .local/share/fish/fish_history .local/share/nano/search_history'
-
 # refused_homes STEPS: for each home that list_homes would not follow, what
 # lies behind the link is looked at (never changed): where one of the files
 # a step looks for is there, that step refuses the home (a secret is left
@@ -734,49 +677,64 @@ refused_homes() {
 	done <"$work/homes.refused"
 }
 
-# home_files STEP: sets hf to the files STEP looks for in every home. A
-# variable, not output: homes_pass asks for every home and step, and a
-# command substitution forks a shell each time (1,500 forks for 500 homes).
+# home_files STEP: sets hf to the files STEP looks for in every home: the
+# list its step file names home_files_STEP (a - in the name is a _ there),
+# or nothing for a step that has none. A variable, not output: homes_pass
+# asks for every home and step, and a command substitution forks a shell
+# each time (1,500 forks for 500 homes).
 home_files() {
-	case $1 in
-	user-keys) hf=$home_files_user_keys ;;
-	credentials) hf=$home_files_credentials ;;
-	*) hf=$home_files_history ;;
-	esac
+	hf=""
+	home_var "$1"
+	# Step names are letters, digits and -: nothing else reaches the eval.
+	case $hv in *[!a-z0-9_]* | "") return ;; esac
+	eval "hf=\${home_files_$hv-}"
 }
 
-# homes_pass: one pass over every home for all the selected home steps
-# (user-keys, credentials, history): per home one process as its owner
+# home_var STEP: sets hv to STEP with each - made a _ (builtins only).
+home_var() {
+	hv=$1
+	while :; do
+		case $hv in
+		*-*) hv=${hv%%-*}_${hv#*-} ;;
+		*) return ;;
+		esac
+	done
+}
+
+# homes_pass: one pass over every home for all the selected steps that
+# name files in homes (home_files): per home one process as its owner
 # overwrites and unlinks every file those steps take on, instead of one per
 # step; on an image with hundreds of accounts that is most of the cost.
 # Each step's lists ($work/STEP.found, .refused) are filled here; the steps
-# then report their own part (finish_wipe).
+# then report their own part (finish_wipe). The first of them to run makes
+# the pass, so whatever a step adds to its list (user-keys: sshd's
+# AuthorizedKeysFile patterns) it adds before it calls homes_pass. A step
+# may also leave homes out ($work/homes.kept: STEP<TAB>HOME lines) and take
+# more files of a home than its patterns name (a function home_more_STEP
+# HOME TAKEN... that prints their names, one a line).
 homes_pass() {
 	[ -e "$work/homes.done" ] && return 0
 	: >"$work/homes.done"
 	_steps=""
-	for _s in user-keys credentials history; do
+	for _s in $AMI_HARDEN_STEPS; do
+		home_files "$_s"
+		[ -n "$hf" ] || continue
 		# A home step that failed before the pass (user-keys, when sshd
 		# cannot say where keys live) changes nothing here either.
 		[ -e "$work/$_s.skip" ] && continue
-		case " $AMI_HARDEN_STEPS " in *" $_s "*) _steps="$_steps $_s" ;; esac
+		_steps="$_steps $_s"
 		wipe_start "$_s"
 	done
 	refused_homes "$_steps"
-	[ -s "$work/user_keys_files" ] && home_files_user_keys="$home_files_user_keys $(cat "$work/user_keys_files")"
-	# The homes of keep_users keep their keys.
-	_kept_homes=$(awk -F: 'FILENAME == ARGV[1] { if ($0 != "") keep[$0] = 1; next } ($1 in keep) { print $6 }' \
-		"$work/keep_users" "$work/passwd" | while IFS= read -r _kh; do [ -d "$_kh" ] && readlink -f -- "$_kh"; done)
+	_kept=$nl
+	[ -s "$work/homes.kept" ] && _kept="$nl$(cat "$work/homes.kept")$nl"
 	_jobs=0
 	while IFS="$tab" read -r _ug _m _home; do
 		mnt=""
 		[ "$_m" = m ] && mnt=1
-		: >"$work/other_keys"
 		set --
 		for _s in $_steps; do
-			if [ "$_s" = user-keys ]; then
-				case "$nl$_kept_homes$nl" in *"$nl$_home$nl"*) continue ;; esac
-			fi
+			case $_kept in *"$nl$_s$tab$_home$nl"*) continue ;; esac
 			use_lists "$_s"
 			home_files "$_s"
 			set -f
@@ -797,17 +755,16 @@ homes_pass() {
 				done
 			done
 			set +f
-			[ "$_s" = user-keys ] && other_private_keys "$_home" "$@"
-		done
-		if [ -s "$work/other_keys" ]; then
-			# Names of other private keys in .ssh: one per line (a name with a
-			# newline in ~/.ssh is not a key file this looks for).
+			home_var "$_s"
+			command -v "home_more_$hv" >/dev/null || continue
+			"home_more_$hv" "$_home" "$@" >"$work/home_more"
+			# One name a line: a name with a newline is not one a step's
+			# own search takes.
 			while IFS= read -r _f; do
-				use_lists user-keys
 				printf '%s\0' "$_f" >>"$found"
 				set -- "$@" "$_f"
-			done <"$work/other_keys"
-		fi
+			done <"$work/home_more"
+		done
 		if [ $# -eq 0 ] || [ "$audit" ]; then continue; fi
 		if [ "$_ug" != 0:0 ] && [ -z "$drop" ]; then
 			_first=${_steps# }
@@ -828,27 +785,6 @@ homes_pass() {
 	done <"$work/homes"
 	wait
 	homes_reap "$_jobs" "$_steps"
-}
-
-# other_private_keys HOME TAKEN...: in $work/other_keys, the files of
-# HOME/.ssh that no pattern took (TAKEN) and that hold a private key (PEM,
-# OpenSSH or PuTTY), whatever their names. Read as root, changing nothing;
-# a grep only for homes with such files.
-other_private_keys() {
-	: >"$work/other_keys"
-	_ok_dir=$1/.ssh
-	shift
-	[ -d "$_ok_dir" ] && [ ! -L "$_ok_dir" ] || return 0
-	: >"$work/other_cands"
-	for _ok_f in "$_ok_dir"/* "$_ok_dir"/.[!.]*; do
-		if [ ! -f "$_ok_f" ] || [ -L "$_ok_f" ]; then continue; fi
-		case $_ok_f in *"$nl"*) continue ;; esac
-		for _ok_t; do [ "$_ok_t" = "$_ok_f" ] && continue 2; done
-		printf '%s\n' "$_ok_f" >>"$work/other_cands"
-	done
-	[ -s "$work/other_cands" ] || return 0
-	tr '\n' '\0' <"$work/other_cands" |
-		xargs -0 grep -l -E -e '-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----' -e '^PuTTY-User-Key-File-' -- 2>/dev/null >"$work/other_keys"
 }
 
 # homes_jobs: how many owners' processes homes_pass runs at once.
@@ -882,69 +818,11 @@ homes_reap() {
 		: >"$work/hard.$_hr_i"
 	done
 }
-# ---------------------------------------------------------------- sshd helpers
 
-# sshd_binary: the sshd of the image, if any.
-sshd_binary() {
-	for _s in /usr/sbin/sshd /usr/local/sbin/sshd; do
-		[ -x "$_s" ] && { printf '%s\n' "$_s"; return 0; }
-	done
-	command -v sshd
-}
+# systemd and the running machine: whether the image boots with systemd,
+# whether the script runs on a booted machine or in a chroot of an image,
+# and unit files: finding, enabling, arming for this boot only.
 
-# sshd_effective [-C SPEC]: the settings sshd would use (`sshd -T`),
-# lowercased keywords, with the options the service manager passes on sshd's
-# command line ($work/sshd_opts, one per line). A throwaway host key is
-# passed with -h because the image's own host keys may already be gone (a
-# second run), and sshd refuses to test without one. sshd wants its
-# privilege separation directory, which a chroot (no /run) lacks: it is made
-# for the check and removed after.
-sshd_effective() {
-	set -- "$@" -T -h "$work/probe_key"
-	while IFS= read -r _o; do
-		[ -n "$_o" ] && set -- "$@" -o "$_o"
-	done <"$work/sshd_opts"
-	"$sshd" "$@" 2>"$work/sshd_err" && return 0
-	# sshd ends its messages with CR LF.
-	_dir=$(sed -n 's/^Missing privilege separation directory: \([^[:space:]]*\).*/\1/p' "$work/sshd_err" | head -n 1)
-	case $_dir in /?*) ;; *) return 1 ;; esac
-	[ -e "$_dir" ] && return 1
-	mkdir -m 0755 -- "$_dir" || return 1
-	"$sshd" "$@" 2>"$work/sshd_err"
-	_rc=$?
-	rmdir -- "$_dir" 2>/dev/null
-	return "$_rc"
-}
-
-# sshd_probe_key: a throwaway host key for sshd -T. ECDSA P-256 first, then
-# RSA: FIPS mode refuses Ed25519 keys.
-sshd_probe_key() {
-	[ -f "$work/probe_key" ] && return 0
-	ssh-keygen -q -t ecdsa -b 256 -N '' -C ami-harden-probe -f "$work/probe_key" >/dev/null 2>&1 && return 0
-	rm -f "$work/probe_key" "$work/probe_key.pub"
-	ssh-keygen -q -t rsa -b 3072 -N '' -C ami-harden-probe -f "$work/probe_key" >/dev/null 2>&1
-}
-
-# sshd_known: sshd's effective settings are in $work/sshd_after (the sshd
-# step leaves what it verified there; otherwise sshd is asked now). False,
-# with sshd's complaint in $work/sshd_err, when sshd cannot say.
-sshd_known() {
-	[ -s "$work/sshd_after" ] && return 0
-	sshd_effective >"$work/sshd_after" && return 0
-	rm -f "$work/sshd_after"
-	return 1
-}
-
-# sshd_ready: find sshd, the options its service passes it, and a probe key.
-# False (with $sshd empty) when there is no sshd.
-sshd_ready() {
-	[ -n "$sshd" ] && return 0
-	sshd=$(sshd_binary) || { sshd=""; return 1; }
-	sshd_command_line | awk '!seen[$0]++' >"$work/sshd_opts"
-	sshd_probe_key
-}
-
-# has_systemd: whether the image boots with systemd.
 has_systemd() {
 	[ -d /etc/systemd/system ] && { [ -x /lib/systemd/systemd ] || [ -x /usr/lib/systemd/systemd ]; }
 }
@@ -1056,6 +934,77 @@ unit_enabled() {
 	return 1
 }
 
+# relabel FILE: give a file the SELinux label policy wants for its path,
+# where SELinux is in use (restorecon does nothing elsewhere).
+relabel() {
+	command -v restorecon >/dev/null 2>&1 || return 0
+	[ -e /sys/fs/selinux/enforce ] || grep -Eqs '^SELINUX=(enforcing|permissive)' /etc/selinux/config || return 0
+	restorecon -F -- "$1" >/dev/null 2>&1
+}
+
+# sshd: what the image's sshd will really do (`sshd -T`, with the options
+# its service manager passes on the command line), for the steps that ask.
+
+# sshd_binary: the sshd of the image, if any.
+sshd_binary() {
+	for _s in /usr/sbin/sshd /usr/local/sbin/sshd; do
+		[ -x "$_s" ] && { printf '%s\n' "$_s"; return 0; }
+	done
+	command -v sshd
+}
+
+# sshd_effective [-C SPEC]: the settings sshd would use (`sshd -T`),
+# lowercased keywords, with the options the service manager passes on sshd's
+# command line ($work/sshd_opts, one per line). A throwaway host key is
+# passed with -h because the image's own host keys may already be gone (a
+# second run), and sshd refuses to test without one. sshd wants its
+# privilege separation directory, which a chroot (no /run) lacks: it is made
+# for the check and removed after.
+sshd_effective() {
+	set -- "$@" -T -h "$work/probe_key"
+	while IFS= read -r _o; do
+		[ -n "$_o" ] && set -- "$@" -o "$_o"
+	done <"$work/sshd_opts"
+	"$sshd" "$@" 2>"$work/sshd_err" && return 0
+	# sshd ends its messages with CR LF.
+	_dir=$(sed -n 's/^Missing privilege separation directory: \([^[:space:]]*\).*/\1/p' "$work/sshd_err" | head -n 1)
+	case $_dir in /?*) ;; *) return 1 ;; esac
+	[ -e "$_dir" ] && return 1
+	mkdir -m 0755 -- "$_dir" || return 1
+	"$sshd" "$@" 2>"$work/sshd_err"
+	_rc=$?
+	rmdir -- "$_dir" 2>/dev/null
+	return "$_rc"
+}
+
+# sshd_probe_key: a throwaway host key for sshd -T. ECDSA P-256 first, then
+# RSA: FIPS mode refuses Ed25519 keys.
+sshd_probe_key() {
+	[ -f "$work/probe_key" ] && return 0
+	ssh-keygen -q -t ecdsa -b 256 -N '' -C ami-harden-probe -f "$work/probe_key" >/dev/null 2>&1 && return 0
+	rm -f "$work/probe_key" "$work/probe_key.pub"
+	ssh-keygen -q -t rsa -b 3072 -N '' -C ami-harden-probe -f "$work/probe_key" >/dev/null 2>&1
+}
+
+# sshd_known: sshd's effective settings are in $work/sshd_after (the sshd
+# step leaves what it verified there; otherwise sshd is asked now). False,
+# with sshd's complaint in $work/sshd_err, when sshd cannot say.
+sshd_known() {
+	[ -s "$work/sshd_after" ] && return 0
+	sshd_effective >"$work/sshd_after" && return 0
+	rm -f "$work/sshd_after"
+	return 1
+}
+
+# sshd_ready: find sshd, the options its service passes it, and a probe key.
+# False (with $sshd empty) when there is no sshd.
+sshd_ready() {
+	[ -n "$sshd" ] && return 0
+	sshd=$(sshd_binary) || { sshd=""; return 1; }
+	sshd_command_line | awk '!seen[$0]++' >"$work/sshd_opts"
+	sshd_probe_key
+}
+
 # sshd_units: the systemd units that start sshd on this image: the enabled
 # ones among ssh.service and sshd.service, and the service behind an
 # enabled ssh.socket (ssh@.service when it accepts each connection itself).
@@ -1142,91 +1091,6 @@ sshd_command_line() {
 			awk '$0 == "-o" { o = 1; next } o { print; print "/etc/conf.d/sshd: -o " $0 > "/dev/stderr"; o = 0 }' \
 				2>>"$work/sshd_opts_from"
 	fi
-}
-
-# ---------------------------------------------------------------- main
-
-# run_step NAME: run one step in a subshell, so that a step that dies still
-# leaves a report line and the steps after it still run.
-run_step() {
-	_fn=step_$(printf '%s' "$1" | tr - _)
-	(
-		"$_fn"
-	)
-	_rc=$?
-	if ! grep -qx "$1" "$work/reported"; then
-		report "$1" failed "the step stopped with exit status $_rc before reporting"
-	fi
-}
-
-main() {
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "@@ami-harden abort not-root: the script runs as uid $(id -u); it needs root (see execute_command)"
-		exit 2
-	fi
-	# Private scratch space, outside the /tmp that the temp step empties, and
-	# outside the image where possible (/run is a tmpfs on a running system).
-	for _base in /run /dev/shm; do
-		work=$(mktemp -d "$_base/ami-harden.XXXXXX" 2>/dev/null) && break
-	done
-	if [ -z "${work:-}" ] || [ ! -d "$work" ]; then
-		echo "@@ami-harden abort no-workdir: could not create a private directory in /run or /dev/shm"
-		exit 2
-	fi
-	# Work that drops to a user's rights runs in /: the login user's home,
-	# where the script starts, is no place another user may read.
-	cd / || exit 2
-	trap 'rm -rf "$work"' EXIT
-	trap 'exit 130' INT TERM HUP
-	: >"$work/reported"
-	: >"$work/failed"
-	: >"$work/findings"
-	: >"$work/sshd_opts"
-	printf '%s\n' "$AMI_HARDEN_KEEP_USERS" >"$work/keep_users"
-	tab=$(printf '\t')
-	nl='
-'
-	audit=""
-	[ "$AMI_HARDEN_MODE" = audit ] && audit=1
-	shred=""
-	# Tried, not looked up: busybox sh can report an applet that will not run.
-	printf 'x' >"$work/shred-probe" && shred -n 1 -- "$work/shred-probe" >/dev/null 2>&1 && shred=shred
-	# GNU shred -u renames a file once per character of its name, syncing each
-	# time, to hide the name; the names here are no secret, the contents are.
-	# Plain unlink is three times faster where shred offers it.
-	shred_unlink=-u
-	[ -n "$shred" ] && shred -n 1 --remove=unlink -- "$work/shred-probe" >/dev/null 2>&1 && shred_unlink=--remove=unlink
-	# GNU rm removes a tree without following links or leaving the file system.
-	gnu_rm=""
-	mkdir "$work/rm-probe" && rm -rf --one-file-system -- "$work/rm-probe" 2>/dev/null && gnu_rm=1
-	# How work in a user's directories drops root: setpriv (util-linux,
-	# busybox), or GNU chroot --userspec.
-	drop=""
-	if setpriv --reuid=65534 --regid=65534 --clear-groups -- true 2>/dev/null; then
-		drop=setpriv
-	elif chroot --userspec=65534:65534 --groups=65534 / true 2>/dev/null; then
-		drop=chroot
-	else
-		# su to some account that is not root, and see that it worked.
-		_su_probe=$(awk -F: '$3 != 0 && $3 ~ /^[0-9]+$/ { print $3 ":" $1; exit }' /etc/passwd)
-		if [ -n "$_su_probe" ] &&
-			[ "$(su -s /bin/sh -c 'id -u' -- "${_su_probe#*:}" 2>/dev/null)" = "${_su_probe%%:*}" ]; then
-			drop=su
-		fi
-	fi
-	# The mounts, to refuse those below the directories the steps clean.
-	cut -d ' ' -f 5 /proc/self/mountinfo >"$work/mounts" 2>/dev/null || :
-	sshd=""
-
-	echo "@@ami-harden begin 1"
-	list_homes
-	for _step in $AMI_HARDEN_STEPS; do
-		echo "@@ami-harden start $_step"
-		run_step "$_step"
-	done
-	_failed=$(grep -c . "$work/failed")
-	echo "@@ami-harden end $_failed"
-	[ "$_failed" -eq 0 ] && [ ! -s "$work/findings" ]
 }
 
 # sshd: password logins off, keys on. sshd keeps the FIRST value it reads for a
@@ -1496,24 +1360,29 @@ step_services() {
 svc_names() {
 	: >"$work/svc_names"
 	: >"$work/svc_refused"
-	printf '%s\n' "$AMI_HARDEN_DISABLE_SERVICES" | while IFS= read -r _sn; do
-		[ -n "$_sn" ] || continue
+	# Each name with its lowercase form: protection ignores case, as the
+	# provisioner's check does (one awk for every name, not a tr for each).
+	printf '%s\n' "$AMI_HARDEN_DISABLE_SERVICES" | awk 'NF { print $0 "\t" tolower($0) }' >"$work/svc_given"
+	while IFS="$tab" read -r _sn _sl; do
 		case $_sn in
 		*[!-A-Za-z0-9@_.:+$]* | [!A-Za-z0-9_]*)
 			printf '%s (not a service name)\n' "$(show "$_sn")" >>"$work/svc_refused"
 			;;
 		*)
-			if svc_protected "$_sn"; then
-				printf '%s (%s)\n' "$_sn" "$(svc_protected_why "$_sn")" >>"$work/svc_refused"
+			if svc_protected "$_sl"; then
+				printf '%s (%s)\n' "$_sn" "$(svc_protected_why "$_sl")" >>"$work/svc_refused"
 			else
 				printf '%s\n' "$_sn" >>"$work/svc_names"
 			fi
 			;;
 		esac
-	done
+	done <"$work/svc_given"
 }
 
-# svc_protected NAME: sshd, and the service manager's own units: never touched.
+# svc_protected NAME: sshd, and the service manager's own units: never
+# touched. NAME in lowercase. The provisioner refuses the same names in
+# disable_services (provisioner/validate.go, protectedService; a test runs
+# both on the same names).
 svc_protected() {
 	case $1 in
 	ssh | sshd | ssh.* | sshd.* | ssh@* | sshd@* | sshd-* | openssh* | \
@@ -1522,9 +1391,11 @@ svc_protected() {
 	return 1
 }
 
+# svc_protected_why NAME: why svc_protected NAME holds.
 svc_protected_why() {
 	case $1 in
-	ssh* | openssh*) echo "sshd: the build runs over it and the image is reached through it" ;;
+	ssh | sshd | ssh.* | sshd.* | ssh@* | sshd@* | sshd-* | openssh*) echo "sshd, which the build runs over and the image is reached through" ;;
+	*.target | *.slice | *.scope | *.mount) echo "a systemd ${1##*.}, not a service" ;;
 	*) echo "the service manager's own" ;;
 	esac
 }
@@ -1621,96 +1492,6 @@ svc_rc_enabled() {
 		[ -e "$_re" ] || [ -L "$_re" ] && return 0
 	done
 	return 1
-}
-
-# svc_inetd_files, svc_xinetd_files: the configuration files of inetd and
-# xinetd, regular files only (no name here has a space: globs of fixed
-# directories, whose entries the distributions name without one).
-svc_inetd_files() {
-	for _if in /etc/inetd.conf /etc/inetd.d/*; do
-		[ -f "$_if" ] && [ ! -L "$_if" ] && printf '%s\n' "$_if"
-	done
-	return 0
-}
-
-svc_xinetd_files() {
-	for _if in /etc/xinetd.d/*; do
-		[ -f "$_if" ] && [ ! -L "$_if" ] && printf '%s\n' "$_if"
-	done
-	return 0
-}
-
-# svc_match: awk functions shared by the inetd and xinetd programs: the names
-# from the first file, and whether a service or server matches one.
-# shellcheck disable=SC2016 # awk code
-svc_match='
-FILENAME == ARGV[1] { if ($0 != "") { names[$0] = 1; prog[$0] = 1; prog["in." $0] = 1; prog[$0 "d"] = 1; prog["in." $0 "d"] = 1 }; next }
-function base(p) { sub(/.*\//, "", p); return p }
-function hit(svc, p1, p2) { sub(/.*:/, "", svc); return (svc in names) || (base(p1) in prog) || (base(p2) in prog) }
-'
-
-# svc_inetd MODE NAMES FILE: inetd entries of FILE. MODE scan: a scan line for
-# each entry that is on and matches NAMES; off: FILE with those entries
-# turned off, on stdout; on: every entry that is on, as
-# SERVICE<TAB>PROTOCOL<TAB>SERVER.
-svc_inetd() {
-	awk -v mode="$1" -v file="$3" "$svc_match"'
-		# An entry is on when it is not a comment: service, socket type,
-		# protocol, wait, user, server, arguments (tcpd runs the server named
-		# by the first argument).
-		{ on = ($0 !~ /^[ \t]*(#|$)/) && NF >= 6 }
-		mode == "on" { if (on) print $1 "\t" $3 "\t" ($6 ~ /tcpd$/ && NF >= 7 ? $7 : $6); next }
-		mode == "scan" { if (on && hit($1, $6, $7)) print "inetd\t" file "\t" file ": " $1 " is on (" ($6 ~ /tcpd$/ && NF >= 7 ? $7 : $6) ")"; next }
-		{ print ((on && hit($1, $6, $7)) ? "#<off># " $0 : $0) }
-	' "$2" "$3"
-}
-
-# svc_xinetd MODE NAMES FILE: the same for the services of an xinetd file.
-# A service matches by its name or its server (never by the file's name: a
-# file may hold other services too); it is on
-# unless it says disable = yes. off: such services get disable = yes (a
-# disable line is changed, else one is added after the opening brace).
-svc_xinetd() {
-	awk -v mode="$1" -v file="$3" "$svc_match"'
-		function flush(   i, match_, set) {
-			if (!n) return
-			match_ = svc != "" && hit(svc, server, "")
-			if (mode == "scan" && match_ && !off) print "xinetd\t" file "\t" file ": service " svc " is on"
-			if (mode == "on" && svc != "" && !off) print svc "\t" (proto != "" ? proto : (stype == "dgram" ? "udp" : "tcp")) "\t" port
-			if (mode == "off") {
-				for (i = 1; i <= n; i++) {
-					if (match_ && !off && buf[i] ~ /^[ \t]*disable[ \t]*=/) { print "\tdisable = yes"; set = 1; continue }
-					print buf[i]
-					if (match_ && !off && !hasdis && !set && buf[i] ~ /{[ \t]*$/) { print "\tdisable = yes"; set = 1 }
-				}
-			}
-			n = 0; svc = ""; server = ""; off = 0; hasdis = 0; proto = ""; stype = ""; port = ""
-		}
-		{ buf[++n] = $0 }
-		$1 == "service" { svc = $2 }
-		$1 == "server" && $2 == "=" { server = $3 }
-		$1 == "protocol" && $2 == "=" { proto = $3 }
-		$1 == "socket_type" && $2 == "=" { stype = $3 }
-		$1 == "port" && $2 == "=" { port = $3 }
-		$1 == "disable" { hasdis = 1; off = ($3 == "yes") }
-		/^[ \t]*}/ || (svc == "" && n) { flush() }
-		END { flush() }
-	' "$2" "$3"
-}
-
-# svc_super_entries inetd|xinetd: the entries that are on, of all files.
-svc_super_entries() {
-	for _sf in $("svc_$1_files"); do
-		"svc_$1" on /dev/null "$_sf"
-	done
-}
-
-# svc_super_names inetd|xinetd: the names the daemon itself has.
-svc_super_names() {
-	case $1 in
-	inetd) printf '%s\n' inetd openbsd-inetd inetutils-inetd ;;
-	xinetd) printf '%s\n' xinetd ;;
-	esac
 }
 
 # svc_turn_off SCAN NAMES WHY: turn off what the scan lines of SCAN (made
@@ -1862,7 +1643,101 @@ svc_stopped() {
 	return 0
 }
 
-# ---------------------------------------------------------------- what listens
+# services, inetd and xinetd: their configuration files, the entries that
+# match a name, and turning them off (see services.sh).
+
+# svc_inetd_files, svc_xinetd_files: the configuration files of inetd and
+# xinetd, regular files only (no name here has a space: globs of fixed
+# directories, whose entries the distributions name without one).
+svc_inetd_files() {
+	for _if in /etc/inetd.conf /etc/inetd.d/*; do
+		[ -f "$_if" ] && [ ! -L "$_if" ] && printf '%s\n' "$_if"
+	done
+	return 0
+}
+
+svc_xinetd_files() {
+	for _if in /etc/xinetd.d/*; do
+		[ -f "$_if" ] && [ ! -L "$_if" ] && printf '%s\n' "$_if"
+	done
+	return 0
+}
+
+# svc_match: awk functions shared by the inetd and xinetd programs: the names
+# from the first file, and whether a service or server matches one.
+# shellcheck disable=SC2016 # awk code
+svc_match='
+FILENAME == ARGV[1] { if ($0 != "") { names[$0] = 1; prog[$0] = 1; prog["in." $0] = 1; prog[$0 "d"] = 1; prog["in." $0 "d"] = 1 }; next }
+function base(p) { sub(/.*\//, "", p); return p }
+function hit(svc, p1, p2) { sub(/.*:/, "", svc); return (svc in names) || (base(p1) in prog) || (base(p2) in prog) }
+'
+
+# svc_inetd MODE NAMES FILE: inetd entries of FILE. MODE scan: a scan line for
+# each entry that is on and matches NAMES; off: FILE with those entries
+# turned off, on stdout; on: every entry that is on, as
+# SERVICE<TAB>PROTOCOL<TAB>SERVER.
+svc_inetd() {
+	awk -v mode="$1" -v file="$3" "$svc_match"'
+		# An entry is on when it is not a comment: service, socket type,
+		# protocol, wait, user, server, arguments (tcpd runs the server named
+		# by the first argument).
+		{ on = ($0 !~ /^[ \t]*(#|$)/) && NF >= 6 }
+		mode == "on" { if (on) print $1 "\t" $3 "\t" ($6 ~ /tcpd$/ && NF >= 7 ? $7 : $6); next }
+		mode == "scan" { if (on && hit($1, $6, $7)) print "inetd\t" file "\t" file ": " $1 " is on (" ($6 ~ /tcpd$/ && NF >= 7 ? $7 : $6) ")"; next }
+		{ print ((on && hit($1, $6, $7)) ? "#<off># " $0 : $0) }
+	' "$2" "$3"
+}
+
+# svc_xinetd MODE NAMES FILE: the same for the services of an xinetd file.
+# A service matches by its name or its server (never by the file's name: a
+# file may hold other services too); it is on
+# unless it says disable = yes. off: such services get disable = yes (a
+# disable line is changed, else one is added after the opening brace).
+svc_xinetd() {
+	awk -v mode="$1" -v file="$3" "$svc_match"'
+		function flush(   i, match_, set) {
+			if (!n) return
+			match_ = svc != "" && hit(svc, server, "")
+			if (mode == "scan" && match_ && !off) print "xinetd\t" file "\t" file ": service " svc " is on"
+			if (mode == "on" && svc != "" && !off) print svc "\t" (proto != "" ? proto : (stype == "dgram" ? "udp" : "tcp")) "\t" port
+			if (mode == "off") {
+				for (i = 1; i <= n; i++) {
+					if (match_ && !off && buf[i] ~ /^[ \t]*disable[ \t]*=/) { print "\tdisable = yes"; set = 1; continue }
+					print buf[i]
+					if (match_ && !off && !hasdis && !set && buf[i] ~ /{[ \t]*$/) { print "\tdisable = yes"; set = 1 }
+				}
+			}
+			n = 0; svc = ""; server = ""; off = 0; hasdis = 0; proto = ""; stype = ""; port = ""
+		}
+		{ buf[++n] = $0 }
+		$1 == "service" { svc = $2 }
+		$1 == "server" && $2 == "=" { server = $3 }
+		$1 == "protocol" && $2 == "=" { proto = $3 }
+		$1 == "socket_type" && $2 == "=" { stype = $3 }
+		$1 == "port" && $2 == "=" { port = $3 }
+		$1 == "disable" { hasdis = 1; off = ($3 == "yes") }
+		/^[ \t]*}/ || (svc == "" && n) { flush() }
+		END { flush() }
+	' "$2" "$3"
+}
+
+# svc_super_entries inetd|xinetd: the entries that are on, of all files.
+svc_super_entries() {
+	for _sf in $("svc_$1_files"); do
+		"svc_$1" on /dev/null "$_sf"
+	done
+}
+
+# svc_super_names inetd|xinetd: the names the daemon itself has.
+svc_super_names() {
+	case $1 in
+	inetd) printf '%s\n' inetd openbsd-inetd inetutils-inetd ;;
+	xinetd) printf '%s\n' xinetd ;;
+	esac
+}
+
+# services, what the image listens on: the note every run of the step ends
+# with (see services.sh).
 
 # svc_known: enabled services known to be network daemons, and the ports
 # they usually listen on. Unit files do not say which ports a daemon opens:
@@ -2349,12 +2224,25 @@ remove_host_key_unit() {
 # user-keys: nobody's keys ship in the image; instances get theirs at launch.
 # Besides ~/.ssh, the files that sshd's AuthorizedKeysFile names, in every
 # home (a relative pattern) or for every account (/etc/ssh/authorized_keys/%u).
+#
+# The files taken in every home, relative to it (a * only in the last part);
+# sshd's relative AuthorizedKeysFile patterns are added at run time.
+# shellcheck disable=SC2034 # read through home_files, by name
+home_files_user_keys='.ssh/authorized_keys .ssh/authorized_keys2 .ssh/id_* .ssh/*.pem .ssh/*.key .ssh/*.ppk
+.ssh/known_hosts .ssh/known_hosts.old .ssh/config'
+
 step_user_keys() {
 	if ! authorized_keys_patterns; then
 		: >"$work/user-keys.skip"
 		report user-keys failed "could not read sshd's AuthorizedKeysFile (sshd -T failed: $(head -n 3 "$work/sshd_err")); no key was removed"
 		return
 	fi
+	[ -s "$work/user_keys_files" ] && home_files_user_keys="$home_files_user_keys $(cat "$work/user_keys_files")"
+	# The homes of keep_users keep their keys.
+	awk -F: 'FILENAME == ARGV[1] { if ($0 != "") keep[$0] = 1; next } ($1 in keep) { print $6 }' \
+		"$work/keep_users" "$work/passwd" | while IFS= read -r _kh; do
+		[ -d "$_kh" ] && printf 'user-keys\t%s\n' "$(readlink -f -- "$_kh")"
+	done >>"$work/homes.kept"
 	homes_pass
 	use_lists user-keys
 	# Patterns for every account: each account's own file, as sshd finds it.
@@ -2419,12 +2307,42 @@ expand_keys_pattern() {
 	}'
 }
 
+# home_more_user_keys HOME TAKEN...: (for homes_pass) the files of
+# HOME/.ssh that no pattern took (TAKEN) and that hold a private key (PEM,
+# OpenSSH or PuTTY), whatever their names, one a line. Read as root,
+# changing nothing; a grep only for homes with such files.
+home_more_user_keys() {
+	_ok_dir=$1/.ssh
+	shift
+	[ -d "$_ok_dir" ] && [ ! -L "$_ok_dir" ] || return 0
+	: >"$work/other_cands"
+	for _ok_f in "$_ok_dir"/* "$_ok_dir"/.[!.]*; do
+		if [ ! -f "$_ok_f" ] || [ -L "$_ok_f" ]; then continue; fi
+		case $_ok_f in *"$nl"*) continue ;; esac
+		for _ok_t; do [ "$_ok_t" = "$_ok_f" ] && continue 2; done
+		printf '%s\n' "$_ok_f" >>"$work/other_cands"
+	done
+	[ -s "$work/other_cands" ] || return 0
+	tr '\n' '\0' <"$work/other_cands" |
+		xargs -0 grep -l -E -e '-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----' -e '^PuTTY-User-Key-File-' -- 2>/dev/null
+}
+
 # credentials: cloud and tool credentials in every home (home_files_credentials),
 # and wipe_paths. A wipe path is taken on only when no directory on its way
 # down from / is a symbolic link (the user named that path, not what a link
 # leads to) and it is no mount point itself; below it, nothing crosses into
 # another mount. Directories above it may be mount points (/srv on a disk of
 # its own): the user named a path there.
+#
+# The files taken in every home, relative to it (a * only in the last part).
+# shellcheck disable=SC2034 # read through home_files, by name
+home_files_credentials='.aws/credentials .aws/sso/cache .aws/cli/cache .docker/config.json .git-credentials .netrc .pgpass .my.cnf
+.gnupg/private-keys-v1.d .gnupg/secring.gpg .local/share/keyrings .m2/settings.xml .gradle/gradle.properties
+.cargo/credentials .cargo/credentials.toml .config/containers/auth.json
+.config/gcloud/credentials.db .config/gcloud/access_tokens.db .config/gcloud/application_default_credentials.json
+.config/gcloud/legacy_credentials .azure/accessTokens.json .azure/msal_token_cache.json
+.kube/config .npmrc .pypirc .config/gh/hosts.yml .vault-token .terraform.d/credentials.tfrc.json'
+
 step_credentials() {
 	homes_pass
 	use_lists credentials
@@ -2463,6 +2381,13 @@ EXTRA
 
 # history: shell and tool histories in every home (home_files_history). HISTFILE
 # is unset above, so the shell running this script writes nothing back afterwards.
+#
+# The files taken in every home, relative to it (a * only in the last part).
+# shellcheck disable=SC2034 # read through home_files, by name
+home_files_history='.bash_history .zsh_history .zhistory .sh_history .ash_history .history
+.python_history .mysql_history .psql_history .sqlite_history .lesshst .viminfo .node_repl_history
+.rediscli_history .irb_history .local/share/fish/fish_history .local/share/nano/search_history'
+
 step_history() {
 	homes_pass
 	use_lists history
@@ -3217,7 +3142,92 @@ for dir do
 	list ! -size 0 | xargs -0 -r truncate -s 0 --
 done'
 
-# The end of every rendered script: the steps above are defined, now run.
+# main: the run. It checks that it runs as root, makes its private scratch
+# directory, finds out which tools work here, and runs the selected steps,
+# each in a subshell.
+
+# run_step NAME: run one step in a subshell, so that a step that dies still
+# leaves a report line and the steps after it still run.
+run_step() {
+	_fn=step_$(printf '%s' "$1" | tr - _)
+	(
+		"$_fn"
+	)
+	_rc=$?
+	if ! grep -qx "$1" "$work/reported"; then
+		report "$1" failed "the step stopped with exit status $_rc before reporting"
+	fi
+}
+
+main() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "@@ami-harden abort not-root: the script runs as uid $(id -u); it needs root (see execute_command)"
+		exit 2
+	fi
+	# Private scratch space, outside the /tmp that the temp step empties, and
+	# outside the image where possible (/run is a tmpfs on a running system).
+	for _base in /run /dev/shm; do
+		work=$(mktemp -d "$_base/ami-harden.XXXXXX" 2>/dev/null) && break
+	done
+	if [ -z "${work:-}" ] || [ ! -d "$work" ]; then
+		echo "@@ami-harden abort no-workdir: could not create a private directory in /run or /dev/shm"
+		exit 2
+	fi
+	# Work that drops to a user's rights runs in /: the login user's home,
+	# where the script starts, is no place another user may read.
+	cd / || exit 2
+	trap 'rm -rf "$work"' EXIT
+	trap 'exit 130' INT TERM HUP
+	: >"$work/reported"
+	: >"$work/failed"
+	: >"$work/findings"
+	: >"$work/sshd_opts"
+	printf '%s\n' "$AMI_HARDEN_KEEP_USERS" >"$work/keep_users"
+	tab=$(printf '\t')
+	nl='
+'
+	audit=""
+	[ "$AMI_HARDEN_MODE" = audit ] && audit=1
+	shred=""
+	# Tried, not looked up: busybox sh can report an applet that will not run.
+	printf 'x' >"$work/shred-probe" && shred -n 1 -- "$work/shred-probe" >/dev/null 2>&1 && shred=shred
+	# GNU shred -u renames a file once per character of its name, syncing each
+	# time, to hide the name; the names here are no secret, the contents are.
+	# Plain unlink is three times faster where shred offers it.
+	shred_unlink=-u
+	[ -n "$shred" ] && shred -n 1 --remove=unlink -- "$work/shred-probe" >/dev/null 2>&1 && shred_unlink=--remove=unlink
+	# GNU rm removes a tree without following links or leaving the file system.
+	gnu_rm=""
+	mkdir "$work/rm-probe" && rm -rf --one-file-system -- "$work/rm-probe" 2>/dev/null && gnu_rm=1
+	# How work in a user's directories drops root: setpriv (util-linux,
+	# busybox), or GNU chroot --userspec.
+	drop=""
+	if setpriv --reuid=65534 --regid=65534 --clear-groups -- true 2>/dev/null; then
+		drop=setpriv
+	elif chroot --userspec=65534:65534 --groups=65534 / true 2>/dev/null; then
+		drop=chroot
+	else
+		# su to some account that is not root, and see that it worked.
+		_su_probe=$(awk -F: '$3 != 0 && $3 ~ /^[0-9]+$/ { print $3 ":" $1; exit }' /etc/passwd)
+		if [ -n "$_su_probe" ] &&
+			[ "$(su -s /bin/sh -c 'id -u' -- "${_su_probe#*:}" 2>/dev/null)" = "${_su_probe%%:*}" ]; then
+			drop=su
+		fi
+	fi
+	# The mounts, to refuse those below the directories the steps clean.
+	cut -d ' ' -f 5 /proc/self/mountinfo >"$work/mounts" 2>/dev/null || :
+	sshd=""
+
+	echo "@@ami-harden begin 1"
+	list_homes
+	for _step in $AMI_HARDEN_STEPS; do
+		echo "@@ami-harden start $_step"
+		run_step "$_step"
+	done
+	_failed=$(grep -c . "$work/failed")
+	echo "@@ami-harden end $_failed"
+	[ "$_failed" -eq 0 ] && [ ! -s "$work/findings" ]
+}
 
 # The script leaves nothing behind: it removes itself before changing anything
 # (the shell keeps reading it from the open file).

@@ -1,24 +1,17 @@
 # ami-harden: cleans and hardens a Windows machine before it becomes a shared image.
 #
-# The provisioner joins this file, the files of the selected steps and main.ps1
+# The provisioner joins this file, the files of the selected steps (steps/) and main.ps1
 # into one script, writes its settings above them as plain assignments,
 # uploads it once and runs it once with Windows PowerShell 5.1 as an
 # administrator. Never run it on a machine you want to keep using: it
 # disables accounts and services, deletes keys and runs Sysprep.
 #
-# Report protocol, one line each, on standard output (nothing else starts with @@ami-harden):
-#   @@ami-harden begin 1                      running as an administrator, protocol version 1
-#   @@ami-harden start NAME                   step NAME starts
-#   @@ami-harden finding NAME TEXT            audit mode: one thing step NAME found wrong
-#   @@ami-harden note NAME TEXT               something step NAME left that the user must know
-#   @@ami-harden step NAME STATUS DETAIL      STATUS is ok | changed | skipped | failed | finding
-#   @@ami-harden detach NAME TEXT             step NAME goes on in a process of its own; the
-#                                             provisioner asks for its result (poll.ps1)
-#   @@ami-harden end FAILED                   all steps ran; FAILED of them failed
-#   @@ami-harden abort REASON                 nothing was changed, the run stopped
-# DETAIL names files, accounts, services and counts; never the contents of a file.
+# The report is one line per event on standard output, each starting with
+# "@@ami-harden " (nothing else the script prints does); the words and what
+# they mean are in provisioner/report/report.go. A step's DETAIL names files,
+# accounts, services and counts; never the contents of a file.
 #
-# Why each step exists: docs/provisioners/ami-harden.mdx.
+# Why each step exists: docs/steps.md.
 
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'

@@ -88,24 +88,29 @@ step_services() {
 svc_names() {
 	: >"$work/svc_names"
 	: >"$work/svc_refused"
-	printf '%s\n' "$AMI_HARDEN_DISABLE_SERVICES" | while IFS= read -r _sn; do
-		[ -n "$_sn" ] || continue
+	# Each name with its lowercase form: protection ignores case, as the
+	# provisioner's check does (one awk for every name, not a tr for each).
+	printf '%s\n' "$AMI_HARDEN_DISABLE_SERVICES" | awk 'NF { print $0 "\t" tolower($0) }' >"$work/svc_given"
+	while IFS="$tab" read -r _sn _sl; do
 		case $_sn in
 		*[!-A-Za-z0-9@_.:+$]* | [!A-Za-z0-9_]*)
 			printf '%s (not a service name)\n' "$(show "$_sn")" >>"$work/svc_refused"
 			;;
 		*)
-			if svc_protected "$_sn"; then
-				printf '%s (%s)\n' "$_sn" "$(svc_protected_why "$_sn")" >>"$work/svc_refused"
+			if svc_protected "$_sl"; then
+				printf '%s (%s)\n' "$_sn" "$(svc_protected_why "$_sl")" >>"$work/svc_refused"
 			else
 				printf '%s\n' "$_sn" >>"$work/svc_names"
 			fi
 			;;
 		esac
-	done
+	done <"$work/svc_given"
 }
 
-# svc_protected NAME: sshd, and the service manager's own units: never touched.
+# svc_protected NAME: sshd, and the service manager's own units: never
+# touched. NAME in lowercase. The provisioner refuses the same names in
+# disable_services (provisioner/validate.go, protectedService; a test runs
+# both on the same names).
 svc_protected() {
 	case $1 in
 	ssh | sshd | ssh.* | sshd.* | ssh@* | sshd@* | sshd-* | openssh* | \
@@ -114,9 +119,11 @@ svc_protected() {
 	return 1
 }
 
+# svc_protected_why NAME: why svc_protected NAME holds.
 svc_protected_why() {
 	case $1 in
-	ssh* | openssh*) echo "sshd: the build runs over it and the image is reached through it" ;;
+	ssh | sshd | ssh.* | sshd.* | ssh@* | sshd@* | sshd-* | openssh*) echo "sshd, which the build runs over and the image is reached through" ;;
+	*.target | *.slice | *.scope | *.mount) echo "a systemd ${1##*.}, not a service" ;;
 	*) echo "the service manager's own" ;;
 	esac
 }
@@ -213,96 +220,6 @@ svc_rc_enabled() {
 		[ -e "$_re" ] || [ -L "$_re" ] && return 0
 	done
 	return 1
-}
-
-# svc_inetd_files, svc_xinetd_files: the configuration files of inetd and
-# xinetd, regular files only (no name here has a space: globs of fixed
-# directories, whose entries the distributions name without one).
-svc_inetd_files() {
-	for _if in /etc/inetd.conf /etc/inetd.d/*; do
-		[ -f "$_if" ] && [ ! -L "$_if" ] && printf '%s\n' "$_if"
-	done
-	return 0
-}
-
-svc_xinetd_files() {
-	for _if in /etc/xinetd.d/*; do
-		[ -f "$_if" ] && [ ! -L "$_if" ] && printf '%s\n' "$_if"
-	done
-	return 0
-}
-
-# svc_match: awk functions shared by the inetd and xinetd programs: the names
-# from the first file, and whether a service or server matches one.
-# shellcheck disable=SC2016 # awk code
-svc_match='
-FILENAME == ARGV[1] { if ($0 != "") { names[$0] = 1; prog[$0] = 1; prog["in." $0] = 1; prog[$0 "d"] = 1; prog["in." $0 "d"] = 1 }; next }
-function base(p) { sub(/.*\//, "", p); return p }
-function hit(svc, p1, p2) { sub(/.*:/, "", svc); return (svc in names) || (base(p1) in prog) || (base(p2) in prog) }
-'
-
-# svc_inetd MODE NAMES FILE: inetd entries of FILE. MODE scan: a scan line for
-# each entry that is on and matches NAMES; off: FILE with those entries
-# turned off, on stdout; on: every entry that is on, as
-# SERVICE<TAB>PROTOCOL<TAB>SERVER.
-svc_inetd() {
-	awk -v mode="$1" -v file="$3" "$svc_match"'
-		# An entry is on when it is not a comment: service, socket type,
-		# protocol, wait, user, server, arguments (tcpd runs the server named
-		# by the first argument).
-		{ on = ($0 !~ /^[ \t]*(#|$)/) && NF >= 6 }
-		mode == "on" { if (on) print $1 "\t" $3 "\t" ($6 ~ /tcpd$/ && NF >= 7 ? $7 : $6); next }
-		mode == "scan" { if (on && hit($1, $6, $7)) print "inetd\t" file "\t" file ": " $1 " is on (" ($6 ~ /tcpd$/ && NF >= 7 ? $7 : $6) ")"; next }
-		{ print ((on && hit($1, $6, $7)) ? "#<off># " $0 : $0) }
-	' "$2" "$3"
-}
-
-# svc_xinetd MODE NAMES FILE: the same for the services of an xinetd file.
-# A service matches by its name or its server (never by the file's name: a
-# file may hold other services too); it is on
-# unless it says disable = yes. off: such services get disable = yes (a
-# disable line is changed, else one is added after the opening brace).
-svc_xinetd() {
-	awk -v mode="$1" -v file="$3" "$svc_match"'
-		function flush(   i, match_, set) {
-			if (!n) return
-			match_ = svc != "" && hit(svc, server, "")
-			if (mode == "scan" && match_ && !off) print "xinetd\t" file "\t" file ": service " svc " is on"
-			if (mode == "on" && svc != "" && !off) print svc "\t" (proto != "" ? proto : (stype == "dgram" ? "udp" : "tcp")) "\t" port
-			if (mode == "off") {
-				for (i = 1; i <= n; i++) {
-					if (match_ && !off && buf[i] ~ /^[ \t]*disable[ \t]*=/) { print "\tdisable = yes"; set = 1; continue }
-					print buf[i]
-					if (match_ && !off && !hasdis && !set && buf[i] ~ /{[ \t]*$/) { print "\tdisable = yes"; set = 1 }
-				}
-			}
-			n = 0; svc = ""; server = ""; off = 0; hasdis = 0; proto = ""; stype = ""; port = ""
-		}
-		{ buf[++n] = $0 }
-		$1 == "service" { svc = $2 }
-		$1 == "server" && $2 == "=" { server = $3 }
-		$1 == "protocol" && $2 == "=" { proto = $3 }
-		$1 == "socket_type" && $2 == "=" { stype = $3 }
-		$1 == "port" && $2 == "=" { port = $3 }
-		$1 == "disable" { hasdis = 1; off = ($3 == "yes") }
-		/^[ \t]*}/ || (svc == "" && n) { flush() }
-		END { flush() }
-	' "$2" "$3"
-}
-
-# svc_super_entries inetd|xinetd: the entries that are on, of all files.
-svc_super_entries() {
-	for _sf in $("svc_$1_files"); do
-		"svc_$1" on /dev/null "$_sf"
-	done
-}
-
-# svc_super_names inetd|xinetd: the names the daemon itself has.
-svc_super_names() {
-	case $1 in
-	inetd) printf '%s\n' inetd openbsd-inetd inetutils-inetd ;;
-	xinetd) printf '%s\n' xinetd ;;
-	esac
 }
 
 # svc_turn_off SCAN NAMES WHY: turn off what the scan lines of SCAN (made
@@ -452,214 +369,4 @@ svc_stopped() {
 	[ -s "$work/svc_stopped" ] && printf '; stopped now: %s' "$(join <"$work/svc_stopped")"
 	[ -s "$work/svc_later" ] && printf '; still running until the next boot: %s' "$(join <"$work/svc_later")"
 	return 0
-}
-
-# ---------------------------------------------------------------- what listens
-
-# svc_known: enabled services known to be network daemons, and the ports
-# they usually listen on. Unit files do not say which ports a daemon opens:
-# these are named with their usual ports; others are not guessed at.
-svc_known='apache2 httpd nginx lighttpd caddy:80/tcp 443/tcp
-vsftpd proftpd pure-ftpd:21/tcp
-tftpd-hpa atftpd in.tftpd tftp:69/udp
-telnetd:23/tcp
-rpcbind portmap:111/tcp 111/udp
-ypserv ypbind yppasswdd ypxfrd nis:RPC ports from rpcbind
-nfs-server nfs-kernel-server:2049/tcp
-smbd smb samba:139/tcp 445/tcp
-nmbd nmb:137/udp 138/udp
-postfix exim4 sendmail:25/tcp
-dovecot:110/tcp 143/tcp 993/tcp 995/tcp
-mysql mariadb mysqld:3306/tcp
-postgresql:5432/tcp
-named bind9:53/tcp 53/udp
-dnsmasq:53/tcp 53/udp
-ntp ntpd ntpsec:123/udp
-cups cupsd:631/tcp
-avahi-daemon:5353/udp
-snmpd:161/udp
-xrdp:3389/tcp
-rsync:873/tcp
-redis-server redis:6379/tcp
-memcached:11211/tcp
-slapd:389/tcp
-squid:3128/tcp
-isc-dhcp-server dhcpd:67/udp
-openvpn:1194/udp'
-
-# svc_enabled: the services and sockets started at boot, one a line: systemd
-# units (wanted by some unit, not masked, and those systemd makes from init
-# scripts with start links), else OpenRC's or SysV init's scripts.
-svc_enabled() {
-	if has_systemd; then
-		{
-			for _el in /etc/systemd/system/*.wants/* /etc/systemd/system/*.requires/* \
-				/usr/lib/systemd/system/*.wants/* /lib/systemd/system/*.wants/*; do
-				[ -L "$_el" ] || [ -f "$_el" ] || continue
-				_eu=${_el##*/}
-				[ -L "/etc/systemd/system/$_eu" ] && svc_masked "$_eu" && continue
-				printf '%s\n' "$_eu"
-			done
-			for _el in /etc/rc[2-5].d/S[0-9][0-9]*; do
-				[ -L "$_el" ] || [ -f "$_el" ] || continue
-				_eu=${_el##*/}
-				_eu=${_eu#S[0-9][0-9]}.service
-				unit_file "$_eu" >/dev/null && continue
-				[ -L "/etc/systemd/system/$_eu" ] && svc_masked "$_eu" && continue
-				[ -f "/etc/init.d/${_eu%.service}" ] && printf '%s\n' "$_eu"
-			done
-		} | awk '!seen[$0]++'
-	elif [ -d /etc/runlevels ]; then
-		for _el in /etc/runlevels/*/*; do
-			[ -L "$_el" ] || [ -f "$_el" ] && printf '%s\n' "${_el##*/}"
-		done | awk '!seen[$0]++'
-	else
-		for _el in /etc/rc[2-5].d/S[0-9][0-9]* /etc/rc.d/rc[2-5].d/S[0-9][0-9]*; do
-			[ -L "$_el" ] || [ -f "$_el" ] || continue
-			_eu=${_el##*/}
-			printf '%s\n' "${_eu#S[0-9][0-9]}"
-		done | awk '!seen[$0]++'
-	fi
-}
-
-# svc_listens: what the image listens on at boot, one item a line.
-svc_listens() {
-	svc_enabled >"$work/svc_enabled"
-	: >"$work/svc_other"
-	while IFS= read -r _lu; do
-		_lb=${_lu%.service}
-		case $_lu in
-		*.socket)
-			_lf=$(unit_file "$_lu") || continue
-			# shellcheck disable=SC2046 # drop-in names from a glob of a fixed directory
-			_lp=$(svc_socket_ports "$_lf" $(ls /etc/systemd/system/"$_lu".d/*.conf 2>/dev/null))
-			[ -n "$_lp" ] && printf '%s (%s)\n' "$_lu" "$_lp"
-			;;
-		ssh.service | sshd.service | ssh | sshd)
-			printf '%s (%s)\n' "$_lu" "$(svc_sshd_ports)"
-			;;
-		inetd* | openbsd-inetd* | inetutils-inetd*)
-			svc_super_entries inetd >"$work/svc_entries"
-			svc_entry_ports "$_lu" "$work/svc_entries"
-			;;
-		xinetd*)
-			svc_super_entries xinetd >"$work/svc_entries"
-			svc_entry_ports "$_lu" "$work/svc_entries"
-			;;
-		*) printf '%s\n' "$_lu" >>"$work/svc_other" ;;
-		esac
-	done <"$work/svc_enabled"
-	# The others: those of svc_known, with their usual ports.
-	printf '%s\n' "$svc_known" | awk -F : '
-		FILENAME == "-" { n = split($1, w, " "); for (i = 1; i <= n; i++) port[w[i]] = $2; next }
-		{ b = $0; sub(/[.]service$/, "", b); sub(/@.*/, "", b); if (b in port) print $0 " (usually " port[b] ")" }
-	' - "$work/svc_other"
-}
-
-# svc_socket_ports FILE...: the network addresses of a socket unit (and its
-# drop-ins), as PORT/PROTOCOL [on ADDRESS]; paths and abstract sockets are
-# the machine's own. An empty Listen line drops the earlier ones.
-svc_socket_ports() {
-	awk '
-		/^[ \t]*Listen(Stream|Datagram)[ \t]*=/ {
-			k = $0; sub(/^[ \t]*/, "", k); sub(/[ \t]*=.*/, "", k)
-			v = $0; sub(/^[^=]*=[ \t]*/, "", v); sub(/[ \t]*$/, "", v)
-			if (v == "") { n = 0; next }
-			p = (k == "ListenDatagram") ? "udp" : "tcp"
-			if (v ~ /^[0-9]+$/) out[++n] = v "/" p
-			else if (v ~ /^([0-9.]+|\[[0-9a-fA-F:.%a-z]*\]):[0-9]+$/) {
-				port = v; sub(/.*:/, "", port); a = v; sub(/:[0-9]+$/, "", a)
-				out[++n] = port "/" p ((a == "0.0.0.0" || a == "[::]") ? "" : " on " a)
-			}
-		}
-		END { for (i = 1; i <= n; i++) s = s (i > 1 ? ", " : "") out[i]; print s }
-	' "$@"
-}
-
-# svc_sshd_ports: sshd's ports and addresses, from sshd -T.
-svc_sshd_ports() {
-	if ! { sshd_ready && sshd_known; }; then
-		echo "ports unknown: sshd -T failed"
-		return
-	fi
-	awk '
-		$1 == "port" { port[$2] = 1 }
-		$1 == "listenaddress" {
-			a = $2; p = a; sub(/.*:/, "", p); sub(/:[0-9]+$/, "", a)
-			if (a == "0.0.0.0" || a == "[::]") wild[p] = 1; else addr[p] = addr[p] (addr[p] != "" ? " " : "") a
-		}
-		END {
-			for (p in port) if (!(p in wild) && !(p in addr)) wild[p] = 1
-			for (p in wild) s = s (s != "" ? ", " : "") p "/tcp"
-			for (p in addr) if (!(p in wild)) s = s (s != "" ? ", " : "") p "/tcp on " addr[p]
-			print s
-		}' "$work/sshd_after"
-}
-
-# svc_entry_ports DAEMON ENTRIES: "DAEMON: SERVICE (PORT/PROTOCOL)" for each
-# entry that is on, the port from /etc/services where the entry names a
-# service (a few are known without it: an image may lack netbase).
-svc_entry_ports() {
-	_es=/dev/null
-	[ -r /etc/services ] && _es=/etc/services
-	awk -F '\t' -v d="$1" '
-		BEGIN {
-			split("ftp 21 telnet 23 tftp 69 exec 512 login 513 shell 514 daytime 13 echo 7 discard 9 time 37 finger 79", k, " ")
-			for (i = 1; i < 24; i += 2) { ports[k[i] "/tcp"] = k[i + 1] "/tcp"; ports[k[i] "/udp"] = k[i + 1] "/udp" }
-		}
-		FILENAME != ARGV[2] { split($0, f, /[ \t]+/); if (f[2] ~ /\//) ports[f[1] "/" substr(f[2], index(f[2], "/") + 1)] = f[2]; next }
-		{
-			s = $1; sub(/.*:/, "", s); p = $2; sub(/[46]$/, "", p)
-			if ($3 ~ /^[0-9]+$/) pp = $3 "/" p
-			else if (s ~ /^[0-9]+$/) pp = s "/" p
-			else pp = ((s "/" p) in ports) ? ports[s "/" p] : p
-			print d ": " s " (" pp ")"
-		}' "$_es" "$2"
-}
-
-# svc_listening_now: on a running machine, the TCP and UDP sockets that
-# listen now, with their processes. Only sockets of processes this machine
-# shows count: a container may share its host's network, whose sockets are
-# not the image's.
-svc_listening_now() {
-	# shellcheck disable=SC2012 # /proc/PID/fd: names are numbers; one ls for all processes
-	ls -l /proc/[0-9]*/fd 2>/dev/null | awk '
-		/^\/proc\/[0-9]+\/fd:$/ { pid = $0; sub(/^\/proc\//, "", pid); sub(/\/fd:$/, "", pid); next }
-		/socket:\[/ { i = $NF; gsub(/[^0-9]/, "", i); if (!(i in owner)) owner[i] = pid }
-		END { for (i in owner) print "inode", i, owner[i] }
-	' >"$work/svc_inodes"
-	awk '
-		function hex(s,   i, n) { n = 0; s = toupper(s); for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789ABCDEF", substr(s, i, 1)) - 1; return n }
-		FILENAME ~ /svc_inodes$/ { pid[$2] = $3; next }
-		FNR == 1 { proto = FILENAME; sub(/.*\//, "", proto); sub(/6$/, "", proto); next }
-		{
-			if (proto == "tcp" && $4 != "0A") next
-			if (proto == "udp" && ($4 != "07" || $3 !~ /^0+:0000$/)) next
-			if (!($10 in pid)) next
-			split($2, a, ":"); port = hex(a[2]); ad = a[1]
-			if (ad ~ /^0+$/) where = ""
-			else if (ad == "0100007F" || ad == "00000000000000000000000001000000" || ad ~ /7F$/ && length(ad) == 8) where = " on loopback"
-			else if (length(ad) == 8) where = " on " hex(substr(ad, 7, 2)) "." hex(substr(ad, 5, 2)) "." hex(substr(ad, 3, 2)) "." hex(substr(ad, 1, 2))
-			else where = " on an IPv6 address"
-			c = ""; f = "/proc/" pid[$10] "/comm"; if ((getline c < f) > 0) close(f)
-			k = port "/" proto where (c != "" ? " (" c ")" : "")
-			if (!(k in seen)) { seen[k] = 1; print k }
-		}
-	' "$work/svc_inodes" /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 2>/dev/null
-}
-
-# svc_listen_note: the one line that says what the image listens on.
-svc_listen_note() {
-	svc_listens >"$work/svc_listens"
-	_ln="listens at boot: $(join <"$work/svc_listens")"
-	[ -s "$work/svc_listens" ] || _ln="listens at boot: nothing found (enabled socket units, sshd, inetd, xinetd and known network daemons)"
-	if live_machine; then
-		svc_listening_now >"$work/svc_now"
-		if [ -s "$work/svc_now" ]; then
-			_ln="$_ln; listening now: $(join <"$work/svc_now")"
-		else
-			_ln="$_ln; listening now: nothing"
-		fi
-	fi
-	note services "$_ln"
 }

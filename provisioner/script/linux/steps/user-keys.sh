@@ -2,12 +2,25 @@
 # user-keys: nobody's keys ship in the image; instances get theirs at launch.
 # Besides ~/.ssh, the files that sshd's AuthorizedKeysFile names, in every
 # home (a relative pattern) or for every account (/etc/ssh/authorized_keys/%u).
+#
+# The files taken in every home, relative to it (a * only in the last part);
+# sshd's relative AuthorizedKeysFile patterns are added at run time.
+# shellcheck disable=SC2034 # read through home_files, by name
+home_files_user_keys='.ssh/authorized_keys .ssh/authorized_keys2 .ssh/id_* .ssh/*.pem .ssh/*.key .ssh/*.ppk
+.ssh/known_hosts .ssh/known_hosts.old .ssh/config'
+
 step_user_keys() {
 	if ! authorized_keys_patterns; then
 		: >"$work/user-keys.skip"
 		report user-keys failed "could not read sshd's AuthorizedKeysFile (sshd -T failed: $(head -n 3 "$work/sshd_err")); no key was removed"
 		return
 	fi
+	[ -s "$work/user_keys_files" ] && home_files_user_keys="$home_files_user_keys $(cat "$work/user_keys_files")"
+	# The homes of keep_users keep their keys.
+	awk -F: 'FILENAME == ARGV[1] { if ($0 != "") keep[$0] = 1; next } ($1 in keep) { print $6 }' \
+		"$work/keep_users" "$work/passwd" | while IFS= read -r _kh; do
+		[ -d "$_kh" ] && printf 'user-keys\t%s\n' "$(readlink -f -- "$_kh")"
+	done >>"$work/homes.kept"
 	homes_pass
 	use_lists user-keys
 	# Patterns for every account: each account's own file, as sshd finds it.
@@ -70,4 +83,24 @@ expand_keys_pattern() {
 		if (out !~ /^\//) out = h "/" out
 		print out
 	}'
+}
+
+# home_more_user_keys HOME TAKEN...: (for homes_pass) the files of
+# HOME/.ssh that no pattern took (TAKEN) and that hold a private key (PEM,
+# OpenSSH or PuTTY), whatever their names, one a line. Read as root,
+# changing nothing; a grep only for homes with such files.
+home_more_user_keys() {
+	_ok_dir=$1/.ssh
+	shift
+	[ -d "$_ok_dir" ] && [ ! -L "$_ok_dir" ] || return 0
+	: >"$work/other_cands"
+	for _ok_f in "$_ok_dir"/* "$_ok_dir"/.[!.]*; do
+		if [ ! -f "$_ok_f" ] || [ -L "$_ok_f" ]; then continue; fi
+		case $_ok_f in *"$nl"*) continue ;; esac
+		for _ok_t; do [ "$_ok_t" = "$_ok_f" ] && continue 2; done
+		printf '%s\n' "$_ok_f" >>"$work/other_cands"
+	done
+	[ -s "$work/other_cands" ] || return 0
+	tr '\n' '\0' <"$work/other_cands" |
+		xargs -0 grep -l -E -e '-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----' -e '^PuTTY-User-Key-File-' -- 2>/dev/null
 }

@@ -5,6 +5,16 @@
 # leads to) and it is no mount point itself; below it, nothing crosses into
 # another mount. Directories above it may be mount points (/srv on a disk of
 # its own): the user named a path there.
+#
+# The files taken in every home, relative to it (a * only in the last part).
+# shellcheck disable=SC2034 # read through home_files, by name
+home_files_credentials='.aws/credentials .aws/sso/cache .aws/cli/cache .docker/config.json .git-credentials .netrc .pgpass .my.cnf
+.gnupg/private-keys-v1.d .gnupg/secring.gpg .local/share/keyrings .m2/settings.xml .gradle/gradle.properties
+.cargo/credentials .cargo/credentials.toml .config/containers/auth.json
+.config/gcloud/credentials.db .config/gcloud/access_tokens.db .config/gcloud/application_default_credentials.json
+.config/gcloud/legacy_credentials .azure/accessTokens.json .azure/msal_token_cache.json
+.kube/config .npmrc .pypirc .config/gh/hosts.yml .vault-token .terraform.d/credentials.tfrc.json'
+
 step_credentials() {
 	homes_pass
 	use_lists credentials

@@ -1,0 +1,93 @@
+# shellcheck shell=sh
+# main: the run. It checks that it runs as root, makes its private scratch
+# directory, finds out which tools work here, and runs the selected steps,
+# each in a subshell.
+
+# run_step NAME: run one step in a subshell, so that a step that dies still
+# leaves a report line and the steps after it still run.
+run_step() {
+	_fn=step_$(printf '%s' "$1" | tr - _)
+	(
+		"$_fn"
+	)
+	_rc=$?
+	if ! grep -qx "$1" "$work/reported"; then
+		report "$1" failed "the step stopped with exit status $_rc before reporting"
+	fi
+}
+
+main() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "@@ami-harden abort not-root: the script runs as uid $(id -u); it needs root (see execute_command)"
+		exit 2
+	fi
+	# Private scratch space, outside the /tmp that the temp step empties, and
+	# outside the image where possible (/run is a tmpfs on a running system).
+	for _base in /run /dev/shm; do
+		work=$(mktemp -d "$_base/ami-harden.XXXXXX" 2>/dev/null) && break
+	done
+	if [ -z "${work:-}" ] || [ ! -d "$work" ]; then
+		echo "@@ami-harden abort no-workdir: could not create a private directory in /run or /dev/shm"
+		exit 2
+	fi
+	# Work that drops to a user's rights runs in /: the login user's home,
+	# where the script starts, is no place another user may read.
+	cd / || exit 2
+	trap 'rm -rf "$work"' EXIT
+	trap 'exit 130' INT TERM HUP
+	: >"$work/reported"
+	: >"$work/failed"
+	: >"$work/findings"
+	: >"$work/sshd_opts"
+	printf '%s\n' "$AMI_HARDEN_KEEP_USERS" >"$work/keep_users"
+	tab=$(printf '\t')
+	nl='
+'
+	audit=""
+	[ "$AMI_HARDEN_MODE" = audit ] && audit=1
+	shred=""
+	# Tried, not looked up: busybox sh can report an applet that will not run.
+	printf 'x' >"$work/shred-probe" && shred -n 1 -- "$work/shred-probe" >/dev/null 2>&1 && shred=shred
+	# GNU shred -u renames a file once per character of its name, syncing each
+	# time, to hide the name; the names here are no secret, the contents are.
+	# Plain unlink is three times faster where shred offers it.
+	shred_unlink=-u
+	[ -n "$shred" ] && shred -n 1 --remove=unlink -- "$work/shred-probe" >/dev/null 2>&1 && shred_unlink=--remove=unlink
+	# GNU rm removes a tree without following links or leaving the file system.
+	gnu_rm=""
+	mkdir "$work/rm-probe" && rm -rf --one-file-system -- "$work/rm-probe" 2>/dev/null && gnu_rm=1
+	# How work in a user's directories drops root: setpriv (util-linux,
+	# busybox), or GNU chroot --userspec.
+	drop=""
+	if setpriv --reuid=65534 --regid=65534 --clear-groups -- true 2>/dev/null; then
+		drop=setpriv
+	elif chroot --userspec=65534:65534 --groups=65534 / true 2>/dev/null; then
+		drop=chroot
+	else
+		# su to some account that is not root, and see that it worked.
+		_su_probe=$(awk -F: '$3 != 0 && $3 ~ /^[0-9]+$/ { print $3 ":" $1; exit }' /etc/passwd)
+		if [ -n "$_su_probe" ] &&
+			[ "$(su -s /bin/sh -c 'id -u' -- "${_su_probe#*:}" 2>/dev/null)" = "${_su_probe%%:*}" ]; then
+			drop=su
+		fi
+	fi
+	# The mounts, to refuse those below the directories the steps clean.
+	cut -d ' ' -f 5 /proc/self/mountinfo >"$work/mounts" 2>/dev/null || :
+	sshd=""
+
+	echo "@@ami-harden begin 1"
+	list_homes
+	for _step in $AMI_HARDEN_STEPS; do
+		echo "@@ami-harden start $_step"
+		run_step "$_step"
+	done
+	_failed=$(grep -c . "$work/failed")
+	echo "@@ami-harden end $_failed"
+	[ "$_failed" -eq 0 ] && [ ! -s "$work/findings" ]
+}
+
+# The script leaves nothing behind: it removes itself before changing anything
+# (the shell keeps reading it from the open file).
+[ "$AMI_HARDEN_REMOVE_SELF" = 1 ] && rm -f -- "$0"
+
+main
