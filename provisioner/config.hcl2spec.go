@@ -18,8 +18,8 @@ type FlatConfig struct {
 	PackerOnError       *string           `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
 	PackerUserVars      map[string]string `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
 	PackerSensitiveVars []string          `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
-	Mode                *string           `mapstructure:"mode" cty:"mode" hcl:"mode"`
-	OnFailure           *string           `mapstructure:"on_failure" cty:"on_failure" hcl:"on_failure"`
+	Mode                *Mode             `mapstructure:"mode" cty:"mode" hcl:"mode"`
+	OnFailure           *FailurePolicy    `mapstructure:"on_failure" cty:"on_failure" hcl:"on_failure"`
 	ReportFile          *string           `mapstructure:"report_file" cty:"report_file" hcl:"report_file"`
 	JUnitFile           *string           `mapstructure:"junit_file" cty:"junit_file" hcl:"junit_file"`
 	GuestOSType         *string           `mapstructure:"guest_os_type" cty:"guest_os_type" hcl:"guest_os_type"`

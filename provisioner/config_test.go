@@ -1,6 +1,7 @@
 package provisioner
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -8,33 +9,34 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/script"
+	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/steps"
 )
 
 func TestPrepareDefaults(t *testing.T) {
 	p := &Provisioner{}
 	require.NoError(t, p.Prepare(map[string]interface{}{}))
-	assert.Equal(t, script.LinuxSteps, p.config.selectedSteps(osLinux))
-	assert.Equal(t, script.WindowsSteps, p.config.selectedSteps(osWindows))
+	assert.Equal(t, steps.Names(steps.Linux), p.config.selectedSteps(steps.Linux))
+	assert.Equal(t, steps.Names(steps.Windows), p.config.selectedSteps(steps.Windows))
 	assert.Equal(t, 1, p.config.ShredPasses)
 	assert.Equal(t, script.DefaultSSHDSettings, p.config.sshdSettings())
-	disable, kept := p.config.services(osWindows)
+	disable, kept := p.config.services(steps.Windows)
 	assert.Equal(t, []string{"Spooler"}, disable)
 	assert.Empty(t, kept)
-	disable, _ = p.config.services(osLinux)
-	assert.Equal(t, script.DefaultServices(osLinux), disable)
+	disable, _ = p.config.services(steps.Linux)
+	assert.Equal(t, script.DefaultServices(steps.Linux), disable)
 	assert.Equal(t, 5*time.Minute, p.config.StartRetryTimeout)
 	assert.Equal(t, "auto", p.config.Sysprep)
-	assert.Regexp(t, `^/tmp/ami-harden-[0-9a-f]{12}\.sh$`, p.config.remotePath(osLinux))
-	assert.Regexp(t, `^C:/Windows/Temp/ami-harden-[0-9a-f]{12}\.ps1$`, p.config.remotePath(osWindows))
+	assert.Regexp(t, `^/tmp/ami-harden-[0-9a-f]{12}\.sh$`, p.config.remotePath(linuxGuest{}))
+	assert.Regexp(t, `^C:/Windows/Temp/ami-harden-[0-9a-f]{12}\.ps1$`, p.config.remotePath(&windowsGuest{}))
 }
 
 func TestTargetOS(t *testing.T) {
 	c := &Config{}
-	assert.Equal(t, osLinux, c.targetOS(map[string]interface{}{"ConnType": "ssh"}))
-	assert.Equal(t, osWindows, c.targetOS(map[string]interface{}{"ConnType": "winrm"}))
-	assert.Equal(t, osLinux, c.targetOS(nil))
-	c.GuestOSType = osLinux
-	assert.Equal(t, osLinux, c.targetOS(map[string]interface{}{"ConnType": "winrm"}))
+	assert.Equal(t, steps.Linux, c.targetOS(map[string]interface{}{"ConnType": "ssh"}))
+	assert.Equal(t, steps.Windows, c.targetOS(map[string]interface{}{"ConnType": "winrm"}))
+	assert.Equal(t, steps.Linux, c.targetOS(nil))
+	c.GuestOSType = steps.Linux
+	assert.Equal(t, steps.Linux, c.targetOS(map[string]interface{}{"ConnType": "winrm"}))
 }
 
 func TestPrepareSelectsSteps(t *testing.T) {
@@ -42,12 +44,12 @@ func TestPrepareSelectsSteps(t *testing.T) {
 	require.NoError(t, p.Prepare(map[string]interface{}{
 		"steps": []string{"logs", "sshd"},
 	}))
-	assert.Equal(t, []string{"sshd", "logs"}, p.config.selectedSteps(osLinux))
+	assert.Equal(t, []string{"sshd", "logs"}, p.config.selectedSteps(steps.Linux))
 
 	p = &Provisioner{}
 	require.NoError(t, p.Prepare(map[string]interface{}{"skip_steps": []string{"cloud-init", "logs"}}))
-	assert.NotContains(t, p.config.selectedSteps(osLinux), "logs")
-	assert.Len(t, p.config.selectedSteps(osLinux), len(script.LinuxSteps)-2)
+	assert.NotContains(t, p.config.selectedSteps(steps.Linux), "logs")
+	assert.Len(t, p.config.selectedSteps(steps.Linux), len(steps.Names(steps.Linux))-2)
 }
 
 // Shared names (temp, history, ...) work on either OS. A block without os
@@ -57,30 +59,30 @@ func TestPrepareSelectsSteps(t *testing.T) {
 func TestStepsForOS(t *testing.T) {
 	p := &Provisioner{}
 	require.NoError(t, p.Prepare(map[string]interface{}{"steps": []string{"temp", "history"}}))
-	steps, other, err := p.config.stepsFor(osWindows)
+	run, other, err := p.config.stepsFor(steps.Windows)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"history", "temp"}, steps)
+	assert.Equal(t, []string{"history", "temp"}, run)
 	assert.Empty(t, other)
 
 	p = &Provisioner{}
 	require.NoError(t, p.Prepare(map[string]interface{}{"skip_steps": []string{"sysprep", "secrets"}}))
-	steps, other, err = p.config.stepsFor(osLinux)
+	run, other, err = p.config.stepsFor(steps.Linux)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"sysprep"}, other)
-	assert.NotContains(t, steps, "secrets")
-	assert.Len(t, steps, len(script.LinuxSteps)-1)
-	steps, other, err = p.config.stepsFor(osWindows)
+	assert.NotContains(t, run, "secrets")
+	assert.Len(t, run, len(steps.Names(steps.Linux))-1)
+	run, other, err = p.config.stepsFor(steps.Windows)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"secrets"}, other)
-	assert.NotContains(t, steps, "sysprep")
+	assert.NotContains(t, run, "sysprep")
 
 	// Only Windows steps: the Linux machine has nothing to run.
 	p = &Provisioner{}
 	require.NoError(t, p.Prepare(map[string]interface{}{"steps": []string{"sysprep", "pagefile"}}))
-	_, _, err = p.config.stepsFor(osLinux)
+	_, _, err = p.config.stepsFor(steps.Linux)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "steps and skip_steps leave no step to run on this linux machine (sysprep, pagefile: not steps of linux)")
-	_, _, err = p.config.stepsFor(osWindows)
+	_, _, err = p.config.stepsFor(steps.Windows)
 	require.NoError(t, err)
 
 	p = &Provisioner{}
@@ -136,7 +138,8 @@ func TestPrepareCollectsEveryError(t *testing.T) {
 	}
 }
 
-// A named SQL Server instance's service is MSSQL$NAME (issue 13, item 13).
+// A named SQL Server instance's service is MSSQL$NAME: a $ is part of a
+// service name.
 func TestPrepareWindowsServiceNameWithDollar(t *testing.T) {
 	p := &Provisioner{}
 	require.NoError(t, p.Prepare(map[string]interface{}{"guest_os_type": "windows", "disable_services": []string{"MSSQL$SQLEXPRESS", "Spooler"}}))
@@ -166,10 +169,6 @@ func TestPrepareWindowsErrors(t *testing.T) {
 	}
 
 	p = &Provisioner{}
-	err = p.Prepare(map[string]interface{}{"guest_os_type": "windows", "sysprep": "none", "sysprep_shutdown": true, "os_typo": 1})
-	require.Error(t, err)
-
-	p = &Provisioner{}
 	err = p.Prepare(map[string]interface{}{"guest_os_type": "windows", "sysprep": "none", "sysprep_shutdown": true})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `sysprep_shutdown needs a sysprep other than "none"`)
@@ -191,10 +190,53 @@ func TestPrepareNoStepsLeft(t *testing.T) {
 	p := &Provisioner{}
 	require.NoError(t, p.Prepare(map[string]interface{}{"steps": []string{"temp"}, "skip_steps": []string{"logs"}, "shred_passes": 2}))
 	p = &Provisioner{}
-	err := p.Prepare(map[string]interface{}{"guest_os_type": "linux", "skip_steps": script.LinuxSteps})
+	err := p.Prepare(map[string]interface{}{"guest_os_type": "linux", "skip_steps": steps.Names(steps.Linux)})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "leave no step to run")
 	p = &Provisioner{}
-	err = p.Prepare(map[string]interface{}{"skip_steps": append(append([]string{}, script.LinuxSteps...), script.WindowsSteps[:3]...), "steps": []string{"sshd"}})
+	err = p.Prepare(map[string]interface{}{"skip_steps": append(append([]string{}, steps.Names(steps.Linux)...), steps.Names(steps.Windows)[:3]...), "steps": []string{"sshd"}})
 	require.Error(t, err)
+}
+
+// The same block gives the same errors in the same order, the order of the
+// fields: a user fixing them one by one, or a CI log compared with the last
+// one, sees no shuffle.
+func TestPrepareErrorsInAStableOrder(t *testing.T) {
+	raw := map[string]interface{}{
+		"guest_os_type":     "linux",
+		"mode":              "check",
+		"sshd_settings":     map[string]string{"B C": "x", "A B": "y", "Zed": ""},
+		"elevated_user":     "a",
+		"elevated_password": "b",
+		"sysprep":           "none",
+		"sysprep_shutdown":  true,
+		"sysprep_timeout":   "5m",
+	}
+	var first string
+	for i := 0; i < 20; i++ {
+		err := (&Provisioner{}).Prepare(raw)
+		require.Error(t, err)
+		if i == 0 {
+			first = err.Error()
+			continue
+		}
+		require.Equal(t, first, err.Error(), "run %d", i)
+	}
+	var order []int
+	for _, want := range []string{
+		`mode: "check"`,
+		`sshd_settings: "A B"`,
+		`sshd_settings: "B C"`,
+		"sshd_settings: Zed has an empty value",
+		`elevated_user is for guest_os_type = "windows" only`,
+		`elevated_password is for guest_os_type = "windows" only`,
+		`sysprep is for guest_os_type = "windows" only`,
+		`sysprep_shutdown is for guest_os_type = "windows" only`,
+		`sysprep_timeout is for guest_os_type = "windows" only`,
+	} {
+		i := strings.Index(first, want)
+		require.GreaterOrEqual(t, i, 0, "%q missing from %s", want, first)
+		order = append(order, i)
+	}
+	assert.IsIncreasing(t, order, "the errors follow the fields")
 }

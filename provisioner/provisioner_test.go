@@ -3,8 +3,10 @@ package provisioner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/script"
+	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/steps"
 )
 
 // recordingComm is a communicator that records every upload and command, in
@@ -102,26 +104,27 @@ func prepared(t *testing.T, raw map[string]interface{}) *Provisioner {
 	return p
 }
 
-func provision(t *testing.T, p *Provisioner, user string, answers ...answer) (*recordingComm, *packersdk.MockUi, error) {
+func provision(t *testing.T, p *Provisioner, user string, answers ...answer) (*recordingComm, *recordingUi, error) {
 	comm := &recordingComm{answers: answers}
-	ui := &packersdk.MockUi{}
+	ui := &recordingUi{}
 	err := p.Provision(context.Background(), ui, comm, map[string]interface{}{"User": user, "ConnType": "ssh"})
 	return comm, ui, err
 }
 
 func TestProvisionUploadsOnceAndRunsOnce(t *testing.T) {
 	p := prepared(t, map[string]interface{}{})
-	comm, ui, err := provision(t, p, "builder", answer{stdout: fullReport(script.LinuxSteps) + "a line of other output\n"})
+	comm, ui, err := provision(t, p, "builder", answer{stdout: fullReport(steps.Names(steps.Linux)) + "a line of other output\n"})
 	require.NoError(t, err)
-	path := p.config.remotePath("linux")
+	path := p.config.remotePath(linuxGuest{})
 	assert.Regexp(t, `^/tmp/ami-harden-[0-9a-f]{12}\.sh$`, path)
 	assert.Equal(t, []string{"<upload " + path + ">", "sudo -n env PACKER_BUILDER_TYPE='' PACKER_BUILD_NAME='' /bin/sh '" + path + "'"}, comm.commands)
 	body := string(comm.uploads[path])
 	assert.True(t, strings.HasPrefix(body, "#!/bin/sh\n"))
-	assert.Contains(t, body, "AMI_HARDEN_STEPS='"+strings.Join(script.LinuxSteps, " ")+"'\n")
+	assert.Contains(t, body, "AMI_HARDEN_STEPS='"+strings.Join(steps.Names(steps.Linux), " ")+"'\n")
 	assert.Contains(t, body, "AMI_HARDEN_REMOVE_SELF='1'\n")
-	shown := said(ui)
-	assert.Regexp(t, `^ami-harden: 13 of 13 steps reported: 0 changed, 13 ok, 0 skipped, 0 failed in \d+(\.\d+)?[µm]?s$`, shown[len(shown)-1])
+	shown := ui.said()
+	n := len(steps.Names(steps.Linux))
+	assert.Regexp(t, fmt.Sprintf(`^ami-harden: %d of %d steps reported: 0 changed, %d ok, 0 skipped, 0 failed in \d+(\.\d+)?[µm]?s$`, n, n, n), shown[len(shown)-1])
 	assert.Contains(t, shown, "a line of other output", "other output passes through")
 	assert.Contains(t, shown, "sshd           ok       -")
 	assert.NotContains(t, strings.Join(shown, "\n"), "@@ami-harden", "protocol lines are not shown raw")
@@ -129,9 +132,9 @@ func TestProvisionUploadsOnceAndRunsOnce(t *testing.T) {
 
 func TestProvisionAsRootNeedsNoSudo(t *testing.T) {
 	p := prepared(t, map[string]interface{}{})
-	comm, _, err := provision(t, p, "root", answer{stdout: fullReport(script.LinuxSteps)})
+	comm, _, err := provision(t, p, "root", answer{stdout: fullReport(steps.Names(steps.Linux))})
 	require.NoError(t, err)
-	assert.Equal(t, "env PACKER_BUILDER_TYPE='' PACKER_BUILD_NAME='' /bin/sh '"+p.config.remotePath("linux")+"'", comm.commands[1])
+	assert.Equal(t, "env PACKER_BUILDER_TYPE='' PACKER_BUILD_NAME='' /bin/sh '"+p.config.remotePath(linuxGuest{})+"'", comm.commands[1])
 }
 
 func TestProvisionExecuteCommand(t *testing.T) {
@@ -147,7 +150,7 @@ func TestProvisionExecuteCommand(t *testing.T) {
 }
 
 func TestProvisionFailsClosed(t *testing.T) {
-	steps := script.LinuxSteps
+	steps := steps.Names(steps.Linux)
 	full := fullReport(steps)
 	cut := strings.SplitAfter(full, "@@ami-harden start passwords\n")[0]
 	cases := map[string]struct {
@@ -194,7 +197,7 @@ func TestProvisionRemovesScriptThatNeverRan(t *testing.T) {
 	comm, _, err := provision(t, p, "builder", answer{stderr: "sudo: a password is required\n", exit: 1})
 	require.Error(t, err)
 	require.Len(t, comm.commands, 3)
-	assert.Equal(t, "rm -f '"+p.config.remotePath("linux")+"'", comm.commands[2])
+	assert.Equal(t, "rm -f '"+p.config.remotePath(linuxGuest{})+"'", comm.commands[2])
 }
 
 func TestFailedStepGoesToErrorOutput(t *testing.T) {
@@ -202,7 +205,8 @@ func TestFailedStepGoesToErrorOutput(t *testing.T) {
 	_, ui, err := provision(t, p, "builder", answer{
 		stdout: "@@ami-harden begin 1\n@@ami-harden step sshd failed sshd -t rejected it\n@@ami-harden end 1\n", exit: 1})
 	require.Error(t, err)
-	assert.Equal(t, "sshd           failed   sshd -t rejected it", ui.ErrorMessage)
+	assert.Equal(t, []string{"sshd           failed   sshd -t rejected it"}, ui.errors(), "the failed step, and only it, on the error stream")
+	assert.Equal(t, [][]string{{"sshd", "failed", "sshd -t rejected it"}}, ui.machine("ami-harden-step"))
 }
 
 func TestProvisionCancelled(t *testing.T) {
@@ -213,19 +217,22 @@ func TestProvisionCancelled(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		cancel()
 	}()
-	err := p.Provision(ctx, &packersdk.MockUi{}, comm, map[string]interface{}{"User": "builder"})
+	err := p.Provision(ctx, &recordingUi{}, comm, map[string]interface{}{"User": "builder"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "cancelled while the script ran (step: sshd)")
 }
 
 func TestOnFailureContinue(t *testing.T) {
-	full := fullReport(script.LinuxSteps)
+	full := fullReport(steps.Names(steps.Linux))
 	failed := strings.Replace(full, "step logs ok -", "step logs failed could not truncate /var/log/x", 1)
 
 	p := prepared(t, map[string]interface{}{"on_failure": "continue"})
 	_, ui, err := provision(t, p, "builder", answer{stdout: failed, exit: 1})
 	require.NoError(t, err, "a failed step lets the build go on")
-	assert.Contains(t, ui.ErrorMessage, `on_failure = "continue": the build goes on although`)
+	errs := ui.errors()
+	require.Len(t, errs, 2, "the failed step, then why the build goes on")
+	assert.Equal(t, "logs           failed   could not truncate /var/log/x", errs[0])
+	assert.Contains(t, errs[1], `on_failure = "continue": the build goes on although`)
 
 	p = prepared(t, map[string]interface{}{"on_failure": "continue"})
 	_, _, err = provision(t, p, "builder", answer{stdout: strings.Replace(full, "@@ami-harden end 0\n", "", 1), exit: packersdk.CmdDisconnect})
@@ -245,27 +252,30 @@ func TestReportFilesOnFailure(t *testing.T) {
 		"report_file": dir + "/out/report.json",
 		"junit_file":  dir + "/out/junit.xml",
 	})
-	audit := strings.Replace(fullReport(script.LinuxSteps), "@@ami-harden step temp ok -",
+	audit := strings.Replace(fullReport(steps.Names(steps.Linux)), "@@ami-harden step temp ok -",
 		"@@ami-harden finding temp /tmp/x exists\n@@ami-harden step temp finding 1 finding(s)", 1)
 	comm, ui, err := provision(t, p, "builder", answer{stdout: audit, exit: 1})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "step temp found 1 thing(s) to fix: /tmp/x exists")
-	assert.Contains(t, string(comm.uploads[p.config.remotePath("linux")]), "AMI_HARDEN_MODE='audit'\n")
+	assert.Contains(t, string(comm.uploads[p.config.remotePath(linuxGuest{})]), "AMI_HARDEN_MODE='audit'\n")
 	b, rerr := os.ReadFile(dir + "/out/report.json")
 	require.NoError(t, rerr)
 	assert.Contains(t, string(b), `"mode": "audit"`)
 	assert.Contains(t, string(b), `"/tmp/x exists"`)
 	assert.Contains(t, string(b), `"result": "failed"`)
 	assert.FileExists(t, dir+"/out/junit.xml")
-	assert.Equal(t, "ami-harden-summary", ui.MachineType)
-	assert.Equal(t, []string{"audit", "0", "12", "0", "0", "1", "0"}, ui.MachineArgs)
+	assert.Equal(t, [][]string{{"temp", "/tmp/x exists"}}, ui.machine("ami-harden-finding"))
+	assert.Len(t, ui.machine("ami-harden-step"), len(steps.Names(steps.Linux)), "a machine-readable line per step")
+	ok := strconv.Itoa(len(steps.Names(steps.Linux)) - 1)
+	assert.Equal(t, [][]string{{"audit", "0", ok, "0", "0", "1", "0"}}, ui.machine("ami-harden-summary"))
+	assert.Equal(t, []string{"temp           finding  1 finding(s)", "               - /tmp/x exists"}, ui.errors()[:2])
 }
 
 // A report file that cannot be written fails the build, on_failure or not.
 func TestReportFileErrorFailsTheBuild(t *testing.T) {
 	blocker := t.TempDir() + "/file"
 	require.NoError(t, os.WriteFile(blocker, nil, 0o644))
-	full := fullReport(script.LinuxSteps)
+	full := fullReport(steps.Names(steps.Linux))
 	failed := strings.Replace(full, "step logs ok -", "step logs failed x", 1)
 	for _, c := range []struct {
 		answer answer
@@ -290,36 +300,27 @@ func TestReportFileErrorFailsTheBuild(t *testing.T) {
 // session never opened, so nothing ran.
 func TestProvisionRetriesUploadAndStart(t *testing.T) {
 	p := prepared(t, map[string]interface{}{"steps": []string{"temp"}, "start_retry_timeout": "1m"})
-	path := p.config.remotePath(osLinux)
+	path := p.config.remotePath(linuxGuest{})
 	report := "@@ami-harden begin 1\n@@ami-harden start temp\n@@ami-harden step temp ok -\n@@ami-harden end 0\n"
 	comm := &recordingComm{
 		uploadErrs: []error{errors.New("connection refused")},
 		answers:    []answer{{startErr: errors.New("ssh: handshake failed")}, {stdout: report}},
 	}
-	ui := &packersdk.MockUi{}
+	ui := &recordingUi{}
 	require.NoError(t, p.Provision(t.Context(), ui, comm, map[string]interface{}{"User": "root"}))
 	run := "env PACKER_BUILDER_TYPE='' PACKER_BUILD_NAME='' /bin/sh '" + path + "'"
 	assert.Equal(t, []string{"<failed upload " + path + ">", "<upload " + path + ">", run, "<upload " + path + ">", run}, comm.commands)
-	shown := said(ui)
+	shown := ui.said()
 	assert.Contains(t, shown, "ami-harden: could not upload the script (connection refused); trying again until start_retry_timeout (1m0s)")
 	assert.Contains(t, shown, "ami-harden: could not start the script (ssh: handshake failed); trying again until start_retry_timeout (1m0s)")
-}
-
-// said are the lines the provisioner showed with Say, in order.
-func said(ui *packersdk.MockUi) []string {
-	var out []string
-	for _, m := range ui.SayMessages {
-		out = append(out, m.Message)
-	}
-	return out
 }
 
 // Past start_retry_timeout the last error fails the build, naming it.
 func TestProvisionGivesUpAfterStartRetryTimeout(t *testing.T) {
 	p := prepared(t, map[string]interface{}{"steps": []string{"temp"}, "start_retry_timeout": "1s"})
 	comm := &recordingComm{uploadErrs: []error{errors.New("no route"), errors.New("no route"), errors.New("no route"), errors.New("no route")}}
-	err := p.Provision(t.Context(), &packersdk.MockUi{}, comm, nil)
+	err := p.Provision(t.Context(), &recordingUi{}, comm, nil)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "could not upload the hardening script to "+p.config.remotePath(osLinux)+": no route")
+	assert.Contains(t, err.Error(), "could not upload the hardening script to "+p.config.remotePath(linuxGuest{})+": no route")
 	assert.Less(t, len(comm.commands), 4, "tried for about a second, every 2 s")
 }

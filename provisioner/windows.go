@@ -4,27 +4,159 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"os"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf16"
 
+	"github.com/hashicorp/packer-plugin-sdk/guestexec"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/retry"
 
 	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/report"
 	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/script"
+	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/steps"
 )
 
-// pollInterval is the pause between two questions to the detached Sysprep.
-// AMI_HARDEN_POLL_INTERVAL (a Go duration) shortens it for the plugin's own
-// tests against a fake WinRM endpoint; builds leave it alone.
-func pollInterval() time.Duration {
-	if d, err := time.ParseDuration(os.Getenv("AMI_HARDEN_POLL_INTERVAL")); err == nil && d > 0 {
-		return d
+// windowsGuest hardens Windows: a Windows PowerShell 5.1 script run as an
+// administrator, over WinRM or SSH, ending with a detached Sysprep
+// (sysprep.go).
+type windowsGuest struct {
+	c *Config
+	// elevated runs the script through Packer's scheduled-task runner as
+	// elevated_user; nil without it.
+	elevated guestexec.ElevatedProvisioner
+	// winrm: the communicator is WinRM, not SSH.
+	winrm bool
+}
+
+func (windowsGuest) os() string { return steps.Windows }
+
+func (windowsGuest) defaultRemotePath(suffix string) string {
+	return "C:/Windows/Temp/ami-harden-" + suffix + ".ps1"
+}
+
+// defaultCommand: the variables are set at the top of the script itself.
+func (windowsGuest) defaultCommand(string) string {
+	return `powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "{{.Path}}"`
+}
+
+// vars are PowerShell statements, $env:KEY='value';, for a command of the
+// user's own. Values are quoted data, never code.
+func (windowsGuest) vars(env []string) string {
+	words := make([]string, len(env))
+	for i, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		words[i] = "$env:" + k + "=" + script.QuotePS(v) + ";"
 	}
-	return 10 * time.Second
+	return strings.Join(words, " ")
+}
+
+func (g *windowsGuest) render(run []string, buildUser string) []byte {
+	disable, kept := g.c.services(steps.Windows)
+	return script.RenderWindows(script.WindowsParams{
+		Steps:           run,
+		WipePaths:       g.c.WipePaths,
+		DisableServices: disable,
+		KeepServices:    kept,
+		Env:             g.c.envVars(),
+		RemoveUsers:     g.c.RemoveUsers,
+		KeepUsers:       g.c.KeepUsers,
+		BuildUser:       buildUser,
+		Sysprep:         g.c.Sysprep,
+		SysprepShutdown: g.c.SysprepShutdown,
+		Mode:            string(g.c.Mode),
+		ReportFile:      g.reportFile(),
+		RemoveSelf:      true,
+	})
+}
+
+func (g *windowsGuest) wrap(command string) (string, error) {
+	if g.elevated == nil {
+		return command, nil
+	}
+	return guestexec.GenerateElevatedRunner(command, g.elevated)
+}
+
+// output: PowerShell's error records become text. Packer's elevated runner
+// tails the task's output with a loop that can cut a line in two or miss
+// the last ones: with it, the report is read from the script's report file
+// afterwards (afterRun), and the stream only shows what is not protocol.
+func (g *windowsGuest) output(ui packersdk.Ui, run *report.Run) (stdout, stderr func(string)) {
+	stdout = func(line string) { showLine(ui, run, line) }
+	if g.elevated != nil {
+		scratch := report.NewRun(run.Expected())
+		stdout = func(line string) {
+			if _, protocol := scratch.Line(line); !protocol {
+				ui.Say(line)
+			}
+		}
+	}
+	return stdout, psStderr(ui.Error)
+}
+
+// neverRan: over SSH a Start error means the session never opened. Over
+// WinRM, Start runs the whole command and returns the transport error of a
+// connection lost on the way, even before any output: the command was
+// accepted and may have run, unless the script is still there (it deletes
+// itself first).
+func (g *windowsGuest) neverRan(ctx context.Context, comm packersdk.Communicator, remotePath string, deadline time.Time, startErr error) string {
+	switch {
+	case !g.winrm:
+		return fmt.Sprintf("could not start the script (%v)", startErr)
+	case stillThere(ctx, comm, remotePath, deadline):
+		return fmt.Sprintf("WinRM failed before the script began (%v); the script is still there, so it never ran", startErr)
+	}
+	return ""
+}
+
+func (windowsGuest) removeCommand(remotePath string) string {
+	return `powershell -NoProfile -NonInteractive -Command "Remove-Item -LiteralPath '` + remotePath + `' -Force -ErrorAction SilentlyContinue"`
+}
+
+// afterRun reads the report file of an elevated run, then waits for a
+// detached Sysprep. Only the detached step missing, after the end marker,
+// means Sysprep goes on: a connection lost after the end marker is Sysprep
+// resetting WinRM early, not a lost report.
+func (g *windowsGuest) afterRun(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, run *report.Run, startErr error) (bool, error) {
+	if g.elevated != nil {
+		if err := g.readReportFile(ctx, ui, comm, run); err != nil {
+			if startErr != nil {
+				return false, fmt.Errorf("ami-harden: the image is not hardened: the connection to the machine was lost while the elevated script ran (%v), and %w: the image may be half hardened, do not use it", startErr, err)
+			}
+			return false, fmt.Errorf("ami-harden: the image is not hardened: %w", err)
+		}
+	}
+	if run.Detached() == "" || !run.Ended() || len(run.Failures()) > 0 || run.Incomplete() == nil {
+		return false, nil
+	}
+	return true, g.waitSysprep(ctx, ui, comm, run)
+}
+
+// stillThere asks a Windows machine whether the uploaded script is still
+// there, that is, never began (it deletes itself as it starts). Asking is
+// harmless, so a machine that does not answer (WinRM restarting) is asked
+// again until the deadline (start_retry_timeout's); no answer by then
+// counts as no: the script may have run, and is not started again.
+func stillThere(ctx context.Context, comm packersdk.Communicator, remotePath string, deadline time.Time) bool {
+	ps := "if (Test-Path -LiteralPath " + script.QuotePS(remotePath) + ") { exit 3 }; exit 0\n"
+	there := false
+	ask := func(ctx context.Context) error {
+		cmd := &packersdk.RemoteCmd{Command: encodedCommand(ps)}
+		if err := comm.Start(ctx, cmd); err != nil {
+			return err
+		}
+		exit, err := wait(ctx, cmd)
+		if err != nil {
+			return nil // cancelled: the build ends
+		}
+		there = exit == 3
+		return nil
+	}
+	// At least one question, however little time is left.
+	if err := ask(ctx); err != nil && time.Until(deadline) > 0 {
+		_ = retry.Config{StartTimeout: time.Until(deadline)}.Run(ctx, ask)
+	}
+	return there
 }
 
 // encodedCommand runs a PowerShell script given as -EncodedCommand (base64
@@ -38,79 +170,31 @@ func encodedCommand(ps string) string {
 	return "powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand " + base64.StdEncoding.EncodeToString(b)
 }
 
-// waitSysprep asks the detached Sysprep for its state, one short command at
-// a time, until it reports the sysprep step. Sysprep resets WinRM on its
-// way: a command that fails (a dropped connection, a 401) is asked again
-// until sysprep_timeout. In shutdown mode the answer "done" also tells the
-// runner to shut the machine down, so it is the last command of the build.
-func (p *Provisioner) waitSysprep(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, run *report.Run) error {
-	ui.Say(fmt.Sprintf("ami-harden: Sysprep runs detached (%s); asking for its result every %s, for up to %s",
-		run.Waiting(), pollInterval(), p.config.SysprepTimeout))
-	command := encodedCommand(script.RenderWindowsPoll(script.WindowsSysprepStateDir, p.config.SysprepShutdown))
-	deadline := time.Now().Add(p.config.SysprepTimeout)
-	var last string
-	for polls := 1; ; polls++ {
-		exit, errText, cancelled, err := askWindows(ctx, ui, comm, run, command)
-		if cancelled {
-			return cancelledSysprep(run)
-		}
-		if run.Detached() == "" {
-			return nil
-		}
-		switch {
-		case ctx.Err() != nil:
-			return cancelledSysprep(run)
-		case err != nil:
-			last = fmt.Sprintf("poll %d: the machine did not answer: %v", polls, err)
-			ui.Say("ami-harden: " + last + " (Sysprep resets WinRM; asking again)")
-		case exit != 0:
-			last = fmt.Sprintf("poll %d exited %d: %s", polls, exit, errText)
-			ui.Say("ami-harden: " + last)
-		default:
-			last = "Sysprep still running: " + run.Waiting()
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("ami-harden: the image is not hardened: step sysprep gave no result within sysprep_timeout (%s); last: %s. "+
-				"The machine may be half generalised: do not use the image; see C:\\Windows\\System32\\Sysprep\\Panther\\setuperr.log",
-				p.config.SysprepTimeout, last)
-		}
-		select {
-		case <-ctx.Done():
-			return cancelledSysprep(run)
-		case <-time.After(pollInterval()):
-		}
-	}
-}
-
-func cancelledSysprep(run *report.Run) error {
-	return fmt.Errorf("ami-harden: cancelled while Sysprep ran (%s): the image may be half generalised, do not use it", run.Waiting())
-}
-
 // reportFile is where the script also writes its report when it runs
 // through the elevated runner, or "".
-func (p *Provisioner) reportFile() string {
-	if p.config.ElevatedUser == "" {
+func (g *windowsGuest) reportFile() string {
+	if g.elevated == nil {
 		return ""
 	}
-	return `C:\Windows\Temp\ami-harden-` + p.config.suffix + `.report`
+	return `C:\Windows\Temp\ami-harden-` + g.c.suffix + `.report`
 }
 
 // readReportFile reads the report the script wrote to its report file (the
 // elevated runner's stream is not trusted for it) into run, and removes
 // the file. A file that cannot be read leaves the run without a report,
 // which fails the build.
-func (p *Provisioner) readReportFile(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, run *report.Run) error {
-	path := script.QuotePS(p.reportFile())
+func (g *windowsGuest) readReportFile(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, run *report.Run) error {
+	path := script.QuotePS(g.reportFile())
 	ps := "$ErrorActionPreference = 'Stop'\n" +
 		"if (Test-Path -LiteralPath " + path + ") { [IO.File]::ReadAllText(" + path + "); Remove-Item -LiteralPath " + path + " -Force }\n"
 	exit, errText, cancelled, err := askWindows(ctx, ui, comm, run, encodedCommand(ps))
 	switch {
 	case cancelled:
-		return fmt.Errorf("could not read the report file %s: %w", p.reportFile(), ctx.Err())
+		return fmt.Errorf("could not read the report file %s: %w", g.reportFile(), ctx.Err())
 	case err != nil:
-		return fmt.Errorf("could not read the report file %s: %w", p.reportFile(), err)
+		return fmt.Errorf("could not read the report file %s: %w", g.reportFile(), err)
 	case exit != 0:
-		return fmt.Errorf("could not read the report file %s (exit %d): %s", p.reportFile(), exit, errText)
+		return fmt.Errorf("could not read the report file %s (exit %d): %s", g.reportFile(), exit, errText)
 	}
 	return nil
 }
@@ -133,40 +217,4 @@ func askWindows(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicato
 	stdout.Flush()
 	stderr.Flush()
 	return exit, strings.TrimSpace(errs.String()), false, err
-}
-
-// Windows PowerShell run over WinRM without a console sends its error stream
-// as serialized objects: a "#< CLIXML" line, then an <Objs> element whose
-// <S S="Error"> strings hold the text, with line ends written _x000D__x000A_.
-var (
-	clixmlString = regexp.MustCompile(`<S S="[A-Za-z]+">([^<]*)</S>`)
-	clixmlChar   = regexp.MustCompile(`_x[0-9A-Fa-f]{4}_`)
-	xmlEntities  = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&quot;", `"`, "&apos;", "'", "&amp;", "&")
-)
-
-// psStderr passes a line of the error stream on as text: the CLIXML header
-// is dropped, an <Objs> element becomes its lines of text, anything else is
-// passed through.
-func psStderr(emit func(string)) func(string) {
-	return func(line string) {
-		switch {
-		case strings.TrimSpace(line) == "#< CLIXML":
-			return
-		case strings.HasPrefix(line, "<Objs "):
-			var b strings.Builder
-			for _, m := range clixmlString.FindAllStringSubmatch(line, -1) {
-				b.WriteString(clixmlChar.ReplaceAllStringFunc(m[1], func(e string) string {
-					n, _ := strconv.ParseUint(e[2:6], 16, 16)
-					return string(rune(n))
-				}))
-			}
-			for _, l := range strings.Split(xmlEntities.Replace(b.String()), "\n") {
-				if l = strings.TrimRight(l, "\r "); l != "" {
-					emit(l)
-				}
-			}
-		default:
-			emit(line)
-		}
-	}
 }

@@ -9,11 +9,10 @@ import (
 	"testing"
 	"unicode/utf16"
 
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/script"
+	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/steps"
 )
 
 // The Windows path cannot run here (no Windows, no WinRM): these tests drive
@@ -26,29 +25,31 @@ func crlf(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
 
 func TestProvisionWindowsUploadsOnceAndRunsOnce(t *testing.T) {
 	p := prepared(t, map[string]interface{}{"wipe_paths": []string{`C:\deploy\it's ‘here’.txt`}})
-	comm := &recordingComm{answers: []answer{{stdout: crlf(fullReport(script.WindowsSteps))}}}
-	ui := &packersdk.MockUi{}
+	comm := &recordingComm{answers: []answer{{stdout: crlf(fullReport(steps.Names(steps.Windows)))}}}
+	ui := &recordingUi{}
 	require.NoError(t, p.Provision(t.Context(), ui, comm, winrm))
 
-	path := p.config.remotePath(osWindows)
+	path := p.config.remotePath(&windowsGuest{})
 	assert.Equal(t, []string{
 		"<upload " + path + ">",
 		`powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "` + path + `"`,
 	}, comm.commands)
 	body := string(comm.uploads[path])
 	assert.True(t, strings.HasPrefix(body, "\uFEFF# Parameters written by the ami-harden provisioner.\n"))
-	assert.Contains(t, body, "$AmiHardenSteps = @('domain', 'guest-account', 'accounts', 'services', 'admin-password', 'winrm', 'user-keys', 'host-keys', 'credentials', 'history', 'autologon', 'answer-files', 'temp', 'recycle-bin', 'pagefile', 'event-logs', 'sysprep')\n")
+	assert.Contains(t, body, "$AmiHardenSteps = @('"+strings.Join(steps.Names(steps.Windows), "', '")+"')\n")
 	assert.Contains(t, body, "$AmiHardenWipePaths = @('C:\\deploy\\it''s ‘‘here’’.txt')\n", "quotes, typographic ones included, are doubled")
 	assert.Contains(t, body, "$AmiHardenDisableServices = @('Spooler')\n")
 	assert.Contains(t, body, "$AmiHardenBuildUser = 'Administrator'\n$AmiHardenSysprep = 'auto'\n$AmiHardenSysprepShutdown = $false\n$AmiHardenMode = 'enforce'\n$AmiHardenReportFile = ''\n")
 	assert.False(t, strings.Contains(body, "\n#"), "comment lines stay in the repository, not in the upload")
-	last := ui.SayMessages[len(ui.SayMessages)-1].Message
-	assert.Regexp(t, `^ami-harden: 17 of 17 steps reported: 0 changed, 17 ok, 0 skipped, 0 failed in \d+(\.\d+)?[µm]?s$`, last)
+	shown := ui.said()
+	last := shown[len(shown)-1]
+	n := len(steps.Names(steps.Windows))
+	assert.Regexp(t, fmt.Sprintf(`^ami-harden: %d of %d steps reported: 0 changed, %d ok, 0 skipped, 0 failed in \d+(\.\d+)?[µm]?s$`, n, n, n), last)
 }
 
 // elevated_user: the script runs through Packer's scheduled-task wrapper,
 // which is uploaded too and wraps the PowerShell command. The wrapper's
-// tail of the task's output can cut or drop lines (item 11), so the report
+// tail of the task's output can cut or drop lines, so the report
 // is read from the script's report file afterwards: protocol lines in the
 // stream are ignored, even a cut one.
 func TestProvisionWindowsElevated(t *testing.T) {
@@ -56,11 +57,11 @@ func TestProvisionWindowsElevated(t *testing.T) {
 	report := "@@ami-harden begin 1\r\n@@ami-harden start temp\r\n@@ami-harden step temp ok temp folders are empty\r\n@@ami-harden end 0\r\n"
 	cut := "@@ami-harden begin 1\r\n@@ami-harden start temp\r\n@@ami-harden step te\r\nmp ok temp folders are empty\r\n"
 	comm := &recordingComm{answers: []answer{{stdout: cut}, {stdout: report}}}
-	ui := &packersdk.MockUi{}
+	ui := &recordingUi{}
 	require.NoError(t, p.Provision(t.Context(), ui, comm, winrm))
 
 	require.Len(t, comm.commands, 4)
-	path := p.config.remotePath(osWindows)
+	path := p.config.remotePath(&windowsGuest{})
 	assert.Equal(t, "<upload "+path+">", comm.commands[0])
 	assert.Regexp(t, `^<upload C:/Windows/Temp/packer-elevated-shell-[0-9a-f-]+\.ps1>$`, comm.commands[1])
 	wrapperPath := strings.TrimSuffix(strings.TrimPrefix(comm.commands[1], "<upload "), ">")
@@ -68,9 +69,11 @@ func TestProvisionWindowsElevated(t *testing.T) {
 	wrapper := string(comm.uploads[wrapperPath])
 	assert.Contains(t, wrapper, "<UserId>packer</UserId>")
 	assert.Contains(t, wrapper, "-File &#34;"+path+"&#34;", "the wrapper runs the uploaded script")
-	assert.Contains(t, string(comm.uploads[path]), "$AmiHardenReportFile = '"+p.reportFile()+"'\n")
-	assert.Contains(t, decodePS(t, comm.commands[3]), "[IO.File]::ReadAllText('"+p.reportFile()+"')")
-	assert.Contains(t, ui.SayMessages[len(ui.SayMessages)-1].Message, "1 of 1 steps reported: 0 changed, 1 ok")
+	assert.Contains(t, string(comm.uploads[path]), "$AmiHardenReportFile = '"+(&windowsGuest{c: &p.config, elevated: p}).reportFile()+"'\n")
+	assert.Contains(t, decodePS(t, comm.commands[3]), "[IO.File]::ReadAllText('"+(&windowsGuest{c: &p.config, elevated: p}).reportFile()+"')")
+	shown := ui.said()
+	assert.Contains(t, shown[len(shown)-1], "1 of 1 steps reported: 0 changed, 1 ok")
+	assert.NotContains(t, ui.all(), "@@ami-harden", "the cut protocol lines of the stream are not shown")
 }
 
 func repeat(a answer, n int) []answer {
@@ -95,7 +98,8 @@ func decodePS(t *testing.T, command string) string {
 	return string(utf16.Decode(u))
 }
 
-// Sysprep runs detached (it resets WinRM, item 1): the script reports
+// Sysprep runs detached (it resets WinRM under the command that started
+// it): the script reports
 // detach, and the provisioner polls until the step reports, through
 // transport errors, for up to sysprep_timeout.
 func TestProvisionWindowsSysprepDetached(t *testing.T) {
@@ -133,7 +137,7 @@ func TestProvisionWindowsSysprepDetached(t *testing.T) {
 			}
 			p := prepared(t, raw)
 			comm := &recordingComm{answers: c.answers}
-			err := p.Provision(t.Context(), &packersdk.MockUi{}, comm, winrm)
+			err := p.Provision(t.Context(), &recordingUi{}, comm, winrm)
 			if c.polls >= 0 {
 				assert.Len(t, comm.commands, 2+c.polls, "upload, run, and the polls")
 			}
@@ -161,11 +165,15 @@ func TestProvisionWindowsStderrAndCRLF(t *testing.T) {
 		"    + CategoryInfo          : PermissionDenied: (x.log:FileInfo) [Remove-Item], IOException\r\n"
 	report := "@@ami-harden begin 1\r\n@@ami-harden start temp\r\n" +
 		"@@ami-harden step temp changed removed 3 item(s) from 1 temp folder(s)\r\n@@ami-harden end 0\r\n"
-	ui := &packersdk.MockUi{}
+	ui := &recordingUi{}
 	comm := &recordingComm{answers: []answer{{stdout: report, stderr: stderr}}}
 	require.NoError(t, p.Provision(t.Context(), ui, comm, winrm))
-	assert.Equal(t, "    + CategoryInfo          : PermissionDenied: (x.log:FileInfo) [Remove-Item], IOException", ui.ErrorMessage)
-	assert.Contains(t, said(ui), "temp           changed  removed 3 item(s) from 1 temp folder(s)", "no CR left in the detail")
+	assert.Equal(t, []string{
+		"Remove-Item : Access to the path 'C:\\Windows\\Temp\\x.log' is denied.",
+		"At C:\\Windows\\Temp\\ami-harden-1.ps1:300 char:17",
+		"    + CategoryInfo          : PermissionDenied: (x.log:FileInfo) [Remove-Item], IOException",
+	}, ui.errors(), "every line of the error stream, without its CR")
+	assert.Contains(t, ui.said(), "temp           changed  removed 3 item(s) from 1 temp folder(s)", "no CR left in the detail")
 }
 
 func TestProvisionWindowsNotAdmin(t *testing.T) {
@@ -173,7 +181,7 @@ func TestProvisionWindowsNotAdmin(t *testing.T) {
 	comm := &recordingComm{answers: []answer{
 		{stdout: "@@ami-harden abort not-admin: the script needs an elevated administrator (see elevated_user)\r\n", exit: 2},
 	}}
-	err := p.Provision(t.Context(), &packersdk.MockUi{}, comm, winrm)
+	err := p.Provision(t.Context(), &recordingUi{}, comm, winrm)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "stopped before changing anything: not-admin")
 	assert.Len(t, comm.commands, 2, "the script removed itself; nothing to clean up")
@@ -182,16 +190,16 @@ func TestProvisionWindowsNotAdmin(t *testing.T) {
 func TestProvisionWindowsScriptNeverStarted(t *testing.T) {
 	p := prepared(t, map[string]interface{}{})
 	comm := &recordingComm{answers: []answer{{stderr: "powershell : The term 'powershell' is not recognized\r\n", exit: 1}}}
-	err := p.Provision(t.Context(), &packersdk.MockUi{}, comm, winrm)
+	err := p.Provision(t.Context(), &recordingUi{}, comm, winrm)
 	require.Error(t, err)
 	require.Len(t, comm.commands, 3)
-	assert.Equal(t, `powershell -NoProfile -NonInteractive -Command "Remove-Item -LiteralPath '`+p.config.remotePath(osWindows)+`' -Force -ErrorAction SilentlyContinue"`, comm.commands[2])
+	assert.Equal(t, `powershell -NoProfile -NonInteractive -Command "Remove-Item -LiteralPath '`+p.config.remotePath(&windowsGuest{})+`' -Force -ErrorAction SilentlyContinue"`, comm.commands[2])
 }
 
 func TestProvisionRefusesStepsOfTheOtherOS(t *testing.T) {
 	p := prepared(t, map[string]interface{}{"steps": []string{"sshd"}})
 	comm := &recordingComm{}
-	err := p.Provision(t.Context(), &packersdk.MockUi{}, comm, winrm)
+	err := p.Provision(t.Context(), &recordingUi{}, comm, winrm)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "steps and skip_steps leave no step to run on this windows machine (sshd: not steps of windows)")
 	assert.Empty(t, comm.commands, "nothing is uploaded or run")
@@ -202,12 +210,12 @@ func TestProvisionRefusesStepsOfTheOtherOS(t *testing.T) {
 func TestProvisionSharedBlockSkipsTheOtherOSsSteps(t *testing.T) {
 	p := prepared(t, map[string]interface{}{"steps": []string{"sshd", "temp"}, "skip_steps": []string{"secrets"}})
 	report := "@@ami-harden begin 1\r\n@@ami-harden start temp\r\n@@ami-harden step temp ok -\r\n@@ami-harden end 0\r\n"
-	ui := &packersdk.MockUi{}
+	ui := &recordingUi{}
 	comm := &recordingComm{answers: []answer{{stdout: report}}}
 	require.NoError(t, p.Provision(t.Context(), ui, comm, winrm))
-	assert.Contains(t, said(ui), "ami-harden: not steps of windows, skipped on this machine: sshd, secrets")
+	assert.Contains(t, ui.said(), "ami-harden: not steps of windows, skipped on this machine: sshd, secrets")
 	require.Len(t, comm.uploads, 1)
-	assert.Contains(t, string(comm.uploads[p.config.remotePath(osWindows)]), "$AmiHardenSteps = @('temp')\n")
+	assert.Contains(t, string(comm.uploads[p.config.remotePath(&windowsGuest{})]), "$AmiHardenSteps = @('temp')\n")
 }
 
 // A real Windows PowerShell error record as it arrives over WinRM
@@ -217,11 +225,16 @@ func TestProvisionWindowsCLIXMLErrors(t *testing.T) {
 	require.NoError(t, err)
 	p := prepared(t, map[string]interface{}{"steps": []string{"temp"}})
 	report := "@@ami-harden begin 1\r\n@@ami-harden start temp\r\n@@ami-harden step temp ok -\r\n@@ami-harden end 0\r\n"
-	ui := &packersdk.MockUi{}
+	ui := &recordingUi{}
 	comm := &recordingComm{answers: []answer{{stdout: report, stderr: string(raw)}}}
 	require.NoError(t, p.Provision(t.Context(), ui, comm, winrm))
-	assert.Equal(t, "   n", ui.ErrorMessage, "the last line of the record's text")
-	assert.NotContains(t, ui.ErrorMessage, "CLIXML")
+	assert.Equal(t, []string{
+		`Write-Error "Error" : Error`,
+		"    + CategoryInfo          : NotSpecified: (:) [Write-Error], WriteErrorExcep",
+		"   tion",
+		"    + FullyQualifiedErrorId : Microsoft.PowerShell.Commands.WriteErrorExceptio",
+		"   n",
+	}, ui.errors(), "the record's text, line by line, and nothing of the XML")
 }
 
 // Over WinRM a connection lost before any output still means the command
@@ -229,7 +242,7 @@ func TestProvisionWindowsCLIXMLErrors(t *testing.T) {
 func TestProvisionWindowsLostBeforeOutput(t *testing.T) {
 	p := prepared(t, map[string]interface{}{})
 	comm := &recordingComm{answers: []answer{{startErr: errors.New(`Post "http://127.0.0.1:5985/wsman": EOF`)}}}
-	err := p.Provision(t.Context(), &packersdk.MockUi{}, comm, winrm)
+	err := p.Provision(t.Context(), &recordingUi{}, comm, winrm)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "the connection to the machine was lost before the first step started")
 	assert.NotContains(t, err.Error(), "could not start")
@@ -247,7 +260,7 @@ func TestProvisionWindowsRetriesAStartThatNeverRan(t *testing.T) {
 		{exit: 3}, // Test-Path: still there
 		{stdout: report},
 	}}
-	require.NoError(t, p.Provision(t.Context(), &packersdk.MockUi{}, comm, winrm))
+	require.NoError(t, p.Provision(t.Context(), &recordingUi{}, comm, winrm))
 	require.Len(t, comm.commands, 5)
 	assert.Equal(t, comm.commands[1], comm.commands[4], "the same command, started again")
 	assert.Contains(t, comm.commands[2], "-EncodedCommand ")

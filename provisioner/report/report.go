@@ -2,28 +2,38 @@
 // steps, and decides whether a run may be trusted.
 //
 // The protocol is line based so that it survives any transport (SSH, WinRM,
-// CRLF line ends, interleaved output):
+// CRLF line ends, interleaved output). Every line starts with Prefix;
+// nothing else the scripts print does. The second word is one of Kinds:
 //
-//	@@ami-harden begin 1
-//	@@ami-harden start NAME
-//	@@ami-harden finding NAME TEXT
-//	@@ami-harden note NAME TEXT
+//	@@ami-harden begin 1               the script runs with the rights it needs; protocol version 1
+//	@@ami-harden start NAME            step NAME starts (names the step a lost connection cut)
+//	@@ami-harden finding NAME TEXT     audit mode: one thing step NAME found wrong
+//	@@ami-harden note NAME TEXT        something step NAME leaves as it is, for the user to know
 //	@@ami-harden step NAME STATUS DETAIL
-//	@@ami-harden end FAILED
-//	@@ami-harden abort REASON
+//	                                   step NAME's result; STATUS is one of Statuses
+//	@@ami-harden detach NAME TEXT      step NAME goes on in a process of its own (Windows:
+//	                                   Sysprep); its result comes from later commands
+//	@@ami-harden waiting NAME TEXT     what the detached step NAME says of itself (the poll)
+//	@@ami-harden end FAILED            every step ran; FAILED of them failed
+//	@@ami-harden abort REASON          the script stopped before changing anything
 //
 // A run is complete only when it began, every expected step reported exactly
 // once, and the end marker arrived. Anything less is a failure: an image must
-// never be shared half hardened because a line went missing.
+// never be shared half hardened because a line went missing. The scripts'
+// own tests check that they print no other kind of line.
 package report
 
 import (
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // Prefix starts every protocol line; nothing else the scripts print does.
 const Prefix = "@@ami-harden "
+
+// Kinds are the second words of the protocol's lines.
+var Kinds = []string{"begin", "start", "finding", "note", "step", "detach", "waiting", "end", "abort"}
 
 // ProtocolVersion is the version the begin line must carry.
 const ProtocolVersion = "1"
@@ -60,8 +70,11 @@ type Result struct {
 	Notes    []string // what the step left in place that the user must know about
 }
 
-// Run collects the report of one script run.
+// Run collects the report of one script run. It is safe for concurrent
+// use: the lines arrive from the command's output while the provisioner
+// asks how far the run got (a cancelled build, a lost connection).
 type Run struct {
+	mu       sync.Mutex
 	expected []string
 	results  map[string]Result
 	findings map[string][]string
@@ -85,6 +98,8 @@ func NewRun(steps []string) *Run {
 // was a step report, and whether the line belonged to the protocol at all
 // (other output is the caller's to pass through).
 func (r *Run) Line(line string) (res *Result, protocol bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	line = strings.TrimRight(line, "\r\n")
 	// A protocol line is recognised anywhere in the line: PowerShell and
 	// some shells prefix output, and a prefix must not hide a result.
@@ -184,37 +199,47 @@ func (r *Run) problem(format string, args ...interface{}) {
 	r.problems = append(r.problems, fmt.Sprintf(format, args...))
 }
 
-// Began tells whether the script started (ran as root and printed begin).
-func (r *Run) Began() bool { return r.began }
-
-// Running is the step that started last and has not reported yet, or "".
-func (r *Run) Running() string {
-	if _, done := r.results[r.running]; done {
-		return ""
-	}
-	return r.running
+// locked is f's result, read under the run's lock.
+func locked[T any](r *Run, f func() T) T {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return f()
 }
 
+// Expected are the steps the run expects, in the order they run.
+func (r *Run) Expected() []string { return append([]string{}, r.expected...) }
+
+// Began tells whether the script started (ran as root and printed begin).
+func (r *Run) Began() bool { return locked(r, func() bool { return r.began }) }
+
+// Running is the step that started last and has not reported yet, or "".
+func (r *Run) Running() string { return locked(r, func() string { return r.unreported(r.running) }) }
+
 // Ended tells whether the script's end marker arrived.
-func (r *Run) Ended() bool { return r.ended }
+func (r *Run) Ended() bool { return locked(r, func() bool { return r.ended }) }
 
 // Detached is the step that went on in a process of its own and has not
 // reported yet, or "".
-func (r *Run) Detached() string {
-	if _, done := r.results[r.detached]; done {
+func (r *Run) Detached() string { return locked(r, func() string { return r.unreported(r.detached) }) }
+
+// unreported is step, or "" when it has reported.
+func (r *Run) unreported(step string) string {
+	if _, done := r.results[step]; done {
 		return ""
 	}
-	return r.detached
+	return step
 }
 
 // Waiting is what the detached step said of itself last.
-func (r *Run) Waiting() string { return r.waiting }
+func (r *Run) Waiting() string { return locked(r, func() string { return r.waiting }) }
 
 // Aborted is the reason the script gave for stopping before any step, or "".
-func (r *Run) Aborted() string { return r.abort }
+func (r *Run) Aborted() string { return locked(r, func() string { return r.abort }) }
 
 // Results are the reported steps in the order they arrived.
-func (r *Run) Results() []Result {
+func (r *Run) Results() []Result { return locked(r, r.resultList) }
+
+func (r *Run) resultList() []Result {
 	out := make([]Result, 0, len(r.order))
 	for _, s := range r.order {
 		out = append(out, r.results[s])
@@ -223,14 +248,18 @@ func (r *Run) Results() []Result {
 }
 
 // Status is the status a step reported, or "" when it has not.
-func (r *Run) Status(step string) Status { return r.results[step].Status }
+func (r *Run) Status(step string) Status {
+	return locked(r, func() Status { return r.results[step].Status })
+}
 
 // Complete tells whether the run began, reached its end marker, heard from
 // every expected step, and read nothing it did not understand.
-func (r *Run) Complete() bool { return len(r.incomplete()) == 0 }
+func (r *Run) Complete() bool { return locked(r, func() bool { return len(r.incomplete()) == 0 }) }
 
 // Missing are the expected steps that have not reported.
-func (r *Run) Missing() []string {
+func (r *Run) Missing() []string { return locked(r, r.missing) }
+
+func (r *Run) missing() []string {
 	var out []string
 	for _, s := range r.expected {
 		if _, ok := r.results[s]; !ok {
@@ -241,7 +270,9 @@ func (r *Run) Missing() []string {
 }
 
 // Counts returns how many steps reported each status.
-func (r *Run) Counts() map[Status]int {
+func (r *Run) Counts() map[Status]int { return locked(r, r.counts) }
+
+func (r *Run) counts() map[Status]int {
 	c := map[Status]int{}
 	for _, res := range r.results {
 		c[res.Status]++
@@ -251,13 +282,15 @@ func (r *Run) Counts() map[Status]int {
 
 // Summary is the one line that ends the provisioner's output.
 func (r *Run) Summary() string {
-	c := r.Counts()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.counts()
 	s := fmt.Sprintf("%d of %d steps reported: %d changed, %d ok, %d skipped, %d failed",
 		len(r.results), len(r.expected), c[Changed], c[OK], c[Skipped], c[Failed])
 	if c[Finding] > 0 {
 		s += fmt.Sprintf(", %d with findings", c[Finding])
 	}
-	if m := r.Missing(); len(m) > 0 {
+	if m := r.missing(); len(m) > 0 {
 		s += fmt.Sprintf("; no report from %s", strings.Join(m, ", "))
 	}
 	return s
@@ -267,7 +300,9 @@ func (r *Run) Summary() string {
 // Failures together; nil when every expected step reported, none failed or
 // found anything, and the script reached its end.
 func (r *Run) Err() error {
-	msgs := append(r.incomplete(), r.Failures()...)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	msgs := append(r.incomplete(), r.failures()...)
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -278,6 +313,8 @@ func (r *Run) Err() error {
 // short, or held lines that make no sense), or nil. This is never a matter
 // of policy: an incomplete report always fails the build.
 func (r *Run) Incomplete() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if msgs := r.incomplete(); len(msgs) > 0 {
 		return fmt.Errorf("%s", strings.Join(msgs, "\n"))
 	}
@@ -286,9 +323,11 @@ func (r *Run) Incomplete() error {
 
 // Failures lists the steps that failed and the findings of audit mode, one
 // message each.
-func (r *Run) Failures() []string {
+func (r *Run) Failures() []string { return locked(r, r.failures) }
+
+func (r *Run) failures() []string {
 	var msgs []string
-	for _, res := range r.Results() {
+	for _, res := range r.resultList() {
 		switch res.Status {
 		case Failed:
 			msgs = append(msgs, fmt.Sprintf("step %s failed: %s", res.Step, res.Detail))
@@ -313,7 +352,7 @@ func (r *Run) incomplete() []string {
 	}
 	msgs = append(msgs, r.problems...)
 	if r.began && r.abort == "" {
-		if m := r.Missing(); len(m) > 0 {
+		if m := r.missing(); len(m) > 0 {
 			msgs = append(msgs, fmt.Sprintf("no report from step(s) %s: the run was cut short, so the image may be half hardened",
 				strings.Join(m, ", ")))
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,16 +82,46 @@ func TestWriteJSONAndJUnit(t *testing.T) {
 	assert.Len(t, entries, 2, "no temporary file is left behind")
 }
 
-// A reader never sees a half-written report: the new file replaces the old
-// one whole, by rename.
+// A reader never sees a half-written report: the old file is never
+// truncated or written over in place (a reader that opened it before still
+// reads all of it), the new one appears whole under the name, and nothing
+// else is left beside it, also when the write fails.
 func TestWriteIsAtomic(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "r.json")
-	require.NoError(t, os.WriteFile(path, []byte("old"), 0o644))
-	before, err := os.Stat(path)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.json")
+	old := []byte(`{"old": "report, long enough to be cut by a truncating write"}`)
+	require.NoError(t, os.WriteFile(path, old, 0o600))
+	reader, err := os.Open(path)
 	require.NoError(t, err)
+	defer reader.Close()
+
 	run, steps := sampleRun()
-	require.NoError(t, WriteJSON(path, New(run, steps, "v", "linux", "enforce", time.Now(), time.Now(), nil)))
-	after, err := os.Stat(path)
+	doc := New(run, steps, "v", "linux", "enforce", time.Now(), time.Now(), nil)
+	require.NoError(t, WriteJSON(path, doc))
+
+	held, err := io.ReadAll(reader)
 	require.NoError(t, err)
-	assert.False(t, os.SameFile(before, after), "the report is a new file renamed into place")
+	assert.Equal(t, string(old), string(held), "the old file was changed in place")
+	var back Document
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &back), "the new report is whole")
+	assert.Equal(t, doc.Steps, back.Steps)
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), info.Mode().Perm())
+
+	// A write that cannot replace the name (a directory is there) fails,
+	// leaves the directory as it was and no temporary file.
+	blocked := filepath.Join(dir, "blocked.json")
+	require.NoError(t, os.MkdirAll(filepath.Join(blocked, "inside"), 0o755))
+	require.Error(t, WriteJSON(blocked, doc))
+	assert.DirExists(t, filepath.Join(blocked, "inside"))
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.Equal(t, []string{"blocked.json", "r.json"}, names, "no temporary file is left behind")
 }
