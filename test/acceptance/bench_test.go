@@ -62,7 +62,7 @@ const amiHardenBlock = `provisioner "ami-harden" {}`
 
 // benchPattern is where the hand-written cleanup and the floor find the
 // secrets step's own pattern (secret_any in provisioner/script/linux/
-// secrets.sh) for their plain grep -rIlE: the same patterns over the same
+// steps/secrets.sh) for their plain grep -rIlE: the same patterns over the same
 // trees. In /run, which that grep does not scan.
 const benchPattern = "run/ami-harden-bench-pattern"
 
@@ -70,7 +70,7 @@ const benchPattern = "run/ami-harden-bench-pattern"
 // cleanup or the floor.
 func writePattern(t *testing.T, tg *target) {
 	t.Helper()
-	b := mustRead(t, filepath.Join(benchDir, "..", "..", "provisioner", "script", "linux", "secrets.sh"))
+	b := mustRead(t, filepath.Join(benchDir, "..", "..", "provisioner", "script", "linux", "steps", "secrets.sh"))
 	m := regexp.MustCompile(`(?m)^secret_any='((?:[^']|'"'"')*)'$`).FindSubmatch(b)
 	require.NotNil(t, m, "secret_any not found in secrets.sh")
 	pattern := strings.ReplaceAll(string(m[1]), `'"'"'`, `'`)

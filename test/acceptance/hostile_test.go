@@ -22,7 +22,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The hostile layout (issue 10, item 7): one target seeded by seed.sh and
+// The hostile layout: a user of the image can lay traps for a cleanup
+// that runs as root. One target seeded by seed.sh and
 // test/rig/hostile.sh with every trick (newline names, links at every depth,
 // hard links, mounts inside a home and below /tmp and /var/log, a symlinked
 // home, odd wipe_paths) and real secrets inside and outside the places the
@@ -73,20 +74,26 @@ var hostileMounts = []string{"home/dave/.aws/sso/cache/mnt", "tmp/mounted", "var
 const outsideKey = "OUTSIDE:"
 
 // homeFilePatterns are the names in a home that the home steps clean, read
-// from the script itself (home_files_user_keys, home_files_credentials and
-// home_files_history in provisioner/script/linux/lib.sh): one list, so the
-// owned set cannot drift from what the steps do. A * only in the last part.
+// from the script itself (home_files_STEP in the step files of
+// provisioner/script/linux/steps): one list, so the owned set cannot drift
+// from what the steps do. A * only in the last part.
 var homeFilePatterns = func() []string {
-	b, err := os.ReadFile(filepath.Join(rig, "..", "..", "provisioner", "script", "linux", "lib.sh"))
+	files, err := filepath.Glob(filepath.Join(rig, "..", "..", "provisioner", "script", "linux", "steps", "*.sh"))
 	if err != nil {
 		panic(err)
 	}
 	var out []string
-	for _, m := range regexp.MustCompile(`(?s)\nhome_files_[a-z_]+='([^']*)'`).FindAllStringSubmatch(string(b), -1) {
-		out = append(out, strings.Fields(m[1])...)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			panic(err)
+		}
+		for _, m := range regexp.MustCompile(`(?s)\nhome_files_[a-z_]+='([^']*)'`).FindAllStringSubmatch(string(b), -1) {
+			out = append(out, strings.Fields(m[1])...)
+		}
 	}
 	if len(out) < 20 {
-		panic("the home_files_* lists were not found in lib.sh")
+		panic("the home_files_* lists were not found in the step files")
 	}
 	return out
 }()
@@ -118,7 +125,7 @@ var hostileKeyFiles = map[string]bool{}
 //     the directories themselves);
 //   - cloud-init: /var/lib/cloud with everything below, /etc/sudoers.d/90-cloud-init-users;
 //   - user-keys, credentials, history: in every real home, .ssh/authorized_keys,
-//     the names of homeFilePatterns (read from lib.sh) and the files of .ssh
+//     the names of homeFilePatterns (read from the step files) and the files of .ssh
 //     holding a private key, a directory among them with everything below;
 //   - credentials: the wipe_paths after path.Clean, with everything below.
 func ownedByTheSteps(p string, homes ...string) bool {

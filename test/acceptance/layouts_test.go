@@ -6,12 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/packer-plugin-sdk/acctest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// Issue 10: each distribution layout of the rig (test/rig/layouts, with the
+// Images are not all Debian: each distribution layout of the rig (test/rig/layouts, with the
 // files those distributions ship and where they come from) is hardened by a
 // real packer build with the default block and then started the image's own
 // way; a new launch key logs in.
@@ -25,18 +24,12 @@ import (
 func TestHardenUbuntuSocketActivated(t *testing.T) {
 	tg := layoutTarget(t, "ubuntu-24.04")
 	tg.rig("seed", tg.Dir)
-	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:           "ami_harden_ubuntu_socket",
-		Type:           "ami-harden",
-		Template:       linuxTemplate(""),
-		BuildExtraArgs: tg.vars(),
-		Check: buildCheck(true, []string{
-			"sshd           changed",
-			"passwords      changed",
-			"host-keys      changed  overwrote and removed 6 host key file(s); new keys at first boot by ami-harden-host-keys.service",
-			"ami-harden: 13 of 13 steps reported: 9 changed, 3 ok, 1 skipped, 0 failed",
-		}, nil),
-	})
+	tg.harden(t, "ami_harden_ubuntu_socket", "", buildCheck(true, []string{
+		"sshd           changed",
+		"passwords      changed",
+		"host-keys      changed  overwrote and removed 6 host key file(s); new keys at first boot by ami-harden-host-keys.service",
+		"ami-harden: 13 of 13 steps reported: 9 changed, 3 ok, 1 skipped, 0 failed",
+	}, nil))
 	unit := readFile(t, tg.Path("etc/systemd/system/ami-harden-host-keys.service"))
 	assert.Contains(t, unit, "\nDefaultDependencies=no\n")
 	assert.FileExists(t, tg.Path("etc/systemd/system/sysinit.target.wants/ami-harden-host-keys.service"))
@@ -60,35 +53,23 @@ func TestHardenRHEL(t *testing.T) {
 	tg := layoutTarget(t, "rhel-9")
 	tg.rig("seed", tg.Dir)
 	eic := "AuthorizedKeysCommand /opt/aws/bin/eic_run_authorized_keys %u %f decides who logs in (on the command line of sshd: sshd.service (/usr/lib/systemd/system/sshd.service.d/ec2-instance-connect.conf))"
-	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:           "ami_harden_rhel",
-		Type:           "ami-harden",
-		Template:       linuxTemplate(""),
-		BuildExtraArgs: tg.vars(),
-		Check: buildCheck(true, []string{
-			"sshd           changed",
-			"1 other way(s) in, see below",
-			"note: " + eic,
-			"host-keys      changed  overwrote and removed 6 host key file(s); new keys at first boot by the distribution's sshd-keygen@.service (before sshd.service, when a key is missing)",
-		}, nil),
-	})
+	tg.harden(t, "ami_harden_rhel", "", buildCheck(true, []string{
+		"sshd           changed",
+		"1 other way(s) in, see below",
+		"note: " + eic,
+		"host-keys      changed  overwrote and removed 6 host key file(s); new keys at first boot by the distribution's sshd-keygen@.service (before sshd.service, when a key is missing)",
+	}, nil))
 	assert.NoFileExists(t, tg.Path("etc/systemd/system/ami-harden-host-keys.service"), "no second ssh-keygen may race sshd-keygen@")
 	matches, _ := filepath.Glob(tg.Path("etc/systemd/system/*.wants/ami-harden-host-keys.service"))
 	assert.Empty(t, matches)
 
 	// Audit of the hardened image: the command that stays is a finding.
 	tg.Serve()
-	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:           "ami_harden_rhel_audit",
-		Type:           "ami-harden",
-		Template:       linuxTemplate(`    mode = "audit"` + "\n" + `    steps = ["sshd", "host-keys"]`),
-		BuildExtraArgs: tg.vars(),
-		Check: buildCheck(false, []string{
-			"sshd           finding  1 finding(s)",
-			"- " + eic,
-			"host-keys      ok       no host keys in the image; new keys at first boot by the distribution's sshd-keygen@.service",
-		}, nil),
-	})
+	tg.harden(t, "ami_harden_rhel_audit", `    mode = "audit"`+"\n"+`    steps = ["sshd", "host-keys"]`, buildCheck(false, []string{
+		"sshd           finding  1 finding(s)",
+		"- " + eic,
+		"host-keys      ok       no host keys in the image; new keys at first boot by the distribution's sshd-keygen@.service",
+	}, nil))
 
 	boot := tg.Boot()
 	t.Logf("rhel-9 first boot: %v", boot)
@@ -120,16 +101,10 @@ func TestHardenRHELFIPS(t *testing.T) {
 	out, err := tg.Chroot("/usr/local/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", "/root/fips-check")
 	require.Error(t, err, "the FIPS stand-in must refuse ed25519: %s", out)
 
-	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:           "ami_harden_rhel_fips",
-		Type:           "ami-harden",
-		Template:       linuxTemplate(`    steps = ["sshd", "passwords"]`),
-		BuildExtraArgs: tg.vars(),
-		Check: buildCheck(true, []string{
-			"sshd           changed  /etc/ssh/sshd_config now starts with:",
-			"passwords      ",
-		}, nil),
-	})
+	tg.harden(t, "ami_harden_rhel_fips", `    steps = ["sshd", "passwords"]`, buildCheck(true, []string{
+		"sshd           changed  /etc/ssh/sshd_config now starts with:",
+		"passwords      ",
+	}, nil))
 	eff := mustChroot(t, tg, "/bin/sh", "-c", "ssh-keygen -q -t ecdsa -N '' -f /run/k && /usr/sbin/sshd -T -h /run/k; rm -f /run/k /run/k.pub")
 	assert.Contains(t, eff, "\npasswordauthentication no\n")
 }
@@ -143,20 +118,14 @@ func TestHardenRHELFIPS(t *testing.T) {
 func TestHardenAlpineLike(t *testing.T) {
 	tg := layoutTarget(t, "alpine")
 	tg.rig("seed", tg.Dir)
-	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:           "ami_harden_alpine",
-		Type:           "ami-harden",
-		Template:       linuxTemplate(""),
-		BuildExtraArgs: tg.vars(),
-		Check: buildCheck(true, []string{
-			"sshd           changed",
-			"UsePAM absent: sshd without PAM",
-			"passwords      changed  no password works for root, builder, alice, emptypw (password field *",
-			"host-keys      changed  overwrote and removed 6 host key file(s); new keys at first boot by the distribution's /etc/init.d/sshd (ssh-keygen -A before sshd starts)",
-			"user-keys      changed",
-			"logs           changed",
-		}, nil),
-	})
+	tg.harden(t, "ami_harden_alpine", "", buildCheck(true, []string{
+		"sshd           changed",
+		"UsePAM absent: sshd without PAM",
+		"passwords      changed  no password works for root, builder, alice, emptypw (password field *",
+		"host-keys      changed  overwrote and removed 6 host key file(s); new keys at first boot by the distribution's /etc/init.d/sshd (ssh-keygen -A before sshd starts)",
+		"user-keys      changed",
+		"logs           changed",
+	}, nil))
 	assert.Contains(t, "\n"+readFile(t, tg.Path("etc/shadow")), "\nbuilder:*:")
 	tg.rig("down", tg.Dir)
 	boot := openrcBoot(tg)

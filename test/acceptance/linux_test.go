@@ -261,18 +261,12 @@ func TestFailedStepFailsBuild(t *testing.T) {
 		{"value", `PermitRootLogin = "sometimes"`, "unsupported option \"sometimes\""},
 		{"keyword", `GSSAPIEnablek5users = "no"`, "Bad configuration option: GSSAPIEnablek5users"},
 	} {
-		acctest.TestPlugin(t, &acctest.PluginTestCase{
-			Name:           "ami_harden_failed_step_" + c.name,
-			Type:           "ami-harden",
-			Template:       linuxTemplate(`    steps = ["sshd"]` + "\n" + `    sshd_settings = { ` + c.setting + ` }`),
-			BuildExtraArgs: tg.vars(),
-			Check: buildCheck(false, []string{
-				"sshd           failed   sshd_settings: this machine's sshd rejects them, /etc/ssh/sshd_config is unchanged (sshd -T: sshd_settings",
-				c.sshdSays,
-				"step sshd failed",
-				"the image is not hardened",
-			}, nil),
-		})
+		tg.harden(t, "ami_harden_failed_step_"+c.name, `    steps = ["sshd"]`+"\n"+`    sshd_settings = { `+c.setting+` }`, buildCheck(false, []string{
+			"sshd           failed   sshd_settings: this machine's sshd rejects them, /etc/ssh/sshd_config is unchanged (sshd -T: sshd_settings",
+			c.sshdSays,
+			"step sshd failed",
+			"the image is not hardened",
+		}, nil))
 		after := sha256.Sum256([]byte(readFile(t, tg.Path("etc/ssh/sshd_config"))))
 		assert.Equal(t, before, after, "sshd_config must be untouched")
 	}

@@ -4,12 +4,11 @@ import (
 	"os"
 	"testing"
 
-	"github.com/hashicorp/packer-plugin-sdk/acctest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// Issue 10, "never lock anyone out, and fail closed when unsure".
+// Never lock anyone out of the image, and fail closed when unsure.
 
 // TestUsePAMNoKeepsKeyLogins: with UsePAM no, OpenSSH refuses key logins to
 // an account whose password field starts with "!" (what passwd -l writes).
@@ -20,17 +19,11 @@ func TestUsePAMNoKeepsKeyLogins(t *testing.T) {
 	tg := newTarget(t)
 	tg.rig("seed", tg.Dir)
 
-	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:           "ami_harden_usepam_no",
-		Type:           "ami-harden",
-		Template:       linuxTemplate(`    sshd_settings = { UsePAM = "no" }`),
-		BuildExtraArgs: tg.vars(),
-		Check: buildCheck(true, []string{
-			"sshd           changed",
-			"UsePAM no",
-			"passwords      changed  no password works for root, builder, alice, emptypw (password field *",
-		}, nil),
-	})
+	tg.harden(t, "ami_harden_usepam_no", `    sshd_settings = { UsePAM = "no" }`, buildCheck(true, []string{
+		"sshd           changed",
+		"UsePAM no",
+		"passwords      changed  no password works for root, builder, alice, emptypw (password field *",
+	}, nil))
 	shadow := "\n" + readFile(t, tg.Path("etc/shadow"))
 	for _, user := range []string{"root", "builder", "alice", "emptypw"} {
 		assert.Contains(t, shadow, "\n"+user+":*:", "%s must have the password field *", user)
@@ -53,19 +46,13 @@ func TestPasswordsFailClosed(t *testing.T) {
 	require.NoError(t, os.WriteFile(tg.Path("etc/ssh/sshd_config.d/99-broken.conf"), []byte("NoSuchKeyword yes\n"), 0o644))
 	shadowBefore := readFile(t, tg.Path("etc/shadow"))
 
-	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:           "ami_harden_passwords_fail_closed",
-		Type:           "ami-harden",
-		Template:       linuxTemplate(`    steps = ["passwords", "user-keys", "history"]`),
-		BuildExtraArgs: tg.vars(),
-		Check: buildCheck(false, []string{
-			"passwords      failed   could not read sshd's effective configuration (sshd -T failed:",
-			"no password was changed",
-			// Where keys live is not known either: no key is touched.
-			"user-keys      failed   could not read sshd's AuthorizedKeysFile",
-			"history        changed",
-		}, nil),
-	})
+	tg.harden(t, "ami_harden_passwords_fail_closed", `    steps = ["passwords", "user-keys", "history"]`, buildCheck(false, []string{
+		"passwords      failed   could not read sshd's effective configuration (sshd -T failed:",
+		"no password was changed",
+		// Where keys live is not known either: no key is touched.
+		"user-keys      failed   could not read sshd's AuthorizedKeysFile",
+		"history        changed",
+	}, nil))
 	assert.Equal(t, shadowBefore, readFile(t, tg.Path("etc/shadow")), "no password may change")
 	assert.FileExists(t, tg.Path("home/alice/.ssh/authorized_keys"), "user-keys failed: the pass over homes must leave keys alone")
 	assert.NoFileExists(t, tg.Path("home/alice/.bash_history"))
@@ -112,34 +99,22 @@ func TestOtherWaysIn(t *testing.T) {
 	require.NoError(t, os.Remove(tg.Path("etc/ssh/user_ca")))
 
 	ca := "TrustedUserCAKeys certificates signed by the CA keys in /etc/ssh/user_ca.pub log in"
-	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:           "ami_harden_other_ways_in",
-		Type:           "ami-harden",
-		Template:       linuxTemplate(`    steps = ["sshd", "user-keys"]`),
-		BuildExtraArgs: tg.vars(),
-		Check: buildCheck(true, []string{
-			"sshd           changed",
-			"2 other way(s) in, see below",
-			"note: AuthorizedKeysFile keys are also read from .ssh/authorized_keys /etc/ssh/authorized_keys/%u (user-keys cleans these files)",
-			"note: " + ca,
-			// The seed's 36 key files (9 in each of 4 homes), and the two central ones.
-			"user-keys      changed  overwrote and removed 38 file(s)",
-		}, nil),
-	})
+	tg.harden(t, "ami_harden_other_ways_in", `    steps = ["sshd", "user-keys"]`, buildCheck(true, []string{
+		"sshd           changed",
+		"2 other way(s) in, see below",
+		"note: AuthorizedKeysFile keys are also read from .ssh/authorized_keys /etc/ssh/authorized_keys/%u (user-keys cleans these files)",
+		"note: " + ca,
+		// The seed's 36 key files (9 in each of 4 homes), and the two central ones.
+		"user-keys      changed  overwrote and removed 38 file(s)",
+	}, nil))
 	assert.NoFileExists(t, tg.Path("etc/ssh/authorized_keys/alice"))
 	assert.NoFileExists(t, tg.Path("etc/ssh/authorized_keys/builder"))
 	assert.FileExists(t, tg.Path("etc/ssh/user_ca.pub"), "a CA is the user's to keep")
 
 	tg.Serve()
-	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:           "ami_harden_other_ways_in_audit",
-		Type:           "ami-harden",
-		Template:       linuxTemplate(`    mode = "audit"` + "\n" + `    steps = ["sshd", "user-keys"]`),
-		BuildExtraArgs: tg.vars(),
-		Check: buildCheck(false, []string{
-			"sshd           finding  1 finding(s)",
-			"- " + ca,
-			"user-keys      ok       none found",
-		}, nil),
-	})
+	tg.harden(t, "ami_harden_other_ways_in_audit", `    mode = "audit"`+"\n"+`    steps = ["sshd", "user-keys"]`, buildCheck(false, []string{
+		"sshd           finding  1 finding(s)",
+		"- " + ca,
+		"user-keys      ok       none found",
+	}, nil))
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/packer-plugin-sdk/acctest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -70,7 +69,7 @@ func plantHashes(t *testing.T, tg *target, users ...string) int {
 	return n
 }
 
-// TestNoHashSurvives (issue 11): no password hash is left anywhere on the
+// TestNoHashSurvives: no password hash is left anywhere on the
 // disk: not behind the "!" of a locked account, not in /etc/shadow- or
 // /etc/gshadow-, not in /var/backups, not in the blocks of the old
 // /etc/shadow. keep_users leaves a break-glass account's password and keys
@@ -86,20 +85,14 @@ func TestNoHashSurvives(t *testing.T) {
 
 	before := plantHashes(t, tg, "root", "builder", "alice", "ops")
 
-	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:           "ami_harden_no_hash_survives",
-		Type:           "ami-harden",
-		Template:       linuxTemplate(`    keep_users = ["ops"]`),
-		BuildExtraArgs: tg.vars(),
-		Check: buildCheck(true, []string{
-			"passwords      changed  no password works for root, builder, alice, emptypw (password field *",
-			"removed the hashes of locked locked",
-			"removed the group password hashes",
-			"overwrote and removed /etc/shadow-, /etc/gshadow-, /var/backups/shadow.bak, /var/backups/gshadow.bak, /var/backups/passwd.bak, /var/backups/group.bak",
-			"kept the password of ops (keep_users)",
-			"note: kept the keys of ops (keep_users)",
-		}, nil),
-	})
+	tg.harden(t, "ami_harden_no_hash_survives", `    keep_users = ["ops"]`, buildCheck(true, []string{
+		"passwords      changed  no password works for root, builder, alice, emptypw (password field *",
+		"removed the hashes of locked locked",
+		"removed the group password hashes",
+		"overwrote and removed /etc/shadow-, /etc/gshadow-, /var/backups/shadow.bak, /var/backups/gshadow.bak, /var/backups/passwd.bak, /var/backups/group.bak",
+		"kept the password of ops (keep_users)",
+		"note: kept the keys of ops (keep_users)",
+	}, nil))
 	after := readFile(t, tg.Path("etc/shadow"))
 	assert.Contains(t, after, "\nlocked:!:")
 	assert.Contains(t, after, "\nops:"+plantedHash("ops", "shadow")+":", "keep_users: the password stays")
@@ -114,7 +107,7 @@ func TestNoHashSurvives(t *testing.T) {
 	assert.Equal(t, "ok", boot["keylogin"])
 }
 
-// TestRemoveUsers (issue 11): remove_users removes the accounts the build
+// TestRemoveUsers: remove_users removes the accounts the build
 // made, the build's own login user among them while its session runs: the
 // account, its home (overwritten), mail spool, crontab and the sudoers file
 // that grants only it. What could still get in or get root is said: an
@@ -131,17 +124,11 @@ func TestRemoveUsers(t *testing.T) {
 	require.NoError(t, os.WriteFile(tg.Path("var/spool/cron/crontabs/packer"), []byte("* * * * * true\n"), 0o600))
 	require.NoError(t, os.WriteFile(tg.Path("var/mail/packer"), []byte(secretWord+" mail for packer\n"), 0o600))
 
-	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:           "ami_harden_remove_users",
-		Type:           "ami-harden",
-		Template:       linuxTemplate(`    remove_users = ["packer", "builder"]`),
-		BuildExtraArgs: tg.vars(),
-		Check: buildCheck(true, []string{
-			"accounts       changed  removed packer, builder",
-			"note: account toor has UID 0",
-			"note: /etc/sudoers.d/ops:1 grants sudo without a password to alice",
-		}, nil),
-	})
+	tg.harden(t, "ami_harden_remove_users", `    remove_users = ["packer", "builder"]`, buildCheck(true, []string{
+		"accounts       changed  removed packer, builder",
+		"note: account toor has UID 0",
+		"note: /etc/sudoers.d/ops:1 grants sudo without a password to alice",
+	}, nil))
 	passwd := readFile(t, tg.Path("etc/passwd"))
 	assert.NotContains(t, passwd, "\npacker:")
 	assert.NotContains(t, passwd, "\nbuilder:")

@@ -18,22 +18,14 @@ func TestSecondRunChangesNothing(t *testing.T) {
 	tg := newTarget(t)
 	tg.rig("seed", tg.Dir)
 	body := `    wipe_paths = ["/opt/app/it's here"]`
-	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name: "ami_harden_first_run", Type: "ami-harden",
-		Template: linuxTemplate(body), BuildExtraArgs: tg.vars(),
-		Check: buildCheck(true, []string{"9 changed, 3 ok, 1 skipped, 0 failed"}, nil),
-	})
+	tg.harden(t, "ami_harden_first_run", body, buildCheck(true, []string{"9 changed, 3 ok, 1 skipped, 0 failed"}, nil))
 	tg.Serve()
 	before := tg.Snapshot()
-	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name: "ami_harden_second_run", Type: "ami-harden",
-		Template: linuxTemplate(body), BuildExtraArgs: tg.vars(),
-		Check: buildCheck(true, []string{
-			"sshd           ok       already in effect",
-			"host-keys      ok       no host keys in the image",
-			"13 of 13 steps reported: 0 changed, 12 ok, 1 skipped, 0 failed",
-		}, nil),
-	})
+	tg.harden(t, "ami_harden_second_run", body, buildCheck(true, []string{
+		"sshd           ok       already in effect",
+		"host-keys      ok       no host keys in the image",
+		"13 of 13 steps reported: 0 changed, 12 ok, 1 skipped, 0 failed",
+	}, nil))
 	assertSameSnapshot(t, before, tg.Snapshot())
 }
 
@@ -49,15 +41,11 @@ func TestBadTargetState(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, f.Close())
 		before := sha256.Sum256([]byte(readFile(t, config)))
-		acctest.TestPlugin(t, &acctest.PluginTestCase{
-			Name: "ami_harden_invalid_sshd", Type: "ami-harden",
-			Template: linuxTemplate(""), BuildExtraArgs: tg.vars(),
-			Check: buildCheck(false, []string{
-				"sshd           failed   sshd rejects the configuration before any change (sshd -T), fix it first",
-				"NoSuchKeyword",
-				"step sshd failed",
-			}, nil),
-		})
+		tg.harden(t, "ami_harden_invalid_sshd", "", buildCheck(false, []string{
+			"sshd           failed   sshd rejects the configuration before any change (sshd -T), fix it first",
+			"NoSuchKeyword",
+			"step sshd failed",
+		}, nil))
 		assert.Equal(t, before, sha256.Sum256([]byte(readFile(t, config))), "sshd_config must stay as it was")
 	})
 
@@ -67,16 +55,12 @@ func TestBadTargetState(t *testing.T) {
 		locked := []string{tg.Path("home/alice/.bash_history"), tg.Path("var/log/auth.log")}
 		run(t, "chattr", append([]string{"+i"}, locked...)...)
 		t.Cleanup(func() { run(t, "chattr", append([]string{"-i"}, locked...)...) })
-		acctest.TestPlugin(t, &acctest.PluginTestCase{
-			Name: "ami_harden_read_only", Type: "ami-harden",
-			Template: linuxTemplate(""), BuildExtraArgs: tg.vars(),
-			Check: buildCheck(false, []string{
-				"history        failed   could not remove /home/alice/.bash_history",
-				"logs           failed   still holding data: /var/log/auth.log",
-				"step history failed",
-				"step logs failed",
-			}, nil),
-		})
+		tg.harden(t, "ami_harden_read_only", "", buildCheck(false, []string{
+			"history        failed   could not remove /home/alice/.bash_history",
+			"logs           failed   still holding data: /var/log/auth.log",
+			"step history failed",
+			"step logs failed",
+		}, nil))
 	})
 
 	t.Run("login user without sudo", func(t *testing.T) {
@@ -132,7 +116,8 @@ func TestValidateRejectsBadConfig(t *testing.T) {
 		`steps: unknown step "fierwall"`,
 		`sshd_settings: Match is not supported here`,
 		`wipe_paths: "relative/path" is not an absolute path`,
-		// Cleaned first: both are the root file system (issue 10, finding 5).
+		// Cleaned first: both are the root file system, which a check of the
+		// path as written would let through.
 		`wipe_paths: "/." resolves to /:`,
 		`wipe_paths: "/usr/.." resolves to /:`,
 	} {

@@ -6,12 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/packer-plugin-sdk/acctest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// TestStraySecrets (issue 11): secrets an earlier provisioner left where no
+// TestStraySecrets: secrets an earlier provisioner left where no
 // step cleans fail the build, one in each scanned tree, named by file, line
 // and kind, never by value; a file named in secrets_allow is accepted; the
 // step deletes nothing. The values are made up here, with the shapes of the
@@ -46,20 +45,14 @@ func TestStraySecrets(t *testing.T) {
 		}
 	}
 	want = append(want, "secrets        failed   8 stray secret(s):", "accept a known file with secrets_allow")
-	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:           "ami_harden_stray_secrets",
-		Type:           "ami-harden",
-		Template:       linuxTemplate(`    secrets_allow = ["/opt/fixtures/*"]`),
-		BuildExtraArgs: tg.vars(),
-		Check: buildCheck(false, want, func(log string) error {
-			for _, leak := range []string{awsID, awsSecret, "S3cretPassw0rd", "ghp_", "xoxb-", "sk_live_", "AIza", "test.pem", "example.conf"} {
-				if strings.Contains(log, leak) {
-					t.Errorf("packer's output holds %q", leak)
-				}
+	tg.harden(t, "ami_harden_stray_secrets", `    secrets_allow = ["/opt/fixtures/*"]`, buildCheck(false, want, func(log string) error {
+		for _, leak := range []string{awsID, awsSecret, "S3cretPassw0rd", "ghp_", "xoxb-", "sk_live_", "AIza", "test.pem", "example.conf"} {
+			if strings.Contains(log, leak) {
+				t.Errorf("packer's output holds %q", leak)
 			}
-			return nil
-		}),
-	})
+		}
+		return nil
+	}))
 	for _, s := range stray {
 		assert.FileExists(t, tg.Path(s.path), "the secrets step deletes nothing")
 	}

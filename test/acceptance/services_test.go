@@ -53,7 +53,7 @@ func servicesStep(t *testing.T, path string) (status, detail string, notes []str
 	return
 }
 
-// TestServicesCleartext (issue 15): an image with telnet (inetd) and
+// TestServicesCleartext: an image with telnet (inetd) and
 // tftpd-hpa. Unhardened, its first boot listens on 22/tcp, 23/tcp and
 // 69/udp (which also proves the probe sees them). Audit finds each cleartext
 // service and changes nothing; a default build turns off the telnet entry,
@@ -73,19 +73,13 @@ func TestServicesCleartext(t *testing.T) {
 	tg.SSH("sudo -n true")
 	before := tg.Snapshot()
 	start = time.Now()
-	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:           "ami_harden_services_audit_cleartext",
-		Type:           "ami-harden",
-		Template:       linuxTemplate(`    mode = "audit"` + "\n" + `    steps = ["services"]`),
-		BuildExtraArgs: tg.vars(),
-		Check: buildCheck(false, []string{
-			"services       finding  3 finding(s)",
-			"- tftpd-hpa.service starts at boot (enabled, not masked)",
-			"- tftpd-hpa starts at boot (/etc/rc2.d/S01tftpd-hpa /etc/rc3.d/S01tftpd-hpa /etc/rc4.d/S01tftpd-hpa /etc/rc5.d/S01tftpd-hpa)",
-			"- /etc/inetd.conf: telnet is on (/usr/sbin/telnetd)",
-			"note: listens at boot: inetd.service: telnet (23/tcp), ssh.service (22/tcp), tftpd-hpa.service (usually 69/udp)",
-		}, nil),
-	})
+	tg.harden(t, "ami_harden_services_audit_cleartext", `    mode = "audit"`+"\n"+`    steps = ["services"]`, buildCheck(false, []string{
+		"services       finding  3 finding(s)",
+		"- tftpd-hpa.service starts at boot (enabled, not masked)",
+		"- tftpd-hpa starts at boot (/etc/rc2.d/S01tftpd-hpa /etc/rc3.d/S01tftpd-hpa /etc/rc4.d/S01tftpd-hpa /etc/rc5.d/S01tftpd-hpa)",
+		"- /etc/inetd.conf: telnet is on (/usr/sbin/telnetd)",
+		"note: listens at boot: inetd.service: telnet (23/tcp), ssh.service (22/tcp), tftpd-hpa.service (usually 69/udp)",
+	}, nil))
 	t.Logf("audit of the unhardened image: %s", time.Since(start).Round(time.Millisecond))
 	assertSameSnapshot(t, before, tg.Snapshot())
 
@@ -128,22 +122,16 @@ func TestServicesCleartext(t *testing.T) {
 	// Audit of the hardened image: nothing to find, in any step.
 	tg.Serve()
 	start = time.Now()
-	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:           "ami_harden_services_audit_hardened",
-		Type:           "ami-harden",
-		Template:       linuxTemplate(`    mode = "audit"`),
-		BuildExtraArgs: tg.vars(),
-		Check: buildCheck(true, []string{
-			"services       ok       none of the 18 service name(s) is installed or on",
-			"note: listens at boot: ssh.service (22/tcp)",
-			"0 changed, 12 ok, 1 skipped, 0 failed",
-		}, func(log string) error {
-			if strings.Contains(log, " finding ") {
-				t.Errorf("the audit of the hardened image has findings")
-			}
-			return nil
-		}),
-	})
+	tg.harden(t, "ami_harden_services_audit_hardened", `    mode = "audit"`, buildCheck(true, []string{
+		"services       ok       none of the 18 service name(s) is installed or on",
+		"note: listens at boot: ssh.service (22/tcp)",
+		"0 changed, 12 ok, 1 skipped, 0 failed",
+	}, func(log string) error {
+		if strings.Contains(log, " finding ") {
+			t.Errorf("the audit of the hardened image has findings")
+		}
+		return nil
+	}))
 	t.Logf("audit of the hardened image: %s", time.Since(start).Round(time.Millisecond))
 
 	start = time.Now()
@@ -179,15 +167,9 @@ func TestServicesStockImage(t *testing.T) {
 
 	// keep_services and disable_services reach the script: one default
 	// fewer, one name more, and the kept one said.
-	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:           "ami_harden_services_stock_lists",
-		Type:           "ami-harden",
-		Template:       linuxTemplate(`    mode = "audit"` + "\n" + `    steps = ["services"]` + "\n" + `    keep_services = ["tftpd-hpa"]` + "\n" + `    disable_services = ["cron"]`),
-		BuildExtraArgs: tg.vars(),
-		Check: buildCheck(true, []string{
-			"services       ok       none of the 18 service name(s) is installed or on; kept (keep_services): tftpd-hpa",
-		}, nil),
-	})
+	tg.harden(t, "ami_harden_services_stock_lists", `    mode = "audit"`+"\n"+`    steps = ["services"]`+"\n"+`    keep_services = ["tftpd-hpa"]`+"\n"+`    disable_services = ["cron"]`, buildCheck(true, []string{
+		"services       ok       none of the 18 service name(s) is installed or on; kept (keep_services): tftpd-hpa",
+	}, nil))
 	assertSameSnapshot(t, before, tg.Snapshot())
 }
 
@@ -197,16 +179,10 @@ func TestServicesStockImage(t *testing.T) {
 func TestServicesRefusesHardLinkedInetdConf(t *testing.T) {
 	tg := newCleartextTarget(t)
 	require.NoError(t, os.Link(tg.Path("etc/inetd.conf"), tg.Path("root/inetd.conf.hardlink")))
-	acctest.TestPlugin(t, &acctest.PluginTestCase{
-		Name:           "ami_harden_services_hard_link",
-		Type:           "ami-harden",
-		Template:       linuxTemplate(`    steps = ["services"]`),
-		BuildExtraArgs: tg.vars(),
-		Check: buildCheck(false, []string{
-			"services       failed   still on: not written: /etc/inetd.conf has more than one hard link",
-			"/etc/inetd.conf: telnet is on (/usr/sbin/telnetd)",
-		}, nil),
-	})
+	tg.harden(t, "ami_harden_services_hard_link", `    steps = ["services"]`, buildCheck(false, []string{
+		"services       failed   still on: not written: /etc/inetd.conf has more than one hard link",
+		"/etc/inetd.conf: telnet is on (/usr/sbin/telnetd)",
+	}, nil))
 	for _, name := range []string{"etc/inetd.conf", "root/inetd.conf.hardlink"} {
 		assert.Contains(t, readFile(t, tg.Path(name)), "\ntelnet\t", "%s was changed", name)
 	}

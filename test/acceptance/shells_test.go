@@ -15,6 +15,7 @@ import (
 
 	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/report"
 	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/script"
+	"github.com/ami-harden/packer-plugin-ami-harden/provisioner/steps"
 )
 
 // These tests run the Linux script without Packer, directly in a chroot,
@@ -23,10 +24,11 @@ import (
 
 func defaultLinuxScript() []byte {
 	return script.RenderLinux(script.Params{
-		Steps:        script.LinuxSteps,
-		SSHDSettings: script.DefaultSSHDSettings,
-		ShredPasses:  1,
-		Mode:         "enforce",
+		Steps:           steps.Names(steps.Linux),
+		SSHDSettings:    script.DefaultSSHDSettings,
+		DisableServices: script.DefaultServices(steps.Linux),
+		ShredPasses:     1,
+		Mode:            "enforce",
 	})
 }
 
@@ -40,7 +42,7 @@ func runInChroot(t *testing.T, dir string, shell ...string) (*report.Run, string
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	run := report.NewRun(script.LinuxSteps)
+	run := report.NewRun(steps.Names(steps.Linux))
 	for _, line := range strings.Split(stdout.String(), "\n") {
 		run.Line(line)
 	}

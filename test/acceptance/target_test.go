@@ -232,3 +232,12 @@ func (tg *target) Snapshot() map[string]string {
 	}
 	return snap
 }
+
+// harden is a real packer build of linuxTemplate(body) against tg, logging
+// in as builder, and check is its acctest Check.
+func (tg *target) harden(t *testing.T, name, body string, check func(*exec.Cmd, string) error) {
+	t.Helper()
+	acctest.TestPlugin(t, &acctest.PluginTestCase{
+		Name: name, Type: "ami-harden", Template: linuxTemplate(body), BuildExtraArgs: tg.vars(), Check: check,
+	})
+}

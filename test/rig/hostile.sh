@@ -1,7 +1,7 @@
 #!/bin/bash
 # Seeds a test target (made by `target.sh up`, usually after `target.sh seed`)
 # with every layout trick a cleanup can fall for, next to real secrets inside
-# and outside the places the steps clean (issue 10, item 7):
+# and outside the places the steps clean:
 #
 #   test/rig/hostile.sh DIR OUTSIDE
 #
@@ -18,21 +18,10 @@
 # both together.
 set -euo pipefail
 
-marker=.ami-harden-test-target
-
 die() { echo "hostile.sh: $*" >&2; exit 1; }
 
-# guard DIR: as target.sh's guard: never /, never this machine's root.
-guard() {
-	[ -n "$1" ] || die "no directory given"
-	local real
-	real=$(realpath -m "$1")
-	[ "$real" != / ] || die "refusing to use / as a target"
-	if [ -e "$real" ] && [ "$(stat -c %d:%i "$real")" = "$(stat -c %d:%i /)" ]; then
-		die "refusing $1: it is this machine's root directory"
-	fi
-	echo "$real"
-}
+# shellcheck source=test/rig/guard.sh
+. "$(dirname "$0")/guard.sh"
 
 [ $# -eq 2 ] || die "usage: hostile.sh DIR OUTSIDE"
 dir=$(guard "$1")

@@ -36,21 +36,10 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-marker=.ami-harden-test-target
-
 die() { echo "target.sh: $*" >&2; exit 1; }
 
-# guard DIR: the directory is a target made by `up`, and not this machine's /.
-guard() {
-	[ -n "$1" ] || die "no directory given"
-	local real
-	real=$(realpath -m "$1")
-	[ "$real" != / ] || die "refusing to use / as a target"
-	if [ -e "$real" ] && [ "$(stat -c %d:%i "$real")" = "$(stat -c %d:%i /)" ]; then
-		die "refusing $1: it is this machine's root directory"
-	fi
-	echo "$real"
-}
+# shellcheck source=test/rig/guard.sh
+. "$here/guard.sh"
 
 mounts_below() {
 	awk -v d="$1" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/self/mounts | sort -r
