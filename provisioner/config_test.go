@@ -119,7 +119,7 @@ func TestPrepareCollectsEveryError(t *testing.T) {
 	})
 	require.Error(t, err)
 	for _, want := range []string{
-		`steps: unknown step "firewall"; valid steps are: sshd, services, passwords, host-keys, user-keys, credentials, history, accounts, cloud-init, machine-id, temp, secrets, logs`,
+		`steps: unknown step "firewall"; valid steps are: ` + strings.Join(steps.Names(steps.Linux), ", "),
 		`step "sshd" is in both steps and skip_steps`,
 		`sshd_settings: "Bad Key" is not an sshd keyword`,
 		"sshd_settings: Banner has an empty value",
