@@ -11,7 +11,8 @@
 # `provisioner "ami-harden" {}` block is provisioner/testdata/default-linux.sh.
 # To run that by hand (as root, on a machine you are about to turn into an
 # image, NEVER on your workstation), change the parameters at its top, e.g.
-# AMI_HARDEN_STEPS='sshd passwords', then `sh default-linux.sh`.
+# AMI_HARDEN_STEPS='sshd passwords', then `sh default-linux.sh`; with
+# AMI_HARDEN_REMOVE_SELF='1' it deletes its own file as it starts.
 #
 # The report is one line per event on standard output, each starting with
 # "@@ami-harden " (nothing else the script prints does); the words and
