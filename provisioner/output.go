@@ -58,6 +58,9 @@ func (w *lineWriter) Flush() {
 	}
 }
 
+// shownFindings is how many findings of a step Packer's output shows.
+const shownFindings = 20
+
 // showLine puts one line of the script's output into Packer's UI: step
 // results as aligned lines, failures and findings on the error stream and
 // for `-machine-readable`, protocol markers hidden, everything else passed
@@ -72,9 +75,16 @@ func showLine(ui packersdk.Ui, run *report.Run, line string) {
 		} else {
 			ui.Say(text)
 		}
-		for _, f := range res.Findings {
-			ui.Error("               - " + f)
+		// Every finding goes to -machine-readable output and the report
+		// files; the first shownFindings to the screen.
+		for i, f := range res.Findings {
+			if i < shownFindings {
+				ui.Error("               - " + f)
+			}
 			ui.Machine("ami-harden-finding", res.Step, f)
+		}
+		if more := len(res.Findings) - shownFindings; more > 0 {
+			ui.Error(fmt.Sprintf("               - and %d more: report_file, junit_file and -machine-readable list every one", more))
 		}
 		for _, n := range res.Notes {
 			ui.Say("               note: " + n)

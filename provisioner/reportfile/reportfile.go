@@ -197,7 +197,7 @@ func WriteJUnit(path string, d *Document) error {
 		c := junitCase{Name: s.Name, Classname: class, SystemOut: strings.Join(append([]string{s.Detail}, s.Notes...), "\n")}
 		switch report.Status(s.Status) {
 		case report.Failed:
-			c.Failure = &junitFailure{Message: s.Detail, Type: s.Status, Text: s.Detail}
+			c.Failure = &junitFailure{Message: s.Detail, Type: s.Status, Text: strings.Join(append([]string{s.Detail}, s.Findings...), "\n")}
 		case report.Finding:
 			c.Failure = &junitFailure{Message: fmt.Sprintf("%d finding(s)", len(s.Findings)), Type: s.Status,
 				Text: strings.Join(s.Findings, "\n")}

@@ -27,17 +27,13 @@ note() {
 }
 
 # findings_from STEP FILE FORMAT: a finding per line of FILE (printf FORMAT
-# with the line), the first 50 of them, then one that counts the rest.
+# with the line), every one: the report files keep the whole list, and
+# Packer's output shows the first of them. One awk for them all: an audit of
+# /tmp may have a hundred thousand.
 findings_from() {
-	_n=0
-	while IFS= read -r _line; do
-		_n=$((_n + 1))
-		if [ "$_n" -le 50 ]; then
-			# shellcheck disable=SC2059 # FORMAT is the caller's constant
-			finding "$1" "$(printf "$3" "$_line")"
-		fi
-	done <"$2"
-	[ "$_n" -le 50 ] || finding "$1" "and $((_n - 50)) more like these"
+	awk -v step="$1" -v fmt="$3" -v rec="$work/findings" '
+		{ t = $0; gsub(/[\t\r]/, " ", t); printf "@@ami-harden finding %s " fmt "\n", step, t; print step >>rec }
+	' "$2"
 }
 
 # audit_result STEP OKDETAIL: the step's line in audit mode.
