@@ -112,17 +112,13 @@ note() {
 }
 
 # findings_from STEP FILE FORMAT: a finding per line of FILE (printf FORMAT
-# with the line), the first 50 of them, then one that counts the rest.
+# with the line), every one: the report files keep the whole list, and
+# Packer's output shows the first of them. One awk for them all: an audit of
+# /tmp may have a hundred thousand.
 findings_from() {
-	_n=0
-	while IFS= read -r _line; do
-		_n=$((_n + 1))
-		if [ "$_n" -le 50 ]; then
-			# shellcheck disable=SC2059 # FORMAT is the caller's constant
-			finding "$1" "$(printf "$3" "$_line")"
-		fi
-	done <"$2"
-	[ "$_n" -le 50 ] || finding "$1" "and $((_n - 50)) more like these"
+	awk -v step="$1" -v fmt="$3" -v rec="$work/findings" '
+		{ t = $0; gsub(/[\t\r]/, " ", t); printf "@@ami-harden finding %s " fmt "\n", step, t; print step >>rec }
+	' "$2"
 }
 
 # audit_result STEP OKDETAIL: the step's line in audit mode.
@@ -2823,9 +2819,9 @@ count_entries() {
 #
 # Scanned: /etc, /root, every home, /opt, /srv, /usr/local and /var, but not
 # package databases and caches (only packaged files), logs (the logs step
-# empties them next) or /var/tmp (emptied by temp). Binary files, links and
-# other mounts are skipped. The patterns take their facts (prefixes, lengths,
-# alphabets) from the published rule sets of gitleaks and trufflehog.
+# empties them next) or /var/tmp (emptied by temp), nor what a package
+# manager installed and still vouches for (secrets.deps.sh). Binary files,
+# links and other mounts are skipped. The kinds: secrets.kinds.sh.
 step_secrets() {
 	# GNU grep (-I skips binary files, -Z ends names with a NUL), by its
 	# path: busybox's shell would run its own grep, which has neither.
@@ -2837,25 +2833,44 @@ step_secrets() {
 		report secrets failed "GNU grep (for -I and -Z) is needed to scan for stray secrets; install it or skip this step"
 		return
 	fi
+	soh=$(printf '\001')
+	_start=$(now_ms)
 	secret_roots | awk '!seen[$0]++' >"$work/secret.roots"
+	: >"$work/secret.files"
+	: >"$work/dep.trees"
+	: >"$work/dep.vouched"
+	: >"$work/dep.notes"
+	tr '\n' '\0' <"$work/secret.roots" >"$work/dep.cands"
+	_depth=""
 	# The trees, walked without following links or leaving their file
-	# systems, then grep over the files: one grep for every pattern.
-	tr '\n' '\0' <"$work/secret.roots" |
-		xargs -0 sh -c 'find -P "$@" -xdev \( -type d \( -path /var/lib/dpkg -o -path /var/lib/apt -o \
-			-path /var/cache -o -path /var/lib/rpm -o -path /var/lib/dnf -o -path /var/lib/yum -o \
-			-path /var/lib/apk -o -path /var/log -o -path /var/tmp -o -path /var/lib/cloud -o \
-			-path /var/lib/docker -o -path /var/lib/containers \) -prune \) -o \( -type f -print0 \)' sh \
-		2>/dev/null >"$work/secret.files"
+	# systems; a directory that may be a dependency tree is set aside, and
+	# walked like any other when no package manager's record speaks for it.
+	while [ -s "$work/dep.cands" ]; do
+		secret_walk $_depth <"$work/dep.cands" >"$work/secret.found"
+		_depth=-mindepth
+		"$_grep" -z -v -E "$dep_names" "$work/secret.found" >>"$work/secret.files"
+		"$_grep" -z -E "$dep_names" "$work/secret.found" | nul2lines | while IFS= read -r _c; do
+			if [ -d "$_c" ] && [ ! -L "$_c" ] && dep_tree "$_c"; then
+				printf '%s\n' "$_c" >>"$work/dep.trees"
+			elif [ -d "$_c" ] && [ ! -L "$_c" ]; then
+				printf '%s\0' "$_c"
+			else
+				printf '%s\0' "$_c" >>"$work/secret.files"
+			fi
+		done >"$work/dep.cands"
+	done
+	secret_unvouched
 	_files=$(count0 "$work/secret.files")
 	_bytes=$(xargs -0 -r wc -c -- <"$work/secret.files" 2>/dev/null | awk '$2 != "total" { n += $1 } END { print n + 0 }')
-	_start=$(now_ms)
 	# grep -Z ends the file name with a NUL: any name, then "LINE:TEXT".
 	# -D skip: a file swapped for a FIFO since the listing must not hang it.
 	# grep's own errors (a file it could not read) fail the step: a file
 	# not read is a file not known to be clean. One that vanished since the
 	# listing is no such file.
+	: >"$work/secret.groups"
 	if ! xargs -0 -r "$_grep" -I -D skip -n -H -Z -E -e "$secret_any" -- <"$work/secret.files" 2>"$work/secret.err" |
-		tr '\0' '\001' | AMI_HARDEN_SECRETS_ALLOW=$AMI_HARDEN_SECRETS_ALLOW awk "$secret_classify" >"$work/secret.hits"; then
+		tr '\0' '\001' | AMI_HARDEN_SECRETS_ALLOW=$AMI_HARDEN_SECRETS_ALLOW SECRET_GROUPS=$work/secret.groups \
+		awk "$secret_classify" >"$work/secret.hits"; then
 		report secrets failed "the scan did not finish (the patterns or secrets_allow could not be read); nothing is known about stray secrets"
 		return
 	fi
@@ -2864,17 +2879,98 @@ step_secrets() {
 		return
 	fi
 	_ms=$(($(now_ms) - _start))
-	_scanned="scanned $_files files, $(awk -v b="$_bytes" 'BEGIN { printf "%.1f", b / 1048576 }') MiB, in ${_ms} ms"
+	_scanned="scanned $_files files, $(awk -v b="$_bytes" 'BEGIN { printf "%.1f", b / 1048576 }') MiB, in ${_ms} ms$(secret_skipped)"
+	# Every stray secret is a finding, in both modes: the report files get
+	# the whole list; Packer's output shows the first of them.
+	findings_from secrets "$work/secret.hits" '%s'
+	while IFS= read -r _n; do note secrets "$_n"; done <"$work/dep.notes"
 	if [ "$audit" ]; then
-		findings_from secrets "$work/secret.hits" '%s'
 		audit_result secrets "no stray secret found ($_scanned)"
-		return
-	fi
-	if [ -s "$work/secret.hits" ]; then
-		report secrets failed "$(grep -c . "$work/secret.hits") stray secret(s): $(join <"$work/secret.hits"); remove them from the image, or accept a known file with secrets_allow ($_scanned)"
+	elif [ -s "$work/secret.hits" ]; then
+		report secrets failed "$(secret_summary); remove them from the image, or accept a known file with secrets_allow ($_scanned)"
 	else
 		report secrets ok "no stray secret found ($_scanned)"
 	fi
+}
+
+# secret_walk [-mindepth]: walk the NUL-separated directories on stdin:
+# regular files and the directories that may be dependency trees (dep_names)
+# on stdout, NUL-separated; with -mindepth, below the directories only.
+secret_walk() {
+	_sw_min=""
+	[ "${1:-}" = -mindepth ] && _sw_min="-mindepth 1"
+	# shellcheck disable=SC2016 # expanded by the shell xargs runs
+	xargs -0 -r sh -c 'min=$1 nl=$2; shift 2
+		# shellcheck disable=SC2086 # $min is one option and its value, or nothing
+		find -P "$@" -xdev $min \( -type d \( -path /var/lib/dpkg -o -path /var/lib/apt -o \
+			-path /var/cache -o -path /var/lib/rpm -o -path /var/lib/dnf -o -path /var/lib/yum -o \
+			-path /var/lib/apk -o -path /var/log -o -path /var/tmp -o -path /var/lib/cloud -o \
+			-path /var/lib/docker -o -path /var/lib/containers \) -prune \) -o \
+			\( -type d ! -path "*$nl*" \( -name node_modules -o -name site-packages -o -name dist-packages -o \
+			-name vendor -o -name gems -o -path "*/pkg/mod" -o -path "*/.m2/repository" -o \
+			-path "*/.cargo/registry" -o -path "*/.cargo/git" \) -prune -print0 \) -o \( -type f -print0 \)' \
+		sh "$_sw_min" "$nl" 2>/dev/null
+}
+
+# dep_names: the directories secret_walk sets aside (grep -E).
+dep_names='/(node_modules|site-packages|dist-packages|vendor|gems)$|/pkg/mod$|/[.]m2/repository$|/[.]cargo/(registry|git)$'
+
+# secret_unvouched: the files of the dependency trees ($work/dep.trees) that
+# their package managers do not vouch for ($work/dep.vouched) join the
+# files to scan; $work/dep.skipped counts the others. Where a name in the
+# trees holds \001 (which carries a newline through the line lists), nothing
+# is passed over.
+secret_unvouched() {
+	echo 0 0 >"$work/dep.skipped"
+	[ -s "$work/dep.trees" ] || return 0
+	tr '\n' '\0' <"$work/dep.trees" | xargs -0 sh -c 'find -P "$@" -xdev -type f -print0' sh 2>/dev/null >"$work/dep.all"
+	if "$_grep" -q -z -F "$soh" "$work/dep.all"; then
+		cat "$work/dep.all" >>"$work/secret.files"
+		: >"$work/dep.trees"
+		return 0
+	fi
+	nul2lines <"$work/dep.all" | awk -v vouched="$work/dep.vouched" -v trees="$work/dep.trees" -v skipped="$work/dep.skipped" '
+		BEGIN { while ((getline l < vouched) > 0) v[l] = 1; while ((getline l < trees) > 0) tree[++nt] = l }
+		($0 in v) {
+			n++
+			for (i = 1; i <= nt; i++) if (index($0, tree[i] "/") == 1) used[i] = 1
+			next
+		}
+		{ print }
+		END { for (i in used) m++; print n + 0, m + 0 > skipped }
+	' | lines2nul >>"$work/secret.files"
+}
+
+# secret_skipped: "; skipped N files in M dependency trees", or nothing.
+secret_skipped() {
+	read -r _sk_n _sk_m <"$work/dep.skipped"
+	[ "$_sk_n" -gt 0 ] && printf '; skipped %s files in %s dependency trees' "$_sk_n" "$_sk_m"
+	return 0
+}
+
+# secret_summary: the stray secrets for the step's line: the count, then the
+# files by directory, those whose paths do not say test, example or
+# documentation first, at most 20 files.
+secret_summary() {
+	LC_ALL=C sort -t "$tab" -k1,1n -k2,2 -k3,3 -k4,4n "$work/secret.groups" | awk -F '\t' '
+		{
+			f = $2 SUBSEP $3
+			if (!(f in seen)) { seen[f] = ++nf; dir[nf] = $2; base[nf] = $3; rank[nf] = $1 }
+			i = seen[f]; hits++
+			nk = split($5, ks, ", ")
+			for (k = 1; k <= nk; k++) if (!((i, ks[k]) in has)) { has[i, ks[k]] = 1; kinds[i] = kinds[i] (kinds[i] == "" ? "" : ", ") ks[k] }
+		}
+		END {
+			for (i = 1; i <= nf; i++) tests += rank[i]
+			s = hits " stray secret(s) in " nf " file(s)" (tests ? " (" tests " of them test, example or documentation files)" : "") ": "
+			for (i = 1; i <= nf && i <= 20; i++) {
+				if (i == 1 || dir[i] != dir[i - 1]) s = s (i > 1 ? "; " : "") dir[i] ": "
+				else s = s ", "
+				s = s base[i] " (" kinds[i] ")"
+			}
+			if (nf > 20) s = s "; and " (nf - 20) " more file(s)"
+			printf "%s; each with its line and kind in the findings (report_file and junit_file have them all)", s
+		}'
 }
 
 # now_ms: milliseconds since the epoch (seconds times 1000 where date has
@@ -2898,18 +2994,265 @@ secret_roots() {
 	done
 }
 
+# secrets, dependency trees: what a package manager installed from its
+# registry is published software, like the files dpkg owns, and its test
+# keys and example URLs are not the image's secrets. A file in such a tree
+# is passed over only where the manager's own record vouches for it:
+#   - npm (node_modules): a file of a package folder that npm's record of
+#     the install (node_modules/.package-lock.json) lists, not changed
+#     since npm wrote that record;
+#   - Go's module cache (GOPATH/pkg/mod): a module whose files hash to what
+#     Go recorded when it downloaded the module (cache/download/.../@v/
+#     VERSION.ziphash, the h1: hash of go.sum), and Go's records themselves;
+#   - Python (site-packages, dist-packages): a file whose SHA-256 is the one
+#     its distribution's RECORD lists;
+#   - Maven (.m2/repository): a file whose SHA-1 is the one its .sha1 beside
+#     it holds;
+#   - Cargo (.cargo/registry, .cargo/git): a crate's unpacked files not
+#     changed since Cargo marked the crate unpacked (.cargo-ok), its index
+#     and its downloaded archives;
+#   - RubyGems (a gems directory beside specifications): a gem's files not
+#     changed since its specification was written, which RubyGems does last;
+#   - Composer (vendor with composer/installed.json): a listed package's
+#     files not changed since Composer wrote installed.json.
+# Everything else in these trees is scanned like any file: a file a build
+# wrote there (an .npmrc or .env in node_modules, a file no RECORD lists, a
+# module changed after Go downloaded it) is found.
+
+# dep_tree DIR: DIR, a directory that may be a dependency tree: the files
+# its package manager vouches for go to $work/dep.vouched (one a line, a
+# newline in a name written as \001), and true; false when DIR is no tree of
+# a package manager known here (its files are then walked like any).
+dep_tree() {
+	case $1 in
+	*/node_modules) dep_npm "$1" ;;
+	*/pkg/mod) [ -d "$1/cache/download" ] && [ ! -L "$1/cache" ] && dep_go "$1" ;;
+	*/site-packages | */dist-packages) dep_pip "$1" ;;
+	*/.m2/repository) dep_maven "$1" ;;
+	*/.cargo/registry | */.cargo/git) dep_cargo "$1" ;;
+	*/vendor) [ -f "$1/composer/installed.json" ] && dep_composer "$1" ;;
+	*/gems) [ -d "${1%/gems}/specifications" ] && dep_gems "$1" ;;
+	*) false ;;
+	esac
+}
+
+# nul2lines, lines2nul: a NUL-separated list as lines and back, a newline
+# inside a name carried as \001 (the step checks first that no name holds
+# one).
+nul2lines() { tr '\n\0' '\001\n'; }
+lines2nul() { tr '\n\001' '\0\n'; }
+
+# dep_unchanged DIR RECORD: the files below DIR not changed after RECORD
+# was written, as lines.
+dep_unchanged() {
+	find -P "$1" -xdev -type f ! -newer "$2" -print0 2>/dev/null | nul2lines
+}
+
+dep_npm() {
+	_dl=$1/.package-lock.json
+	[ -f "$_dl" ] && [ ! -L "$_dl" ] || return 0
+	# The package folders npm installed: the keys "node_modules/..." of the
+	# record's "packages", relative to the project (DIR's parent).
+	sed -n 's/^[[:space:]]*"\(node_modules\/[^"]*\)":[[:space:]]*{.*$/\1/p' "$_dl" >"$work/dep.npm"
+	dep_unchanged "$1" "$_dl" | dep_npm_packaged "$1" >>"$work/dep.vouched"
+	# Files of those packages changed since: scanned, and said (a
+	# node_modules copied without its times has all of them).
+	_dn=$(find -P "$1" -xdev -type f -newer "$_dl" -print0 2>/dev/null | nul2lines | dep_npm_packaged "$1" | grep -c .)
+	[ "$_dn" -gt 0 ] && echo "$(show "$1"): $_dn file(s) of npm's packages changed after npm recorded the install (.package-lock.json), so they were scanned; copy node_modules with its times (tar, cp -a) or install in the image" >>"$work/dep.notes"
+	return 0
+}
+
+# dep_npm_packaged DIR: the lines on stdin that lie in a package folder
+# that npm's record ($work/dep.npm) lists.
+dep_npm_packaged() {
+	awk -v root="${1%/node_modules}/" -v pkgs="$work/dep.npm" '
+		BEGIN { while ((getline l < pkgs) > 0) pkg[l] = 1 }
+		{ p = substr($0, length(root) + 1); while (sub(/\/[^\/]*$/, "", p)) if (p in pkg) { print; next } }'
+}
+
+dep_go() {
+	# Go's records of what it downloaded: per version the archive, its hash,
+	# go.mod, the origin and the lock; the version list; the checksum
+	# database's tiles.
+	find -P "$1/cache/download" -xdev -type f \( -path '*/@v/*' \( -name '*.zip' -o -name '*.ziphash' -o \
+		-name '*.mod' -o -name '*.info' -o -name '*.lock' -o -name list \) -o -path "$1/cache/download/sumdb/*" \) \
+		-print0 2>/dev/null | nul2lines >>"$work/dep.vouched"
+	# The modules: MODULE@VERSION directories outside cache/, every file
+	# hashed (two processes: two cores), then Go's dirhash per module.
+	find -P "$1" -xdev -path "$1/cache" -prune -o -type d -name '*@*' -prune -print0 2>/dev/null >"$work/dep.gomods"
+	[ -s "$work/dep.gomods" ] || return 0
+	xargs -0 sh -c 'find -P "$@" -xdev ! -type d -print0' sh <"$work/dep.gomods" 2>/dev/null >"$work/dep.gofiles"
+	dep_hash sha256sum "$work/dep.gofiles" >"$work/dep.gohash"
+	nul2lines <"$work/dep.gomods" >"$work/dep.gomods.lines"
+	awk -v mod="$1/" -v mods="$work/dep.gomods.lines" '
+		# The module of a path: its first component with an @, below mod.
+		function module(p,   rest, m, c) {
+			rest = substr(p, length(mod) + 1); m = ""
+			while ((c = index(rest, "/")) > 0) {
+				m = m substr(rest, 1, c); rest = substr(rest, c + 1)
+				if (m ~ /@[^\/]*\/$/) return substr(m, 1, length(m) - 1)
+			}
+			return (rest ~ /@/) ? m rest : ""
+		}
+		# Go escapes capitals in module paths and versions as !x.
+		function unescape(s) { while (match(s, /![a-z]/)) s = substr(s, 1, RSTART - 1) toupper(substr(s, RSTART + 1, 1)) substr(s, RSTART + 2); return s }
+		BEGIN { while ((getline l < mods) > 0) { m = substr(l, length(mod) + 1); if (m !~ /\001/) id[m] = ++n } }
+		{
+			# sha256sum starts a line with \ when it escaped the name: such a
+			# name is none Go allows in a module.
+			if (substr($0, 1, 1) == "\\" || length($0) < 67) next
+			p = substr($0, 67); m = module(p)
+			if (!(m in id)) next
+			print id[m] "\t" unescape(m) substr(p, length(mod) + length(m) + 1) "\t" substr($0, 1, 64)
+		}' "$work/dep.gohash" | LC_ALL=C sort -t "$tab" -k1,1n -k2,2 >"$work/dep.golines"
+	# A module with anything but regular files is not as Go unpacked it.
+	xargs -0 sh -c 'find -P "$@" -xdev ! -type d ! -type f -print' sh <"$work/dep.gomods" 2>/dev/null >"$work/dep.goodd"
+	rm -f "$work"/dep.gosum.*
+	# One file per module (closed as the next begins: hundreds of modules).
+	awk -F '\t' -v out="$work/dep.gosum." '
+		$1 != last { if (last != "") close(out last); last = $1 }
+		{ print $3 "  " $2 > (out $1) }' "$work/dep.golines"
+	# The summary files' hashes, in one run.
+	find "$work" -maxdepth 1 -name 'dep.gosum.*' -print0 | xargs -0 -r sha256sum >"$work/dep.gosums"
+	awk -v mod="$1/" -v sums="$work/dep.gosums" -v odd="$work/dep.goodd" -v pfx="$work/dep.gosum." "$dep_b64"'
+		{ m = substr($0, length(mod) + 1); if (m ~ /\001/) next; id[m] = ++n; dir[n] = $0; name[n] = m }
+		END {
+			while ((getline l < odd) > 0) for (i = 1; i <= n; i++) if (index(l, dir[i] "/") == 1) bad[i] = 1
+			while ((getline l < sums) > 0) { f = substr(l, 67); i = substr(f, length(pfx) + 1); got[i] = "h1:" b64(substr(l, 1, 64), 0) }
+			for (i = 1; i <= n; i++) {
+				if (bad[i] || !(i in got)) continue
+				# cache/download/MODULE/@v/VERSION.ziphash, both escaped.
+				at = index(name[i], "@"); while ((j = index(substr(name[i], at + 1), "@")) > 0) at += j
+				zh = mod "cache/download/" substr(name[i], 1, at - 1) "/@v/" substr(name[i], at + 1) ".ziphash"
+				want = ""; if ((getline want < zh) > 0) close(zh)
+				if (want == got[i]) print dir[i]
+			}
+		}' "$work/dep.gomods.lines" >"$work/dep.goverified"
+	awk 'FILENAME == ARGV[1] { ok[$0] = 1; next } !($0 in ok)' "$work/dep.goverified" "$work/dep.gomods.lines" | tr '\001' '?' >"$work/dep.gobad"
+	[ -s "$work/dep.gobad" ] && echo "$(show "$1"): $(grep -c . "$work/dep.gobad") module(s) do not hash to what Go recorded when it downloaded them (cache/download), so they were scanned: $(awk -v p="$1/" '{ print substr($0, length(p) + 1) }' "$work/dep.gobad" | join)" >>"$work/dep.notes"
+	# Every file of a verified module is vouched for.
+	[ -s "$work/dep.goverified" ] || return 0
+	lines2nul <"$work/dep.goverified" | xargs -0 sh -c 'find -P "$@" -xdev -type f -print0' sh 2>/dev/null |
+		nul2lines >>"$work/dep.vouched"
+}
+
+# dep_hash PROGRAM LIST: PROGRAM (sha256sum, sha1sum) over the files of the
+# NUL-separated LIST, two processes side by side (two cores), each writing
+# its own file: "HEX  NAME" lines. A name PROGRAM had to escape starts its
+# line with \.
+dep_hash() {
+	rm -f "$work"/dep.h.*
+	# shellcheck disable=SC2016 # expanded by the shell xargs runs
+	xargs -0 -r -P 2 -n 256 sh -c 'p=$1 o=$2; shift 2; exec "$p" -- "$@" >"$o.$$"' sh "$1" "$work/dep.h" <"$2" 2>/dev/null
+	cat "$work"/dep.h.* 2>/dev/null
+	return 0
+}
+
+# dep_b64: an awk function, b64(HEX, URL): HEX as base64, or with URL set as
+# the URL-safe base64 without padding that pip's RECORD uses.
+# shellcheck disable=SC2016 # an awk program
+dep_b64='
+function b64(hex, url,   a, i, j, c, v, nb, s) {
+	a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	if (url) a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	s = ""
+	for (i = 1; i <= length(hex); i += 6) {
+		c = substr(hex, i, 6); nb = length(c) / 2; v = 0
+		for (j = 1; j <= length(c); j++) v = v * 16 + index("0123456789abcdef", substr(c, j, 1)) - 1
+		for (j = nb; j < 3; j++) v = v * 256
+		s = s substr(a, int(v / 262144) % 64 + 1, 1) substr(a, int(v / 4096) % 64 + 1, 1)
+		s = s (nb > 1 ? substr(a, int(v / 64) % 64 + 1, 1) : (url ? "" : "=")) (nb > 2 ? substr(a, v % 64 + 1, 1) : (url ? "" : "="))
+	}
+	return s
+}
+'
+
+dep_pip() {
+	# RECORD: PATH,sha256=HASH,SIZE per file, PATH relative to DIR and
+	# quoted when it holds a comma; the RECORD itself has no hash.
+	: >"$work/dep.pip"
+	for _dr in "$1"/*.dist-info/RECORD; do
+		if [ ! -f "$_dr" ] || [ -L "$_dr" ]; then continue; fi
+		case $_dr in *"$nl"*) continue ;; esac
+		printf '%s\n' "$_dr" >>"$work/dep.vouched"
+		awk -v dir="$1/" '
+			{ line = $0; sub(/\r$/, "", line) }
+			line ~ /^"/ { p = line; sub(/^"/, "", p); sub(/",.*$/, "", p); gsub(/""/, "\"", p); h = line; sub(/^".*",/, "", h) }
+			line !~ /^"/ { p = line; sub(/,.*$/, "", p); h = substr(line, length(p) + 2) }
+			{ sub(/,.*$/, "", h) }
+			h ~ /^sha256=/ && p !~ /^\// && p !~ /(^|\/)[.][.](\/|$)/ { print dir p "\t" substr(h, 8) }
+		' "$_dr" >>"$work/dep.pip"
+	done
+	[ -s "$work/dep.pip" ] || return 0
+	cut -f 1 "$work/dep.pip" | lines2nul >"$work/dep.pipfiles"
+	dep_hash sha256sum "$work/dep.pipfiles" |
+		awk -v rec="$work/dep.pip" "$dep_b64"'
+			FILENAME == rec { t = index($0, "\t"); want[substr($0, 1, t - 1)] = substr($0, t + 1); next }
+			substr($0, 1, 1) != "\\" { f = substr($0, 67); if ((f in want) && b64(substr($0, 1, 64), 1) == want[f]) print f }
+		' "$work/dep.pip" - >>"$work/dep.vouched"
+}
+
+dep_maven() {
+	# FILE.sha1 beside FILE: its first word is FILE's SHA-1.
+	find -P "$1" -xdev -type f -name '*?.sha1' -print0 2>/dev/null | nul2lines | sed 's/[.]sha1$//' >"$work/dep.mvn"
+	lines2nul <"$work/dep.mvn" >"$work/dep.mvnfiles"
+	dep_hash sha1sum "$work/dep.mvnfiles" | awk '
+		substr($0, 1, 1) == "\\" { next }
+		{ f = substr($0, 43); want = ""; if ((getline want < (f ".sha1")) > 0) close(f ".sha1"); split(want, w, /[ \t\r]/)
+		  if (tolower(w[1]) == substr($0, 1, 40)) { print f; print f ".sha1" } }
+	' >>"$work/dep.vouched"
+}
+
+dep_cargo() {
+	# The index and the downloaded archives (registry), the clones (git).
+	find -P "$1" -xdev -type f \( -path "$1/index/*" -o -path "$1/cache/*" -o -path "$1/db/*" \) -print0 2>/dev/null |
+		nul2lines >>"$work/dep.vouched"
+	# Unpacked crates and checkouts: Cargo writes .cargo-ok when done.
+	find -P "$1" -xdev -type f -name .cargo-ok -print0 2>/dev/null | nul2lines | while IFS= read -r _dc; do
+		case $_dc in *"$soh"*) continue ;; esac
+		dep_unchanged "${_dc%/.cargo-ok}" "$_dc"
+	done >>"$work/dep.vouched"
+}
+
+dep_gems() {
+	for _dg in "${1%/gems}"/specifications/*.gemspec; do
+		if [ ! -f "$_dg" ] || [ -L "$_dg" ]; then continue; fi
+		_dn=${_dg##*/}
+		_dd=$1/${_dn%.gemspec}
+		[ -d "$_dd" ] && [ ! -L "$_dd" ] && dep_unchanged "$_dd" "$_dg"
+	done >>"$work/dep.vouched"
+}
+
+dep_composer() {
+	_dj=$1/composer/installed.json
+	# The packages' names, "vendor/name" (an author's name has no /).
+	sed -n 's/^[[:space:]]*"name":[[:space:]]*"\([A-Za-z0-9_.-]*\/[A-Za-z0-9_.-]*\)".*/\1/p' "$_dj" | while IFS= read -r _dp; do
+		[ -d "$1/$_dp" ] && [ ! -L "$1/$_dp" ] && dep_unchanged "$1/$_dp" "$_dj"
+	done >>"$work/dep.vouched"
+}
+
+# secrets, the kinds: what a secret looks like. The prefixes, lengths and
+# alphabets are the facts of the published rule sets of gitleaks
+# (config/gitleaks.toml) and trufflehog (pkg/detectors), written out without
+# their context rules; docs/steps.md#secrets lists each kind.
+
 # secret_any: one extended regular expression that every kind below
 # matches, for grep to pick the candidate lines.
-secret_any='(A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}|[Ss][Ee][Cc][Rr][Ee][Tt]_?[Aa][Cc][Cc][Ee][Ss][Ss]_?[Kk][Ee][Yy]|-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----|PuTTY-User-Key-File-[0-9]|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22}|glpat-[A-Za-z0-9_-]{20}|xox[abposr]-[0-9A-Za-z-]{10}|hooks\.slack\.com/services/|[rs]k_live_[0-9A-Za-z]{24}|AIza[0-9A-Za-z_-]{35}|npm_[A-Za-z0-9]{36}|[A-Za-z][A-Za-z0-9+.-]*://[^/?#@[:space:]"'"'"'<>]+:[^/?#@[:space:]"'"'"'<>]+@'
+secret_any='(A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}|[Ss][Ee][Cc][Rr][Ee][Tt]_?[Aa][Cc][Cc][Ee][Ss][Ss]_?[Kk][Ee][Yy]|-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----|PuTTY-User-Key-File-[0-9]|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22}|gl(pat|ptt|rt|dt)-[A-Za-z0-9_-]{20}|xox[abposr]-[0-9A-Za-z-]{10}|xapp-[0-9]-|hooks\.slack\.com/services/|[rs]k_live_[0-9A-Za-z]{24}|AIza[0-9A-Za-z_-]{35}|npm_[A-Za-z0-9]{36}|"auth"[[:space:]]*:[[:space:]]*"[A-Za-z0-9+/]{8}|"private_key_id"[[:space:]]*:[[:space:]]*"[0-9a-f]{40}"|AccountKey=[A-Za-z0-9+/]{86}==|T3BlbkFJ|sk-ant-(api03|admin01)-|hf_[A-Za-z]{34}|pypi-AgEIcHlwaS5vcmc|SG\.[A-Za-z0-9=_.-]{66}|do[opr]_v1_[a-f0-9]{64}|hv[sb]\.[A-Za-z0-9_-]{90}|\.atlasv1\.|shp(at|ca|pa|ss)_[a-fA-F0-9]{32}|AGE-SECRET-KEY-1|dapi[a-f0-9]{32}|gl(sa|c)_[A-Za-z0-9]{32}|PMAK-[a-fA-F0-9]{24}|dp\.pt\.[A-Za-z0-9]{43}|dckr_(pat|oat)_[A-Za-z0-9_-]{27}|[A-Za-z][A-Za-z0-9+.-]*://[^/?#@[:space:]"'"'"'<>]+:[^/?#@[:space:]"'"'"'<>]+@'
 
 # secret_classify: an awk program over grep -Z -n -H output (the NUL after
 # the file name turned into \001): for each line, the kinds of secret in it,
-# as "FILE:LINE KIND" (a newline in FILE shown as ?), never the text. Files
+# as "FILE:LINE KIND, KIND" (a newline in FILE shown as ?), never the text.
+# It also writes, to the file ENVIRON["SECRET_GROUPS"], one line per hit for
+# the step's summary: RANK<TAB>DIRECTORY<TAB>NAME<TAB>LINE<TAB>KINDS, RANK 1
+# where the path says test, example or documentation, 0 otherwise. Files
 # that match a glob of secrets_allow (in the environment, one per line) are
 # accepted.
-# Placeholders that documentation uses (AWS's EXAMPLE keys, ${VAR}, <var>,
-# "password") are not secrets. Debian's awk (mawk) has no {n} in regular
-# expressions: rep() writes them out.
+# Placeholders that documentation uses are not secrets: AWS's EXAMPLE keys,
+# Azurite's published development key, and in URLs a password that is a
+# template (${VAR}, <var>, {{var}}, %s), a word documentation uses for one,
+# or any password for a host that is reserved for documentation. Debian's
+# awk (mawk) has no {n} in regular expressions: rep() writes them out.
 # shellcheck disable=SC2016 # an awk program
 secret_classify='
 function rep(c, n,   s) { s = ""; while (n-- > 0) s = s c; return s }
@@ -2925,17 +3268,49 @@ function glob(p, s,   r, i, c) {
 	}
 	return s ~ ("^" r "$")
 }
+# placeholder(user, pass, host): the credentials of a URL that documents a
+# form rather than holds a secret.
+function placeholder(user, pass, host,   p) {
+	p = tolower(pass)
+	if (pass ~ /^([$<{%]|[*]+$|[xX]+$|[.][.][.])/) return 1
+	if (p ~ /^(pass|password|passwd|pwd|secret|changeme|example|test|foo|bar|baz|dummy|fake|placeholder|mypassword|yourpassword|your_password|your-password)$/) return 1
+	host = tolower(host)
+	return host ~ /(^|[.])example[.](com|net|org)$/ || host ~ /[.](example|test|invalid|localhost)$/ || host ~ /^(example|invalid)$/
+}
 BEGIN {
 	n = split(ENVIRON["AMI_HARDEN_SECRETS_ALLOW"], allowed, "\n")
+	groups = ENVIRON["SECRET_GROUPS"]
+	edge = "(^|[^A-Za-z0-9_])"
 	aws_id = "(A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)" rep("[A-Z0-9]", 16)
 	aws_id_longer = "[A-Z0-9](A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)" rep("[A-Z0-9]", 16) "|(A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)" rep("[A-Z0-9]", 17)
 	aws_secret = "[Ss][Ee][Cc][Rr][Ee][Tt]_?[Aa][Cc][Cc][Ee][Ss][Ss]_?[Kk][Ee][Yy][^A-Za-z0-9/+=]*" rep("[A-Za-z0-9/+=]", 40)
-	github = "gh[pousr]_" rep("[A-Za-z0-9]", 36) "|github_pat_" rep("[A-Za-z0-9_]", 22)
-	gitlab = "glpat-" rep("[A-Za-z0-9_-]", 20)
-	slack = "xox[abposr]-" rep("[0-9A-Za-z-]", 10) "|hooks[.]slack[.]com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+"
-	stripe = "[rs]k_live_" rep("[0-9A-Za-z]", 24)
-	google = "AIza" rep("[0-9A-Za-z_-]", 35)
-	npm = "npm_" rep("[A-Za-z0-9]", 36)
+	# Each kind: its name, then its expression.
+	k = 0
+	kind[++k] = "GitHub token";        re[k] = "gh[pousr]_" rep("[A-Za-z0-9]", 36) "|github_pat_" rep("[A-Za-z0-9_]", 22)
+	kind[++k] = "GitLab token";        re[k] = "gl(pat|rt|dt)-" rep("[A-Za-z0-9_-]", 20) "|glptt-" rep("[0-9a-f]", 40)
+	kind[++k] = "Slack token";         re[k] = "xox[abposr]-" rep("[0-9A-Za-z-]", 10) "|xapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]+|hooks[.]slack[.]com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+"
+	kind[++k] = "Stripe key";          re[k] = "[rs]k_live_" rep("[0-9A-Za-z]", 24)
+	kind[++k] = "Google API key";      re[k] = "AIza" rep("[0-9A-Za-z_-]", 35)
+	kind[++k] = "npm token";           re[k] = "npm_" rep("[A-Za-z0-9]", 36)
+	kind[++k] = "registry auth";       re[k] = "\"auth\"[ \t]*:[ \t]*\"" rep("[A-Za-z0-9+/]", 8) "[A-Za-z0-9+/]*=?=?\""
+	kind[++k] = "Google service account key"; re[k] = "\"private_key_id\"[ \t]*:[ \t]*\"" rep("[0-9a-f]", 40) "\""
+	kind[++k] = "Azure storage key";   re[k] = "AccountKey=" rep("[A-Za-z0-9+/]", 86) "=="
+	kind[++k] = "OpenAI API key";      re[k] = "sk-(proj|svcacct|admin)-" rep("[A-Za-z0-9_-]", 58) "[A-Za-z0-9_-]*T3BlbkFJ" rep("[A-Za-z0-9_-]", 58) "|sk-" rep("[A-Za-z0-9]", 20) "T3BlbkFJ" rep("[A-Za-z0-9]", 20)
+	kind[++k] = "Anthropic API key";   re[k] = "sk-ant-(api03|admin01)-" rep("[A-Za-z0-9_-]", 93) "AA"
+	kind[++k] = "Hugging Face token";  re[k] = edge "hf_" rep("[A-Za-z]", 34)
+	kind[++k] = "PyPI token";          re[k] = "pypi-AgEIcHlwaS5vcmc" rep("[A-Za-z0-9_-]", 50)
+	kind[++k] = "SendGrid key";        re[k] = edge "SG[.]" rep("[A-Za-z0-9=_.-]", 66)
+	kind[++k] = "DigitalOcean token";  re[k] = "do[opr]_v1_" rep("[a-f0-9]", 64)
+	kind[++k] = "Vault token";         re[k] = "hvs[.]" rep("[A-Za-z0-9_-]", 90) "|hvb[.]" rep("[A-Za-z0-9_-]", 138)
+	kind[++k] = "Terraform Cloud token"; re[k] = rep("[A-Za-z0-9]", 14) "[.]atlasv1[.]" rep("[A-Za-z0-9_=-]", 60)
+	kind[++k] = "Shopify token";       re[k] = "shp(at|ca|pa|ss)_" rep("[a-fA-F0-9]", 32)
+	kind[++k] = "age secret key";      re[k] = "AGE-SECRET-KEY-1" rep("[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]", 58)
+	kind[++k] = "Databricks token";    re[k] = edge "dapi" rep("[a-f0-9]", 32)
+	kind[++k] = "Grafana token";       re[k] = edge "(glsa_" rep("[A-Za-z0-9]", 32) "_" rep("[A-Fa-f0-9]", 8) "|glc_" rep("[A-Za-z0-9+/]", 32) ")"
+	kind[++k] = "Postman key";         re[k] = "PMAK-" rep("[a-fA-F0-9]", 24) "-" rep("[a-fA-F0-9]", 34)
+	kind[++k] = "Doppler token";       re[k] = "dp[.]pt[.]" rep("[A-Za-z0-9]", 43)
+	kind[++k] = "Docker Hub token";    re[k] = "dckr_(pat|oat)_" rep("[A-Za-z0-9_-]", 27)
+	nk = k
 }
 {
 	i = index($0, "\001")
@@ -2948,23 +3323,31 @@ BEGIN {
 	if (t ~ aws_secret && t !~ /EXAMPLEKEY/) kinds = kinds ", AWS secret access key"
 	if (t ~ /-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----/) kinds = kinds ", private key"
 	if (t ~ /PuTTY-User-Key-File-[0-9]/) kinds = kinds ", PuTTY private key"
-	if (t ~ github) kinds = kinds ", GitHub token"
-	if (t ~ gitlab) kinds = kinds ", GitLab token"
-	if (t ~ slack) kinds = kinds ", Slack token"
-	if (t ~ stripe) kinds = kinds ", Stripe key"
-	if (t ~ google) kinds = kinds ", Google API key"
-	if (t ~ npm) kinds = kinds ", npm token"
+	for (k = 1; k <= nk; k++) {
+		if (t !~ re[k]) continue
+		# Azurite, the Azure storage emulator, publishes its key.
+		if (kind[k] == "Azure storage key" && t ~ /devstoreaccount1/) continue
+		kinds = kinds ", " kind[k]
+	}
 	u = t
 	while (match(u, /[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\/?#@ \t"\047<>]+:[^\/?#@ \t"\047<>]+@/)) {
 		cred = substr(u, RSTART, RLENGTH); u = substr(u, RSTART + RLENGTH)
-		sub(/^[^:]*:\/\//, "", cred); pass = cred; sub(/^[^:]*:/, "", pass); sub(/@$/, "", pass)
-		if (pass ~ /^([$<{%]|[*]+$|[xX]+$|[.][.][.]|password$|passwd$|pass$|secret$|PASSWORD$)/) continue
+		sub(/^[^:]*:\/\//, "", cred); user = cred; sub(/:.*/, "", user)
+		pass = substr(cred, length(user) + 2); sub(/@$/, "", pass)
+		host = u; sub(/[\/:?#@ \t"\047<>].*/, "", host)
+		if (placeholder(user, pass, host)) continue
 		kinds = kinds ", URL with a password"
 		break
 	}
 	if (kinds == "") next
 	gsub(/\n/, "?", file)
 	print file ":" line " " substr(kinds, 3)
+	if (groups == "") next
+	dir = file; sub(/[^\/]*$/, "", dir); base = substr(file, length(dir) + 1)
+	rank = (file ~ /\/(tests?|testdata|__tests__|spec|fixtures?|examples?|docs?|samples?|demo)\// ||
+		base ~ /^(README|CHANGELOG|CHANGES|HISTORY|NEWS)|[.](md|rst|html?)$|_test[.]go$|[.](test|spec)[.][jt]s$/) ? 1 : 0
+	gsub(/\t/, "?", dir); gsub(/\t/, "?", base)
+	print rank "\t" dir "\t" base "\t" line "\t" substr(kinds, 3) > groups
 }'
 
 # logs: rotated logs and the journal are overwritten and deleted; every other

@@ -9,9 +9,9 @@
 #
 # Scanned: /etc, /root, every home, /opt, /srv, /usr/local and /var, but not
 # package databases and caches (only packaged files), logs (the logs step
-# empties them next) or /var/tmp (emptied by temp). Binary files, links and
-# other mounts are skipped. The patterns take their facts (prefixes, lengths,
-# alphabets) from the published rule sets of gitleaks and trufflehog.
+# empties them next) or /var/tmp (emptied by temp), nor what a package
+# manager installed and still vouches for (secrets.deps.sh). Binary files,
+# links and other mounts are skipped. The kinds: secrets.kinds.sh.
 step_secrets() {
 	# GNU grep (-I skips binary files, -Z ends names with a NUL), by its
 	# path: busybox's shell would run its own grep, which has neither.
@@ -23,25 +23,44 @@ step_secrets() {
 		report secrets failed "GNU grep (for -I and -Z) is needed to scan for stray secrets; install it or skip this step"
 		return
 	fi
+	soh=$(printf '\001')
+	_start=$(now_ms)
 	secret_roots | awk '!seen[$0]++' >"$work/secret.roots"
+	: >"$work/secret.files"
+	: >"$work/dep.trees"
+	: >"$work/dep.vouched"
+	: >"$work/dep.notes"
+	tr '\n' '\0' <"$work/secret.roots" >"$work/dep.cands"
+	_depth=""
 	# The trees, walked without following links or leaving their file
-	# systems, then grep over the files: one grep for every pattern.
-	tr '\n' '\0' <"$work/secret.roots" |
-		xargs -0 sh -c 'find -P "$@" -xdev \( -type d \( -path /var/lib/dpkg -o -path /var/lib/apt -o \
-			-path /var/cache -o -path /var/lib/rpm -o -path /var/lib/dnf -o -path /var/lib/yum -o \
-			-path /var/lib/apk -o -path /var/log -o -path /var/tmp -o -path /var/lib/cloud -o \
-			-path /var/lib/docker -o -path /var/lib/containers \) -prune \) -o \( -type f -print0 \)' sh \
-		2>/dev/null >"$work/secret.files"
+	# systems; a directory that may be a dependency tree is set aside, and
+	# walked like any other when no package manager's record speaks for it.
+	while [ -s "$work/dep.cands" ]; do
+		secret_walk $_depth <"$work/dep.cands" >"$work/secret.found"
+		_depth=-mindepth
+		"$_grep" -z -v -E "$dep_names" "$work/secret.found" >>"$work/secret.files"
+		"$_grep" -z -E "$dep_names" "$work/secret.found" | nul2lines | while IFS= read -r _c; do
+			if [ -d "$_c" ] && [ ! -L "$_c" ] && dep_tree "$_c"; then
+				printf '%s\n' "$_c" >>"$work/dep.trees"
+			elif [ -d "$_c" ] && [ ! -L "$_c" ]; then
+				printf '%s\0' "$_c"
+			else
+				printf '%s\0' "$_c" >>"$work/secret.files"
+			fi
+		done >"$work/dep.cands"
+	done
+	secret_unvouched
 	_files=$(count0 "$work/secret.files")
 	_bytes=$(xargs -0 -r wc -c -- <"$work/secret.files" 2>/dev/null | awk '$2 != "total" { n += $1 } END { print n + 0 }')
-	_start=$(now_ms)
 	# grep -Z ends the file name with a NUL: any name, then "LINE:TEXT".
 	# -D skip: a file swapped for a FIFO since the listing must not hang it.
 	# grep's own errors (a file it could not read) fail the step: a file
 	# not read is a file not known to be clean. One that vanished since the
 	# listing is no such file.
+	: >"$work/secret.groups"
 	if ! xargs -0 -r "$_grep" -I -D skip -n -H -Z -E -e "$secret_any" -- <"$work/secret.files" 2>"$work/secret.err" |
-		tr '\0' '\001' | AMI_HARDEN_SECRETS_ALLOW=$AMI_HARDEN_SECRETS_ALLOW awk "$secret_classify" >"$work/secret.hits"; then
+		tr '\0' '\001' | AMI_HARDEN_SECRETS_ALLOW=$AMI_HARDEN_SECRETS_ALLOW SECRET_GROUPS=$work/secret.groups \
+		awk "$secret_classify" >"$work/secret.hits"; then
 		report secrets failed "the scan did not finish (the patterns or secrets_allow could not be read); nothing is known about stray secrets"
 		return
 	fi
@@ -50,17 +69,98 @@ step_secrets() {
 		return
 	fi
 	_ms=$(($(now_ms) - _start))
-	_scanned="scanned $_files files, $(awk -v b="$_bytes" 'BEGIN { printf "%.1f", b / 1048576 }') MiB, in ${_ms} ms"
+	_scanned="scanned $_files files, $(awk -v b="$_bytes" 'BEGIN { printf "%.1f", b / 1048576 }') MiB, in ${_ms} ms$(secret_skipped)"
+	# Every stray secret is a finding, in both modes: the report files get
+	# the whole list; Packer's output shows the first of them.
+	findings_from secrets "$work/secret.hits" '%s'
+	while IFS= read -r _n; do note secrets "$_n"; done <"$work/dep.notes"
 	if [ "$audit" ]; then
-		findings_from secrets "$work/secret.hits" '%s'
 		audit_result secrets "no stray secret found ($_scanned)"
-		return
-	fi
-	if [ -s "$work/secret.hits" ]; then
-		report secrets failed "$(grep -c . "$work/secret.hits") stray secret(s): $(join <"$work/secret.hits"); remove them from the image, or accept a known file with secrets_allow ($_scanned)"
+	elif [ -s "$work/secret.hits" ]; then
+		report secrets failed "$(secret_summary); remove them from the image, or accept a known file with secrets_allow ($_scanned)"
 	else
 		report secrets ok "no stray secret found ($_scanned)"
 	fi
+}
+
+# secret_walk [-mindepth]: walk the NUL-separated directories on stdin:
+# regular files and the directories that may be dependency trees (dep_names)
+# on stdout, NUL-separated; with -mindepth, below the directories only.
+secret_walk() {
+	_sw_min=""
+	[ "${1:-}" = -mindepth ] && _sw_min="-mindepth 1"
+	# shellcheck disable=SC2016 # expanded by the shell xargs runs
+	xargs -0 -r sh -c 'min=$1 nl=$2; shift 2
+		# shellcheck disable=SC2086 # $min is one option and its value, or nothing
+		find -P "$@" -xdev $min \( -type d \( -path /var/lib/dpkg -o -path /var/lib/apt -o \
+			-path /var/cache -o -path /var/lib/rpm -o -path /var/lib/dnf -o -path /var/lib/yum -o \
+			-path /var/lib/apk -o -path /var/log -o -path /var/tmp -o -path /var/lib/cloud -o \
+			-path /var/lib/docker -o -path /var/lib/containers \) -prune \) -o \
+			\( -type d ! -path "*$nl*" \( -name node_modules -o -name site-packages -o -name dist-packages -o \
+			-name vendor -o -name gems -o -path "*/pkg/mod" -o -path "*/.m2/repository" -o \
+			-path "*/.cargo/registry" -o -path "*/.cargo/git" \) -prune -print0 \) -o \( -type f -print0 \)' \
+		sh "$_sw_min" "$nl" 2>/dev/null
+}
+
+# dep_names: the directories secret_walk sets aside (grep -E).
+dep_names='/(node_modules|site-packages|dist-packages|vendor|gems)$|/pkg/mod$|/[.]m2/repository$|/[.]cargo/(registry|git)$'
+
+# secret_unvouched: the files of the dependency trees ($work/dep.trees) that
+# their package managers do not vouch for ($work/dep.vouched) join the
+# files to scan; $work/dep.skipped counts the others. Where a name in the
+# trees holds \001 (which carries a newline through the line lists), nothing
+# is passed over.
+secret_unvouched() {
+	echo 0 0 >"$work/dep.skipped"
+	[ -s "$work/dep.trees" ] || return 0
+	tr '\n' '\0' <"$work/dep.trees" | xargs -0 sh -c 'find -P "$@" -xdev -type f -print0' sh 2>/dev/null >"$work/dep.all"
+	if "$_grep" -q -z -F "$soh" "$work/dep.all"; then
+		cat "$work/dep.all" >>"$work/secret.files"
+		: >"$work/dep.trees"
+		return 0
+	fi
+	nul2lines <"$work/dep.all" | awk -v vouched="$work/dep.vouched" -v trees="$work/dep.trees" -v skipped="$work/dep.skipped" '
+		BEGIN { while ((getline l < vouched) > 0) v[l] = 1; while ((getline l < trees) > 0) tree[++nt] = l }
+		($0 in v) {
+			n++
+			for (i = 1; i <= nt; i++) if (index($0, tree[i] "/") == 1) used[i] = 1
+			next
+		}
+		{ print }
+		END { for (i in used) m++; print n + 0, m + 0 > skipped }
+	' | lines2nul >>"$work/secret.files"
+}
+
+# secret_skipped: "; skipped N files in M dependency trees", or nothing.
+secret_skipped() {
+	read -r _sk_n _sk_m <"$work/dep.skipped"
+	[ "$_sk_n" -gt 0 ] && printf '; skipped %s files in %s dependency trees' "$_sk_n" "$_sk_m"
+	return 0
+}
+
+# secret_summary: the stray secrets for the step's line: the count, then the
+# files by directory, those whose paths do not say test, example or
+# documentation first, at most 20 files.
+secret_summary() {
+	LC_ALL=C sort -t "$tab" -k1,1n -k2,2 -k3,3 -k4,4n "$work/secret.groups" | awk -F '\t' '
+		{
+			f = $2 SUBSEP $3
+			if (!(f in seen)) { seen[f] = ++nf; dir[nf] = $2; base[nf] = $3; rank[nf] = $1 }
+			i = seen[f]; hits++
+			nk = split($5, ks, ", ")
+			for (k = 1; k <= nk; k++) if (!((i, ks[k]) in has)) { has[i, ks[k]] = 1; kinds[i] = kinds[i] (kinds[i] == "" ? "" : ", ") ks[k] }
+		}
+		END {
+			for (i = 1; i <= nf; i++) tests += rank[i]
+			s = hits " stray secret(s) in " nf " file(s)" (tests ? " (" tests " of them test, example or documentation files)" : "") ": "
+			for (i = 1; i <= nf && i <= 20; i++) {
+				if (i == 1 || dir[i] != dir[i - 1]) s = s (i > 1 ? "; " : "") dir[i] ": "
+				else s = s ", "
+				s = s base[i] " (" kinds[i] ")"
+			}
+			if (nf > 20) s = s "; and " (nf - 20) " more file(s)"
+			printf "%s; each with its line and kind in the findings (report_file and junit_file have them all)", s
+		}'
 }
 
 # now_ms: milliseconds since the epoch (seconds times 1000 where date has
@@ -83,72 +183,3 @@ secret_roots() {
 		printf '%s\n' "$_sr"
 	done
 }
-
-# secret_any: one extended regular expression that every kind below
-# matches, for grep to pick the candidate lines.
-secret_any='(A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}|[Ss][Ee][Cc][Rr][Ee][Tt]_?[Aa][Cc][Cc][Ee][Ss][Ss]_?[Kk][Ee][Yy]|-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----|PuTTY-User-Key-File-[0-9]|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22}|glpat-[A-Za-z0-9_-]{20}|xox[abposr]-[0-9A-Za-z-]{10}|hooks\.slack\.com/services/|[rs]k_live_[0-9A-Za-z]{24}|AIza[0-9A-Za-z_-]{35}|npm_[A-Za-z0-9]{36}|[A-Za-z][A-Za-z0-9+.-]*://[^/?#@[:space:]"'"'"'<>]+:[^/?#@[:space:]"'"'"'<>]+@'
-
-# secret_classify: an awk program over grep -Z -n -H output (the NUL after
-# the file name turned into \001): for each line, the kinds of secret in it,
-# as "FILE:LINE KIND" (a newline in FILE shown as ?), never the text. Files
-# that match a glob of secrets_allow (in the environment, one per line) are
-# accepted.
-# Placeholders that documentation uses (AWS's EXAMPLE keys, ${VAR}, <var>,
-# "password") are not secrets. Debian's awk (mawk) has no {n} in regular
-# expressions: rep() writes them out.
-# shellcheck disable=SC2016 # an awk program
-secret_classify='
-function rep(c, n,   s) { s = ""; while (n-- > 0) s = s c; return s }
-function glob(p, s,   r, i, c) {
-	r = ""
-	for (i = 1; i <= length(p); i++) {
-		c = substr(p, i, 1)
-		if (c == "*") r = r ".*"
-		else if (c == "?") r = r "."
-		else if (c ~ /[A-Za-z0-9_\/-]/) r = r c
-		else if (c == "^" || c == "\\" || c == "[" || c == "]") r = r "\\" c
-		else r = r "[" c "]"
-	}
-	return s ~ ("^" r "$")
-}
-BEGIN {
-	n = split(ENVIRON["AMI_HARDEN_SECRETS_ALLOW"], allowed, "\n")
-	aws_id = "(A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)" rep("[A-Z0-9]", 16)
-	aws_id_longer = "[A-Z0-9](A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)" rep("[A-Z0-9]", 16) "|(A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)" rep("[A-Z0-9]", 17)
-	aws_secret = "[Ss][Ee][Cc][Rr][Ee][Tt]_?[Aa][Cc][Cc][Ee][Ss][Ss]_?[Kk][Ee][Yy][^A-Za-z0-9/+=]*" rep("[A-Za-z0-9/+=]", 40)
-	github = "gh[pousr]_" rep("[A-Za-z0-9]", 36) "|github_pat_" rep("[A-Za-z0-9_]", 22)
-	gitlab = "glpat-" rep("[A-Za-z0-9_-]", 20)
-	slack = "xox[abposr]-" rep("[0-9A-Za-z-]", 10) "|hooks[.]slack[.]com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+"
-	stripe = "[rs]k_live_" rep("[0-9A-Za-z]", 24)
-	google = "AIza" rep("[0-9A-Za-z_-]", 35)
-	npm = "npm_" rep("[A-Za-z0-9]", 36)
-}
-{
-	i = index($0, "\001")
-	if (!i) next
-	file = substr($0, 1, i - 1); rest = substr($0, i + 1)
-	line = rest; sub(/:.*/, "", line); t = substr(rest, length(line) + 2)
-	for (a = 1; a <= n; a++) if (allowed[a] != "" && glob(allowed[a], file)) next
-	kinds = ""
-	if (t ~ aws_id && t !~ /EXAMPLE/ && t !~ aws_id_longer) kinds = kinds ", AWS access key id"
-	if (t ~ aws_secret && t !~ /EXAMPLEKEY/) kinds = kinds ", AWS secret access key"
-	if (t ~ /-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----/) kinds = kinds ", private key"
-	if (t ~ /PuTTY-User-Key-File-[0-9]/) kinds = kinds ", PuTTY private key"
-	if (t ~ github) kinds = kinds ", GitHub token"
-	if (t ~ gitlab) kinds = kinds ", GitLab token"
-	if (t ~ slack) kinds = kinds ", Slack token"
-	if (t ~ stripe) kinds = kinds ", Stripe key"
-	if (t ~ google) kinds = kinds ", Google API key"
-	if (t ~ npm) kinds = kinds ", npm token"
-	u = t
-	while (match(u, /[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\/?#@ \t"\047<>]+:[^\/?#@ \t"\047<>]+@/)) {
-		cred = substr(u, RSTART, RLENGTH); u = substr(u, RSTART + RLENGTH)
-		sub(/^[^:]*:\/\//, "", cred); pass = cred; sub(/^[^:]*:/, "", pass); sub(/@$/, "", pass)
-		if (pass ~ /^([$<{%]|[*]+$|[xX]+$|[.][.][.]|password$|passwd$|pass$|secret$|PASSWORD$)/) continue
-		kinds = kinds ", URL with a password"
-		break
-	}
-	if (kinds == "") next
-	gsub(/\n/, "?", file)
-	print file ":" line " " substr(kinds, 3)
-}'
