@@ -28,7 +28,9 @@ type reportDoc struct {
 	Steps []struct {
 		Name     string   `json:"name"`
 		Status   string   `json:"status"`
+		Detail   string   `json:"detail"`
 		Findings []string `json:"findings"`
+		Notes    []string `json:"notes"`
 	} `json:"steps"`
 }
 

@@ -60,25 +60,29 @@ build {
 
 const amiHardenBlock = `provisioner "ami-harden" {}`
 
-// benchPattern is where the hand-written cleanup and the floor find the
-// secrets step's own pattern (secret_any in provisioner/script/linux/
-// steps/secrets.sh) for their plain grep -rIlE: the same patterns over the same
-// trees. In /run, which that grep does not scan.
+// benchPattern is where the hand-written cleanup, the floor and the
+// application image's plain grep find the secrets step's own pattern
+// (secret_any in provisioner/script/linux/steps/secrets.kinds.sh) for their
+// grep -rIlE: the same patterns over the same trees. In /run, which that grep
+// does not scan.
 const benchPattern = "run/ami-harden-bench-pattern"
 
 // writePattern puts the secrets step's pattern into tg for the shell
 // cleanup or the floor.
 func writePattern(t *testing.T, tg *target) {
 	t.Helper()
-	b := mustRead(t, filepath.Join(benchDir, "..", "..", "provisioner", "script", "linux", "steps", "secrets.sh"))
+	b := mustRead(t, filepath.Join(benchDir, "..", "..", "provisioner", "script", "linux", "steps", "secrets.kinds.sh"))
 	m := regexp.MustCompile(`(?m)^secret_any='((?:[^']|'"'"')*)'$`).FindSubmatch(b)
-	require.NotNil(t, m, "secret_any not found in secrets.sh")
+	require.NotNil(t, m, "secret_any not found in secrets.kinds.sh")
 	pattern := strings.ReplaceAll(string(m[1]), `'"'"'`, `'`)
 	require.NoError(t, os.WriteFile(tg.Path(benchPattern), []byte(pattern+"\n"), 0o644))
 }
 
 // scanRate is the secrets step's throughput, from its detail line.
 var scanDetail = regexp.MustCompile(`scanned ([0-9]+) files, ([0-9.]+) MiB, in ([0-9]+) ms`)
+
+// appDetail is the secrets step's detail on the application image.
+var appDetail = regexp.MustCompile(`scanned ([0-9]+) files, ([0-9.]+) MiB, in ([0-9]+) ms; skipped ([0-9]+) files in ([0-9]+) dependency trees`)
 
 // shellBlock runs the hand-written cleanup (build passes its path).
 const shellBlock = `provisioner "shell" {
@@ -250,6 +254,43 @@ func TestBench(t *testing.T) {
 		scaling = append(scaling, scaled{f, median(hardens), median(floors), medianFloat(ratios)})
 	}
 
+	// 3. Application image (test/rig/app.sh: node_modules, a Python venv, a
+	// Go module cache): the secrets step alone against a plain grep -rIlE of
+	// its own pattern over the same trees, on the same image, in turn.
+	const appRuns = 3
+	var appScans, appGreps []time.Duration
+	var appScan []string
+	for i := 0; i < appRuns; i++ {
+		a := appTarget(t, false)
+		writePattern(t, a)
+		scanOnce := func() {
+			_, log := build(t, a, `provisioner "ami-harden" {
+    steps         = ["secrets"]
+    secrets_allow = ["/etc/ssh/ssh_host_*", "/etc/ssl/private/*"]
+  }`)
+			m := appDetail.FindStringSubmatch(log)
+			require.NotNil(t, m, "no scan detail in the secrets step's line")
+			ms, _ := strconv.Atoi(m[3])
+			appScans, appScan = append(appScans, time.Duration(ms)*time.Millisecond), m
+		}
+		grepOnce := func() {
+			start := time.Now()
+			out, err := exec.Command("chroot", a.Dir, "/bin/sh", "-c", "grep -rIlE -f /"+benchPattern+
+				" /etc /root /opt /srv /usr/local /var /home >/dev/null; [ $? -le 1 ]").CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			appGreps = append(appGreps, time.Since(start))
+		}
+		if i%2 == 0 {
+			scanOnce()
+			grepOnce()
+		} else {
+			grepOnce()
+			scanOnce()
+		}
+		a.rig("destroy", a.Dir)
+		t.Logf("application image run %d: secrets step %s, grep -rIlE %s", i+1, appScans[i], appGreps[i].Round(time.Millisecond))
+	}
+
 	winBytes, err := os.Stat(filepath.Join(rig, "..", "..", "provisioner", "testdata", "default-windows.ps1"))
 	require.NoError(t, err)
 
@@ -279,6 +320,17 @@ func TestBench(t *testing.T) {
 			mib*1.048576/max(ms/1000, 0.001))
 		row("")
 	}
+	if appScan != nil {
+		scanned, _ := strconv.Atoi(appScan[1])
+		skipped, _ := strconv.Atoi(appScan[4])
+		mib, _ := strconv.ParseFloat(appScan[2], 64)
+		row("| application image (median of %d runs, in turn) | files scanned | MiB scanned | files skipped (dependency trees) | time |", appRuns)
+		row("|---|---|---|---|---|")
+		row("| secrets step | %d | %.1f | %d of %d (%.0f%%) in %s trees | %s |", scanned, mib, skipped, scanned+skipped,
+			100*float64(skipped)/float64(scanned+skipped), appScan[5], median(appScans))
+		row("| grep -rIlE of its pattern, same trees | every file | | none | %s |", median(appGreps).Round(time.Millisecond))
+		row("")
+	}
 	row("Windows: the default script uploads %d bytes (provisioner/testdata/default-windows.ps1).", winBytes.Size())
 	fmt.Println()
 	fmt.Print(table.String())
@@ -287,6 +339,7 @@ func TestBench(t *testing.T) {
 	require.LessOrEqual(t, ratio, 1.0, "ami-harden is slower than the hand-written cleanup")
 	require.LessOrEqual(t, sessions(oursLog), 2)
 	require.Equal(t, 1, uploads(oursLog))
+	require.LessOrEqual(t, median(appScans), median(appGreps), "on the application image the secrets step takes longer than a plain grep")
 	last := scaling[len(scaling)-1]
 	require.LessOrEqual(t, last.ratio, 1.3, "the large image takes more than 1.3 times the floor")
 }
