@@ -57,6 +57,8 @@ func classify(t *testing.T, lines []string) []string {
 		if l == "" {
 			continue
 		}
+		rank, l, ok := strings.Cut(l, "\t")
+		require.True(t, ok && (rank == "0" || rank == "1"), "no rank: %q", l)
 		var i int
 		_, err := fmt.Sscanf(filepath.Base(l), "f%03d.txt:1", &i)
 		require.NoError(t, err, l)
@@ -367,4 +369,30 @@ func TestDepTreeCargoGemsComposer(t *testing.T) {
 	vouched, notes := depTree(t, root, filepath.Join(root, "app/vendor"))
 	assert.Empty(t, vouched)
 	assert.Equal(t, "not a dependency tree", notes)
+}
+
+// The step's failure names files by directory, those whose paths do not
+// say test, example or documentation first, with the count of each; the
+// findings come in that order too.
+func TestSecretSummary(t *testing.T) {
+	root := t.TempDir()
+	key := "-----BEGIN PRIVATE KEY-----\n"
+	aws := "AWS_ACCESS_KEY_ID=AKIA" + strings.Repeat("Q7", 8) + "\n"
+	write(t, root, map[string]string{
+		"lib/test/fixture.pem": key, "lib/README.md": key, "app/.env": aws + aws, "app/key.pem": key, "srv/tls.key": key,
+	}, time.Now())
+	work := t.TempDir()
+	out := runSh(t, shellFuncs(t, work)+withoutDirective(file("linux/steps/secrets.sh"))+
+		"\nfind "+Quote(root)+" -type f -print0 | xargs -0 grep -I -n -H -Z -E -e \"$secret_any\" -- | tr '\\0' '\\001' |"+
+		" SECRET_GROUPS=$work/secret.groups AMI_HARDEN_SECRETS_ALLOW= awk \"$secret_classify\" | sort -s -t \"$tab\" -k1,1n | cut -f 2-\n"+
+		"echo ==\nsecret_summary\n")
+	hits, summary, _ := strings.Cut(out, "==\n")
+	lines := strings.Split(strings.TrimSpace(hits), "\n")
+	require.Len(t, lines, 6)
+	assert.True(t, strings.HasPrefix(lines[4], root+"/lib/"), "the test and documentation files last: %q", lines)
+	assert.True(t, strings.HasPrefix(lines[5], root+"/lib/"), "the test and documentation files last: %q", lines)
+	assert.Equal(t, "6 stray secret(s) in 5 file(s) (2 of them test, example or documentation files): "+
+		root+"/app/: .env (AWS access key id), key.pem (private key); "+root+"/srv/: tls.key (private key); "+
+		root+"/lib/: README.md (private key); "+root+"/lib/test/: fixture.pem (private key); "+
+		"each with its line and kind in the findings (report_file and junit_file have them all)", summary)
 }

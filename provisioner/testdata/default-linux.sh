@@ -2870,7 +2870,7 @@ step_secrets() {
 	: >"$work/secret.groups"
 	if ! xargs -0 -r "$_grep" -I -D skip -n -H -Z -E -e "$secret_any" -- <"$work/secret.files" 2>"$work/secret.err" |
 		tr '\0' '\001' | AMI_HARDEN_SECRETS_ALLOW=$AMI_HARDEN_SECRETS_ALLOW SECRET_GROUPS=$work/secret.groups \
-		awk "$secret_classify" >"$work/secret.hits"; then
+		awk "$secret_classify" >"$work/secret.ranked"; then
 		report secrets failed "the scan did not finish (the patterns or secrets_allow could not be read); nothing is known about stray secrets"
 		return
 	fi
@@ -2878,6 +2878,8 @@ step_secrets() {
 		report secrets failed "the scan could not read every file: $(grep -v 'No such file or directory' "$work/secret.err" | head -n 3 | join)"
 		return
 	fi
+	# Those that do not look like tests or examples first, in the order found.
+	sort -s -t "$tab" -k1,1n "$work/secret.ranked" | cut -f 2- >"$work/secret.hits"
 	_ms=$(($(now_ms) - _start))
 	_scanned="scanned $_files files, $(awk -v b="$_bytes" 'BEGIN { printf "%.1f", b / 1048576 }') MiB, in ${_ms} ms$(secret_skipped)"
 	# Every stray secret is a finding, in both modes: the report files get
@@ -3242,10 +3244,11 @@ secret_any='(A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}|[Ss][Ee][Cc][Rr][Ee][T
 
 # secret_classify: an awk program over grep -Z -n -H output (the NUL after
 # the file name turned into \001): for each line, the kinds of secret in it,
-# as "FILE:LINE KIND, KIND" (a newline in FILE shown as ?), never the text.
+# as "RANK<TAB>FILE:LINE KIND, KIND" (a newline in FILE shown as ?), never
+# the text; RANK is 1 where the path says test, example or documentation, 0
+# otherwise.
 # It also writes, to the file ENVIRON["SECRET_GROUPS"], one line per hit for
-# the step's summary: RANK<TAB>DIRECTORY<TAB>NAME<TAB>LINE<TAB>KINDS, RANK 1
-# where the path says test, example or documentation, 0 otherwise. Files
+# the step's summary: RANK<TAB>DIRECTORY<TAB>NAME<TAB>LINE<TAB>KINDS. Files
 # that match a glob of secrets_allow (in the environment, one per line) are
 # accepted.
 # Placeholders that documentation uses are not secrets: AWS's EXAMPLE keys,
@@ -3341,11 +3344,11 @@ BEGIN {
 	}
 	if (kinds == "") next
 	gsub(/\n/, "?", file)
-	print file ":" line " " substr(kinds, 3)
-	if (groups == "") next
 	dir = file; sub(/[^\/]*$/, "", dir); base = substr(file, length(dir) + 1)
 	rank = (file ~ /\/(tests?|testdata|__tests__|spec|fixtures?|examples?|docs?|samples?|demo)\// ||
 		base ~ /^(README|CHANGELOG|CHANGES|HISTORY|NEWS)|[.](md|rst|html?)$|_test[.]go$|[.](test|spec)[.][jt]s$/) ? 1 : 0
+	print rank "\t" file ":" line " " substr(kinds, 3)
+	if (groups == "") next
 	gsub(/\t/, "?", dir); gsub(/\t/, "?", base)
 	print rank "\t" dir "\t" base "\t" line "\t" substr(kinds, 3) > groups
 }'

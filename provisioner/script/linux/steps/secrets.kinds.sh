@@ -10,10 +10,11 @@ secret_any='(A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}|[Ss][Ee][Cc][Rr][Ee][T
 
 # secret_classify: an awk program over grep -Z -n -H output (the NUL after
 # the file name turned into \001): for each line, the kinds of secret in it,
-# as "FILE:LINE KIND, KIND" (a newline in FILE shown as ?), never the text.
+# as "RANK<TAB>FILE:LINE KIND, KIND" (a newline in FILE shown as ?), never
+# the text; RANK is 1 where the path says test, example or documentation, 0
+# otherwise.
 # It also writes, to the file ENVIRON["SECRET_GROUPS"], one line per hit for
-# the step's summary: RANK<TAB>DIRECTORY<TAB>NAME<TAB>LINE<TAB>KINDS, RANK 1
-# where the path says test, example or documentation, 0 otherwise. Files
+# the step's summary: RANK<TAB>DIRECTORY<TAB>NAME<TAB>LINE<TAB>KINDS. Files
 # that match a glob of secrets_allow (in the environment, one per line) are
 # accepted.
 # Placeholders that documentation uses are not secrets: AWS's EXAMPLE keys,
@@ -109,11 +110,11 @@ BEGIN {
 	}
 	if (kinds == "") next
 	gsub(/\n/, "?", file)
-	print file ":" line " " substr(kinds, 3)
-	if (groups == "") next
 	dir = file; sub(/[^\/]*$/, "", dir); base = substr(file, length(dir) + 1)
 	rank = (file ~ /\/(tests?|testdata|__tests__|spec|fixtures?|examples?|docs?|samples?|demo)\// ||
 		base ~ /^(README|CHANGELOG|CHANGES|HISTORY|NEWS)|[.](md|rst|html?)$|_test[.]go$|[.](test|spec)[.][jt]s$/) ? 1 : 0
+	print rank "\t" file ":" line " " substr(kinds, 3)
+	if (groups == "") next
 	gsub(/\t/, "?", dir); gsub(/\t/, "?", base)
 	print rank "\t" dir "\t" base "\t" line "\t" substr(kinds, 3) > groups
 }'

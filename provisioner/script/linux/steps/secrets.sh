@@ -60,7 +60,7 @@ step_secrets() {
 	: >"$work/secret.groups"
 	if ! xargs -0 -r "$_grep" -I -D skip -n -H -Z -E -e "$secret_any" -- <"$work/secret.files" 2>"$work/secret.err" |
 		tr '\0' '\001' | AMI_HARDEN_SECRETS_ALLOW=$AMI_HARDEN_SECRETS_ALLOW SECRET_GROUPS=$work/secret.groups \
-		awk "$secret_classify" >"$work/secret.hits"; then
+		awk "$secret_classify" >"$work/secret.ranked"; then
 		report secrets failed "the scan did not finish (the patterns or secrets_allow could not be read); nothing is known about stray secrets"
 		return
 	fi
@@ -68,6 +68,8 @@ step_secrets() {
 		report secrets failed "the scan could not read every file: $(grep -v 'No such file or directory' "$work/secret.err" | head -n 3 | join)"
 		return
 	fi
+	# Those that do not look like tests or examples first, in the order found.
+	sort -s -t "$tab" -k1,1n "$work/secret.ranked" | cut -f 2- >"$work/secret.hits"
 	_ms=$(($(now_ms) - _start))
 	_scanned="scanned $_files files, $(awk -v b="$_bytes" 'BEGIN { printf "%.1f", b / 1048576 }') MiB, in ${_ms} ms$(secret_skipped)"
 	# Every stray secret is a finding, in both modes: the report files get
