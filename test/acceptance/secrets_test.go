@@ -44,7 +44,7 @@ func TestStraySecrets(t *testing.T) {
 			want = append(want, s.want)
 		}
 	}
-	want = append(want, "secrets        failed   8 stray secret(s):", "accept a known file with secrets_allow")
+	want = append(want, "secrets        failed   8 stray secret(s) in 8 file(s): /etc/myapp/: config.yml (URL with a password); /etc/profile.d/: aws.sh", "accept a known file with secrets_allow")
 	tg.harden(t, "ami_harden_stray_secrets", `    secrets_allow = ["/opt/fixtures/*"]`, buildCheck(false, want, func(log string) error {
 		for _, leak := range []string{awsID, awsSecret, "S3cretPassw0rd", "ghp_", "xoxb-", "sk_live_", "AIza", "test.pem", "example.conf"} {
 			if strings.Contains(log, leak) {
