@@ -2850,7 +2850,11 @@ step_secrets() {
 		_depth=-mindepth
 		"$_grep" -z -v -E "$dep_names" "$work/secret.found" >>"$work/secret.files"
 		"$_grep" -z -E "$dep_names" "$work/secret.found" | nul2lines | while IFS= read -r _c; do
-			if [ -d "$_c" ] && [ ! -L "$_c" ] && dep_tree "$_c"; then
+			# find -xdev lists another file system's mount point but does not
+			# enter it; neither does this.
+			if [ -d "$_c" ] && is_mount "$_c"; then
+				continue
+			elif [ -d "$_c" ] && [ ! -L "$_c" ] && dep_tree "$_c"; then
 				printf '%s\n' "$_c" >>"$work/dep.trees"
 			elif [ -d "$_c" ] && [ ! -L "$_c" ]; then
 				printf '%s\0' "$_c"

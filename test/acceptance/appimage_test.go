@@ -182,3 +182,21 @@ func TestSecretsApplicationImageAudit(t *testing.T) {
 func secretsLine(log string) string {
 	return regexp.MustCompile(`secrets +(ok|failed|finding) +[^\n]*`).FindString(log)
 }
+
+// TestSecretsDoNotEnterMounts: a directory that may be a dependency tree is
+// no way into another file system: a node_modules that is a mount point is
+// not entered, as no other mount point is, and what lies behind it stays
+// unread.
+func TestSecretsDoNotEnterMounts(t *testing.T) {
+	tg := newTarget(t)
+	outside := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "outside.pem"), []byte("-----BEGIN PRIVATE KEY-----\nMIIE\n"), 0o644))
+	mnt := tg.Path("opt/app/node_modules")
+	require.NoError(t, os.MkdirAll(mnt, 0o755))
+	run(t, "mount", "--bind", outside, mnt)
+	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
+	tg.harden(t, "ami_harden_secrets_mount", "    steps = [\"secrets\"]\n"+
+		"    secrets_allow = [\"/etc/ssh/ssh_host_*\", \"/etc/ssl/private/*\"]\n", buildCheck(true, []string{
+		"secrets        ok       no stray secret found",
+	}, nil))
+}
