@@ -170,6 +170,7 @@ func TestSecretsApplicationImageAudit(t *testing.T) {
 	rep, _ := read()
 	require.Len(t, rep.Steps, 1)
 	s := rep.Steps[0]
+	t.Logf("audit: %s, %d findings; notes: %v", s.Detail, len(s.Findings), s.Notes)
 	assert.Equal(t, "finding", s.Status)
 	assert.Equal(t, fmt.Sprintf("%d finding(s)", len(s.Findings)), s.Detail, "the count is the findings', none of them a count")
 	assert.Greater(t, len(s.Findings), 20)
