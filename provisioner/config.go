@@ -64,8 +64,8 @@ type Config struct {
 	// history, accounts, cloud-init, machine-id, temp, secrets, logs. On
 	// Windows: domain, guest-account, accounts, services, admin-password,
 	// winrm, user-keys, host-keys, credentials, history, autologon,
-	// answer-files, temp, recycle-bin, pagefile, event-logs, sysprep. A name
-	// that is a step of neither OS is an error that lists the valid ones.
+	// answer-files, temp, recycle-bin, pagefile, logs, event-logs, sysprep. A
+	// name that is a step of neither OS is an error that lists the valid ones.
 	// While `guest_os_type` is not set, one block can serve Linux and Windows
 	// sources alike: a step of the other OS is skipped on each machine (the
 	// output says so), and only a selection that leaves nothing to run on a
@@ -103,8 +103,8 @@ type Config struct {
 	// credentials are still wiped. The report names them. Windows: enabled
 	// local accounts the accounts step leaves enabled (it disables every
 	// other one but the built-in Administrator, Guest, which guest-account
-	// handles, and the build's own account, which gets a random password at
-	// each instance's first boot unless it is named here).
+	// handles, and the build's own account, which gets a random password
+	// after the build's last command unless it is named here).
 	KeepUsers []string `mapstructure:"keep_users"`
 	// Linux: keep cloud-init's seed directory, `/var/lib/cloud/seed`, for an
 	// image that boots from a seed baked into it (on premises, NoCloud). By
@@ -197,19 +197,25 @@ type Config struct {
 	// Windows: how the sysprep step generalises the image: `auto` (the
 	// default: EC2Launch v2, else EC2Launch v1, else EC2Config, else plain
 	// sysprep.exe), `ec2launch-v2`, `ec2launch-v1`, `ec2config`, `sysprep`
-	// (`sysprep.exe /generalize /oobe`) or `none`.
+	// (`sysprep.exe /generalize /oobe /quit` with an answer file) or `none`.
+	// Sysprep runs after the provisioner is done with the machine: once it
+	// begins, Windows refuses every new WinRM logon until the machine is
+	// off. It runs in a process of its own that powers the machine off when
+	// the image is generalised, and leaves it running, with the reason in the
+	// Application event log and on the serial console, when it is not. The
+	// builder's wait for a stopped machine is what proves it: amazon-ebs
+	// needs `disable_stop_instance = true` (and no spot instance: it does
+	// not wait for those); builders with a `shutdown_command` need
+	// `disable_shutdown = true` and a `shutdown_timeout` longer than
+	// `sysprep_timeout`.
 	Sysprep string `mapstructure:"sysprep"`
-	// Windows: shut the machine down once Sysprep has generalised it. Sysprep
-	// always runs detached from WinRM (it resets WinRM), and the provisioner
-	// asks for its result until the image state is
-	// `IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE`; with this set, that answer
-	// also makes the machine shut down, and the builder must not stop it
-	// itself (amazon-ebs: `disable_stop_instance = true`). Without it (the
-	// default) the generalised machine keeps running until the builder stops
-	// it, as amazon-ebs does by default.
-	SysprepShutdown bool `mapstructure:"sysprep_shutdown"`
-	// Windows: how long to wait for the detached Sysprep's result. Defaults
-	// to `30m`. A machine that does not answer in that time fails the build.
+	// Deprecated, Windows: the generalised machine now always powers itself
+	// off (see `sysprep`), because nothing can reach it over WinRM to shut it
+	// down. `true` is accepted and changes nothing; `false` is refused.
+	SysprepShutdown *bool `mapstructure:"sysprep_shutdown"`
+	// Windows: how long Sysprep may run. Past it, the process that runs
+	// Sysprep stops it and leaves the machine running, so the builder's wait
+	// for a stopped machine fails the build. Defaults to `30m`.
 	SysprepTimeout time.Duration `mapstructure:"sysprep_timeout"`
 
 	ctx interpolate.Context

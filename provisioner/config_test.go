@@ -107,15 +107,15 @@ func TestPrepareSSHDSettingsOverride(t *testing.T) {
 func TestPrepareCollectsEveryError(t *testing.T) {
 	p := &Provisioner{}
 	err := p.Prepare(map[string]interface{}{
-		"guest_os_type": "linux",
-		"steps":         []string{"sshd", "firewall"},
-		"skip_steps":    []string{"sshd"},
-		"sshd_settings": map[string]string{"Bad Key": "x", "Banner": "", "UseDNS": "no\nPasswordAuthentication yes"},
-		"wipe_paths":    []string{"relative/path", "/ok/path", "/bad\npath", "/", `C:\Windows`},
-		"shred_passes":  99,
-		"remote_path":   "/tmp/it's.sh",
-		"sysprep":       "auto",
-		"elevated_user": "Administrator",
+		"guest_os_type":     "linux",
+		"steps":             []string{"sshd", "firewall"},
+		"skip_steps":        []string{"sshd"},
+		"sshd_settings":     map[string]string{"Bad Key": "x", "Banner": "", "UseDNS": "no\nPasswordAuthentication yes"},
+		"wipe_paths":        []string{"relative/path", "/ok/path", "/bad\npath", "/", `C:\Windows`},
+		"shred_passes":      99,
+		"remote_path":       "/tmp/it's.sh",
+		"sysprep":           "auto",
+		"elevated_password": "s3cr3t",
 	})
 	require.Error(t, err)
 	for _, want := range []string{
@@ -131,8 +131,8 @@ func TestPrepareCollectsEveryError(t *testing.T) {
 		"shred_passes must be between 1 and 35, not 99",
 		"remote_path:",
 		`sysprep is for guest_os_type = "windows" only`,
-		`elevated_user is for guest_os_type = "windows" only`,
-		"elevated_user and elevated_password go together",
+		`elevated_password is for guest_os_type = "windows" only`,
+		"elevated_password needs elevated_user",
 	} {
 		assert.Contains(t, err.Error(), want)
 	}
@@ -168,10 +168,20 @@ func TestPrepareWindowsErrors(t *testing.T) {
 		assert.Contains(t, err.Error(), want)
 	}
 
+	// sysprep_shutdown is deprecated: true is what always happens now, and
+	// false cannot be had (nothing reaches a generalising machine over WinRM).
 	p = &Provisioner{}
-	err = p.Prepare(map[string]interface{}{"guest_os_type": "windows", "sysprep": "none", "sysprep_shutdown": true})
+	err = p.Prepare(map[string]interface{}{"guest_os_type": "windows", "sysprep_shutdown": false})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `sysprep_shutdown needs a sysprep other than "none"`)
+	assert.Contains(t, err.Error(), "sysprep_shutdown = false is no longer possible")
+	assert.Contains(t, err.Error(), "disable_stop_instance = true")
+	p = &Provisioner{}
+	require.NoError(t, p.Prepare(map[string]interface{}{"guest_os_type": "windows", "sysprep_shutdown": true}))
+
+	// elevated_user without a password: a service account (SYSTEM), as
+	// Packer's elevated runner allows (its task logs on as one).
+	p = &Provisioner{}
+	require.NoError(t, p.Prepare(map[string]interface{}{"guest_os_type": "windows", "elevated_user": "SYSTEM"}))
 
 	p = &Provisioner{}
 	err = p.Prepare(map[string]interface{}{"guest_os_type": "solaris"})

@@ -36,10 +36,9 @@ type guest interface {
 	// removeCommand deletes the uploaded script when it never began (it
 	// deletes itself as it starts).
 	removeCommand(remotePath string) string
-	// afterRun completes the report once the script's command has ended.
-	// resumed: later commands completed it, so a connection lost on the
-	// way no longer counts (Windows: the detached Sysprep's result).
-	afterRun(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, run *report.Run, startErr error) (resumed bool, err error)
+	// afterRun completes the report once the script's command has ended
+	// (Windows with elevated_user: the report file).
+	afterRun(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, run *report.Run, startErr error) error
 }
 
 // guestFor is the guest of the machine: guest_os_type, or what the

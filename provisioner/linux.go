@@ -74,6 +74,6 @@ func (linuxGuest) neverRan(_ context.Context, _ packersdk.Communicator, _ string
 func (linuxGuest) removeCommand(remotePath string) string { return "rm -f '" + remotePath + "'" }
 
 // afterRun: the report came with the output; nothing goes on after it.
-func (linuxGuest) afterRun(context.Context, packersdk.Ui, packersdk.Communicator, *report.Run, error) (bool, error) {
-	return false, nil
+func (linuxGuest) afterRun(context.Context, packersdk.Ui, packersdk.Communicator, *report.Run, error) error {
+	return nil
 }

@@ -57,6 +57,9 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 	if len(otherOS) > 0 {
 		ui.Say(fmt.Sprintf("ami-harden: not steps of %s, skipped on this machine: %s", g.os(), strings.Join(otherOS, ", ")))
 	}
+	if _, windows := g.(*windowsGuest); windows && p.config.SysprepShutdown != nil {
+		ui.Say("ami-harden: sysprep_shutdown is deprecated and changes nothing: the machine always powers itself off once Sysprep has generalised it; remove the setting")
+	}
 
 	started := time.Now()
 	run := report.NewRun(steps)
@@ -64,6 +67,7 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 	finished := time.Now()
 
 	ui.Say(fmt.Sprintf("ami-harden: %s in %s", run.Summary(), finished.Sub(started).Round(time.Millisecond)))
+	sayHandover(ui, run.Handover())
 	c := run.Counts()
 	ui.Machine("ami-harden-summary", string(p.config.Mode), strconv.Itoa(c[report.Changed]), strconv.Itoa(c[report.OK]),
 		strconv.Itoa(c[report.Skipped]), strconv.Itoa(c[report.Failed]), strconv.Itoa(c[report.Finding]),
@@ -112,12 +116,8 @@ func (p *Provisioner) harden(ctx context.Context, ui packersdk.Ui, comm packersd
 	r.stderr.Flush()
 	lost := exit == packersdk.CmdDisconnect || r.startErr != nil
 
-	resumed, err := g.afterRun(ctx, ui, comm, run, r.startErr)
-	if err != nil {
+	if err := g.afterRun(ctx, ui, comm, run, r.startErr); err != nil {
 		return err
-	}
-	if resumed {
-		exit, lost = 0, false
 	}
 	if !run.Began() && run.Aborted() == "" && !lost {
 		// The script never started (an abort means it started and removed
@@ -311,4 +311,23 @@ func randomSuffix() string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// sayHandover tells what a Windows script left to a process of its own on
+// the machine, and what the build must do for it: from here on, the
+// builder's wait for the stopped machine is the only proof that it worked.
+func sayHandover(ui packersdk.Ui, h report.Handover) {
+	switch h.State {
+	case report.HandoverStarted:
+		ui.Say("ami-harden: handed over to a process on the machine: " + h.Text)
+		ui.Say("ami-harden: this provisioner cannot see how that ends (once Sysprep runs, Windows takes no WinRM logon): " +
+			"the machine powers itself off only if all of it worked, so the builder's wait for the stopped machine is the proof. " +
+			"amazon-ebs: disable_stop_instance = true, and no spot instance; builders with a shutdown_command: disable_shutdown = true " +
+			"and a shutdown_timeout longer than sysprep_timeout. No provisioner may follow this one.")
+	case report.HandoverWithheld:
+		ui.Error("ami-harden: nothing was handed over: " + h.Text)
+	default:
+		return
+	}
+	ui.Machine("ami-harden-handover", h.State, h.Text)
 }

@@ -46,7 +46,7 @@ var otherOSOptions = []struct {
 	{"elevated_user", steps.Windows, func(c *Config) bool { return c.ElevatedUser != "" }},
 	{"elevated_password", steps.Windows, func(c *Config) bool { return c.ElevatedPassword != "" }},
 	{"sysprep", steps.Windows, func(c *Config) bool { return c.Sysprep != "" }},
-	{"sysprep_shutdown", steps.Windows, func(c *Config) bool { return c.SysprepShutdown }},
+	{"sysprep_shutdown", steps.Windows, func(c *Config) bool { return c.SysprepShutdown != nil }},
 	{"sysprep_timeout", steps.Windows, func(c *Config) bool { return c.SysprepTimeout != 0 }},
 }
 
@@ -104,18 +104,23 @@ func (c *Config) validate() error {
 	if c.RemotePath != "" && !safeRemotePath.MatchString(c.RemotePath) {
 		add("remote_path: %q must be an absolute path of letters, digits and / \\ . _ -", c.RemotePath)
 	}
-	if (c.ElevatedUser == "") != (c.ElevatedPassword == "") {
-		add("elevated_user and elevated_password go together")
+	// elevated_user without a password is a service account (SYSTEM), as
+	// in Packer's powershell provisioner: its scheduled task logs on as one.
+	if c.ElevatedUser == "" && c.ElevatedPassword != "" {
+		add("elevated_password needs elevated_user")
 	}
 	c.validateServices(add)
 	if c.Sysprep != "" && !contains(script.SysprepModes, c.Sysprep) {
 		add("sysprep: %q is not one of %s", c.Sysprep, strings.Join(script.SysprepModes, ", "))
 	}
+	if c.SysprepShutdown != nil && !*c.SysprepShutdown {
+		add("sysprep_shutdown = false is no longer possible: once Sysprep runs, Windows takes no WinRM logon until the machine is off " +
+			"(hashicorp/packer#6173), so the builder cannot shut it down; the machine powers itself off when the image is generalised. " +
+			"Remove the setting, and let the builder wait for the stop (amazon-ebs: disable_stop_instance = true; " +
+			"with a shutdown_command: disable_shutdown = true)")
+	}
 	if c.SysprepTimeout < 0 {
 		add("sysprep_timeout must be positive")
-	}
-	if c.Sysprep == "none" && c.SysprepShutdown {
-		add("sysprep_shutdown needs a sysprep other than \"none\"")
 	}
 	for _, o := range otherOSOptions {
 		if c.GuestOSType != "" && c.GuestOSType != o.os && o.set(c) {

@@ -18,8 +18,10 @@ import (
 )
 
 // windowsGuest hardens Windows: a Windows PowerShell 5.1 script run as an
-// administrator, over WinRM or SSH, ending with a detached Sysprep
-// (sysprep.go).
+// administrator, over WinRM or SSH. Its last step hands Sysprep to a process
+// of its own on the machine, which starts when the script has ended (and,
+// with elevated_user, once the report file is read): from then on nothing
+// of the build goes over WinRM.
 type windowsGuest struct {
 	c *Config
 	// elevated runs the script through Packer's scheduled-task runner as
@@ -63,7 +65,7 @@ func (g *windowsGuest) render(run []string, buildUser string) []byte {
 		KeepUsers:       g.c.KeepUsers,
 		BuildUser:       buildUser,
 		Sysprep:         g.c.Sysprep,
-		SysprepShutdown: g.c.SysprepShutdown,
+		SysprepTimeout:  g.c.SysprepTimeout,
 		Mode:            string(g.c.Mode),
 		ReportFile:      g.reportFile(),
 		RemoveSelf:      true,
@@ -113,23 +115,19 @@ func (windowsGuest) removeCommand(remotePath string) string {
 	return `powershell -NoProfile -NonInteractive -Command "Remove-Item -LiteralPath '` + remotePath + `' -Force -ErrorAction SilentlyContinue"`
 }
 
-// afterRun reads the report file of an elevated run, then waits for a
-// detached Sysprep. Only the detached step missing, after the end marker,
-// means Sysprep goes on: a connection lost after the end marker is Sysprep
-// resetting WinRM early, not a lost report.
-func (g *windowsGuest) afterRun(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, run *report.Run, startErr error) (bool, error) {
-	if g.elevated != nil {
-		if err := g.readReportFile(ctx, ui, comm, run); err != nil {
-			if startErr != nil {
-				return false, fmt.Errorf("ami-harden: the image is not hardened: the connection to the machine was lost while the elevated script ran (%v), and %w: the image may be half hardened, do not use it", startErr, err)
-			}
-			return false, fmt.Errorf("ami-harden: the image is not hardened: %w", err)
+// afterRun reads the report file of an elevated run (the handover
+// waits for it to be read and gone before Sysprep begins).
+func (g *windowsGuest) afterRun(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, run *report.Run, startErr error) error {
+	if g.elevated == nil {
+		return nil
+	}
+	if err := g.readReportFile(ctx, ui, comm, run); err != nil {
+		if startErr != nil {
+			return fmt.Errorf("ami-harden: the image is not hardened: the connection to the machine was lost while the elevated script ran (%v), and %w: the image may be half hardened, do not use it", startErr, err)
 		}
+		return fmt.Errorf("ami-harden: the image is not hardened: %w", err)
 	}
-	if run.Detached() == "" || !run.Ended() || len(run.Failures()) > 0 || run.Incomplete() == nil {
-		return false, nil
-	}
-	return true, g.waitSysprep(ctx, ui, comm, run)
+	return nil
 }
 
 // stillThere asks a Windows machine whether the uploaded script is still
@@ -200,14 +198,15 @@ func (g *windowsGuest) readReportFile(ctx context.Context, ui packersdk.Ui, comm
 }
 
 // askWindows runs one short command whose output is report lines for run
-// (the Sysprep poll, the report file's read): its exit status, its error
+// (the report file's read): its exit status, its error
 // stream as one line, whether the build was cancelled while it ran, and the
 // transport error Start returned. Over WinRM no exit status follows such an
 // error, so there is nothing to wait for then.
 func askWindows(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, run *report.Run, command string) (exit int, errText string, cancelled bool, err error) {
 	var errs strings.Builder
 	stdout := &lineWriter{emit: func(line string) { showLine(ui, run, line) }}
-	stderr := &lineWriter{emit: func(line string) { errs.WriteString(line + " ") }}
+	// PowerShell's error records arrive as CLIXML: made text again.
+	stderr := &lineWriter{emit: psStderr(func(line string) { errs.WriteString(line + " ") })}
 	cmd := &packersdk.RemoteCmd{Command: command, Stdout: stdout, Stderr: stderr}
 	if err = comm.Start(ctx, cmd); err == nil {
 		if exit, err = wait(ctx, cmd); err != nil {

@@ -39,7 +39,7 @@ func TestProvisionWindowsUploadsOnceAndRunsOnce(t *testing.T) {
 	assert.Contains(t, body, "$AmiHardenSteps = @('"+strings.Join(steps.Names(steps.Windows), "', '")+"')\n")
 	assert.Contains(t, body, "$AmiHardenWipePaths = @('C:\\deploy\\it''s ‘‘here’’.txt')\n", "quotes, typographic ones included, are doubled")
 	assert.Contains(t, body, "$AmiHardenDisableServices = @('Spooler')\n")
-	assert.Contains(t, body, "$AmiHardenBuildUser = 'Administrator'\n$AmiHardenSysprep = 'auto'\n$AmiHardenSysprepShutdown = $false\n$AmiHardenMode = 'enforce'\n$AmiHardenReportFile = ''\n")
+	assert.Contains(t, body, "$AmiHardenBuildUser = 'Administrator'\n$AmiHardenSysprep = 'auto'\n$AmiHardenSysprepTimeout = 1800\n$AmiHardenMode = 'enforce'\n$AmiHardenReportFile = ''\n")
 	assert.False(t, strings.Contains(body, "\n#"), "comment lines stay in the repository, not in the upload")
 	shown := ui.said()
 	last := shown[len(shown)-1]
@@ -76,12 +76,19 @@ func TestProvisionWindowsElevated(t *testing.T) {
 	assert.NotContains(t, ui.all(), "@@ami-harden", "the cut protocol lines of the stream are not shown")
 }
 
-func repeat(a answer, n int) []answer {
-	out := make([]answer, n)
-	for i := range out {
-		out[i] = a
-	}
-	return out
+// elevated_user = "SYSTEM" without a password (finding 9 of issue 22): as
+// in Packer's powershell provisioner, the SDK's wrapper registers the task
+// with logon type 5 (a service account) when the password is empty. It was
+// refused before ("elevated_user and elevated_password go together").
+func TestProvisionWindowsElevatedAsSystem(t *testing.T) {
+	p := prepared(t, map[string]interface{}{"elevated_user": "SYSTEM", "steps": []string{"temp"}})
+	report := "@@ami-harden begin 1\r\n@@ami-harden start temp\r\n@@ami-harden step temp ok temp folders are empty\r\n@@ami-harden end 0\r\n"
+	comm := &recordingComm{answers: []answer{{stdout: ""}, {stdout: report}}}
+	require.NoError(t, p.Provision(t.Context(), &recordingUi{}, comm, winrm))
+	require.Len(t, comm.commands, 4)
+	wrapper := string(comm.uploads[strings.TrimSuffix(strings.TrimPrefix(comm.commands[1], "<upload "), ">")])
+	assert.Contains(t, wrapper, "<UserId>SYSTEM</UserId>")
+	assert.Contains(t, wrapper, "$password = \"\"\nif ($password.Length -eq 0) {\n  $logon_type = 5", "no password: the task logs on as a service account")
 }
 
 // decodePS returns the script of a powershell -EncodedCommand command line.
@@ -98,53 +105,53 @@ func decodePS(t *testing.T, command string) string {
 	return string(utf16.Decode(u))
 }
 
-// Sysprep runs detached (it resets WinRM under the command that started
-// it): the script reports
-// detach, and the provisioner polls until the step reports, through
-// transport errors, for up to sysprep_timeout.
-func TestProvisionWindowsSysprepDetached(t *testing.T) {
-	t.Setenv("AMI_HARDEN_POLL_INTERVAL", "1ms")
-	steps := []string{"temp", "sysprep"}
-	base := "@@ami-harden begin 1\n@@ami-harden start temp\n@@ami-harden step temp ok -\n@@ami-harden start sysprep\n"
-	detached := crlf(base + "@@ami-harden detach sysprep ec2launch-v2 runs as a process of its own\n@@ami-harden end 0\n")
-	waiting := answer{stdout: "@@ami-harden waiting sysprep running ec2launch-v2 since 2026-11-22T10:00:00\r\n"}
-	done := answer{stdout: "@@ami-harden step sysprep changed generalised: done ec2launch-v2 exited 0, ImageState IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE\r\n"}
-	dropped := answer{startErr: errors.New("http response error: 401 - invalid content type"), stdout: ""}
+// The last step hands Sysprep (and the work that must wait until the build
+// lets go: the build account's password, the build's WinRM) to a process
+// of its own on the machine: after the run, the provisioner sends nothing
+// more over WinRM, whatever happens (Windows refuses every new WinRM shell
+// once Sysprep has begun: hashicorp/packer#6173). It says what was handed
+// over and what the builder's stop wait must now prove.
+func TestProvisionWindowsHandover(t *testing.T) {
+	steps := []string{"accounts", "sysprep"}
+	base := "@@ami-harden begin 1\n@@ami-harden start accounts\n" +
+		"@@ami-harden step accounts changed a random password for packer (the build's account) after the build's last command (the handover)\n" +
+		"@@ami-harden start sysprep\n"
+	handedOver := "@@ami-harden step sysprep changed handed over: ec2launch-v2 runs after this run\n" +
+		"@@ami-harden handover started after this run: a random password nobody knows for packer (accounts); Sysprep (ec2launch-v2: EC2Launch.exe sysprep --block --clean)\n"
 	cases := map[string]struct {
-		config  map[string]interface{}
 		answers []answer
-		polls   int
 		want    string // "" for success
+		said    string // a line the output must hold
 	}{
-		"done at once": {nil, []answer{{stdout: detached}, done}, 1, ""},
-		"WinRM reset while Sysprep runs: 401, waiting, done": {nil, []answer{{stdout: detached}, dropped, waiting, done}, 3, ""},
-		"connection lost after the end marker, then done":    {nil, []answer{{stdout: detached, startErr: errors.New("read: connection reset by peer")}, dropped, done}, 2, ""},
-		"shutdown mode: done, and the machine goes": {map[string]interface{}{"sysprep_shutdown": true}, []answer{{stdout: detached},
-			{stdout: "@@ami-harden step sysprep changed generalised: done; the machine shuts down now\r\n"}}, 1, ""},
-		"Sysprep failed": {nil, []answer{{stdout: detached}, waiting,
-			{stdout: "@@ami-harden step sysprep failed Sysprep did not generalise the image: failed ec2launch-v2 exited 1, ImageState IMAGE_STATE_UNDEPLOYABLE\r\n"}},
-			2, "step sysprep failed: Sysprep did not generalise the image"},
-		"the machine never answers": {map[string]interface{}{"sysprep_timeout": "30ms"}, append([]answer{{stdout: detached}}, repeat(dropped, 1000)...),
-			-1, "step sysprep gave no result within sysprep_timeout (30ms)"},
-		"connection lost before the end marker": {nil, []answer{{stdout: crlf(base), startErr: errors.New("read: connection reset by peer")}},
-			0, "the connection to the machine was lost during step sysprep"},
+		"handed over": {[]answer{{stdout: crlf(base + handedOver + "@@ami-harden end 0\n")}}, "",
+			"ami-harden: handed over to a process on the machine: after this run: a random password nobody knows for packer (accounts); Sysprep (ec2launch-v2: EC2Launch.exe sysprep --block --clean)"},
+		"connection lost after the end marker": {[]answer{{stdout: crlf(base + handedOver + "@@ami-harden end 0\n"), startErr: errors.New("http response error: 401 - invalid content type")}}, "",
+			"ami-harden: handed over to a process on the machine"},
+		"withheld after a failed step": {[]answer{{exit: 1, stdout: crlf("@@ami-harden begin 1\n@@ami-harden start accounts\n" +
+			"@@ami-harden step accounts failed could not disable bob (Access is denied)\n@@ami-harden start sysprep\n" +
+			"@@ami-harden step sysprep failed not handed over because step(s) accounts failed: the machine stays reachable to fix them\n" +
+			"@@ami-harden handover withheld step(s) accounts failed, so this was not done: a random password nobody knows for packer (accounts); the machine stays up and reachable\n" +
+			"@@ami-harden end 2\n")}}, "step accounts failed: could not disable bob", ""},
+		"the handover could not start": {[]answer{{exit: 2, stdout: crlf(base + "@@ami-harden step sysprep changed handed over: ec2launch-v2 runs after this run\n" +
+			"@@ami-harden abort handover-failed: could not start the process that does the work left for after the run (Win32_Process.Create returned 8), so this was not done: Sysprep; do not use this image\n")}},
+			"the script stopped after its steps had run: handover-failed: could not start the process", ""},
+		"connection lost before the end marker": {[]answer{{stdout: crlf(base), startErr: errors.New("read: connection reset by peer")}},
+			"the connection to the machine was lost during step sysprep", ""},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			raw := map[string]interface{}{"steps": steps}
-			for k, v := range c.config {
-				raw[k] = v
-			}
-			p := prepared(t, raw)
+			p := prepared(t, map[string]interface{}{"steps": steps, "report_file": t.TempDir() + "/report.json"})
 			comm := &recordingComm{answers: c.answers}
-			err := p.Provision(t.Context(), &recordingUi{}, comm, winrm)
-			if c.polls >= 0 {
-				assert.Len(t, comm.commands, 2+c.polls, "upload, run, and the polls")
-			}
-			if len(comm.commands) > 2 {
-				poll := decodePS(t, comm.commands[2])
-				assert.Contains(t, poll, "$StateDir = 'C:\\ProgramData\\ami-harden\\sysprep'\n")
-				assert.Contains(t, poll, fmt.Sprintf("$Shutdown = $%t\n", p.config.SysprepShutdown))
+			ui := &recordingUi{}
+			err := p.Provision(t.Context(), ui, comm, winrm)
+			assert.Len(t, comm.commands, 2, "the upload and the run: nothing goes over WinRM after the run")
+			if c.said != "" {
+				assert.Contains(t, ui.all(), c.said)
+				assert.Contains(t, ui.all(), "the builder's wait for the stopped machine is the proof")
+				assert.Contains(t, ui.all(), "disable_stop_instance = true")
+				b, rerr := os.ReadFile(p.config.ReportFile)
+				require.NoError(t, rerr)
+				assert.Contains(t, string(b), `"handover": {`+"\n"+`    "state": "started",`)
 			}
 			if c.want == "" {
 				require.NoError(t, err)
@@ -152,6 +159,7 @@ func TestProvisionWindowsSysprepDetached(t *testing.T) {
 			}
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), c.want)
+			assert.NotContains(t, ui.all(), "handed over to a process on the machine")
 		})
 	}
 }
@@ -235,6 +243,22 @@ func TestProvisionWindowsCLIXMLErrors(t *testing.T) {
 		"    + FullyQualifiedErrorId : Microsoft.PowerShell.Commands.WriteErrorExceptio",
 		"   n",
 	}, ui.errors(), "the record's text, line by line, and nothing of the XML")
+}
+
+// The report file's read fails with a PowerShell error record (CLIXML on
+// stderr): the build's error holds the record's text, not the XML
+// (finding 7 of issue 22: it held "#< CLIXML <Objs ...").
+func TestProvisionWindowsReportReadErrorIsText(t *testing.T) {
+	raw, err := os.ReadFile("../test/winrmfake/testdata/clixml-write-error.txt")
+	require.NoError(t, err)
+	p := prepared(t, map[string]interface{}{"elevated_user": "packer", "elevated_password": "x", "steps": []string{"temp"}})
+	comm := &recordingComm{answers: []answer{{stdout: ""}, {stderr: string(raw), exit: 1}}}
+	err = p.Provision(t.Context(), &recordingUi{}, comm, winrm)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `could not read the report file C:\Windows\Temp\ami-harden-`)
+	assert.Contains(t, err.Error(), `(exit 1): Write-Error "Error" : Error`)
+	assert.NotContains(t, err.Error(), "CLIXML")
+	assert.NotContains(t, err.Error(), "<Objs")
 }
 
 // Over WinRM a connection lost before any output still means the command

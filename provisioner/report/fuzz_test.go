@@ -22,7 +22,8 @@ func FuzzLine(f *testing.F) {
 		"@@ami-harden begin 1\n@@ami-harden step sshd ok -\n@@ami-harden step logs changed x\n@@ami-harden end 0",
 		"@@ami-harden begin 1\n@@ami-harden finding sshd a\n@@ami-harden step sshd finding 1\n@@ami-harden step logs ok -\n@@ami-harden end 0",
 		"@@ami-harden begin 2\n@@ami-harden step sshd ok -\n@@ami-harden step logs ok -\n@@ami-harden end 0",
-		"@@ami-harden begin 1\n@@ami-harden detach logs x\n@@ami-harden waiting logs y\n@@ami-harden step sshd ok -\n@@ami-harden end 0",
+		"@@ami-harden begin 1\n@@ami-harden step sshd ok -\n@@ami-harden step logs ok -\n@@ami-harden handover started x\n@@ami-harden end 0",
+		"@@ami-harden handover", "@@ami-harden handover later y",
 	} {
 		f.Add(s)
 	}

@@ -11,11 +11,12 @@
 //	@@ami-harden note NAME TEXT        something step NAME leaves as it is, for the user to know
 //	@@ami-harden step NAME STATUS DETAIL
 //	                                   step NAME's result; STATUS is one of Statuses
-//	@@ami-harden detach NAME TEXT      step NAME goes on in a process of its own (Windows:
-//	                                   Sysprep); its result comes from later commands
-//	@@ami-harden waiting NAME TEXT     what the detached step NAME says of itself (the poll)
+//	@@ami-harden handover STATE TEXT   Windows: what the script left to a process of its own
+//	                                   for after the run (STATE started), or did not leave to
+//	                                   it because a step failed (STATE withheld)
 //	@@ami-harden end FAILED            every step ran; FAILED of them failed
-//	@@ami-harden abort REASON          the script stopped before changing anything
+//	@@ami-harden abort REASON          the script stopped: before the first step, or
+//	                                   (Windows) when the handover could not start
 //
 // A run is complete only when it began, every expected step reported exactly
 // once, and the end marker arrived. Anything less is a failure: an image must
@@ -33,7 +34,7 @@ import (
 const Prefix = "@@ami-harden "
 
 // Kinds are the second words of the protocol's lines.
-var Kinds = []string{"begin", "start", "finding", "note", "step", "detach", "waiting", "end", "abort"}
+var Kinds = []string{"begin", "start", "finding", "note", "step", "handover", "end", "abort"}
 
 // ProtocolVersion is the version the begin line must carry.
 const ProtocolVersion = "1"
@@ -83,8 +84,7 @@ type Run struct {
 	began    bool
 	ended    bool
 	running  string
-	detached string
-	waiting  string
+	handover Handover
 	abort    string
 	problems []string
 }
@@ -120,22 +120,17 @@ func (r *Run) Line(line string) (res *Result, protocol bool) {
 		r.ended = true
 	case "abort":
 		r.abort = strings.TrimSpace(rest)
+	case "handover":
+		state, text, _ := strings.Cut(strings.TrimSpace(rest), " ")
+		if state != HandoverStarted && state != HandoverWithheld {
+			r.problem("handover line with the unknown state %q", state)
+			break
+		}
+		r.handover = Handover{State: state, Text: strings.TrimSpace(text)}
 	case "finding":
 		r.collect(r.findings, kind, rest)
 	case "note":
 		r.collect(r.notes, kind, rest)
-	case "detach":
-		// The step goes on in a process of its own; its result comes later,
-		// from another command (Windows: the Sysprep poll).
-		step, text, _ := strings.Cut(strings.TrimSpace(rest), " ")
-		if !r.isExpected(step) {
-			r.problem("detach of step %q, which was not asked for", step)
-			break
-		}
-		r.detached, r.waiting = step, strings.TrimSpace(text)
-	case "waiting":
-		_, text, _ := strings.Cut(strings.TrimSpace(rest), " ")
-		r.waiting = strings.TrimSpace(text)
 	case "step":
 		return r.step(rest), true
 	default:
@@ -215,13 +210,6 @@ func (r *Run) Began() bool { return locked(r, func() bool { return r.began }) }
 // Running is the step that started last and has not reported yet, or "".
 func (r *Run) Running() string { return locked(r, func() string { return r.unreported(r.running) }) }
 
-// Ended tells whether the script's end marker arrived.
-func (r *Run) Ended() bool { return locked(r, func() bool { return r.ended }) }
-
-// Detached is the step that went on in a process of its own and has not
-// reported yet, or "".
-func (r *Run) Detached() string { return locked(r, func() string { return r.unreported(r.detached) }) }
-
 // unreported is step, or "" when it has reported.
 func (r *Run) unreported(step string) string {
 	if _, done := r.results[step]; done {
@@ -230,8 +218,28 @@ func (r *Run) unreported(step string) string {
 	return step
 }
 
-// Waiting is what the detached step said of itself last.
-func (r *Run) Waiting() string { return locked(r, func() string { return r.waiting }) }
+// Handover is what a Windows script left to a process of its own for after
+// the run: the work that must wait until the build has let go of the
+// machine, and Sysprep.
+type Handover struct {
+	// State is HandoverStarted or HandoverWithheld; "" when there was no
+	// handover line.
+	State string
+	// Text is what the process does, in the script's words.
+	Text string
+}
+
+// The states of a handover line.
+const (
+	HandoverStarted  = "started"
+	HandoverWithheld = "withheld"
+)
+
+// Handover is the run's handover line.
+func (r *Run) Handover() Handover { return locked(r, func() Handover { return r.handover }) }
+
+// Ended tells whether the script's end marker arrived.
+func (r *Run) Ended() bool { return locked(r, func() bool { return r.ended }) }
 
 // Aborted is the reason the script gave for stopping before any step, or "".
 func (r *Run) Aborted() string { return locked(r, func() string { return r.abort }) }
@@ -345,9 +353,12 @@ func (r *Run) failures() []string {
 
 func (r *Run) incomplete() []string {
 	var msgs []string
-	if r.abort != "" {
+	switch {
+	case r.abort != "" && len(r.order) > 0:
+		msgs = append(msgs, "the script stopped after its steps had run: "+r.abort)
+	case r.abort != "":
 		msgs = append(msgs, "the script stopped before changing anything: "+r.abort)
-	} else if !r.began {
+	case !r.began:
 		msgs = append(msgs, "the script never started (no begin line): check that execute_command runs it as root")
 	}
 	msgs = append(msgs, r.problems...)

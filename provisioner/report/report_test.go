@@ -48,19 +48,21 @@ func TestLineClassifiesOutput(t *testing.T) {
 func TestFailClosed(t *testing.T) {
 	full := "@@ami-harden begin 1\n@@ami-harden step sshd ok -\n@@ami-harden step passwords ok -\n@@ami-harden step logs ok -\n@@ami-harden end 0"
 	cases := map[string]struct{ output, want string }{
-		"nothing at all":     {"", "never started"},
-		"only other output":  {"sudo: a password is required", "never started"},
-		"abort":              {"@@ami-harden abort not-root: uid 1000", "stopped before changing anything: not-root"},
-		"missing step":       {strings.Replace(full, "@@ami-harden step passwords ok -\n", "", 1), "no report from step(s) passwords"},
-		"missing end":        {strings.TrimSuffix(full, "@@ami-harden end 0"), "end marker never arrived"},
-		"failed step":        {strings.Replace(full, "logs ok -", "logs failed could not truncate /var/log/x", 1), "step logs failed: could not truncate /var/log/x"},
-		"unknown status":     {strings.Replace(full, "logs ok", "logs fine", 1), `unknown status "fine"`},
-		"unexpected step":    {full + "\n@@ami-harden step temp ok -", `"temp" reported, but it was not asked for`},
-		"duplicate step":     {full + "\n@@ami-harden step sshd ok -", "sshd reported twice"},
-		"malformed step":     {full + "\n@@ami-harden step sshd", "malformed step line"},
-		"other protocol":     {strings.Replace(full, "begin 1", "begin 2", 1), `protocol "2"`},
-		"unknown line kind":  {full + "\n@@ami-harden bogus", "unknown report line"},
-		"cut after one step": {"@@ami-harden begin 1\n@@ami-harden start sshd\n@@ami-harden step sshd ok -\n@@ami-harden start passwords", "no report from step(s) passwords, logs"},
+		"nothing at all":        {"", "never started"},
+		"only other output":     {"sudo: a password is required", "never started"},
+		"abort":                 {"@@ami-harden abort not-root: uid 1000", "stopped before changing anything: not-root"},
+		"missing step":          {strings.Replace(full, "@@ami-harden step passwords ok -\n", "", 1), "no report from step(s) passwords"},
+		"missing end":           {strings.TrimSuffix(full, "@@ami-harden end 0"), "end marker never arrived"},
+		"failed step":           {strings.Replace(full, "logs ok -", "logs failed could not truncate /var/log/x", 1), "step logs failed: could not truncate /var/log/x"},
+		"unknown status":        {strings.Replace(full, "logs ok", "logs fine", 1), `unknown status "fine"`},
+		"unexpected step":       {full + "\n@@ami-harden step temp ok -", `"temp" reported, but it was not asked for`},
+		"duplicate step":        {full + "\n@@ami-harden step sshd ok -", "sshd reported twice"},
+		"malformed step":        {full + "\n@@ami-harden step sshd", "malformed step line"},
+		"other protocol":        {strings.Replace(full, "begin 1", "begin 2", 1), `protocol "2"`},
+		"unknown line kind":     {full + "\n@@ami-harden bogus", "unknown report line"},
+		"abort after the steps": {strings.Replace(full, "@@ami-harden end 0", "@@ami-harden abort handover-failed: no process", 1), "stopped after its steps had run: handover-failed: no process"},
+		"unknown handover":      {strings.Replace(full, "@@ami-harden end 0", "@@ami-harden handover later x\n@@ami-harden end 0", 1), `handover line with the unknown state "later"`},
+		"cut after one step":    {"@@ami-harden begin 1\n@@ami-harden start sshd\n@@ami-harden step sshd ok -\n@@ami-harden start passwords", "no report from step(s) passwords, logs"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -71,6 +73,17 @@ func TestFailClosed(t *testing.T) {
 			assert.Contains(t, err.Error(), c.want)
 		})
 	}
+}
+
+// The handover line (Windows): kept for the output and the report file; it
+// neither completes nor fails a run by itself.
+func TestHandover(t *testing.T) {
+	r := NewRun(steps)
+	assert.Equal(t, Handover{}, r.Handover())
+	feed(r, "@@ami-harden begin 1\n@@ami-harden step sshd ok -\n@@ami-harden step passwords ok -\n@@ami-harden step logs ok -\n"+
+		"@@ami-harden handover started after this run: Sysprep (sysprep: sysprep.exe /generalize)\r\n@@ami-harden end 0")
+	require.NoError(t, r.Err())
+	assert.Equal(t, Handover{State: HandoverStarted, Text: "after this run: Sysprep (sysprep: sysprep.exe /generalize)"}, r.Handover())
 }
 
 func TestRunningNamesTheCutStep(t *testing.T) {

@@ -37,6 +37,20 @@ type Document struct {
 	Error   string  `json:"error,omitempty"`
 	Summary Summary `json:"summary"`
 	Steps   []Step  `json:"steps"`
+	// Handover (Windows) is what the script left to a process of its own on
+	// the machine for after the run: the work that had to wait until the
+	// build let go of the machine, and Sysprep. Its outcome is not in this
+	// report: the machine powers itself off when all of it worked, so the
+	// builder's wait for the stopped machine proves it.
+	Handover *Handover `json:"handover,omitempty"`
+}
+
+// Handover is the run's handover line.
+type Handover struct {
+	// State is "started", or "withheld" when a step failed.
+	State string `json:"state"`
+	// Text is what the process does, in the script's words.
+	Text string `json:"text"`
 }
 
 // Build says which build of which packer run the report is from.
@@ -110,6 +124,9 @@ func New(run *report.Run, steps []string, pluginVersion, os, mode string, starte
 		default:
 			d.Summary.Missing++
 		}
+	}
+	if h := run.Handover(); h.State != "" {
+		d.Handover = &Handover{State: h.State, Text: h.Text}
 	}
 	if runErr != nil {
 		d.Result, d.Error = "failed", runErr.Error()

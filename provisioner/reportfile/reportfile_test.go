@@ -42,6 +42,18 @@ func TestDocument(t *testing.T) {
 	assert.Equal(t, Summary{Failed: 1, Finding: 1, Skipped: 1, Missing: 1}, d.Summary)
 	assert.Equal(t, Step{Name: "sshd", Status: "finding", Detail: "1 finding(s)", Findings: []string{"PasswordAuthentication is yes, not no (sshd -T)"}, Notes: []string{}}, d.Steps[0])
 	assert.Equal(t, Step{Name: "logs", Status: "missing", Findings: []string{}, Notes: []string{}}, d.Steps[3])
+	assert.Nil(t, d.Handover, "no handover line: no handover in the report")
+}
+
+// A Windows run's handover line goes into the report as it came.
+func TestDocumentHandover(t *testing.T) {
+	run := report.NewRun([]string{"sysprep"})
+	for _, l := range []string{"@@ami-harden begin 1", "@@ami-harden step sysprep changed handed over",
+		"@@ami-harden handover started after this run: Sysprep (sysprep: sysprep.exe /generalize)", "@@ami-harden end 0"} {
+		run.Line(l)
+	}
+	d := New(run, []string{"sysprep"}, "0.1.0-dev", "windows", "enforce", time.Now(), time.Now(), nil)
+	assert.Equal(t, &Handover{State: "started", Text: "after this run: Sysprep (sysprep: sysprep.exe /generalize)"}, d.Handover)
 }
 
 func TestWriteJSONAndJUnit(t *testing.T) {

@@ -5,9 +5,11 @@
 // the shared parts in linux/lib/ (joined in the order of linuxLib), one
 // file per step in linux/steps/ (STEP.sh, and STEP.*.sh where a step has
 // more than one), and linux/main.sh, which starts the run. On Windows:
-// windows/lib.ps1, one file per step in windows/steps/, and
-// windows/main.ps1. Only the selected steps travel. Which steps there are,
-// and in which order they run, is provisioner/steps' list.
+// windows/lib.ps1, windows/handover.ps1 (what runs after the run: the
+// work that must wait until the build lets go, and Sysprep), one file per
+// step in windows/steps/, and windows/main.ps1. Only the selected steps
+// travel. Which steps there are, and in which order they run, is
+// provisioner/steps' list.
 //
 // The Windows script travels without its comments and blank lines: WinRM
 // uploads it in chunks of a few kilobytes, one command each. Rendering only
@@ -21,6 +23,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"time"
 )
 
 //go:embed linux windows
@@ -186,8 +189,9 @@ type WindowsParams struct {
 	BuildUser string
 	// Sysprep is one of SysprepModes.
 	Sysprep string
-	// SysprepShutdown makes the Sysprep runner shut the machine down.
-	SysprepShutdown bool
+	// SysprepTimeout is how long Sysprep may run before the handover stops
+	// it and leaves the machine running.
+	SysprepTimeout time.Duration
 	// Mode is enforce or audit.
 	Mode string
 	// ReportFile, when set, is a remote file the script writes its report
@@ -213,7 +217,7 @@ func RenderWindows(p WindowsParams) []byte {
 	fmt.Fprintf(&b, "$AmiHardenKeepUsers = %s\n", psArray(p.KeepUsers))
 	fmt.Fprintf(&b, "$AmiHardenBuildUser = %s\n", QuotePS(p.BuildUser))
 	fmt.Fprintf(&b, "$AmiHardenSysprep = %s\n", QuotePS(p.Sysprep))
-	fmt.Fprintf(&b, "$AmiHardenSysprepShutdown = %s\n", psBool(p.SysprepShutdown))
+	fmt.Fprintf(&b, "$AmiHardenSysprepTimeout = %d\n", int(p.SysprepTimeout/time.Second))
 	fmt.Fprintf(&b, "$AmiHardenMode = %s\n", QuotePS(p.Mode))
 	fmt.Fprintf(&b, "$AmiHardenReportFile = %s\n", QuotePS(p.ReportFile))
 	fmt.Fprintf(&b, "$AmiHardenKeepFiles = %s\n", psArray(nonEmpty(p.ReportFile)))
@@ -224,22 +228,13 @@ func RenderWindows(p WindowsParams) []byte {
 		fmt.Fprintf(&b, "$env:%s = %s\n", k, QuotePS(v))
 	}
 	b.WriteString(compactPS(file("windows/lib.ps1")))
+	b.WriteString(compactPS(file("windows/handover.ps1")))
 	for _, s := range p.Steps {
 		b.WriteString(compactPS(windowsStep(s)))
 	}
 	b.WriteString(compactPS(file("windows/main.ps1")))
 	return []byte(b.String())
 }
-
-// RenderWindowsPoll is the command that asks the detached Sysprep for its
-// state (windows/poll.ps1), for powershell -EncodedCommand.
-func RenderWindowsPoll(stateDir string, shutdown bool) string {
-	return fmt.Sprintf("$StateDir = %s\n$Shutdown = %s\n", QuotePS(stateDir), psBool(shutdown)) + compactPS(file("windows/poll.ps1"))
-}
-
-// WindowsSysprepStateDir is where the detached Sysprep keeps its state
-// (windows/sysprep.ps1, $SysprepStateDir).
-const WindowsSysprepStateDir = `C:\ProgramData\ami-harden\sysprep`
 
 func nonEmpty(items ...string) []string {
 	var out []string

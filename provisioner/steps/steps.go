@@ -80,13 +80,13 @@ var All = []Step{
 	{Name: "guest-account", OS: Windows, Default: true, Anchor: "guest-account-windows",
 		Summary: "Disables the built-in Guest account."},
 	{Name: "accounts", OS: Windows, Default: true, Anchor: "accounts-windows",
-		Summary: "Removes `remove_users`, disables other needless accounts; the build's account gets a random password at first boot."},
+		Summary: "Removes `remove_users`, disables other needless accounts; the build's account gets a random password after the build's last command."},
 	{Name: "services", OS: Windows, Default: true, Anchor: "services-windows",
 		Summary: "Stops and disables the default list (the print spooler, `Spooler`) less `keep_services`, plus `disable_services`."},
 	{Name: "admin-password", OS: Windows, Default: true, Anchor: "admin-password-windows",
 		Summary: "Makes the EC2 launch agent set a random Administrator password at first boot."},
 	{Name: "winrm", OS: Windows, Default: true, Anchor: "winrm-windows",
-		Summary: "Closes WinRM's HTTP listener, Basic auth and unencrypted traffic at first boot."},
+		Summary: "Turns Basic auth and unencrypted traffic off and removes self-signed HTTPS listeners with their keys, after the build's last command."},
 	{Name: "user-keys", OS: Windows, Default: true, Anchor: "user-keys-windows",
 		Summary: "Overwrites and deletes SSH keys in every profile and `administrators_authorized_keys`."},
 	{Name: "host-keys", OS: Windows, Default: true, Anchor: "host-keys-windows",
@@ -104,12 +104,14 @@ var All = []Step{
 	{Name: "recycle-bin", OS: Windows, Default: true, Anchor: "recycle-bin-windows",
 		Summary: "Empties the Recycle Bin on every fixed drive."},
 	{Name: "pagefile", OS: Windows, Default: true, Anchor: "pagefile-windows",
-		Summary: "Has Windows clear the page file at shutdown; turns hibernation off."},
+		Summary: "Has Windows clear the page file at every shutdown from the next boot on; turns hibernation off."},
+	{Name: "logs", OS: Windows, Default: true, Anchor: "logs-windows",
+		Summary: "Overwrites and deletes the EC2 launch agents' logs of the build and crash dumps (`MEMORY.DMP`, minidumps, Windows Error Reporting's queues, live kernel reports)."},
 	{Name: "event-logs", OS: Windows, Default: true, Anchor: "event-logs-windows",
 		Summary: "Clears every event log."},
-	// Always last: Sysprep resets WinRM and generalises the machine.
+	// Always last: once Sysprep begins, Windows takes no WinRM logon.
 	{Name: "sysprep", OS: Windows, Default: true, Anchor: "sysprep-windows",
-		Summary: "Resets the launch agent and generalises the machine with Sysprep, in a process of its own; last."},
+		Summary: "Checks what makes Sysprep fail, resets the launch agent, and hands Sysprep to a process of its own that powers the machine off only when the image is generalised; last."},
 }
 
 // Of are the steps of os, in the order they run.

@@ -1,5 +1,5 @@
 ﻿# Parameters written by the ami-harden provisioner.
-$AmiHardenSteps = @('domain', 'guest-account', 'accounts', 'services', 'admin-password', 'winrm', 'user-keys', 'host-keys', 'credentials', 'history', 'autologon', 'answer-files', 'temp', 'recycle-bin', 'pagefile', 'event-logs', 'sysprep')
+$AmiHardenSteps = @('domain', 'guest-account', 'accounts', 'services', 'admin-password', 'winrm', 'user-keys', 'host-keys', 'credentials', 'history', 'autologon', 'answer-files', 'temp', 'recycle-bin', 'pagefile', 'logs', 'event-logs', 'sysprep')
 $AmiHardenWipePaths = @()
 $AmiHardenDisableServices = @('Spooler')
 $AmiHardenKeepServices = @()
@@ -7,7 +7,7 @@ $AmiHardenRemoveUsers = @()
 $AmiHardenKeepUsers = @()
 $AmiHardenBuildUser = 'Administrator'
 $AmiHardenSysprep = 'auto'
-$AmiHardenSysprepShutdown = $false
+$AmiHardenSysprepTimeout = 1800
 $AmiHardenMode = 'enforce'
 $AmiHardenReportFile = ''
 $AmiHardenKeepFiles = @()
@@ -23,8 +23,10 @@ $script:Reported = @{}
 $script:Failed = New-Object System.Collections.ArrayList
 $script:Findings = @{}
 $AmiHardenHome = Join-Path $env:ProgramData 'ami-harden'
+$script:Stdout = New-Object IO.StreamWriter([Console]::OpenStandardOutput(), (New-Object Text.UTF8Encoding($false)))
+$script:Stdout.AutoFlush = $true
 function Write-Line([string]$Text) {
-[Console]::Out.WriteLine($Text)
+$script:Stdout.WriteLine($Text)
 if ($AmiHardenReportFile) {
 $new = -not (Test-Path -LiteralPath $AmiHardenReportFile)
 [IO.File]::AppendAllText($AmiHardenReportFile, $Text + "`r`n", (New-Object Text.UTF8Encoding($false)))
@@ -176,33 +178,6 @@ return 'ec2launch-v1'
 if ((Test-Path -LiteralPath $EC2ConfigExe) -and (Test-Path -LiteralPath $EC2ConfigSettings)) { return 'ec2config' }
 return 'none'
 }
-$FirstBootTask = 'ami-harden-first-boot'
-$FirstBootScript = Join-Path $AmiHardenHome 'first-boot.ps1'
-function Add-FirstBootWork([string]$Function, [string[]]$Arguments) {
-if (-not (Test-Path -LiteralPath $AmiHardenHome)) { [void](New-Item -ItemType Directory -Path $AmiHardenHome) }
-$body = (Get-Item -LiteralPath "function:$Function").ScriptBlock.ToString()
-$call = $Function
-if ($Arguments.Count -gt 0) {
-$call += ' @(' + (@($Arguments | ForEach-Object { "'" + ($_ -replace "'", "''") + "'" }) -join ', ') + ')'
-}
-$part = "function $Function {$body}`r`n$call`r`n"
-if (-not (Test-Path -LiteralPath $FirstBootScript)) {
-$head = (Get-Item -LiteralPath 'function:Complete-FirstBoot').ScriptBlock.ToString()
-[IO.File]::WriteAllText($FirstBootScript, "`$ErrorActionPreference = 'Continue'`r`nfunction Complete-FirstBoot {$head}`r`n", (New-Object Text.UTF8Encoding($true)))
-}
-[IO.File]::AppendAllText($FirstBootScript, $part, (New-Object Text.UTF8Encoding($false)))
-$action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument "-NoProfile -NonInteractive -ExecutionPolicy Bypass -Command `"& { . '$FirstBootScript'; Complete-FirstBoot }`""
-$trigger = New-ScheduledTaskTrigger -AtStartup
-$principal = New-ScheduledTaskPrincipal -UserId 'S-1-5-18' -LogonType ServiceAccount -RunLevel Highest
-Register-ScheduledTask -TaskName $FirstBootTask -Action $action -Trigger $trigger -Principal $principal -Force | Out-Null
-if ($null -eq (Get-ScheduledTask -TaskName $FirstBootTask -ErrorAction SilentlyContinue)) {
-throw "the scheduled task $FirstBootTask is not there after registering it"
-}
-}
-function Complete-FirstBoot {
-Unregister-ScheduledTask -TaskName 'ami-harden-first-boot' -Confirm:$false -ErrorAction SilentlyContinue
-Remove-Item -LiteralPath (Join-Path $env:ProgramData 'ami-harden\first-boot.ps1') -Force -ErrorAction SilentlyContinue
-}
 function Get-PendingReboot {
 $reasons = New-List
 $cbs = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing'
@@ -224,6 +199,114 @@ if ($active -and $next -and ($active.PSObject.Properties.Name -contains 'Compute
 $netlogon = 'HKLM:\SYSTEM\CurrentControlSet\Services\Netlogon'
 if ((Test-Path "$netlogon\JoinDomain") -or (Test-Path "$netlogon\AvoidSpnSet")) { [void]$reasons.Add('a pending domain join') }
 return , $reasons
+}
+$script:FinalWork = New-List
+$script:Handover = $null
+$HandoverFile = Join-Path $AmiHardenHome 'handover.ps1'
+function Add-FinalWork([string]$Step, [string]$Function, [string[]]$Arguments, [string]$Text) {
+$call = $Function
+if ($Arguments.Count -gt 0) {
+$call += ' @(' + (@($Arguments | ForEach-Object { "'" + ($_ -replace "'", "''") + "'" }) -join ', ') + ')'
+}
+[void]$script:FinalWork.Add(@{ Step = $Step; Function = $Function; Call = $call; Text = $Text })
+}
+function Set-SysprepHandover([string]$Mode, [string]$Program, [string]$Arguments, [string]$Before, [string]$Answer) {
+$script:Handover = @{ Mode = $Mode; Program = $Program; Arguments = $Arguments; Before = $Before; Answer = $Answer }
+}
+function Get-HandoverText {
+$parts = @($script:FinalWork | ForEach-Object { "$($_.Text) ($($_.Step))" })
+if ($script:Handover) { $parts += "Sysprep ($($script:Handover.Mode): $(Split-Path -Leaf $script:Handover.Program) $($script:Handover.Arguments))" }
+return ($parts -join '; ')
+}
+function Start-Handover {
+if (-not (Test-Path -LiteralPath $AmiHardenHome)) { [void](New-Item -ItemType Directory -Path $AmiHardenHome) }
+$q = { param($s) "'" + ([string]$s -replace "'", "''") + "'" }
+$text = New-Object Text.StringBuilder
+foreach ($f in @('Invoke-Handover', 'Clear-FileData') + @($script:FinalWork | ForEach-Object { $_.Function })) {
+[void]$text.Append("function $f {$((Get-Item -LiteralPath "function:$f").ScriptBlock.ToString())}`r`n")
+}
+$h = $script:Handover
+if (-not $h) { $h = @{ Mode = ''; Program = ''; Arguments = ''; Before = ''; Answer = '' } }
+$final = '@(' + (@($script:FinalWork | ForEach-Object { & $q $_.Call }) -join ', ') + ')'
+[void]$text.Append("Invoke-Handover -Self $(& $q $HandoverFile) -WaitPid $PID -ReportFile $(& $q $AmiHardenReportFile) -Final $final " +
+"-Mode $(& $q $h.Mode) -Program $(& $q $h.Program) -Arguments $(& $q $h.Arguments) -Before $(& $q $h.Before) " +
+"-Answer $(& $q $h.Answer) -TimeoutSeconds $AmiHardenSysprepTimeout`r`n")
+[IO.File]::WriteAllText($HandoverFile, $text.ToString(), (New-Object Text.UTF8Encoding($true)))
+$line = "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File `"$HandoverFile`""
+$r = Invoke-CimMethod -ClassName Win32_Process -MethodName Create -Arguments @{ CommandLine = $line }
+if ($r.ReturnValue -ne 0) { return "Win32_Process.Create returned $($r.ReturnValue)" }
+return ''
+}
+function Invoke-Handover {
+param([string]$Self, [int]$WaitPid, [string]$ReportFile, [string[]]$Final, [string]$Mode, [string]$Program,
+[string]$Arguments, [string]$Before, [string]$Answer, [int]$TimeoutSeconds)
+$ErrorActionPreference = 'Stop'
+$tell = {
+param($Text)
+$line = "ami-harden: $Text"
+try {
+if (-not [Diagnostics.EventLog]::SourceExists('ami-harden')) { New-EventLog -LogName Application -Source 'ami-harden' }
+Write-EventLog -LogName Application -Source 'ami-harden' -EventId 1 -EntryType Error -Message $line
+} catch { }
+try {
+$port = New-Object IO.Ports.SerialPort('COM1', 115200)
+$port.Open()
+$port.WriteLine($line)
+$port.Close()
+} catch { }
+}
+Remove-Item -LiteralPath $Self -Force -ErrorAction SilentlyContinue
+$p = Get-Process -Id $WaitPid -ErrorAction SilentlyContinue
+if ($p) { [void]$p.WaitForExit(600000) }
+if ($ReportFile) {
+for ($i = 0; $i -lt 600 -and (Test-Path -LiteralPath $ReportFile); $i++) { Start-Sleep -Seconds 1 }
+}
+Start-Sleep -Seconds 10
+foreach ($c in $Final) {
+try {
+& ([scriptblock]::Create($c))
+} catch {
+& $tell "do not use this image: the final work $c failed ($($_.Exception.Message)); nothing after it ran (no Sysprep, no power-off) and the machine stays up"
+return
+}
+}
+$why = ''
+$exit = ''
+$off = {
+try { [IO.Directory]::Delete((Split-Path -Parent $Self), $false) } catch { }
+$o = Start-Process -FilePath 'shutdown.exe' -ArgumentList '/s /t 0 /d p:4:1 /c "ami-harden: done"' -PassThru -Wait -WindowStyle Hidden
+return $o.ExitCode
+}
+if (-not $Program) {
+$code = & $off
+if ($code -ne 0) { & $tell "the final work is done, but shutdown.exe exited $code; the machine stays up" }
+return
+}
+try {
+if ($Before) {
+& cmd.exe /c "`"$Before`"" | Out-Null
+if ($LASTEXITCODE -ne 0) { throw "$Before exited $LASTEXITCODE" }
+}
+$sp = Start-Process -FilePath $Program -ArgumentList $Arguments -PassThru -WindowStyle Hidden
+if ($sp.WaitForExit($TimeoutSeconds * 1000)) {
+$exit = $sp.ExitCode
+} else {
+$why = "$Mode did not finish within sysprep_timeout ($TimeoutSeconds s)"
+try { $sp.Kill() } catch { }
+}
+} catch {
+$why = "could not run $Mode ($($_.Exception.Message))"
+}
+if ($Answer) { Remove-Item -LiteralPath $Answer -Force -ErrorAction SilentlyContinue }
+$s = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Setup\State' -ErrorAction SilentlyContinue
+$image = if ($s -and ($s.PSObject.Properties.Name -contains 'ImageState')) { [string]$s.ImageState } else { '(none)' }
+if (-not $why -and $image -eq 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE') {
+$code = & $off
+if ($code -eq 0) { return }
+$why = "the image is generalised, but shutdown.exe exited $code"
+}
+if (-not $why) { $why = "$Mode exited $exit, and ImageState is $image, not IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE" }
+& $tell "do not use this image: $why; the machine stays up. See C:\Windows\System32\Sysprep\Panther\setuperr.log"
 }
 function Invoke-DomainStep {
 $cs = Get-CimInstance -ClassName Win32_ComputerSystem
@@ -309,16 +392,12 @@ Complete-Audit 'accounts' 'no needless enabled account'
 return
 }
 if ($atLaunch.Count -gt 0) {
-try {
-Add-FirstBootWork 'Set-RandomPassword' $atLaunch
-} catch {
-[void]$problems.Add("could not arm the first-boot task for $(Join-List $atLaunch) ($($_.Exception.Message))")
-}
+Add-FinalWork 'accounts' 'Set-RandomPassword' $atLaunch "a random password nobody knows for $(Join-List $atLaunch)"
 }
 $done = @()
 if ($removed.Count -gt 0) { $done += "removed $(Join-List $removed)" }
 if ($disabled.Count -gt 0) { $done += "disabled $(Join-List $disabled)" }
-if ($atLaunch.Count -gt 0) { $done += "a random password at each instance's first boot for $(Join-List $atLaunch) (the build's account)" }
+if ($atLaunch.Count -gt 0) { $done += "a random password for $(Join-List $atLaunch) (the build's account) after the build's last command (the handover)" }
 if ($problems.Count -gt 0) {
 Write-Report 'accounts' 'failed' "$(Join-List $problems)$(if ($done) { '; ' + ($done -join '; ') })"
 } elseif ($done) {
@@ -508,43 +587,70 @@ Write-Report 'admin-password' 'changed' "EC2Config: $($wrong -join ', '); now En
 $script:Steps['admin-password'] = 'Invoke-AdminPasswordStep'
 function Invoke-WinRMStep {
 $open = New-List
+$notes = New-List
 try {
-foreach ($l in @(Get-ChildItem -Path 'WSMan:\localhost\Listener')) {
-if (@($l.Keys) -contains 'Transport=HTTP') { [void]$open.Add('an HTTP listener') }
-}
 if ((Get-Item -Path 'WSMan:\localhost\Service\Auth\Basic').Value -eq 'true') { [void]$open.Add('Basic auth') }
 if ((Get-Item -Path 'WSMan:\localhost\Service\AllowUnencrypted').Value -eq 'true') { [void]$open.Add('unencrypted traffic') }
+foreach ($l in Get-HttpsListener) {
+if (-not $l.Certificate) {
+[void]$notes.Add("the HTTPS listener $($l.Name) names the certificate $($l.Thumbprint), which is not in Cert:\LocalMachine\My; it stays")
+} elseif ($l.Certificate.Subject -eq $l.Certificate.Issuer) {
+[void]$open.Add("an HTTPS listener with the self-signed certificate $($l.Certificate.Subject) ($($l.Thumbprint)), its private key in the image")
+} else {
+[void]$notes.Add("the HTTPS listener with the certificate $($l.Certificate.Subject) ($($l.Thumbprint)), issued by $($l.Certificate.Issuer), stays: every instance presents its key")
+}
+}
 } catch {
 Write-Report 'winrm' 'failed' "could not read WinRM's settings: $($_.Exception.Message)"
 return
 }
+foreach ($n in $notes) { Write-Note 'winrm' $n }
 if ($open.Count -eq 0) {
-Write-Report 'winrm' 'ok' 'no HTTP listener, Basic auth or unencrypted traffic'
+Write-Report 'winrm' 'ok' 'no Basic auth, unencrypted traffic or self-signed HTTPS listener'
 return
 }
 if ($Audit) {
-foreach ($o in $open) { Write-Finding 'winrm' "WinRM allows $o (enforce closes it at each instance's first boot)" }
+foreach ($o in $open) { Write-Finding 'winrm' "WinRM has $o (enforce closes it after the build's last command)" }
 Complete-Audit 'winrm' ''
 return
 }
-try {
-Add-FirstBootWork 'Close-BuildWinRM' @()
-} catch {
-Write-Report 'winrm' 'failed' "could not arm the first-boot task: $($_.Exception.Message)"
-return
+Add-FinalWork 'winrm' 'Close-BuildWinRM' @() "WinRM: Basic auth and unencrypted traffic off, self-signed HTTPS listeners removed with their certificates and keys"
+Write-Report 'winrm' 'changed' "closes $(Join-List $open) after the build's last command (the handover); open for the rest of this build"
 }
-Write-Report 'winrm' 'changed' "$(Join-List $open) closed at each instance's first boot (scheduled task ami-harden-first-boot); open for the rest of this build"
+function Get-HttpsListener {
+$out = New-List
+foreach ($l in @(Get-ChildItem -Path 'WSMan:\localhost\Listener')) {
+if (-not (@($l.Keys) -contains 'Transport=HTTPS')) { continue }
+$thumb = [string](Get-ChildItem -Path $l.PSPath | Where-Object { $_.Name -eq 'CertificateThumbprint' }).Value
+$cert = $null
+if ($thumb) { $cert = Get-Item -LiteralPath "Cert:\LocalMachine\My\$($thumb.Trim())" -ErrorAction SilentlyContinue }
+[void]$out.Add(@{ Name = $l.Name; Path = $l.PSPath; Thumbprint = $thumb.Trim(); Certificate = $cert })
+}
+return , $out
 }
 function Close-BuildWinRM {
 param()
-Start-Service -Name WinRM -ErrorAction SilentlyContinue
-foreach ($l in @(Get-ChildItem -Path 'WSMan:\localhost\Listener')) {
-if (@($l.Keys) -contains 'Transport=HTTP') { Remove-Item -Path $l.PSPath -Recurse -Force }
-}
 Set-Item -Path 'WSMan:\localhost\Service\Auth\Basic' -Value $false -Force
 Set-Item -Path 'WSMan:\localhost\Service\AllowUnencrypted' -Value $false -Force
-Get-NetFirewallPortFilter -Protocol TCP | Where-Object { @($_.LocalPort) -contains '5985' } |
-Get-NetFirewallRule | Disable-NetFirewallRule
+foreach ($l in @(Get-ChildItem -Path 'WSMan:\localhost\Listener')) {
+if (-not (@($l.Keys) -contains 'Transport=HTTPS')) { continue }
+$thumb = ([string](Get-ChildItem -Path $l.PSPath | Where-Object { $_.Name -eq 'CertificateThumbprint' }).Value).Trim()
+$cert = $null
+if ($thumb) { $cert = Get-Item -LiteralPath "Cert:\LocalMachine\My\$thumb" -ErrorAction SilentlyContinue }
+if (-not $cert -or $cert.Subject -ne $cert.Issuer) { continue }
+Remove-Item -Path $l.PSPath -Recurse -Force
+$key = [Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($cert)
+$file = ''
+if ($key -is [Security.Cryptography.RSACng]) {
+$file = Join-Path $env:ProgramData "Microsoft\Crypto\Keys\$($key.Key.UniqueName)"
+} elseif ($key -is [Security.Cryptography.RSACryptoServiceProvider]) {
+$file = Join-Path $env:ProgramData "Microsoft\Crypto\RSA\MachineKeys\$($key.CspKeyContainerInfo.UniqueKeyContainerName)"
+}
+if ($file -and (Test-Path -LiteralPath $file)) { Clear-FileData $file }
+Remove-Item -LiteralPath "Cert:\LocalMachine\My\$thumb" -DeleteKey -Force
+if (Test-Path -LiteralPath "Cert:\LocalMachine\My\$thumb") { throw "the certificate $thumb is still there" }
+}
+if ((Get-Item -Path 'WSMan:\localhost\Service\Auth\Basic').Value -eq 'true') { throw 'Basic auth is still on' }
 }
 $script:Steps['winrm'] = 'Invoke-WinRMStep'
 function Invoke-UserKeysStep {
@@ -771,7 +877,7 @@ $hiberfil = Join-Path $env:SystemDrive 'hiberfil.sys'
 $p = Get-ItemProperty -Path $power -ErrorAction SilentlyContinue
 $hibernate = (Test-Path -LiteralPath $hiberfil) -or ($p -and ($p.PSObject.Properties.Name -contains 'HibernateEnabled') -and $p.HibernateEnabled -eq 1)
 if ($clearOn -and -not $hibernate) {
-Write-Report 'pagefile' 'ok' 'the page file is cleared at shutdown; hibernation is off'
+Write-Report 'pagefile' 'ok' 'the page file is cleared at shutdown (set before this boot, as far as the registry tells); hibernation is off'
 return
 }
 if ($Audit) {
@@ -783,7 +889,8 @@ return
 $done = @()
 if (-not $clearOn) {
 Set-ItemProperty -Path $mm -Name ClearPageFileAtShutdown -Value 1 -Type DWord
-$done += 'the page file is cleared at every shutdown from now on, the build''s included'
+$done += 'the page file is cleared at every shutdown from the next boot on'
+Write-Note 'pagefile' 'this build''s own page file is not cleared at its shutdown (Windows reads ClearPageFileAtShutdown at boot) and goes into the image; to clear it too, set ClearPageFileAtShutdown and restart (windows-restart) before ami-harden'
 }
 if ($hibernate) {
 $r = Invoke-Native 'powercfg.exe' @('/hibernate', 'off')
@@ -796,6 +903,50 @@ $done += 'hibernation turned off, hiberfil.sys deleted'
 Write-Report 'pagefile' 'changed' ($done -join '; ')
 }
 $script:Steps['pagefile'] = 'Invoke-PagefileStep'
+function Invoke-LogsStep {
+$dirs = @(
+(Join-Path $env:ProgramData 'Amazon\EC2Launch\log'),
+(Join-Path $env:ProgramData 'Amazon\EC2-Windows\Launch\Log'),
+(Join-Path $env:ProgramFiles 'Amazon\Ec2ConfigService\Logs'),
+(Join-Path $env:SystemRoot 'Minidump'),
+(Join-Path $env:SystemRoot 'LiveKernelReports'),
+(Join-Path $env:ProgramData 'Microsoft\Windows\WER\ReportQueue'),
+(Join-Path $env:ProgramData 'Microsoft\Windows\WER\ReportArchive'))
+foreach ($profilePath in Get-ProfilePaths) { $dirs += Join-Path $profilePath 'AppData\Local\CrashDumps' }
+$items = New-List
+$memoryDump = Join-Path $env:SystemRoot 'MEMORY.DMP'
+if (Test-Path -LiteralPath $memoryDump) { [void]$items.Add($memoryDump) }
+foreach ($dir in $dirs) {
+if (-not (Test-Path -LiteralPath $dir)) { continue }
+foreach ($item in @(Get-ChildItem -LiteralPath $dir -Force)) { [void]$items.Add($item.FullName) }
+}
+if ($Audit) {
+foreach ($i in $items) { Write-Finding 'logs' "$i exists" }
+Complete-Audit 'logs' 'no launch agent log or crash dump'
+return
+}
+$removed = 0
+$inUse = New-List
+$problems = New-List
+foreach ($i in $items) {
+try {
+Remove-Tree $i $true
+$removed++
+} catch {
+$why = Get-ErrorText $_
+if ($why -eq 'in use by another process') { [void]$inUse.Add($i) } else { [void]$problems.Add("$i ($why)") }
+}
+}
+if ($inUse.Count -gt 0) { Write-Note 'logs' "in use by running programs, left: $(Join-List $inUse)" }
+if ($problems.Count -gt 0) {
+Write-Report 'logs' 'failed' "could not remove $(Join-List $problems)"
+} elseif ($removed -gt 0) {
+Write-Report 'logs' 'changed' "overwrote and removed $removed launch agent log(s) and crash dump(s)"
+} else {
+Write-Report 'logs' 'ok' 'no launch agent log or crash dump'
+}
+}
+$script:Steps['logs'] = 'Invoke-LogsStep'
 function Invoke-EventLogsStep {
 $session = [System.Diagnostics.Eventing.Reader.EventLogSession]::GlobalSession
 $cleared = 0
@@ -826,11 +977,9 @@ Write-Report 'event-logs' 'ok' "all event logs are empty$tail"
 }
 }
 $script:Steps['event-logs'] = 'Invoke-EventLogsStep'
-$SysprepStateDir = Join-Path $AmiHardenHome 'sysprep'
-$SysprepRunnerFile = Join-Path $AmiHardenHome 'sysprep-runner.ps1'
 $SysprepAnswerPath = Join-Path $AmiHardenHome 'sysprep-unattend.xml'
 $SysprepExe = Join-Path $env:SystemRoot 'System32\Sysprep\sysprep.exe'
-$script:SysprepRunner = $null
+$EC2ConfigBeforeSysprep = Join-Path $env:ProgramFiles 'Amazon\Ec2ConfigService\Scripts\BeforeSysprep.cmd'
 function Resolve-SysprepMode {
 if ($AmiHardenSysprep -ne 'auto') { return $AmiHardenSysprep }
 $agent = Get-LaunchAgent
@@ -839,19 +988,24 @@ return 'sysprep'
 }
 function Get-SysprepCommand([string]$Mode) {
 switch ($Mode) {
-'ec2launch-v2' { return @{ Exe = $EC2LaunchV2Exe; Needs = $EC2LaunchV2Exe; Args = 'sysprep --block' } }
+'ec2launch-v2' { return @{ Exe = $EC2LaunchV2Exe; Needs = $EC2LaunchV2Exe; Before = ''; Args = 'sysprep --block --clean' } }
 'ec2launch-v1' {
 $prep = Join-Path $EC2LaunchV1Scripts 'SysprepInstance.ps1'
-return @{ Exe = (Join-Path $env:SystemRoot 'System32\WindowsPowerShell\v1.0\powershell.exe'); Needs = $prep
+return @{ Exe = (Join-Path $env:SystemRoot 'System32\WindowsPowerShell\v1.0\powershell.exe'); Needs = $prep; Before = ''
 Args = "-NoProfile -NonInteractive -ExecutionPolicy Bypass -File `"$prep`" -NoShutdown" }
 }
-'ec2config' { return @{ Exe = $SysprepExe; Needs = $EC2ConfigAnswerFile; Args = "/generalize /oobe /quiet /quit /mode:vm /unattend:`"$EC2ConfigAnswerFile`"" } }
-default { return @{ Exe = $SysprepExe; Needs = $SysprepExe; Args = "/generalize /oobe /quiet /quit /mode:vm /unattend:`"$SysprepAnswerPath`"" } }
+'ec2config' { return @{ Exe = $SysprepExe; Needs = $EC2ConfigAnswerFile; Before = $EC2ConfigBeforeSysprep; Args = "/generalize /oobe /quiet /quit /unattend:`"$EC2ConfigAnswerFile`"" } }
+default { return @{ Exe = $SysprepExe; Needs = $SysprepExe; Before = ''; Args = "/generalize /oobe /quiet /quit /unattend:`"$SysprepAnswerPath`"" } }
 }
 }
 $SysprepAnswerFile = @'
 <?xml version="1.0" encoding="utf-8"?>
 <unattend xmlns="urn:schemas-microsoft-com:unattend">
+  <settings pass="generalize">
+    <component name="Microsoft-Windows-PnpSysprep" processorArchitecture="amd64" publicKeyToken="31bf3856ad364e35" language="neutral" versionScope="nonSxS">
+      <PersistAllDeviceInstalls>true</PersistAllDeviceInstalls>
+    </component>
+  </settings>
   <settings pass="oobeSystem">
     <component name="Microsoft-Windows-Shell-Setup" processorArchitecture="amd64" publicKeyToken="31bf3856ad364e35" language="neutral" versionScope="nonSxS">
       <OOBE>
@@ -870,9 +1024,9 @@ $SysprepAnswerFile = @'
 function Reset-LaunchAgent {
 switch (Get-LaunchAgent) {
 'ec2launch-v2' {
-$r = Invoke-Native $EC2LaunchV2Exe @('reset', '--block')
-if ($r.Exit -ne 0) { throw "ec2launch reset --block exited $($r.Exit): $($r.Output)" }
-return 'ec2launch reset --block'
+$r = Invoke-Native $EC2LaunchV2Exe @('reset', '--block', '--clean')
+if ($r.Exit -ne 0) { throw "ec2launch reset --block --clean exited $($r.Exit): $($r.Output)" }
+return 'ec2launch reset --block --clean'
 }
 'ec2launch-v1' {
 & (Join-Path $EC2LaunchV1Scripts 'InitializeInstance.ps1') -Schedule
@@ -886,6 +1040,26 @@ $s = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Set
 if ($s -and ($s.PSObject.Properties.Name -contains 'ImageState')) { return [string]$s.ImageState }
 return '(none)'
 }
+function Get-SysprepBlockers {
+$out = New-List
+foreach ($r in Get-PendingReboot) { [void]$out.Add("a reboot is pending ($r): Sysprep would hang or fail") }
+$mode = Resolve-SysprepMode
+if ($mode -eq 'none') { return , $out }
+$command = Get-SysprepCommand $mode
+foreach ($f in @($command.Exe, $command.Needs, $command.Before) | Where-Object { $_ }) {
+if (-not (Test-Path -LiteralPath $f)) { [void]$out.Add("$f is not there for sysprep mode $mode") }
+}
+if ((Get-Command -Name Get-AppxPackage -ErrorAction SilentlyContinue) -and (Get-Command -Name Get-AppxProvisionedPackage -ErrorAction SilentlyContinue)) {
+$provisioned = @(Get-AppxProvisionedPackage -Online | ForEach-Object { $_.DisplayName })
+foreach ($a in @(Get-AppxPackage -AllUsers)) {
+if ($a.IsFramework -or $a.NonRemovable -or [string]$a.SignatureKind -eq 'System') { continue }
+if ($provisioned -notcontains $a.Name) {
+[void]$out.Add("the app $($a.Name) is installed for a user but not provisioned for all users: Sysprep fails on it (remove it with Remove-AppxPackage -AllUsers, or provision it)")
+}
+}
+}
+return , $out
+}
 function Invoke-SysprepStep {
 $mode = Resolve-SysprepMode
 if ($mode -eq 'none') {
@@ -894,87 +1068,26 @@ return
 }
 $command = Get-SysprepCommand $mode
 if ($Audit) {
-foreach ($r in Get-PendingReboot) { Write-Finding 'sysprep' "a reboot is pending ($r): Sysprep would hang or fail" }
-foreach ($f in $command.Exe, $command.Needs) {
-if (-not (Test-Path -LiteralPath $f)) { Write-Finding 'sysprep' "$f is not there for sysprep mode $mode" }
-}
-Complete-Audit 'sysprep' "audit runs no Sysprep; enforce would run $mode (ImageState now $(Get-ImageState))"
+foreach ($b in Get-SysprepBlockers) { Write-Finding 'sysprep' $b }
+Complete-Audit 'sysprep' "audit runs no Sysprep; enforce would hand over $mode (ImageState now $(Get-ImageState))"
 return
 }
 if ($script:Failed.Count -gt 0) {
-Write-Report 'sysprep' 'failed' "not started because step(s) $($script:Failed -join ', ') failed: the machine stays reachable to fix them"
+Write-Report 'sysprep' 'failed' "not handed over because step(s) $($script:Failed -join ', ') failed: the machine stays reachable to fix them"
 return
-}
-foreach ($f in $command.Exe, $command.Needs) {
-if (-not (Test-Path -LiteralPath $f)) {
-Write-Report 'sysprep' 'failed' "$f is not there for sysprep mode $mode"
-return
-}
 }
 $done = @()
 $reset = Reset-LaunchAgent
 if ($reset) { $done += $reset }
-if (Test-Path -LiteralPath $SysprepStateDir) { Remove-Item -LiteralPath $SysprepStateDir -Recurse -Force }
-[void](New-Item -ItemType Directory -Path $SysprepStateDir -Force)
-if ($AmiHardenBuildUser) {
-$acl = Get-Acl -LiteralPath $SysprepStateDir
-$rule = New-Object Security.AccessControl.FileSystemAccessRule($AmiHardenBuildUser, 'Modify', 'ContainerInherit,ObjectInherit', 'None', 'Allow')
-$acl.AddAccessRule($rule)
-Set-Acl -LiteralPath $SysprepStateDir -AclObject $acl
-}
 if ($mode -eq 'sysprep') {
+if (-not (Test-Path -LiteralPath $AmiHardenHome)) { [void](New-Item -ItemType Directory -Path $AmiHardenHome) }
 [IO.File]::WriteAllText($SysprepAnswerPath, $SysprepAnswerFile)
 $done += 'wrote an answer file that passes OOBE unattended'
 }
-$runner = $SysprepRunnerFile
-$body = (Get-Item -LiteralPath 'function:Invoke-SysprepRunner').ScriptBlock.ToString()
-$q = { param($s) "'" + ($s -replace "'", "''") + "'" }
-$call = "Invoke-SysprepRunner -Mode $(& $q $mode) -Program $(& $q $command.Exe) -Arguments $(& $q $command.Args) " +
-"-StateDir $(& $q $SysprepStateDir) -Self $(& $q $runner) -Answer $(& $q $SysprepAnswerPath) -Shutdown $(& $q ([string]$AmiHardenSysprepShutdown))"
-[IO.File]::WriteAllText($runner, "function Invoke-SysprepRunner {$body}`r`n$call`r`n", (New-Object Text.UTF8Encoding($true)))
-$script:SysprepRunner = $runner
-$how = if ($AmiHardenSysprepShutdown) { 'then shuts the machine down' } else { 'and leaves the machine running for the builder to stop' }
+$answer = if ($mode -eq 'sysprep') { $SysprepAnswerPath } else { '' }
+Set-SysprepHandover $mode $command.Exe $command.Args $command.Before $answer
 $prepared = if ($done) { " (prepared: $($done -join '; '))" } else { '' }
-Write-Line "@@ami-harden detach sysprep $mode runs as a process of its own after this report, checks ImageState $how$prepared"
-}
-function Start-SysprepRunner {
-$line = "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File `"$script:SysprepRunner`""
-$r = Invoke-CimMethod -ClassName Win32_Process -MethodName Create -Arguments @{ CommandLine = $line }
-if ($r.ReturnValue -ne 0) {
-[Console]::Error.WriteLine("ami-harden: could not start the Sysprep runner: Win32_Process.Create returned $($r.ReturnValue)")
-}
-}
-function Invoke-SysprepRunner {
-param([string]$Mode, [string]$Program, [string]$Arguments, [string]$StateDir, [string]$Self, [string]$Answer, [string]$Shutdown)
-$ErrorActionPreference = 'Stop'
-$state = Join-Path $StateDir 'state.txt'
-Remove-Item -LiteralPath $Self -Force -ErrorAction SilentlyContinue
-$set = { param($text) [IO.File]::WriteAllText("$state.new", $text); Move-Item -LiteralPath "$state.new" -Destination $state -Force }
-& $set "running $Mode since $(Get-Date -Format s)"
-Start-Sleep -Seconds 10
-try {
-$p = Start-Process -FilePath $Program -ArgumentList $Arguments -Wait -PassThru -WindowStyle Hidden
-$exit = $p.ExitCode
-} catch {
-& $set "failed $Mode could not start $Program`: $($_.Exception.Message)"
-return
-}
-Remove-Item -LiteralPath $Answer -Force -ErrorAction SilentlyContinue
-$s = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Setup\State' -ErrorAction SilentlyContinue
-$image = if ($s -and ($s.PSObject.Properties.Name -contains 'ImageState')) { [string]$s.ImageState } else { '(none)' }
-if ($image -ne 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE') {
-& $set "failed $Mode exited $exit, ImageState $image"
-return
-}
-& $set "done $Mode exited $exit, ImageState $image"
-if ($Shutdown -ne 'True') { return }
-for ($i = 0; $i -lt 3600 -and -not (Test-Path -LiteralPath (Join-Path $StateDir 'ack')); $i++) { Start-Sleep -Seconds 1 }
-if (-not (Test-Path -LiteralPath (Join-Path $StateDir 'ack'))) { return }
-Start-Sleep -Seconds 5
-Remove-Item -LiteralPath $StateDir -Recurse -Force
-$parent = Split-Path -Parent $StateDir
-if (-not @(Get-ChildItem -LiteralPath $parent -Force)) { Remove-Item -LiteralPath $parent -Force }
-& shutdown.exe /s /t 0 /d p:4:1 /c 'ami-harden: Sysprep done'
+Write-Report 'sysprep' 'changed' "handed over: $mode runs after this run, in a process of its own, and powers the machine off when ImageState is IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE; otherwise the machine stays up$prepared"
 }
 $script:Steps['sysprep'] = 'Invoke-SysprepStep'
 if ($AmiHardenRemoveSelf -and $PSCommandPath) {
@@ -986,9 +1099,9 @@ Write-Line '@@ami-harden abort not-admin: the script needs an elevated administr
 exit 2
 }
 if (-not $Audit -and ($AmiHardenSteps -contains 'sysprep') -and $AmiHardenSysprep -ne 'none') {
-$pending = Get-PendingReboot
-if ($pending.Count -gt 0) {
-Write-Line "@@ami-harden abort reboot-pending: a reboot is pending ($($pending -join ', ')) and Sysprep would hang or fail; add a windows-restart provisioner before ami-harden"
+$blockers = Get-SysprepBlockers
+if ($blockers.Count -gt 0) {
+Write-Line "@@ami-harden abort sysprep-blocked: $(Join-List $blockers) (nothing was changed; a reboot pending: add a windows-restart provisioner before ami-harden)"
 exit 2
 }
 }
@@ -1003,13 +1116,23 @@ if (-not $script:Reported.ContainsKey($step)) {
 Write-Report $step 'failed' "stopped before reporting: $($_.Exception.Message)"
 }
 }
-if (-not $script:Reported.ContainsKey($step) -and -not ($step -eq 'sysprep' -and $script:SysprepRunner)) {
+if (-not $script:Reported.ContainsKey($step)) {
 Write-Report $step 'failed' 'the step ended without reporting'
 }
 }
-Write-Line "@@ami-harden end $($script:Failed.Count)"
-if ((Test-Path variable:script:SysprepRunner) -and $script:SysprepRunner) {
-Start-SysprepRunner
+if ($script:FinalWork.Count -gt 0 -or $script:Handover) {
+if ($script:Failed.Count -gt 0) {
+Write-Line "@@ami-harden handover withheld step(s) $($script:Failed -join ', ') failed, so this was not done: $(Get-HandoverText); the machine stays up and reachable"
+} else {
+$why = ''
+try { $why = Start-Handover } catch { $why = $_.Exception.Message }
+if ($why) {
+Write-Line "@@ami-harden abort handover-failed: could not start the process that does the work left for after the run ($why), so this was not done: $(Get-HandoverText); do not use this image"
+exit 2
 }
+Write-Line "@@ami-harden handover started after this run: $(Get-HandoverText); then the machine powers itself off, or stays up and says why in its Application event log and on COM1"
+}
+}
+Write-Line "@@ami-harden end $($script:Failed.Count)"
 if ($script:Failed.Count -gt 0 -or $script:Findings.Count -gt 0) { exit 1 }
 exit 0

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/acctest"
 	"github.com/stretchr/testify/assert"
@@ -25,9 +26,15 @@ func TestSharedBlockLinuxAndWindows(t *testing.T) {
 	winrmAcc(t)
 	tg := newTarget(t)
 	full := windowsOutput(t, "full-report.txt")
-	// The Windows run without sysprep: the report up to that step, then its end.
-	report := full[:strings.Index(full, "@@ami-harden start sysprep")] + "@@ami-harden end 0\r\n"
-	f := winrmfake.Start(t, winrmfake.Options{Responder: winrmfake.NewScenario().On(scriptRun, winrmfake.Reply{Stdout: report})})
+	// The Windows run without sysprep: the report up to that step; the
+	// winrm step's final work is still handed over (and turns Basic auth
+	// off: from then on every request gets 401); then its end.
+	report := full[:strings.Index(full, "@@ami-harden start sysprep")] +
+		"@@ami-harden handover started after this run: WinRM: Basic auth and unencrypted traffic off, self-signed HTTPS listeners removed " +
+		"with their certificates and keys (winrm); then the machine powers itself off, or stays up and says why in its Application event log and on COM1\r\n" +
+		"@@ami-harden end 0\r\n"
+	f := winrmfake.Start(t, winrmfake.Options{Responder: winrmfake.NewScenario().On(scriptRun,
+		winrmfake.Reply{Stdout: report, Then: winrmfake.Outage{Status: 401, Count: -1, Delay: time.Second}})})
 	dir := t.TempDir()
 
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
@@ -39,7 +46,8 @@ func TestSharedBlockLinuxAndWindows(t *testing.T) {
 			"null.target: ami-harden: not steps of linux, skipped on this machine: sysprep",
 			"null.windows: ami-harden: not steps of windows, skipped on this machine: secrets",
 			"null.target: ami-harden: 12 of 12 steps reported",
-			"null.windows: ami-harden: 16 of 16 steps reported",
+			"null.windows: ami-harden: 17 of 17 steps reported",
+			"null.windows: ami-harden: handed over to a process on the machine: after this run: WinRM:",
 			// {{.Vars}} in the default execute_command on Linux (the SSH
 			// communicator logs the command it starts).
 			`sudo -n env PACKER_BUILDER_TYPE='null' PACKER_BUILD_NAME='target' SHARED_TEST='it'\''s shared' /bin/sh '/tmp/ami-harden-`,

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -35,31 +34,19 @@ var (
 	scriptRun = winrmfake.Matches(`^powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "C:/Windows/Temp/ami-harden-[0-9a-f]+\.ps1"$`)
 	// The elevated runner's wrapper.
 	elevatedRun = winrmfake.Matches(`^powershell -executionpolicy bypass -file "C:/Windows/Temp/packer-elevated-shell-[0-9a-f-]+\.ps1"$`)
-	// The question to the detached Sysprep (poll.ps1).
-	sysprepPoll = winrmfake.Contains("@@ami-harden waiting sysprep")
 	// The read of the report file the script writes under the elevated runner.
 	reportRead = winrmfake.Matches(`ReadAllText\('C:\\Windows\\Temp\\ami-harden-[0-9a-f]+\.report'\)`)
 	// The question whether the uploaded script is still there (it never ran).
 	stillThere = winrmfake.Matches(`Test-Path -LiteralPath 'C:/Windows/Temp/ami-harden-[0-9a-f]+\.ps1'\) \{ exit 3 \}`)
 )
 
-var pollInterval sync.Once
-
 // winrmAcc runs a Windows acceptance test, in parallel with the others
-// (each waits five seconds in the SDK's connection check), and makes the
-// provisioner ask the detached Sysprep every 100 ms instead of every 10 s.
+// (each waits five seconds in the SDK's connection check).
 func winrmAcc(t *testing.T) {
 	t.Helper()
 	if os.Getenv(acctest.TestEnvVar) == "" {
 		t.Skipf("acceptance tests run only with %s=1 (make testacc)", acctest.TestEnvVar)
 	}
-	pollInterval.Do(func() {
-		// Process-wide (t.Setenv refuses parallel tests): packer and the
-		// plugin inherit it; only the Windows provisioner reads it.
-		if os.Getenv("AMI_HARDEN_POLL_INTERVAL") == "" {
-			os.Setenv("AMI_HARDEN_POLL_INTERVAL", "100ms")
-		}
-	})
 	t.Parallel()
 }
 
@@ -229,24 +216,26 @@ func keys(m map[string][]byte) []string {
 // TestWinRMFullReport: the default block on Windows over WinRM. The script
 // uploaded is exactly the default one; the machine prints a whole report
 // in several Receive answers, with CRLF and a PowerShell error record on
-// stderr; Sysprep goes on detached and the provisioner asks for its result
-// until it has it. The build is green and shows every step.
+// stderr, ending with the handover of Sysprep to a process of its own. From
+// the command's end on, the machine refuses everything as a generalizing
+// Windows does (winrmfake.Generalizing, at once: harsher than the real
+// handover, which waits 10 s): the build is green all the same, shows every
+// step and what was handed over, and sends nothing after the script's run
+// but that command's own Signal and Delete.
 func TestWinRMFullReport(t *testing.T) {
 	winrmAcc(t)
 	report := windowsOutput(t, "full-report.txt")
 	f := winrmfake.Start(t, winrmfake.Options{Responder: winrmfake.NewScenario().
 		On(scriptRun, winrmfake.Reply{Stdout: report, Stderr: errorRecord(t), Chunks: 6,
-			StderrAfter: "@@ami-harden start temp\r\n"}).
-		Sequence(sysprepPoll,
-			winrmfake.Reply{Stdout: windowsOutput(t, "poll-waiting.txt")},
-			winrmfake.Reply{Stdout: windowsOutput(t, "poll-waiting.txt")},
-			winrmfake.Reply{Stdout: windowsOutput(t, "poll-done.txt")})})
+			StderrAfter: "@@ami-harden start temp\r\n", Then: winrmfake.Generalizing(0, 0)})})
 
-	want := append(stepLines(report), stepLines(windowsOutput(t, "poll-done.txt"))...)
-	want = append(want,
+	want := append(stepLines(report),
 		"note: in use by running processes, left: C:\\Windows\\Temp\\vmware-vmsvc-SYSTEM.log",
 		"because it is being used by another process",
-		"ami-harden: 17 of 17 steps reported: 8 changed, 8 ok, 1 skipped, 0 failed")
+		"ami-harden: 18 of 18 steps reported: 9 changed, 8 ok, 1 skipped, 0 failed",
+		"ami-harden: handed over to a process on the machine: after this run: WinRM: Basic auth and unencrypted traffic off, "+
+			"self-signed HTTPS listeners removed with their certificates and keys (winrm); Sysprep (ec2launch-v2: EC2Launch.exe sysprep --block --clean)",
+		"the builder's wait for the stopped machine is the proof")
 	winrmBuild(t, "ami_harden_winrm_full_report", f, "", buildCheck(true, want, func(log string) error {
 		// How the error record reaches the user (the provisioner shows stderr as it comes).
 		for _, line := range strings.Split(log, "\n") {
@@ -261,19 +250,37 @@ func TestWinRMFullReport(t *testing.T) {
 	golden := readFile(t, filepath.Join("..", "..", "provisioner", "testdata", "default-windows.ps1"))
 	assert.Equal(t, golden, string(body), "the uploaded script is the default one, provisioner/testdata/default-windows.ps1")
 	assert.True(t, strings.HasPrefix(string(body), "\uFEFF# Parameters written by the ami-harden provisioner.\n"), "a UTF-8 BOM first")
-	assert.Contains(t, string(body), "\n$AmiHardenBuildUser = 'Administrator'\n$AmiHardenSysprep = 'auto'\n$AmiHardenSysprepShutdown = $false\n")
+	assert.Contains(t, string(body), "\n$AmiHardenBuildUser = 'Administrator'\n$AmiHardenSysprep = 'auto'\n$AmiHardenSysprepTimeout = 1800\n")
 
 	runs := f.Runs()
-	require.Len(t, runs, 5, "the connection check, the script, three polls")
+	require.Len(t, runs, 2, "the connection check and the script: nothing after the handover")
 	assert.Contains(t, runs[0].Script, `echo "WinRM connected."`)
 	wantRun := `powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "` + strings.ReplaceAll(path, `\`, "/") + `"`
 	assert.Equal(t, wantRun, runs[1].Line, "the script runs from where it was uploaded")
 	assert.True(t, runs[1].Finished)
-	for _, poll := range runs[2:] {
-		assert.True(t, sysprepPoll(poll), "a Sysprep poll: %.100s", poll.Text())
-		assert.Contains(t, poll.Script, `$StateDir = 'C:\ProgramData\ami-harden\sysprep'`)
-	}
+	assertNothingAfterGeneralize(t, f, runs[1])
 	logWinRMStats(t, f)
+}
+
+// assertNothingAfterGeneralize: after the run's command (last) finished,
+// the build sent nothing but that command's own Signal and Delete, which
+// the generalizing machine refused (and the client ignores).
+func assertNothingAfterGeneralize(t *testing.T, f *winrmfake.Fake, last winrmfake.Command) {
+	t.Helper()
+	var after []string
+	seen := false
+	for _, r := range f.Requests() {
+		if r.Command == last.Seq && r.Action == "Receive" {
+			seen = true
+			continue
+		}
+		if seen && r.Refused {
+			after = append(after, r.Action)
+		} else if seen && r.Command != last.Seq && r.Action != "Signal" && r.Action != "Delete" {
+			t.Errorf("request %d (%s, status %d) after the run's last command", r.Seq, r.Action, r.Status)
+		}
+	}
+	assert.Subset(t, []string{"Signal", "Delete"}, after, "refused after the handover: at most the command's own Signal and Delete")
 }
 
 // TestWinRMConnectionLostMidReport: the connection drops in the middle of
@@ -342,13 +349,12 @@ func TestWinRMStartRetriedWhenTheScriptNeverRan(t *testing.T) {
 		Sequence(scriptRun,
 			winrmfake.Reply{Drop: winrmfake.DropOnCommand, Then: winrmfake.Outage{Status: 503, Count: 3}},
 			winrmfake.Reply{Stdout: report}).
-		On(stillThere, winrmfake.Reply{ExitCode: 3}).
-		On(sysprepPoll, winrmfake.Reply{Stdout: windowsOutput(t, "poll-done.txt")})})
+		On(stillThere, winrmfake.Reply{ExitCode: 3})})
 
 	winrmBuild(t, "ami_harden_winrm_start_retried", f, `    start_retry_timeout = "15s"`,
 		buildCheck(true, []string{
 			"the script is still there, so it never ran; trying again until start_retry_timeout (15s)",
-			"ami-harden: 17 of 17 steps reported",
+			"ami-harden: 18 of 18 steps reported",
 		}, nil))
 	var scripts, checks int
 	for _, r := range f.Runs() {
@@ -374,14 +380,12 @@ func TestWinRMElevated(t *testing.T) {
 	tailed := report[:strings.Index(report, "@@ami-harden start credentials")] + "@@ami-harden step cre"
 	f := winrmfake.Start(t, winrmfake.Options{Responder: winrmfake.NewScenario().
 		On(elevatedRun, winrmfake.Reply{Stdout: tailed, Chunks: 4}).
-		On(reportRead, winrmfake.Reply{Stdout: report}).
-		Sequence(sysprepPoll,
-			winrmfake.Reply{Stdout: windowsOutput(t, "poll-waiting.txt")},
-			winrmfake.Reply{Stdout: windowsOutput(t, "poll-done.txt")})})
+		// The handover waits until the report file is read and gone.
+		On(reportRead, winrmfake.Reply{Stdout: report, Then: winrmfake.Generalizing(0, 0)})})
 
 	winrmBuild(t, "ami_harden_winrm_elevated", f, `    elevated_user     = "packer"
     elevated_password = "Elev-Passw0rd"`,
-		buildCheck(true, append(stepLines(report), "ami-harden: 17 of 17 steps reported: 8 changed, 8 ok, 1 skipped, 0 failed"), nil))
+		buildCheck(true, append(stepLines(report), "ami-harden: 18 of 18 steps reported: 9 changed, 8 ok, 1 skipped, 0 failed"), nil))
 
 	path, body := uploadedScript(t, f)
 	reportFile := strings.TrimSuffix(path, ".ps1") + ".report"
@@ -401,9 +405,10 @@ func TestWinRMElevated(t *testing.T) {
 	assert.Contains(t, string(wrapper), "<Arguments>/c "+inner+" &gt; %SYSTEMROOT%/Temp/packer-", "the wrapper's task runs the uploaded script")
 
 	runs := f.Runs()
-	require.Len(t, runs, 5, "the connection check, the wrapper, the report read, two polls")
+	require.Len(t, runs, 3, "the connection check, the wrapper, the report read")
 	assert.Equal(t, `powershell -executionpolicy bypass -file "`+strings.ReplaceAll(wrapperPath, `\`, "/")+`"`, runs[1].Line)
 	assert.True(t, reportRead(runs[2]), "then the report file is read: %.100s", runs[2].Text())
+	assertNothingAfterGeneralize(t, f, runs[2])
 	logWinRMStats(t, f)
 }
 
@@ -426,81 +431,4 @@ func TestWinRMElevatedConnectionLost(t *testing.T) {
 			}
 			return nil
 		}))
-}
-
-// TestWinRMSysprepResetsWinRM: while the detached Sysprep runs, WinRM goes
-// away and comes back, as when Sysprep resets it: a poll's connection
-// drops, the next requests get 401, then the polls work again and the last
-// one has the result. With sysprep_shutdown the machine goes away after
-// that answer, which must be the build's last command.
-func TestWinRMSysprepResetsWinRM(t *testing.T) {
-	winrmAcc(t)
-	for _, c := range []struct {
-		name, body, done string
-	}{
-		{"running", "", "poll-done.txt"},
-		{"shutdown", "    sysprep_shutdown = true", "poll-done-shutdown.txt"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			winrmAcc(t)
-			report := windowsOutput(t, "full-report.txt")
-			if c.name == "shutdown" {
-				report = strings.Replace(report, "leaves the machine running for the builder to stop", "then shuts the machine down", 1)
-			}
-			waiting := winrmfake.Reply{Stdout: windowsOutput(t, "poll-waiting.txt")}
-			done := winrmfake.Reply{Stdout: windowsOutput(t, c.done)}
-			if c.name == "shutdown" {
-				done.Then = winrmfake.Gone // the runner shuts the machine down once the poll acknowledged
-			}
-			f := winrmfake.Start(t, winrmfake.Options{Responder: winrmfake.NewScenario().
-				On(scriptRun, winrmfake.Reply{Stdout: report}).
-				Sequence(sysprepPoll,
-					waiting,
-					// The poll's command started, then WinRM went: its connection drops, and the
-					// next 4 requests (the dropped command's Signal and Delete, then two polls'
-					// Create) get 401 while the service restarts.
-					winrmfake.Reply{Drop: winrmfake.DropBeforeOutput, Then: winrmfake.Outage{Status: 401, Count: 4, Restart: true}},
-					waiting,
-					done)})
-
-			winrmBuild(t, "ami_harden_winrm_sysprep_reset_"+c.name, f, c.body,
-				buildCheck(true, append(stepLines(windowsOutput(t, c.done)),
-					"(Sysprep resets WinRM; asking again)",
-					"ami-harden: 17 of 17 steps reported"), nil))
-			runs := f.Runs()
-			last := runs[len(runs)-1]
-			assert.True(t, sysprepPoll(last) && last.Finished, "the build ends with the poll that had the result")
-			if c.name == "shutdown" {
-				assert.Contains(t, last.Script, "$Shutdown = $true")
-			}
-			s := f.Stats()
-			wantDropped := 1
-			if c.name == "shutdown" {
-				wantDropped = 3 // and the Signal and Delete after the last answer: the machine went down at once
-			}
-			assert.Equal(t, wantDropped, s.Dropped)
-			assert.Equal(t, 4, s.Refused)
-			logWinRMStats(t, f)
-		})
-	}
-}
-
-// TestWinRMMachineGoneDuringSysprep: the machine goes away while the
-// detached Sysprep runs and never answers again: the build fails at
-// sysprep_timeout, saying Sysprep gave no result.
-func TestWinRMMachineGoneDuringSysprep(t *testing.T) {
-	winrmAcc(t)
-	f := winrmfake.Start(t, winrmfake.Options{Responder: winrmfake.NewScenario().
-		On(scriptRun, winrmfake.Reply{Stdout: windowsOutput(t, "full-report.txt")}).
-		Sequence(sysprepPoll,
-			winrmfake.Reply{Stdout: windowsOutput(t, "poll-waiting.txt"), Then: winrmfake.Gone})})
-
-	winrmBuild(t, "ami_harden_winrm_gone_during_sysprep", f, `    sysprep_timeout = "3s"`,
-		buildCheck(false, []string{"the machine did not answer"}, func(log string) error {
-			if errText := buildError(log); !strings.Contains(errText, "step sysprep gave no result within sysprep_timeout (3s)") {
-				return fmt.Errorf("the build's error does not say that Sysprep gave no result:\n%s", errText)
-			}
-			return nil
-		}))
-	assert.Greater(t, f.Stats().Dropped, 1, "the polls after the machine went were dropped")
 }

@@ -51,6 +51,9 @@ type Options struct {
 	Responder Responder
 	// Verbose logs every request with t.Logf.
 	Verbose bool
+	// OnPowerOff is called, once, when the machine powers off (an
+	// Outage's PowerOffAfter): a fake cloud stops the instance.
+	OnPowerOff func()
 }
 
 // Request is one HTTP request the fake received: one round trip.
@@ -62,6 +65,8 @@ type Request struct {
 	Status  int
 	Bytes   int // request body size
 	Command int // Seq of the command it concerned (Command, Receive, Signal), 0 for none
+	// Refused: an outage answered it (Status its error, or 0: dropped).
+	Refused bool
 }
 
 // Fake is a running fake machine.
@@ -79,6 +84,8 @@ type Fake struct {
 	requests  []Request
 	respBytes int
 	outage    Outage
+	offAt     time.Time         // when the machine powered off; zero while it runs
+	closed    bool              // Close was called: no timer acts any more
 	temp      map[string][]byte // winrmcp temp files, by windowsPath
 	files     map[string]*file  // uploaded files, by windowsPath
 	uploaded  int               // files written by upload restores
@@ -137,8 +144,14 @@ func Start(t testing.TB, opts Options) *Fake {
 	return f
 }
 
-// Close stops the service; open connections are closed.
-func (f *Fake) Close() { _ = f.srv.Close() }
+// Close stops the service; open connections are closed, and an outage or a
+// power-off still to come does not happen.
+func (f *Fake) Close() {
+	f.mu.Lock()
+	f.closed = true
+	f.mu.Unlock()
+	_ = f.srv.Close()
+}
 
 // Host is the address to connect to.
 func (f *Fake) Host() string { return "127.0.0.1" }
@@ -160,9 +173,48 @@ func (f *Fake) Outage(o Outage) {
 // Gone makes the machine go away: every request from now on is dropped.
 func (f *Fake) Gone() { f.Outage(Gone) }
 
+// powerOff: the machine goes away for good, and says so once.
+func (f *Fake) powerOff() {
+	f.mu.Lock()
+	if !f.offAt.IsZero() || f.closed {
+		f.mu.Unlock()
+		return
+	}
+	f.offAt = time.Now()
+	f.beginOutage(Gone)
+	f.mu.Unlock()
+	f.t.Logf("winrmfake: the machine powered off")
+	if f.opts.OnPowerOff != nil {
+		f.opts.OnPowerOff()
+	}
+}
+
+// PoweredOff tells when the machine powered off (an Outage's
+// PowerOffAfter); zero while it runs.
+func (f *Fake) PoweredOff() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.offAt
+}
+
 func (f *Fake) beginOutage(o Outage) {
 	if o.Count == 0 {
 		return
+	}
+	if o.Delay > 0 {
+		later := o
+		later.Delay = 0
+		time.AfterFunc(o.Delay, func() {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if !f.closed {
+				f.beginOutage(later)
+			}
+		})
+		return
+	}
+	if o.PowerOffAfter > 0 {
+		time.AfterFunc(o.PowerOffAfter, f.powerOff)
 	}
 	f.outage = o
 	if o.Restart {
@@ -313,6 +365,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.idx = len(f.requests)
 	f.requests = append(f.requests, Request{Seq: x.idx + 1, Action: action, Bytes: len(body)})
 	o := f.outage
+	f.requests[x.idx].Refused = o.Count != 0
 	if f.outage.Count > 0 {
 		f.outage.Count--
 	}

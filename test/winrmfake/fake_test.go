@@ -238,6 +238,47 @@ func TestOutages(t *testing.T) {
 	require.Error(t, err)
 }
 
+// Generalizing: after the delay every new command gets the 401 that the
+// public threads record ("http response error: 401 - invalid content
+// type"), until the power-off, which drops everything and is told once.
+func TestGeneralizing(t *testing.T) {
+	off := make(chan struct{}, 2)
+	f := Start(t, Options{
+		Responder:  NewScenario().On(Contains("last"), Reply{Stdout: "ok\r\n", Then: Generalizing(300*time.Millisecond, 700*time.Millisecond)}),
+		OnPowerOff: func() { off <- struct{}{} },
+	})
+	comm := communicator(t, f)
+	_, _, _, err := start(t, comm, "last")
+	require.NoError(t, err)
+	_, _, _, err = start(t, comm, "right after")
+	require.NoError(t, err, "before the delay the machine still answers")
+
+	time.Sleep(400 * time.Millisecond)
+	_, _, _, err = start(t, comm, "during")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "http response error: 401 - invalid content type", "the error the threads record")
+	assert.True(t, f.PoweredOff().IsZero())
+
+	select {
+	case <-off:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the machine never powered off")
+	}
+	assert.False(t, f.PoweredOff().IsZero())
+	_, _, _, err = start(t, comm, "after")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "EOF", "a machine that is off answers nothing")
+	time.Sleep(200 * time.Millisecond)
+	assert.Len(t, off, 0, "the power-off is told once")
+	var refused int
+	for _, r := range f.Requests() {
+		if r.Refused {
+			refused++
+		}
+	}
+	assert.GreaterOrEqual(t, refused, 2, "the 401 and the drop are marked refused")
+}
+
 func TestWrongPasswordIsRefused(t *testing.T) {
 	f := Start(t, Options{})
 	_, err := sdkwinrm.New(&sdkwinrm.Config{Host: f.Host(), Port: f.Port(), Username: f.User(), Password: "wrong", Timeout: time.Second})

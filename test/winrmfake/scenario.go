@@ -1,6 +1,7 @@
 package winrmfake
 
 import (
+	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -63,6 +64,36 @@ type Outage struct {
 	// shell and command is gone (later requests for them get Windows'
 	// "shell was not found" fault).
 	Restart bool
+	// Delay: the outage begins this long after its point (a command's end)
+	// instead of at once; the requests in between are answered as usual.
+	Delay time.Duration
+	// PowerOffAfter, when not 0: this long after the outage began, the
+	// machine powers off: from then on every request is dropped (Gone),
+	// and Options.OnPowerOff is called, once.
+	PowerOffAfter time.Duration
+}
+
+// Generalizing is a Windows machine whose Sysprep has begun to generalize
+// it, after the build's last command: from then on Windows refuses every
+// new WinRM shell and command with a 401 that has no SOAP body, which the
+// client Packer uses (masterzen/winrm) reports as "http response error:
+// 401 - invalid content type", for the rest of that boot. Recorded on EC2
+// with EC2Launch v1 SysprepInstance.ps1 -NoShutdown (hashicorp/packer#10129,
+// Windows Server 2016), EC2Launch and EC2Launch v2 on Windows Server 2016 to
+// 2022 (hashicorp/packer#12320: "the issues does not exist when sysprep is
+// not performed"; running Sysprep as the very last task made it go away)
+// and EC2Launch v2 (hashicorp/packer-plugin-amazon#637); #6173 is the
+// earlier report of the same. The threads end with Sysprep and the machine
+// shutting itself down; none shows the 401 ending before the power-off, so
+// the fake never answers again. after is how long after the build's last
+// command Sysprep begins (the handover waits for the script's process to
+// end, then 10 s). powerOff is how long Sysprep runs before the machine
+// powers itself off; 0: it never does. None of the threads shows a Sysprep
+// that failed: the fake takes the case that asks most of the build, a
+// machine that stays up and never answers again (the handover has turned
+// Basic auth off by then, too).
+func Generalizing(after, powerOff time.Duration) Outage {
+	return Outage{Status: http.StatusUnauthorized, Count: -1, Delay: after, PowerOffAfter: powerOff}
 }
 
 // Gone is a machine that went away: every request from now on, on a new or

@@ -23,17 +23,23 @@ $script:Reported = @{}
 $script:Failed = New-Object System.Collections.ArrayList
 $script:Findings = @{}
 
-# Where the steps keep what must outlive the script: the first-boot task's
-# program and the detached Sysprep's state. Removed by the first boot and the
-# Sysprep poll respectively.
+# Where the steps keep what must outlive the script: the handover's program
+# and the answer file of plain sysprep mode. The handover removes both.
 $AmiHardenHome = Join-Path $env:ProgramData 'ami-harden'
+
+# The report goes out as UTF-8. [Console]::Out writes the console's OEM code
+# page (437 or 850 on English Windows), in which an account name or a path
+# with letters outside ASCII would reach the provisioner garbled; setting
+# [Console]::OutputEncoding needs a console, which a WinRM shell has not.
+$script:Stdout = New-Object IO.StreamWriter([Console]::OpenStandardOutput(), (New-Object Text.UTF8Encoding($false)))
+$script:Stdout.AutoFlush = $true
 
 # ---------------------------------------------------------------- reporting
 
 # Write-Line: one line to standard output, also to the report file when the
 # run goes through the elevated runner (it reads the file, not the stream).
 function Write-Line([string]$Text) {
-    [Console]::Out.WriteLine($Text)
+    $script:Stdout.WriteLine($Text)
     if ($AmiHardenReportFile) {
         $new = -not (Test-Path -LiteralPath $AmiHardenReportFile)
         [IO.File]::AppendAllText($AmiHardenReportFile, $Text + "`r`n", (New-Object Text.UTF8Encoding($false)))
@@ -242,48 +248,6 @@ function Get-LaunchAgent {
     }
     if ((Test-Path -LiteralPath $EC2ConfigExe) -and (Test-Path -LiteralPath $EC2ConfigSettings)) { return 'ec2config' }
     return 'none'
-}
-
-# ---------------------------------------------------------------- first boot
-
-# Steps that must act on the instance rather than on the build (a password
-# the build still logs in with, the WinRM listener it talks through) add
-# their work to one scheduled task that runs once, as SYSTEM, at the first
-# boot of every instance, and then removes itself.
-$FirstBootTask = 'ami-harden-first-boot'
-$FirstBootScript = Join-Path $AmiHardenHome 'first-boot.ps1'
-
-# Add-FirstBootWork: append one part (a function of this script, by name,
-# with its arguments as data) to the first-boot program and (re)register
-# its task. Returns nothing; throws when the task is not there afterwards.
-function Add-FirstBootWork([string]$Function, [string[]]$Arguments) {
-    if (-not (Test-Path -LiteralPath $AmiHardenHome)) { [void](New-Item -ItemType Directory -Path $AmiHardenHome) }
-    $body = (Get-Item -LiteralPath "function:$Function").ScriptBlock.ToString()
-    $call = $Function
-    if ($Arguments.Count -gt 0) {
-        $call += ' @(' + (@($Arguments | ForEach-Object { "'" + ($_ -replace "'", "''") + "'" }) -join ', ') + ')'
-    }
-    $part = "function $Function {$body}`r`n$call`r`n"
-    if (-not (Test-Path -LiteralPath $FirstBootScript)) {
-        $head = (Get-Item -LiteralPath 'function:Complete-FirstBoot').ScriptBlock.ToString()
-        # With a byte order mark: Windows PowerShell 5.1 reads a file without
-        # one in the legacy code page (an account name may not be ASCII).
-        [IO.File]::WriteAllText($FirstBootScript, "`$ErrorActionPreference = 'Continue'`r`nfunction Complete-FirstBoot {$head}`r`n", (New-Object Text.UTF8Encoding($true)))
-    }
-    [IO.File]::AppendAllText($FirstBootScript, $part, (New-Object Text.UTF8Encoding($false)))
-    $action = New-ScheduledTaskAction -Execute 'powershell.exe' -Argument "-NoProfile -NonInteractive -ExecutionPolicy Bypass -Command `"& { . '$FirstBootScript'; Complete-FirstBoot }`""
-    $trigger = New-ScheduledTaskTrigger -AtStartup
-    $principal = New-ScheduledTaskPrincipal -UserId 'S-1-5-18' -LogonType ServiceAccount -RunLevel Highest
-    Register-ScheduledTask -TaskName $FirstBootTask -Action $action -Trigger $trigger -Principal $principal -Force | Out-Null
-    if ($null -eq (Get-ScheduledTask -TaskName $FirstBootTask -ErrorAction SilentlyContinue)) {
-        throw "the scheduled task $FirstBootTask is not there after registering it"
-    }
-}
-
-# Complete-FirstBoot: the first boot's last part: the task and its program go.
-function Complete-FirstBoot {
-    Unregister-ScheduledTask -TaskName 'ami-harden-first-boot' -Confirm:$false -ErrorAction SilentlyContinue
-    Remove-Item -LiteralPath (Join-Path $env:ProgramData 'ami-harden\first-boot.ps1') -Force -ErrorAction SilentlyContinue
 }
 
 # ---------------------------------------------------------------- preflight

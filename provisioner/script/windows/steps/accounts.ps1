@@ -3,8 +3,9 @@
 # is disabled, except the built-in Administrator (the launch agent gives it a
 # new random password at launch), Guest (guest-account) and keep_users. The
 # account the build logs in with cannot be disabled under the build's feet
-# (every WinRM command logs on anew): it gets a random password at the first
-# boot of each instance instead, from the first-boot task.
+# (every WinRM command logs on anew): it gets a random password nobody knows
+# after the build's last command instead, from the handover (handover.ps1),
+# before Sysprep: no instance ever starts with the build's password.
 function Invoke-AccountsStep {
     $me = [Security.Principal.WindowsIdentity]::GetCurrent().User.Value
     $users = @(Get-LocalUser)
@@ -51,16 +52,12 @@ function Invoke-AccountsStep {
         return
     }
     if ($atLaunch.Count -gt 0) {
-        try {
-            Add-FirstBootWork 'Set-RandomPassword' $atLaunch
-        } catch {
-            [void]$problems.Add("could not arm the first-boot task for $(Join-List $atLaunch) ($($_.Exception.Message))")
-        }
+        Add-FinalWork 'accounts' 'Set-RandomPassword' $atLaunch "a random password nobody knows for $(Join-List $atLaunch)"
     }
     $done = @()
     if ($removed.Count -gt 0) { $done += "removed $(Join-List $removed)" }
     if ($disabled.Count -gt 0) { $done += "disabled $(Join-List $disabled)" }
-    if ($atLaunch.Count -gt 0) { $done += "a random password at each instance's first boot for $(Join-List $atLaunch) (the build's account)" }
+    if ($atLaunch.Count -gt 0) { $done += "a random password for $(Join-List $atLaunch) (the build's account) after the build's last command (the handover)" }
     if ($problems.Count -gt 0) {
         Write-Report 'accounts' 'failed' "$(Join-List $problems)$(if ($done) { '; ' + ($done -join '; ') })"
     } elseif ($done) {
@@ -85,9 +82,9 @@ function Remove-Account($User) {
     if (@(Get-LocalUser | Where-Object { $_.SID.Value -eq $User.SID.Value }).Count -gt 0) { throw 'still there' }
 }
 
-# Set-RandomPassword: first-boot work (runs on each instance, as SYSTEM): a
-# random password nobody knows for each named account. param(), not a
-# parenthesised list: the first-boot program copies the function's body.
+# Set-RandomPassword: final work (the handover runs it once the build's last
+# command is done): a random password nobody knows for each named account.
+# param(), not a parenthesised list: the handover copies the function's body.
 function Set-RandomPassword {
     param([string[]]$Names)
     $rng = New-Object System.Security.Cryptography.RNGCryptoServiceProvider

@@ -1,7 +1,11 @@
 # pagefile: memory written to disk (the page file, the hibernation file) can
-# hold anything the build had in memory, passwords included. The page file
-# is cleared at shutdown (the build's own, before the snapshot), and
-# hibernation is turned off, which deletes hiberfil.sys.
+# hold anything the build had in memory, passwords included. Windows clears
+# the page file at shutdown when ClearPageFileAtShutdown is set, but reads
+# that setting at boot only: set here, it clears the page file of every
+# instance, not this build's, which the snapshot then holds. The step says so
+# in a note; a build that must not ship its own page file sets it before a
+# windows-restart provisioner that comes before ami-harden. Hibernation is
+# turned off, which deletes hiberfil.sys.
 function Invoke-PagefileStep {
     $mm = 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager\Memory Management'
     $power = 'HKLM:\SYSTEM\CurrentControlSet\Control\Power'
@@ -11,7 +15,7 @@ function Invoke-PagefileStep {
     $p = Get-ItemProperty -Path $power -ErrorAction SilentlyContinue
     $hibernate = (Test-Path -LiteralPath $hiberfil) -or ($p -and ($p.PSObject.Properties.Name -contains 'HibernateEnabled') -and $p.HibernateEnabled -eq 1)
     if ($clearOn -and -not $hibernate) {
-        Write-Report 'pagefile' 'ok' 'the page file is cleared at shutdown; hibernation is off'
+        Write-Report 'pagefile' 'ok' 'the page file is cleared at shutdown (set before this boot, as far as the registry tells); hibernation is off'
         return
     }
     if ($Audit) {
@@ -23,7 +27,8 @@ function Invoke-PagefileStep {
     $done = @()
     if (-not $clearOn) {
         Set-ItemProperty -Path $mm -Name ClearPageFileAtShutdown -Value 1 -Type DWord
-        $done += 'the page file is cleared at every shutdown from now on, the build''s included'
+        $done += 'the page file is cleared at every shutdown from the next boot on'
+        Write-Note 'pagefile' 'this build''s own page file is not cleared at its shutdown (Windows reads ClearPageFileAtShutdown at boot) and goes into the image; to clear it too, set ClearPageFileAtShutdown and restart (windows-restart) before ami-harden'
     }
     if ($hibernate) {
         $r = Invoke-Native 'powercfg.exe' @('/hibernate', 'off')
