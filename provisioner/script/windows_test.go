@@ -66,7 +66,8 @@ func TestWindowsWinRMKeepsWindowsDefaults(t *testing.T) {
 	assert.NotContains(t, closeFn, "NetFirewall", "no firewall rule is touched")
 	assert.Contains(t, closeFn, "$cert.Subject -ne $cert.Issuer", "only self-signed certificates")
 	assert.Contains(t, closeFn, "-DeleteKey")
-	assert.Contains(t, closeFn, "Clear-FileData $file", "the key's file is overwritten first")
+	assert.Contains(t, closeFn, "Remove-Item -LiteralPath \"Cert:\\LocalMachine\\My\\$thumb\" -Force\nClear-FileData $file\n[IO.File]::Delete($file)",
+		"the certificate, then its key's file overwritten and deleted")
 }
 
 // Findings 3 and 4: EC2Config's BeforeSysprep.cmd runs before its Sysprep;

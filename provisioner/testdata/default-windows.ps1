@@ -646,8 +646,13 @@ $file = Join-Path $env:ProgramData "Microsoft\Crypto\Keys\$($key.Key.UniqueName)
 } elseif ($key -is [Security.Cryptography.RSACryptoServiceProvider]) {
 $file = Join-Path $env:ProgramData "Microsoft\Crypto\RSA\MachineKeys\$($key.CspKeyContainerInfo.UniqueKeyContainerName)"
 }
-if ($file -and (Test-Path -LiteralPath $file)) { Clear-FileData $file }
+if ($file -and (Test-Path -LiteralPath $file)) {
+Remove-Item -LiteralPath "Cert:\LocalMachine\My\$thumb" -Force
+Clear-FileData $file
+[IO.File]::Delete($file)
+} else {
 Remove-Item -LiteralPath "Cert:\LocalMachine\My\$thumb" -DeleteKey -Force
+}
 if (Test-Path -LiteralPath "Cert:\LocalMachine\My\$thumb") { throw "the certificate $thumb is still there" }
 }
 if ((Get-Item -Path 'WSMan:\localhost\Service\Auth\Basic').Value -eq 'true') { throw 'Basic auth is still on' }

@@ -57,9 +57,9 @@ function Get-HttpsListener {
 
 # Close-BuildWinRM: final work (the handover runs it, as the script's
 # account, once the build's last command is done). The key file of a
-# self-signed certificate is overwritten before the certificate goes with
-# it: a deleted file's clusters go into the snapshot. param(), not a
-# parenthesised list: the handover copies the function's body.
+# self-signed certificate is overwritten before it is deleted: a deleted
+# file's clusters go into the snapshot. param(), not a parenthesised list:
+# the handover copies the function's body.
 function Close-BuildWinRM {
     param()
     Set-Item -Path 'WSMan:\localhost\Service\Auth\Basic' -Value $false -Force
@@ -81,8 +81,16 @@ function Close-BuildWinRM {
         } elseif ($key -is [Security.Cryptography.RSACryptoServiceProvider]) {
             $file = Join-Path $env:ProgramData "Microsoft\Crypto\RSA\MachineKeys\$($key.CspKeyContainerInfo.UniqueKeyContainerName)"
         }
-        if ($file -and (Test-Path -LiteralPath $file)) { Clear-FileData $file }
-        Remove-Item -LiteralPath "Cert:\LocalMachine\My\$thumb" -DeleteKey -Force
+        if ($file -and (Test-Path -LiteralPath $file)) {
+            # The certificate first, then its key's file, overwritten and
+            # deleted here: the key provider's own delete would have to
+            # read the file, and would leave its clusters as they were.
+            Remove-Item -LiteralPath "Cert:\LocalMachine\My\$thumb" -Force
+            Clear-FileData $file
+            [IO.File]::Delete($file)
+        } else {
+            Remove-Item -LiteralPath "Cert:\LocalMachine\My\$thumb" -DeleteKey -Force
+        }
         if (Test-Path -LiteralPath "Cert:\LocalMachine\My\$thumb") { throw "the certificate $thumb is still there" }
     }
     if ((Get-Item -Path 'WSMan:\localhost\Service\Auth\Basic').Value -eq 'true') { throw 'Basic auth is still on' }
