@@ -55,6 +55,8 @@ func TestPrepareBadConfigTable(t *testing.T) {
 		{"environment variable of the script", map[string]interface{}{"environment_vars": []string{"AMI_HARDEN_MODE=audit"}}, `environment_vars: AMI_HARDEN_MODE: names starting with AMI_HARDEN_ are the script's own`},
 		{"negative start_retry_timeout", map[string]interface{}{"start_retry_timeout": "-1m"}, "start_retry_timeout must be positive"},
 		{"sysprep on linux", map[string]interface{}{"guest_os_type": "linux", "sysprep_shutdown": true}, `sysprep_shutdown is for guest_os_type = "windows" only`},
+		{"power_off_timeout on linux", map[string]interface{}{"guest_os_type": "linux", "power_off_timeout": "1h"}, `power_off_timeout is for guest_os_type = "windows" only`},
+		{"negative power_off_timeout", map[string]interface{}{"power_off_timeout": "-1m"}, "power_off_timeout must be positive"},
 		{"elevated_user on linux", map[string]interface{}{"guest_os_type": "linux", "elevated_user": "a", "elevated_password": "b"}, `elevated_user is for guest_os_type = "windows" only`},
 		{"linux option on windows", map[string]interface{}{"guest_os_type": "windows", "sshd_settings": map[string]string{"UseDNS": "no"}}, `sshd_settings is for guest_os_type = "linux" only`},
 		{"keep_users with a bad name", map[string]interface{}{"keep_users": []string{"ops; rm"}}, `keep_users: "ops; rm" is not an account name`},

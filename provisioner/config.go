@@ -198,25 +198,32 @@ type Config struct {
 	// default: EC2Launch v2, else EC2Launch v1, else EC2Config, else plain
 	// sysprep.exe), `ec2launch-v2`, `ec2launch-v1`, `ec2config`, `sysprep`
 	// (`sysprep.exe /generalize /oobe /quit` with an answer file) or `none`.
-	// Sysprep runs after the provisioner is done with the machine: once it
-	// begins, Windows refuses every new WinRM logon until the machine is
-	// off. It runs in a process of its own that powers the machine off when
-	// the image is generalised, and leaves it running, with the reason in the
-	// Application event log and on the serial console, when it is not. The
-	// builder's wait for a stopped machine is what proves it: amazon-ebs
-	// needs `disable_stop_instance = true` (and no spot instance: it does
-	// not wait for those); builders with a `shutdown_command` need
-	// `disable_shutdown = true` and a `shutdown_timeout` longer than
-	// `sysprep_timeout`.
+	// Sysprep runs after the script, in a process of its own on the machine:
+	// once it begins, Windows refuses every new WinRM logon until the machine
+	// is off. That process powers the machine off when the image is
+	// generalised (and the work left for after the build's last command is
+	// done), and leaves it running, with the reason in the Application event
+	// log and on the serial console, when it is not. The provisioner waits
+	// for the power-off (see `power_off_timeout`); builders with a
+	// `shutdown_command` need `disable_shutdown = true`.
 	Sysprep string `mapstructure:"sysprep"`
 	// Deprecated, Windows: the generalised machine now always powers itself
 	// off (see `sysprep`), because nothing can reach it over WinRM to shut it
 	// down. `true` is accepted and changes nothing; `false` is refused.
 	SysprepShutdown *bool `mapstructure:"sysprep_shutdown"`
 	// Windows: how long Sysprep may run. Past it, the process that runs
-	// Sysprep stops it and leaves the machine running, so the builder's wait
-	// for a stopped machine fails the build. Defaults to `30m`.
+	// Sysprep stops it and leaves the machine running, so the wait for the
+	// power-off fails the build. Defaults to `30m`.
 	SysprepTimeout time.Duration `mapstructure:"sysprep_timeout"`
+	// Windows: how long the provisioner waits, after the script, for the
+	// machine to power itself off once it has done what the script handed
+	// over to it (Sysprep, the build account's new password, closing the
+	// build's WinRM). It watches the WinRM endpoint without logging in: an
+	// HTTP answer (a 401) means the machine is up; no answer for 30 seconds
+	// in a row means it is off. A machine still up at the end fails the
+	// build. Defaults to `sysprep_timeout` plus `15m`. Make the provisioner's
+	// `timeout`, if you set one, longer.
+	PowerOffTimeout time.Duration `mapstructure:"power_off_timeout"`
 
 	ctx interpolate.Context
 	// suffix makes the default remote path unique to this build.
@@ -271,5 +278,8 @@ func (c *Config) setDefaults() {
 	}
 	if c.SysprepTimeout == 0 {
 		c.SysprepTimeout = 30 * time.Minute
+	}
+	if c.PowerOffTimeout == 0 {
+		c.PowerOffTimeout = c.SysprepTimeout + 15*time.Minute
 	}
 }

@@ -43,6 +43,7 @@ type FlatConfig struct {
 	Sysprep             *string           `mapstructure:"sysprep" cty:"sysprep" hcl:"sysprep"`
 	SysprepShutdown     *bool             `mapstructure:"sysprep_shutdown" cty:"sysprep_shutdown" hcl:"sysprep_shutdown"`
 	SysprepTimeout      *string           `mapstructure:"sysprep_timeout" cty:"sysprep_timeout" hcl:"sysprep_timeout"`
+	PowerOffTimeout     *string           `mapstructure:"power_off_timeout" cty:"power_off_timeout" hcl:"power_off_timeout"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -90,6 +91,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"sysprep":                    &hcldec.AttrSpec{Name: "sysprep", Type: cty.String, Required: false},
 		"sysprep_shutdown":           &hcldec.AttrSpec{Name: "sysprep_shutdown", Type: cty.Bool, Required: false},
 		"sysprep_timeout":            &hcldec.AttrSpec{Name: "sysprep_timeout", Type: cty.String, Required: false},
+		"power_off_timeout":          &hcldec.AttrSpec{Name: "power_off_timeout", Type: cty.String, Required: false},
 	}
 	return s
 }

@@ -174,9 +174,17 @@ func TestPrepareWindowsErrors(t *testing.T) {
 	err = p.Prepare(map[string]interface{}{"guest_os_type": "windows", "sysprep_shutdown": false})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "sysprep_shutdown = false is no longer possible")
-	assert.Contains(t, err.Error(), "disable_stop_instance = true")
+	assert.Contains(t, err.Error(), "the provisioner waits for that power-off")
 	p = &Provisioner{}
 	require.NoError(t, p.Prepare(map[string]interface{}{"guest_os_type": "windows", "sysprep_shutdown": true}))
+
+	// power_off_timeout follows sysprep_timeout unless set.
+	p = &Provisioner{}
+	require.NoError(t, p.Prepare(map[string]interface{}{"sysprep_timeout": "1h"}))
+	assert.Equal(t, 75*time.Minute, p.config.PowerOffTimeout)
+	p = &Provisioner{}
+	require.NoError(t, p.Prepare(map[string]interface{}{"power_off_timeout": "2h"}))
+	assert.Equal(t, 2*time.Hour, p.config.PowerOffTimeout)
 
 	// elevated_user without a password: a service account (SYSTEM), as
 	// Packer's elevated runner allows (its task logs on as one).

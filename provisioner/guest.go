@@ -39,6 +39,10 @@ type guest interface {
 	// afterRun completes the report once the script's command has ended
 	// (Windows with elevated_user: the report file).
 	afterRun(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, run *report.Run, startErr error) error
+	// finish does what comes after a sound run, without the communicator
+	// (Windows: waits for the machine to power itself off after a
+	// handover).
+	finish(ctx context.Context, ui packersdk.Ui, run *report.Run, generatedData map[string]interface{}) error
 }
 
 // guestFor is the guest of the machine: guest_os_type, or what the

@@ -77,3 +77,8 @@ func (linuxGuest) removeCommand(remotePath string) string { return "rm -f '" + r
 func (linuxGuest) afterRun(context.Context, packersdk.Ui, packersdk.Communicator, *report.Run, error) error {
 	return nil
 }
+
+// finish: nothing goes on after a Linux run.
+func (linuxGuest) finish(context.Context, packersdk.Ui, *report.Run, map[string]interface{}) error {
+	return nil
+}

@@ -64,10 +64,16 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 	started := time.Now()
 	run := report.NewRun(steps)
 	err = p.harden(ctx, ui, comm, g, run, generatedData)
+	if err == nil || errors.Is(err, errStepsFailed) {
+		// Windows: what the run handed over, and the wait for the
+		// power-off that says it is done.
+		if ferr := g.finish(ctx, ui, run, generatedData); ferr != nil && err == nil {
+			err = ferr
+		}
+	}
 	finished := time.Now()
 
 	ui.Say(fmt.Sprintf("ami-harden: %s in %s", run.Summary(), finished.Sub(started).Round(time.Millisecond)))
-	sayHandover(ui, run.Handover())
 	c := run.Counts()
 	ui.Machine("ami-harden-summary", string(p.config.Mode), strconv.Itoa(c[report.Changed]), strconv.Itoa(c[report.OK]),
 		strconv.Itoa(c[report.Skipped]), strconv.Itoa(c[report.Failed]), strconv.Itoa(c[report.Finding]),
@@ -314,16 +320,11 @@ func randomSuffix() string {
 }
 
 // sayHandover tells what a Windows script left to a process of its own on
-// the machine, and what the build must do for it: from here on, the
-// builder's wait for the stopped machine is the only proof that it worked.
+// the machine.
 func sayHandover(ui packersdk.Ui, h report.Handover) {
 	switch h.State {
 	case report.HandoverStarted:
 		ui.Say("ami-harden: handed over to a process on the machine: " + h.Text)
-		ui.Say("ami-harden: this provisioner cannot see how that ends (once Sysprep runs, Windows takes no WinRM logon): " +
-			"the machine powers itself off only if all of it worked, so the builder's wait for the stopped machine is the proof. " +
-			"amazon-ebs: disable_stop_instance = true, and no spot instance; builders with a shutdown_command: disable_shutdown = true " +
-			"and a shutdown_timeout longer than sysprep_timeout. No provisioner may follow this one.")
 	case report.HandoverWithheld:
 		ui.Error("ami-harden: nothing was handed over: " + h.Text)
 	default:

@@ -48,6 +48,7 @@ var otherOSOptions = []struct {
 	{"sysprep", steps.Windows, func(c *Config) bool { return c.Sysprep != "" }},
 	{"sysprep_shutdown", steps.Windows, func(c *Config) bool { return c.SysprepShutdown != nil }},
 	{"sysprep_timeout", steps.Windows, func(c *Config) bool { return c.SysprepTimeout != 0 }},
+	{"power_off_timeout", steps.Windows, func(c *Config) bool { return c.PowerOffTimeout != 0 }},
 }
 
 // validate names every mistake in the block, in the order of the fields,
@@ -116,11 +117,13 @@ func (c *Config) validate() error {
 	if c.SysprepShutdown != nil && !*c.SysprepShutdown {
 		add("sysprep_shutdown = false is no longer possible: once Sysprep runs, Windows takes no WinRM logon until the machine is off " +
 			"(hashicorp/packer#6173), so the builder cannot shut it down; the machine powers itself off when the image is generalised. " +
-			"Remove the setting, and let the builder wait for the stop (amazon-ebs: disable_stop_instance = true; " +
-			"with a shutdown_command: disable_shutdown = true)")
+			"Remove the setting: the provisioner waits for that power-off (builders with a shutdown_command need disable_shutdown = true)")
 	}
 	if c.SysprepTimeout < 0 {
 		add("sysprep_timeout must be positive")
+	}
+	if c.PowerOffTimeout < 0 {
+		add("power_off_timeout must be positive")
 	}
 	for _, o := range otherOSOptions {
 		if c.GuestOSType != "" && c.GuestOSType != o.os && o.set(c) {

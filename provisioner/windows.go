@@ -21,7 +21,8 @@ import (
 // administrator, over WinRM or SSH. Its last step hands Sysprep to a process
 // of its own on the machine, which starts when the script has ended (and,
 // with elevated_user, once the report file is read): from then on nothing
-// of the build goes over WinRM.
+// of the build goes over WinRM, and the provisioner waits for the machine
+// to power itself off.
 type windowsGuest struct {
 	c *Config
 	// elevated runs the script through Packer's scheduled-task runner as
@@ -128,6 +129,11 @@ func (g *windowsGuest) afterRun(ctx context.Context, ui packersdk.Ui, comm packe
 		return fmt.Errorf("ami-harden: the image is not hardened: %w", err)
 	}
 	return nil
+}
+
+// finish: the wait for the power-off after a handover (poweroff.go).
+func (g *windowsGuest) finish(ctx context.Context, ui packersdk.Ui, run *report.Run, generatedData map[string]interface{}) error {
+	return finishWindows(ctx, ui, run, generatedData, g.c.PowerOffTimeout)
 }
 
 // stillThere asks a Windows machine whether the uploaded script is still

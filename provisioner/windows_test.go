@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf16"
 
 	"github.com/stretchr/testify/assert"
@@ -109,57 +110,68 @@ func decodePS(t *testing.T, command string) string {
 // lets go: the build account's password, the build's WinRM) to a process
 // of its own on the machine: after the run, the provisioner sends nothing
 // more over WinRM, whatever happens (Windows refuses every new WinRM shell
-// once Sysprep has begun: hashicorp/packer#6173). It says what was handed
-// over and what the builder's stop wait must now prove.
+// once Sysprep has begun: hashicorp/packer#10129). It says what was handed
+// over, then waits for the machine to power itself off, watching its WinRM
+// endpoint without logging in (poweroff.go).
 func TestProvisionWindowsHandover(t *testing.T) {
+	quickWatch(t)
 	steps := []string{"accounts", "sysprep"}
 	base := "@@ami-harden begin 1\n@@ami-harden start accounts\n" +
 		"@@ami-harden step accounts changed a random password for packer (the build's account) after the build's last command (the handover)\n" +
 		"@@ami-harden start sysprep\n"
 	handedOver := "@@ami-harden step sysprep changed handed over: ec2launch-v2 runs after this run\n" +
-		"@@ami-harden handover started after this run: a random password nobody knows for packer (accounts); Sysprep (ec2launch-v2: EC2Launch.exe sysprep --block --clean)\n"
+		"@@ami-harden handover started after this run: Sysprep (ec2launch-v2: EC2Launch.exe sysprep --block --clean); a random password nobody knows for packer (accounts)\n"
 	cases := map[string]struct {
 		answers []answer
+		stays   bool   // the machine never powers off
 		want    string // "" for success
 		said    string // a line the output must hold
 	}{
-		"handed over": {[]answer{{stdout: crlf(base + handedOver + "@@ami-harden end 0\n")}}, "",
-			"ami-harden: handed over to a process on the machine: after this run: a random password nobody knows for packer (accounts); Sysprep (ec2launch-v2: EC2Launch.exe sysprep --block --clean)"},
-		"connection lost after the end marker": {[]answer{{stdout: crlf(base + handedOver + "@@ami-harden end 0\n"), startErr: errors.New("http response error: 401 - invalid content type")}}, "",
+		"handed over": {[]answer{{stdout: crlf(base + handedOver + "@@ami-harden end 0\n")}}, false, "",
+			"ami-harden: handed over to a process on the machine: after this run: Sysprep (ec2launch-v2: EC2Launch.exe sysprep --block --clean); a random password nobody knows for packer (accounts)"},
+		"connection lost after the end marker": {[]answer{{stdout: crlf(base + handedOver + "@@ami-harden end 0\n"), startErr: errors.New("http response error: 401 - invalid content type")}}, false, "",
 			"ami-harden: handed over to a process on the machine"},
+		"the machine stays up": {[]answer{{stdout: crlf(base + handedOver + "@@ami-harden end 0\n")}}, true,
+			"the machine did not power itself off within power_off_timeout (1s)", "ami-harden: handed over to a process on the machine"},
 		"withheld after a failed step": {[]answer{{exit: 1, stdout: crlf("@@ami-harden begin 1\n@@ami-harden start accounts\n" +
 			"@@ami-harden step accounts failed could not disable bob (Access is denied)\n@@ami-harden start sysprep\n" +
 			"@@ami-harden step sysprep failed not handed over because step(s) accounts failed: the machine stays reachable to fix them\n" +
 			"@@ami-harden handover withheld step(s) accounts failed, so this was not done: a random password nobody knows for packer (accounts); the machine stays up and reachable\n" +
-			"@@ami-harden end 2\n")}}, "step accounts failed: could not disable bob", ""},
+			"@@ami-harden end 2\n")}}, false, "step accounts failed: could not disable bob", "ami-harden: nothing was handed over: step(s) accounts failed"},
 		"the handover could not start": {[]answer{{exit: 2, stdout: crlf(base + "@@ami-harden step sysprep changed handed over: ec2launch-v2 runs after this run\n" +
 			"@@ami-harden abort handover-failed: could not start the process that does the work left for after the run (Win32_Process.Create returned 8), so this was not done: Sysprep; do not use this image\n")}},
-			"the script stopped after its steps had run: handover-failed: could not start the process", ""},
+			false, "the script stopped after its steps had run: handover-failed: could not start the process", ""},
 		"connection lost before the end marker": {[]answer{{stdout: crlf(base), startErr: errors.New("read: connection reset by peer")}},
-			"the connection to the machine was lost during step sysprep", ""},
+			false, "the connection to the machine was lost during step sysprep", ""},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			p := prepared(t, map[string]interface{}{"steps": steps, "report_file": t.TempDir() + "/report.json"})
+			p := prepared(t, map[string]interface{}{"steps": steps, "report_file": t.TempDir() + "/report.json", "power_off_timeout": "1s"})
+			e := newEndpoint(t, false)
+			host, port := e.hostPort(t)
+			if !c.stays {
+				go func() { time.Sleep(300 * time.Millisecond); e.srv.Close() }()
+			}
 			comm := &recordingComm{answers: c.answers}
 			ui := &recordingUi{}
-			err := p.Provision(t.Context(), ui, comm, winrm)
+			err := p.Provision(t.Context(), ui, comm, map[string]interface{}{"ConnType": "winrm", "User": "Administrator", "Host": host, "Port": port})
 			assert.Len(t, comm.commands, 2, "the upload and the run: nothing goes over WinRM after the run")
 			if c.said != "" {
 				assert.Contains(t, ui.all(), c.said)
-				assert.Contains(t, ui.all(), "the builder's wait for the stopped machine is the proof")
-				assert.Contains(t, ui.all(), "disable_stop_instance = true")
-				b, rerr := os.ReadFile(p.config.ReportFile)
-				require.NoError(t, rerr)
-				assert.Contains(t, string(b), `"handover": {`+"\n"+`    "state": "started",`)
 			}
+			b, rerr := os.ReadFile(p.config.ReportFile)
+			require.NoError(t, rerr)
 			if c.want == "" {
 				require.NoError(t, err)
+				assert.Contains(t, ui.all(), "ami-harden: the machine powered itself off")
+				assert.Contains(t, string(b), `"state": "started",`)
+				assert.Contains(t, string(b), `"powered_off": true`)
 				return
 			}
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), c.want)
-			assert.NotContains(t, ui.all(), "handed over to a process on the machine")
+			assert.NotContains(t, ui.all(), "ami-harden: the machine powered itself off")
+			assert.NotContains(t, string(b), `"powered_off": true`)
 		})
 	}
 }

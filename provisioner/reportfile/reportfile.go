@@ -38,10 +38,9 @@ type Document struct {
 	Summary Summary `json:"summary"`
 	Steps   []Step  `json:"steps"`
 	// Handover (Windows) is what the script left to a process of its own on
-	// the machine for after the run: the work that had to wait until the
-	// build let go of the machine, and Sysprep. Its outcome is not in this
-	// report: the machine powers itself off when all of it worked, so the
-	// builder's wait for the stopped machine proves it.
+	// the machine for after the run: Sysprep, and the work that had to wait
+	// until the build let go of the machine. The machine powers itself off
+	// when all of it worked; the provisioner waits for that.
 	Handover *Handover `json:"handover,omitempty"`
 }
 
@@ -51,6 +50,9 @@ type Handover struct {
 	State string `json:"state"`
 	// Text is what the process does, in the script's words.
 	Text string `json:"text"`
+	// PoweredOff: the provisioner saw the machine power itself off, which it
+	// does only when all of it worked.
+	PoweredOff bool `json:"powered_off"`
 }
 
 // Build says which build of which packer run the report is from.
@@ -126,7 +128,7 @@ func New(run *report.Run, steps []string, pluginVersion, os, mode string, starte
 		}
 	}
 	if h := run.Handover(); h.State != "" {
-		d.Handover = &Handover{State: h.State, Text: h.Text}
+		d.Handover = &Handover{State: h.State, Text: h.Text, PoweredOff: h.State == report.HandoverStarted && runErr == nil}
 	}
 	if runErr != nil {
 		d.Result, d.Error = "failed", runErr.Error()

@@ -53,7 +53,9 @@ func TestDocumentHandover(t *testing.T) {
 		run.Line(l)
 	}
 	d := New(run, []string{"sysprep"}, "0.1.0-dev", "windows", "enforce", time.Now(), time.Now(), nil)
-	assert.Equal(t, &Handover{State: "started", Text: "after this run: Sysprep (sysprep: sysprep.exe /generalize)"}, d.Handover)
+	assert.Equal(t, &Handover{State: "started", Text: "after this run: Sysprep (sysprep: sysprep.exe /generalize)", PoweredOff: true}, d.Handover)
+	d = New(run, []string{"sysprep"}, "0.1.0-dev", "windows", "enforce", time.Now(), time.Now(), errors.New("did not power itself off"))
+	assert.False(t, d.Handover.PoweredOff, "a run that failed (here: no power-off seen) did not see it")
 }
 
 func TestWriteJSONAndJUnit(t *testing.T) {

@@ -214,8 +214,9 @@ function Set-SysprepHandover([string]$Mode, [string]$Program, [string]$Arguments
 $script:Handover = @{ Mode = $Mode; Program = $Program; Arguments = $Arguments; Before = $Before; Answer = $Answer }
 }
 function Get-HandoverText {
-$parts = @($script:FinalWork | ForEach-Object { "$($_.Text) ($($_.Step))" })
+$parts = @()
 if ($script:Handover) { $parts += "Sysprep ($($script:Handover.Mode): $(Split-Path -Leaf $script:Handover.Program) $($script:Handover.Arguments))" }
+$parts += @($script:FinalWork | ForEach-Object { "$($_.Text) ($($_.Step))" })
 return ($parts -join '; ')
 }
 function Start-Handover {
@@ -262,26 +263,14 @@ if ($ReportFile) {
 for ($i = 0; $i -lt 600 -and (Test-Path -LiteralPath $ReportFile); $i++) { Start-Sleep -Seconds 1 }
 }
 Start-Sleep -Seconds 10
-foreach ($c in $Final) {
-try {
-& ([scriptblock]::Create($c))
-} catch {
-& $tell "do not use this image: the final work $c failed ($($_.Exception.Message)); nothing after it ran (no Sysprep, no power-off) and the machine stays up"
-return
-}
-}
-$why = ''
-$exit = ''
 $off = {
 try { [IO.Directory]::Delete((Split-Path -Parent $Self), $false) } catch { }
 $o = Start-Process -FilePath 'shutdown.exe' -ArgumentList '/s /t 0 /d p:4:1 /c "ami-harden: done"' -PassThru -Wait -WindowStyle Hidden
 return $o.ExitCode
 }
-if (-not $Program) {
-$code = & $off
-if ($code -ne 0) { & $tell "the final work is done, but shutdown.exe exited $code; the machine stays up" }
-return
-}
+if ($Program) {
+$why = ''
+$exit = ''
 try {
 if ($Before) {
 & cmd.exe /c "`"$Before`"" | Out-Null
@@ -292,7 +281,7 @@ if ($sp.WaitForExit($TimeoutSeconds * 1000)) {
 $exit = $sp.ExitCode
 } else {
 $why = "$Mode did not finish within sysprep_timeout ($TimeoutSeconds s)"
-try { $sp.Kill() } catch { }
+& taskkill.exe /PID $sp.Id /T /F | Out-Null
 }
 } catch {
 $why = "could not run $Mode ($($_.Exception.Message))"
@@ -300,13 +289,24 @@ $why = "could not run $Mode ($($_.Exception.Message))"
 if ($Answer) { Remove-Item -LiteralPath $Answer -Force -ErrorAction SilentlyContinue }
 $s = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Setup\State' -ErrorAction SilentlyContinue
 $image = if ($s -and ($s.PSObject.Properties.Name -contains 'ImageState')) { [string]$s.ImageState } else { '(none)' }
-if (-not $why -and $image -eq 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE') {
-$code = & $off
-if ($code -eq 0) { return }
-$why = "the image is generalised, but shutdown.exe exited $code"
+if (-not $why -and $image -ne 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE') {
+$why = "$Mode exited $exit, and ImageState is $image, not IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"
 }
-if (-not $why) { $why = "$Mode exited $exit, and ImageState is $image, not IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE" }
-& $tell "do not use this image: $why; the machine stays up. See C:\Windows\System32\Sysprep\Panther\setuperr.log"
+if ($why) {
+& $tell "do not use this image: $why; nothing after it ran (no final work, no power-off) and the machine stays up. See C:\Windows\System32\Sysprep\Panther\setuperr.log"
+return
+}
+}
+foreach ($c in $Final) {
+try {
+& ([scriptblock]::Create($c))
+} catch {
+& $tell "do not use this image: the final work $c failed ($($_.Exception.Message)); nothing after it ran (no power-off) and the machine stays up"
+return
+}
+}
+$code = & $off
+if ($code -ne 0) { & $tell "do not use this image: everything is done, but shutdown.exe exited $code; the machine stays up" }
 }
 function Invoke-DomainStep {
 $cs = Get-CimInstance -ClassName Win32_ComputerSystem

@@ -25,18 +25,21 @@ import (
 // The amazon-ebs tests: real `packer build`s with packer-plugin-amazon's
 // amazon-ebs builder against a fake EC2 (test/ec2fake) whose Windows
 // instance is a fake Windows machine's WinRM service (test/winrmfake) on
-// 127.0.0.1. The build has disable_stop_instance = true: amazon-ebs does
-// not stop the instance itself, it waits for the guest to power off
-// (builder/common/step_stop_ebs_instance.go), then makes the AMI. The one
-// provisioner is ami-harden's default block: the fake machine answers its
-// script with a recorded run (testdata/windows/full-report.txt) that hands
-// Sysprep over, then behaves as the public record says a generalizing EC2
-// Windows instance does (winrmfake.Generalizing: every new WinRM shell
-// refused with 401 until the power-off), and its power-off stops the fake
-// EC2's instance. No root, no rig.
+// 127.0.0.1. The one provisioner is ami-harden's default block: the fake
+// machine answers its script with a recorded run
+// (testdata/windows/full-report.txt) that hands Sysprep over, then behaves
+// as the public record says a generalizing EC2 Windows instance does
+// (winrmfake.Generalizing: every new WinRM shell refused with 401 until the
+// power-off), and its power-off stops the fake EC2's instance. ami-harden
+// waits for that power-off before it returns (provisioner/poweroff.go);
+// then amazon-ebs, whether it stops the instance itself (its default) or
+// waits for the guest to (disable_stop_instance), makes the AMI of a
+// stopped instance (builder/common/step_stop_ebs_instance.go). No root, no
+// rig.
 
 // amazonEBSTemplate is a Windows amazon-ebs build over WinRM, pointed at
-// the fakes by its variables.
+// the fakes by its variables, with SOURCE_SETTINGS in its source and
+// PROVISIONER_SETTINGS in the ami-harden block.
 const amazonEBSTemplate = `
 variable "ec2_endpoint" {
   type = string
@@ -79,14 +82,15 @@ source "amazon-ebs" "windows" {
   winrm_password = var.winrm_password
   winrm_timeout  = "1m"
 
-  # The guest powers itself off; amazon-ebs waits for "stopped".
-  disable_stop_instance = true
+  SOURCE_SETTINGS
 }
 
 build {
   sources = ["source.amazon-ebs.windows"]
 
-  provisioner "ami-harden" {}
+  provisioner "ami-harden" {
+    PROVISIONER_SETTINGS
+  }
 }
 `
 
@@ -116,14 +120,16 @@ func amazonEBSAcc(t *testing.T) {
 	t.Parallel()
 }
 
-// amazonEBSBuild runs `packer build` of amazonEBSTemplate against ec2 and
+// amazonEBSBuild runs `packer build` of amazonEBSTemplate (with the source's
+// and the provisioner's settings) against ec2 and
 // machine, with the environment's AWS_* variables replaced by env (static
 // credentials, no instance metadata, no shared config files), and returns
 // packer's output, its log (PACKER_LOG) and its error.
-func amazonEBSBuild(t *testing.T, ec2 *ec2fake.Fake, machine *winrmfake.Fake, env ...string) (string, string, error) {
+func amazonEBSBuild(t *testing.T, ec2 *ec2fake.Fake, machine *winrmfake.Fake, source, provisioner string, env ...string) (string, string, error) {
 	t.Helper()
 	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "build.pkr.hcl"), []byte(amazonEBSTemplate), 0o644))
+	tmpl := strings.NewReplacer("SOURCE_SETTINGS", source, "PROVISIONER_SETTINGS", provisioner).Replace(amazonEBSTemplate)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "build.pkr.hcl"), []byte(tmpl), 0o644))
 	logfile := filepath.Join(dir, "packer.log")
 
 	cmd := exec.Command("packer", "build", "-color=false",
@@ -258,87 +264,103 @@ func ebsOneRun(t *testing.T, m *winrmfake.Fake) {
 }
 
 // TestAmazonEBSWindowsGeneralized: the whole Windows flow, in the outcome
-// that makes an image. ami-harden's run hands Sysprep over and ends; the
-// machine then refuses WinRM (generalizing) and powers itself off; amazon-ebs,
-// with disable_stop_instance, never calls StopInstances, waits for
-// "stopped", and makes exactly one AMI from the stopped instance. Nothing
-// of the build went over WinRM after the script's run.
+// that makes an image, with amazon-ebs as it is by default and with
+// disable_stop_instance. ami-harden's run hands Sysprep over and ends; the
+// machine then refuses WinRM (generalizing) and powers itself off;
+// ami-harden sees the power-off (its WinRM endpoint silent) and returns.
+// amazon-ebs then finds the instance stopping or stopped, calls
+// StopInstances (by default, which changes nothing then) or not, and makes
+// exactly one AMI from the stopped instance. Nothing of the build went over
+// WinRM after the script's run.
 func TestAmazonEBSWindowsGeneralized(t *testing.T) {
 	amazonEBSAcc(t)
-	ec2 := ec2fake.Start(t)
-	poweredOff := make(chan error, 1)
-	var mark atomic.Int64
-	m := ebsMachine(t, ec2, 2*time.Second, poweredOff, &mark)
-
-	out, log, err := amazonEBSBuild(t, ec2, m, "AWS_POLL_DELAY_SECONDS=1")
-	ebsLogEC2(t, ec2)
-	logWinRMStats(t, m)
-	if err != nil {
-		t.Fatalf("packer build: %v\n%s\nlog ends:\n%s", err, out, ebsTail(log, 40))
-	}
-	select {
-	case err := <-poweredOff:
-		require.NoError(t, err, "the machine's power-off stops the instance")
-	default:
-		t.Fatalf("the machine never powered off:\n%s", out)
-	}
-
-	for _, want := range []string{
-		"sysprep        changed  handed over: ec2launch-v2 runs after this run",
-		"ami-harden: 18 of 18 steps reported: 9 changed, 8 ok, 1 skipped, 0 failed",
-		"ami-harden: handed over to a process on the machine: after this run:",
-		"the builder's wait for the stopped machine is the proof",
-		"Automatic instance stop disabled. Please stop instance manually.",
-		"Waiting for the instance to stop...",
+	for _, c := range []struct {
+		name, source string
+		stops        int
+	}{
+		{"builder default", "", 1},
+		{"disable_stop_instance", "disable_stop_instance = true", 0},
 	} {
-		assert.Contains(t, out, want)
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ec2 := ec2fake.Start(t)
+			poweredOff := make(chan error, 1)
+			var mark atomic.Int64
+			m := ebsMachine(t, ec2, 2*time.Second, poweredOff, &mark)
+
+			out, log, err := amazonEBSBuild(t, ec2, m, c.source, "", "AWS_POLL_DELAY_SECONDS=1")
+			ebsLogEC2(t, ec2)
+			logWinRMStats(t, m)
+			if err != nil {
+				t.Fatalf("packer build: %v\n%s\nlog ends:\n%s", err, out, ebsTail(log, 40))
+			}
+			select {
+			case err := <-poweredOff:
+				require.NoError(t, err, "the machine's power-off stops the instance")
+			default:
+				t.Fatalf("the machine never powered off:\n%s", out)
+			}
+
+			for _, want := range []string{
+				"sysprep        changed  handed over: ec2launch-v2 runs after this run",
+				"ami-harden: handed over to a process on the machine: after this run:",
+				"ami-harden: waiting up to 45m0s (power_off_timeout) for the machine to power itself off",
+				"ami-harden: the machine powered itself off",
+				"ami-harden: 18 of 18 steps reported: 9 changed, 8 ok, 1 skipped, 0 failed",
+			} {
+				assert.Contains(t, out, want)
+			}
+			ebsOneRun(t, m)
+			assert.False(t, m.PoweredOff().IsZero())
+
+			assert.Equal(t, c.stops, ebsCount(ec2, "StopInstances"), "StopInstances calls")
+			instance := ebsCleanedUp(t, ec2)
+			assert.Equal(t, []string{ec2fake.Pending, ec2fake.Running, ec2fake.Stopping, ec2fake.Stopped, ec2fake.ShuttingDown, ec2fake.Terminated},
+				instance.States, "the instance's states")
+			images := ec2.Images()
+			require.Len(t, images, 1, "AMIs registered")
+			assert.Equal(t, instance.ID, images[0].InstanceID, "the AMI's instance")
+			assert.True(t, images[0].FromStopped, "the AMI was made from a stopped instance (it was %s)", images[0].InstanceState)
+			assert.Equal(t, "available", images[0].State)
+			assert.Contains(t, out, images[0].ID, "packer names the AMI")
+
+			// What amazon-ebs saw of the instance from the script's run to
+			// CreateImage: never a running instance after ami-harden
+			// returned, which it did only once the machine was off.
+			looks, next := ebsLooks(ec2, mark.Load())
+			t.Logf("after the script's run, EC2 saw: %s; then %s", strings.Join(looks, ", "), next)
+			if c.stops == 0 {
+				assert.Equal(t, "CreateImage", next)
+				assert.Equal(t, []string{ec2fake.Stopping, ec2fake.Stopped}, looks, "the stop waiter's looks")
+			} else {
+				assert.Equal(t, "StopInstances", next, "amazon-ebs's own stop, of a machine already off")
+				assert.Empty(t, looks)
+			}
+		})
 	}
-	ebsOneRun(t, m)
-	assert.False(t, m.PoweredOff().IsZero())
-
-	assert.Zero(t, ebsCount(ec2, "StopInstances"), "StopInstances calls: the machine powered itself off")
-	instance := ebsCleanedUp(t, ec2)
-	assert.Equal(t, []string{ec2fake.Pending, ec2fake.Running, ec2fake.Stopping, ec2fake.Stopped, ec2fake.ShuttingDown, ec2fake.Terminated},
-		instance.States, "the instance's states")
-	images := ec2.Images()
-	require.Len(t, images, 1, "AMIs registered")
-	assert.Equal(t, instance.ID, images[0].InstanceID, "the AMI's instance")
-	assert.True(t, images[0].FromStopped, "the AMI was made from a stopped instance (it was %s)", images[0].InstanceState)
-	assert.Equal(t, "available", images[0].State)
-	assert.Contains(t, out, images[0].ID, "packer names the AMI")
-
-	// The stop waiter's looks, between the script's run and CreateImage:
-	// running while the machine generalized, then stopping, then stopped.
-	looks, next := ebsLooks(ec2, mark.Load())
-	t.Logf("the stop waiter saw: %s; then %s", strings.Join(looks, ", "), next)
-	assert.Equal(t, "CreateImage", next)
-	require.GreaterOrEqual(t, len(looks), 3, "the stop waiter's DescribeInstances calls")
-	assert.Equal(t, ec2fake.Running, looks[0], "the first look: the machine was still generalizing")
-	assert.Equal(t, []string{ec2fake.Stopping, ec2fake.Stopped}, looks[len(looks)-2:], "the last looks")
 }
 
 // TestAmazonEBSWindowsSysprepFailed: the same build, in the outcome that
 // must make no image: Sysprep fails on the machine after the handover, so
 // the machine stays up (and refuses WinRM, as the threads show it doing
-// once generalizing began). amazon-ebs's wait for "stopped" (3 looks, 1 s
-// apart, from AWS_MAX_ATTEMPTS and AWS_POLL_DELAY_SECONDS) fails the build:
-// no CreateImage, no AMI, the instance terminated, nothing over WinRM after
-// the script's run.
+// once generalizing began). ami-harden's wait for the power-off ends at
+// power_off_timeout and fails the build: amazon-ebs never stops the
+// instance or makes an image, and terminates it; nothing went over WinRM
+// after the script's run.
 func TestAmazonEBSWindowsSysprepFailed(t *testing.T) {
 	amazonEBSAcc(t)
 	ec2 := ec2fake.Start(t)
 	var mark atomic.Int64
 	m := ebsMachine(t, ec2, 0, nil, &mark)
 
-	const attempts = 3
-	out, log, err := amazonEBSBuild(t, ec2, m, "AWS_POLL_DELAY_SECONDS=1", "AWS_MAX_ATTEMPTS="+strconv.Itoa(attempts))
+	out, log, err := amazonEBSBuild(t, ec2, m, "disable_stop_instance = true", `power_off_timeout = "10s"`, "AWS_POLL_DELAY_SECONDS=1")
 	ebsLogEC2(t, ec2)
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) {
 		t.Fatalf("packer build: %v, want a failed build\n%s\nlog ends:\n%s", err, out, ebsTail(log, 40))
 	}
 	assert.Contains(t, out, "ami-harden: handed over to a process on the machine: after this run:")
-	assert.Contains(t, out, "Error waiting for instance to stop: ResourceNotReady: exceeded wait attempts")
+	assert.Contains(t, out, "the machine did not power itself off within power_off_timeout (10s) of the run")
 	assert.Empty(t, ec2.Images(), "AMIs registered")
 	assert.Zero(t, ebsCount(ec2, "CreateImage"), "CreateImage calls")
 	assert.Zero(t, ebsCount(ec2, "StopInstances"), "StopInstances calls")
@@ -347,14 +369,8 @@ func TestAmazonEBSWindowsSysprepFailed(t *testing.T) {
 	instance := ebsCleanedUp(t, ec2)
 	assert.Equal(t, []string{ec2fake.Pending, ec2fake.Running, ec2fake.ShuttingDown, ec2fake.Terminated},
 		instance.States, "the instance's states")
-
-	// The stop waiter's looks: the DescribeInstances calls after the
-	// script's run, before TerminateInstances (the cleanup), all of a
-	// running instance.
-	looks, next := ebsLooks(ec2, mark.Load())
-	t.Logf("the stop waiter saw: %s; then %s", strings.Join(looks, ", "), next)
-	assert.Equal(t, "TerminateInstances", next)
-	assert.Equal(t, []string{ec2fake.Running, ec2fake.Running, ec2fake.Running}, looks, "the stop waiter's %d looks", attempts)
+	_, next := ebsLooks(ec2, mark.Load())
+	assert.Equal(t, "TerminateInstances", next, "after the script's run, the cleanup")
 }
 
 // ebsTail is the last n lines of s.

@@ -28,13 +28,14 @@ func TestSharedBlockLinuxAndWindows(t *testing.T) {
 	full := windowsOutput(t, "full-report.txt")
 	// The Windows run without sysprep: the report up to that step; the
 	// winrm step's final work is still handed over (and turns Basic auth
-	// off: from then on every request gets 401); then its end.
+	// off: from then on every request gets 401, until the machine powers
+	// itself off); then its end.
 	report := full[:strings.Index(full, "@@ami-harden start sysprep")] +
 		"@@ami-harden handover started after this run: WinRM: Basic auth and unencrypted traffic off, self-signed HTTPS listeners removed " +
 		"with their certificates and keys (winrm); then the machine powers itself off, or stays up and says why in its Application event log and on COM1\r\n" +
 		"@@ami-harden end 0\r\n"
 	f := winrmfake.Start(t, winrmfake.Options{Responder: winrmfake.NewScenario().On(scriptRun,
-		winrmfake.Reply{Stdout: report, Then: winrmfake.Outage{Status: 401, Count: -1, Delay: time.Second}})})
+		winrmfake.Reply{Stdout: report, Then: winrmfake.Outage{Status: 401, Count: -1, Delay: time.Second, PowerOffAfter: time.Second}})})
 	dir := t.TempDir()
 
 	acctest.TestPlugin(t, &acctest.PluginTestCase{

@@ -70,8 +70,9 @@ func winrmVars(f *winrmfake.Fake) []string {
 }
 
 // winrmBuildTimeout bounds one build: a build that hangs fails its test
-// instead of holding the whole suite until go test's timeout.
-const winrmBuildTimeout = 20 * time.Second
+// instead of holding the whole suite until go test's timeout. A build that
+// hands work over waits for the power-off: 30 s of silence after it.
+const winrmBuildTimeout = 75 * time.Second
 
 // winrmBuild runs `packer build` of winrmTemplate(body) with winrmVars(f)
 // as acctest.TestPlugin does (PACKER_LOG into a log file, -machine-readable,
@@ -219,23 +220,24 @@ func keys(m map[string][]byte) []string {
 // stderr, ending with the handover of Sysprep to a process of its own. From
 // the command's end on, the machine refuses everything as a generalizing
 // Windows does (winrmfake.Generalizing, at once: harsher than the real
-// handover, which waits 10 s): the build is green all the same, shows every
-// step and what was handed over, and sends nothing after the script's run
-// but that command's own Signal and Delete.
+// handover, which waits 10 s), and powers off 2 s later: the build is green,
+// shows every step, what was handed over and the power-off it waited for,
+// and sends nothing over WinRM after the script's run but that command's
+// own Signal and Delete.
 func TestWinRMFullReport(t *testing.T) {
 	winrmAcc(t)
 	report := windowsOutput(t, "full-report.txt")
 	f := winrmfake.Start(t, winrmfake.Options{Responder: winrmfake.NewScenario().
 		On(scriptRun, winrmfake.Reply{Stdout: report, Stderr: errorRecord(t), Chunks: 6,
-			StderrAfter: "@@ami-harden start temp\r\n", Then: winrmfake.Generalizing(0, 0)})})
+			StderrAfter: "@@ami-harden start temp\r\n", Then: winrmfake.Generalizing(0, 2*time.Second)})})
 
 	want := append(stepLines(report),
 		"note: in use by running processes, left: C:\\Windows\\Temp\\vmware-vmsvc-SYSTEM.log",
 		"because it is being used by another process",
 		"ami-harden: 18 of 18 steps reported: 9 changed, 8 ok, 1 skipped, 0 failed",
-		"ami-harden: handed over to a process on the machine: after this run: WinRM: Basic auth and unencrypted traffic off, "+
-			"self-signed HTTPS listeners removed with their certificates and keys (winrm); Sysprep (ec2launch-v2: EC2Launch.exe sysprep --block --clean)",
-		"the builder's wait for the stopped machine is the proof")
+		"ami-harden: handed over to a process on the machine: after this run: Sysprep (ec2launch-v2: EC2Launch.exe sysprep --block --clean); "+
+			"WinRM: Basic auth and unencrypted traffic off, self-signed HTTPS listeners removed with their certificates and keys (winrm)",
+		"ami-harden: the machine powered itself off")
 	winrmBuild(t, "ami_harden_winrm_full_report", f, "", buildCheck(true, want, func(log string) error {
 		// How the error record reaches the user (the provisioner shows stderr as it comes).
 		for _, line := range strings.Split(log, "\n") {
@@ -258,29 +260,36 @@ func TestWinRMFullReport(t *testing.T) {
 	wantRun := `powershell -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "` + strings.ReplaceAll(path, `\`, "/") + `"`
 	assert.Equal(t, wantRun, runs[1].Line, "the script runs from where it was uploaded")
 	assert.True(t, runs[1].Finished)
-	assertNothingAfterGeneralize(t, f, runs[1])
+	assert.Zero(t, assertNothingAfterGeneralize(t, f, runs[1]), "the power-off watcher only connects: no request")
 	logWinRMStats(t, f)
 }
 
 // assertNothingAfterGeneralize: after the run's command (last) finished,
-// the build sent nothing but that command's own Signal and Delete, which
-// the generalizing machine refused (and the client ignores).
-func assertNothingAfterGeneralize(t *testing.T, f *winrmfake.Fake, last winrmfake.Command) {
+// the build logged on for nothing more: it sent only that command's own
+// Signal and Delete (refused by the generalizing machine; the client
+// ignores them). Requests without credentials are counted and returned
+// (the power-off watcher sends none: it only connects).
+func assertNothingAfterGeneralize(t *testing.T, f *winrmfake.Fake, last winrmfake.Command) int {
 	t.Helper()
 	var after []string
+	looks := 0
 	seen := false
 	for _, r := range f.Requests() {
-		if r.Command == last.Seq && r.Action == "Receive" {
+		switch {
+		case r.Command == last.Seq && r.Action == "Receive":
 			seen = true
-			continue
-		}
-		if seen && r.Refused {
+		case !seen:
+		case r.Anonymous:
+			looks++
+			assert.Contains(t, []int{401, 0}, r.Status, "look %d: 401, or dropped once the machine is off", r.Seq)
+		case r.Refused:
 			after = append(after, r.Action)
-		} else if seen && r.Command != last.Seq && r.Action != "Signal" && r.Action != "Delete" {
+		case r.Command != last.Seq && r.Action != "Signal" && r.Action != "Delete":
 			t.Errorf("request %d (%s, status %d) after the run's last command", r.Seq, r.Action, r.Status)
 		}
 	}
 	assert.Subset(t, []string{"Signal", "Delete"}, after, "refused after the handover: at most the command's own Signal and Delete")
+	return looks
 }
 
 // TestWinRMConnectionLostMidReport: the connection drops in the middle of
@@ -348,7 +357,7 @@ func TestWinRMStartRetriedWhenTheScriptNeverRan(t *testing.T) {
 	f := winrmfake.Start(t, winrmfake.Options{Responder: winrmfake.NewScenario().
 		Sequence(scriptRun,
 			winrmfake.Reply{Drop: winrmfake.DropOnCommand, Then: winrmfake.Outage{Status: 503, Count: 3}},
-			winrmfake.Reply{Stdout: report}).
+			winrmfake.Reply{Stdout: report, Then: winrmfake.Generalizing(0, 2*time.Second)}).
 		On(stillThere, winrmfake.Reply{ExitCode: 3})})
 
 	winrmBuild(t, "ami_harden_winrm_start_retried", f, `    start_retry_timeout = "15s"`,
@@ -381,7 +390,7 @@ func TestWinRMElevated(t *testing.T) {
 	f := winrmfake.Start(t, winrmfake.Options{Responder: winrmfake.NewScenario().
 		On(elevatedRun, winrmfake.Reply{Stdout: tailed, Chunks: 4}).
 		// The handover waits until the report file is read and gone.
-		On(reportRead, winrmfake.Reply{Stdout: report, Then: winrmfake.Generalizing(0, 0)})})
+		On(reportRead, winrmfake.Reply{Stdout: report, Then: winrmfake.Generalizing(0, 2*time.Second)})})
 
 	winrmBuild(t, "ami_harden_winrm_elevated", f, `    elevated_user     = "packer"
     elevated_password = "Elev-Passw0rd"`,

@@ -466,8 +466,9 @@ func (f *Fake) describeInstances(p params) (any, string, error) {
 // API reference, StopInstances: the instance goes stopping, then stopped;
 // its state reason is Client.UserInitiatedShutdown (API reference,
 // StateReason: "The instance was shut down using the Amazon EC2 API").
-// An instance not running or already stopping/stopped is IncorrectInstanceState
-// (error codes).
+// An instance already stopping or stopped (the guest powered itself off
+// first) stays as it is and the call answers with its state; any other
+// state is IncorrectInstanceState (error codes).
 func (f *Fake) stopInstances(p params) (any, string, error) {
 	if err := p.only("InstanceId", "Force"); err != nil {
 		return nil, "", err

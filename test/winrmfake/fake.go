@@ -67,6 +67,9 @@ type Request struct {
 	Command int // Seq of the command it concerned (Command, Receive, Signal), 0 for none
 	// Refused: an outage answered it (Status its error, or 0: dropped).
 	Refused bool
+	// Anonymous: it carried no credentials (no Authorization header): not
+	// a logon, whatever it asked.
+	Anonymous bool
 }
 
 // Fake is a running fake machine.
@@ -183,6 +186,8 @@ func (f *Fake) powerOff() {
 	f.offAt = time.Now()
 	f.beginOutage(Gone)
 	f.mu.Unlock()
+	// A machine that is off takes no connection at all.
+	_ = f.srv.Close()
 	f.t.Logf("winrmfake: the machine powered off")
 	if f.opts.OnPowerOff != nil {
 		f.opts.OnPowerOff()
@@ -366,6 +371,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.requests = append(f.requests, Request{Seq: x.idx + 1, Action: action, Bytes: len(body)})
 	o := f.outage
 	f.requests[x.idx].Refused = o.Count != 0
+	f.requests[x.idx].Anonymous = r.Header.Get("Authorization") == ""
 	if f.outage.Count > 0 {
 		f.outage.Count--
 	}

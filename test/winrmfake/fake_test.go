@@ -267,7 +267,7 @@ func TestGeneralizing(t *testing.T) {
 	assert.False(t, f.PoweredOff().IsZero())
 	_, _, _, err = start(t, comm, "after")
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "EOF", "a machine that is off answers nothing")
+	assert.Contains(t, err.Error(), "connection refused", "a machine that is off takes no connection")
 	time.Sleep(200 * time.Millisecond)
 	assert.Len(t, off, 0, "the power-off is told once")
 	var refused int
@@ -276,7 +276,7 @@ func TestGeneralizing(t *testing.T) {
 			refused++
 		}
 	}
-	assert.GreaterOrEqual(t, refused, 2, "the 401 and the drop are marked refused")
+	assert.GreaterOrEqual(t, refused, 1, "the 401 is marked refused (the refused connection reaches no handler)")
 }
 
 func TestWrongPasswordIsRefused(t *testing.T) {

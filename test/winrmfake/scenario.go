@@ -68,8 +68,9 @@ type Outage struct {
 	// instead of at once; the requests in between are answered as usual.
 	Delay time.Duration
 	// PowerOffAfter, when not 0: this long after the outage began, the
-	// machine powers off: from then on every request is dropped (Gone),
-	// and Options.OnPowerOff is called, once.
+	// machine powers off: from then on it takes no connection (its listener
+	// closed: a connection is refused), and Options.OnPowerOff is called,
+	// once.
 	PowerOffAfter time.Duration
 }
 
@@ -82,16 +83,20 @@ type Outage struct {
 // Windows Server 2016), EC2Launch and EC2Launch v2 on Windows Server 2016 to
 // 2022 (hashicorp/packer#12320: "the issues does not exist when sysprep is
 // not performed"; running Sysprep as the very last task made it go away)
-// and EC2Launch v2 (hashicorp/packer-plugin-amazon#637); #6173 is the
-// earlier report of the same. The threads end with Sysprep and the machine
-// shutting itself down; none shows the 401 ending before the power-off, so
-// the fake never answers again. after is how long after the build's last
-// command Sysprep begins (the handover waits for the script's process to
-// end, then 10 s). powerOff is how long Sysprep runs before the machine
-// powers itself off; 0: it never does. None of the threads shows a Sysprep
-// that failed: the fake takes the case that asks most of the build, a
-// machine that stays up and never answers again (the handover has turned
-// Basic auth off by then, too).
+// and EC2Launch v2 (hashicorp/packer-plugin-amazon#637). That the client's
+// words come from a 401 with a plain body, not a SOAP fault, is explained in
+// jetbrains-infra/packer-builder-vsphere#92. The threads end with Sysprep
+// and the machine shutting itself down; none shows the 401 ending before
+// the power-off, so the fake never answers again. after is how long after
+// the build's last command Sysprep begins (the handover waits for the
+// script's process to end, then 10 s). powerOff is how long Sysprep (and
+// the final work after it) runs before the machine powers itself off; 0:
+// it never does. None of the threads shows a Sysprep that failed: the fake
+// takes the case that asks most of the build, a machine that stays up,
+// takes connections and answers nothing but 401. A machine that is off
+// takes no connection: the fake's listener closes, so a connection is
+// refused (a local VM's forwarded port does that; an EC2 instance's address
+// stops answering, which the provisioner's watcher treats the same).
 func Generalizing(after, powerOff time.Duration) Outage {
 	return Outage{Status: http.StatusUnauthorized, Count: -1, Delay: after, PowerOffAfter: powerOff}
 }

@@ -13,15 +13,16 @@
 # when WinRM closes the shell). The report's handover line says what it took.
 #
 # The runner waits until the script's process has ended (with elevated_user,
-# also until the provisioner has read and removed the report file), does the
-# final work, runs Sysprep when the sysprep step handed it over, and powers
-# the machine off only when every part worked and, with Sysprep, ImageState
-# is IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE. Otherwise the machine stays up,
-# and the runner writes why to the Application event log and to the serial
-# port COM1, which EC2 shows as the instance's console output: the builder's
-# wait for a stopped machine then fails the build. Nothing of it stays in
-# the image: the runner's file removes itself as it starts, its folder goes
-# before the power-off.
+# also until the provisioner has read and removed the report file), runs
+# Sysprep when the sysprep step handed it over, does the final work, and
+# powers the machine off only when every part worked and, with Sysprep,
+# ImageState is IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE. Otherwise the machine
+# stays up, and the runner writes why to the Application event log and to
+# the serial port COM1, which EC2 shows as the instance's console output.
+# The provisioner waits for the power-off by watching the WinRM endpoint
+# without logging in (provisioner/poweroff.go): a machine that stays up
+# fails the build. Nothing of it stays in the image: the runner's file
+# removes itself as it starts, its folder goes before the power-off.
 $script:FinalWork = New-List
 $script:Handover = $null
 $HandoverFile = Join-Path $AmiHardenHome 'handover.ps1'
@@ -44,8 +45,9 @@ function Set-SysprepHandover([string]$Mode, [string]$Program, [string]$Arguments
 
 # Get-HandoverText: what the runner will do, for the report's handover line.
 function Get-HandoverText {
-    $parts = @($script:FinalWork | ForEach-Object { "$($_.Text) ($($_.Step))" })
+    $parts = @()
     if ($script:Handover) { $parts += "Sysprep ($($script:Handover.Mode): $(Split-Path -Leaf $script:Handover.Program) $($script:Handover.Arguments))" }
+    $parts += @($script:FinalWork | ForEach-Object { "$($_.Text) ($($_.Step))" })
     return ($parts -join '; ')
 }
 
@@ -106,52 +108,55 @@ function Invoke-Handover {
         for ($i = 0; $i -lt 600 -and (Test-Path -LiteralPath $ReportFile); $i++) { Start-Sleep -Seconds 1 }
     }
     Start-Sleep -Seconds 10
-    foreach ($c in $Final) {
-        try {
-            & ([scriptblock]::Create($c))
-        } catch {
-            & $tell "do not use this image: the final work $c failed ($($_.Exception.Message)); nothing after it ran (no Sysprep, no power-off) and the machine stays up"
-            return
-        }
-    }
-    $why = ''
-    $exit = ''
     $off = {
         # Its folder, when nothing else is left in it.
         try { [IO.Directory]::Delete((Split-Path -Parent $Self), $false) } catch { }
         $o = Start-Process -FilePath 'shutdown.exe' -ArgumentList '/s /t 0 /d p:4:1 /c "ami-harden: done"' -PassThru -Wait -WindowStyle Hidden
         return $o.ExitCode
     }
-    if (-not $Program) {
-        $code = & $off
-        if ($code -ne 0) { & $tell "the final work is done, but shutdown.exe exited $code; the machine stays up" }
-        return
-    }
-    try {
-        # EC2Config's own preparation (no RDP while the Administrator
-        # password is blank at first boot) before its Sysprep.
-        if ($Before) {
-            & cmd.exe /c "`"$Before`"" | Out-Null
-            if ($LASTEXITCODE -ne 0) { throw "$Before exited $LASTEXITCODE" }
+    # Sysprep first: the final work closes the WinRM listener that the
+    # provisioner watches (without logging in) for the power-off, so it
+    # comes last, right before the power-off.
+    if ($Program) {
+        $why = ''
+        $exit = ''
+        try {
+            # EC2Config's own preparation (no RDP while the Administrator
+            # password is blank at first boot) before its Sysprep.
+            if ($Before) {
+                & cmd.exe /c "`"$Before`"" | Out-Null
+                if ($LASTEXITCODE -ne 0) { throw "$Before exited $LASTEXITCODE" }
+            }
+            $sp = Start-Process -FilePath $Program -ArgumentList $Arguments -PassThru -WindowStyle Hidden
+            if ($sp.WaitForExit($TimeoutSeconds * 1000)) {
+                $exit = $sp.ExitCode
+            } else {
+                $why = "$Mode did not finish within sysprep_timeout ($TimeoutSeconds s)"
+                # The agent's process and the sysprep.exe it started.
+                & taskkill.exe /PID $sp.Id /T /F | Out-Null
+            }
+        } catch {
+            $why = "could not run $Mode ($($_.Exception.Message))"
         }
-        $sp = Start-Process -FilePath $Program -ArgumentList $Arguments -PassThru -WindowStyle Hidden
-        if ($sp.WaitForExit($TimeoutSeconds * 1000)) {
-            $exit = $sp.ExitCode
-        } else {
-            $why = "$Mode did not finish within sysprep_timeout ($TimeoutSeconds s)"
-            try { $sp.Kill() } catch { }
+        if ($Answer) { Remove-Item -LiteralPath $Answer -Force -ErrorAction SilentlyContinue }
+        $s = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Setup\State' -ErrorAction SilentlyContinue
+        $image = if ($s -and ($s.PSObject.Properties.Name -contains 'ImageState')) { [string]$s.ImageState } else { '(none)' }
+        if (-not $why -and $image -ne 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE') {
+            $why = "$Mode exited $exit, and ImageState is $image, not IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"
         }
-    } catch {
-        $why = "could not run $Mode ($($_.Exception.Message))"
+        if ($why) {
+            & $tell "do not use this image: $why; nothing after it ran (no final work, no power-off) and the machine stays up. See C:\Windows\System32\Sysprep\Panther\setuperr.log"
+            return
+        }
     }
-    if ($Answer) { Remove-Item -LiteralPath $Answer -Force -ErrorAction SilentlyContinue }
-    $s = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Setup\State' -ErrorAction SilentlyContinue
-    $image = if ($s -and ($s.PSObject.Properties.Name -contains 'ImageState')) { [string]$s.ImageState } else { '(none)' }
-    if (-not $why -and $image -eq 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE') {
-        $code = & $off
-        if ($code -eq 0) { return }
-        $why = "the image is generalised, but shutdown.exe exited $code"
+    foreach ($c in $Final) {
+        try {
+            & ([scriptblock]::Create($c))
+        } catch {
+            & $tell "do not use this image: the final work $c failed ($($_.Exception.Message)); nothing after it ran (no power-off) and the machine stays up"
+            return
+        }
     }
-    if (-not $why) { $why = "$Mode exited $exit, and ImageState is $image, not IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE" }
-    & $tell "do not use this image: $why; the machine stays up. See C:\Windows\System32\Sysprep\Panther\setuperr.log"
+    $code = & $off
+    if ($code -ne 0) { & $tell "do not use this image: everything is done, but shutdown.exe exited $code; the machine stays up" }
 }
