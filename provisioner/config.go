@@ -172,7 +172,8 @@ type Config struct {
 	RemotePath string `mapstructure:"remote_path"`
 	// Windows: run the script as this user through a scheduled task, as
 	// Packer's powershell provisioner does, for a WinRM user whose token is
-	// not elevated. Needs `elevated_password`.
+	// not elevated. With `elevated_password`, or without one for a service
+	// account such as `SYSTEM` (the task then logs on as a service).
 	ElevatedUser string `mapstructure:"elevated_user"`
 	// Windows: the password of `elevated_user`.
 	ElevatedPassword string `mapstructure:"elevated_password"`

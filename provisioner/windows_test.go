@@ -117,10 +117,10 @@ func TestProvisionWindowsHandover(t *testing.T) {
 	quickWatch(t)
 	steps := []string{"accounts", "sysprep"}
 	base := "@@ami-harden begin 1\n@@ami-harden start accounts\n" +
-		"@@ami-harden step accounts changed a random password for packer (the build's account) after the build's last command (the handover)\n" +
+		"@@ami-harden step accounts changed disables packer (the build's account), with a random password, after the build's last command (the handover)\n" +
 		"@@ami-harden start sysprep\n"
 	handedOver := "@@ami-harden step sysprep changed handed over: ec2launch-v2 runs after this run\n" +
-		"@@ami-harden handover started after this run: Sysprep (ec2launch-v2: EC2Launch.exe sysprep --block --clean); a random password nobody knows for packer (accounts)\n"
+		"@@ami-harden handover started after this run: Sysprep (ec2launch-v2: EC2Launch.exe sysprep --block --clean); a random password nobody knows, then disabled: packer (accounts)\n"
 	cases := map[string]struct {
 		answers []answer
 		stays   bool   // the machine never powers off
@@ -128,7 +128,7 @@ func TestProvisionWindowsHandover(t *testing.T) {
 		said    string // a line the output must hold
 	}{
 		"handed over": {[]answer{{stdout: crlf(base + handedOver + "@@ami-harden end 0\n")}}, false, "",
-			"ami-harden: handed over to a process on the machine: after this run: Sysprep (ec2launch-v2: EC2Launch.exe sysprep --block --clean); a random password nobody knows for packer (accounts)"},
+			"ami-harden: handed over to a process on the machine: after this run: Sysprep (ec2launch-v2: EC2Launch.exe sysprep --block --clean); a random password nobody knows, then disabled: packer (accounts)"},
 		"connection lost after the end marker": {[]answer{{stdout: crlf(base + handedOver + "@@ami-harden end 0\n"), startErr: errors.New("http response error: 401 - invalid content type")}}, false, "",
 			"ami-harden: handed over to a process on the machine"},
 		"the machine stays up": {[]answer{{stdout: crlf(base + handedOver + "@@ami-harden end 0\n")}}, true,
@@ -136,7 +136,7 @@ func TestProvisionWindowsHandover(t *testing.T) {
 		"withheld after a failed step": {[]answer{{exit: 1, stdout: crlf("@@ami-harden begin 1\n@@ami-harden start accounts\n" +
 			"@@ami-harden step accounts failed could not disable bob (Access is denied)\n@@ami-harden start sysprep\n" +
 			"@@ami-harden step sysprep failed not handed over because step(s) accounts failed: the machine stays reachable to fix them\n" +
-			"@@ami-harden handover withheld step(s) accounts failed, so this was not done: a random password nobody knows for packer (accounts); the machine stays up and reachable\n" +
+			"@@ami-harden handover withheld step(s) accounts failed, so this was not done: a random password nobody knows, then disabled: packer (accounts); the machine stays up and reachable\n" +
 			"@@ami-harden end 2\n")}}, false, "step accounts failed: could not disable bob", "ami-harden: nothing was handed over: step(s) accounts failed"},
 		"the handover could not start": {[]answer{{exit: 2, stdout: crlf(base + "@@ami-harden step sysprep changed handed over: ec2launch-v2 runs after this run\n" +
 			"@@ami-harden abort handover-failed: could not start the process that does the work left for after the run (Win32_Process.Create returned 8), so this was not done: Sysprep; do not use this image\n")}},

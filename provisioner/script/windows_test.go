@@ -48,7 +48,7 @@ func TestWindowsNoFirstBootTask(t *testing.T) {
 	for _, gone := range []string{"Register-ScheduledTask", "New-ScheduledTaskTrigger", "first-boot"} {
 		assert.NotContains(t, s, gone)
 	}
-	assert.Contains(t, psFunction(t, s, "Invoke-AccountsStep"), "Add-FinalWork 'accounts' 'Set-RandomPassword'")
+	assert.Contains(t, psFunction(t, s, "Invoke-AccountsStep"), "Add-FinalWork 'accounts' 'Close-BuildAccount'")
 	assert.Contains(t, psFunction(t, s, "Invoke-WinRMStep"), "Add-FinalWork 'winrm' 'Close-BuildWinRM'")
 	runner := psFunction(t, s, "Invoke-Handover")
 	assert.Regexp(t, `(?s)catch \{\n& \$tell "do not use this image: the final work \$c failed[^"]*"\nreturn\n\}`, runner,

@@ -391,13 +391,21 @@ foreach ($p in $problems) { Write-Finding 'accounts' $p }
 Complete-Audit 'accounts' 'no needless enabled account'
 return
 }
+$admin = @($users | Where-Object { $_.SID.Value -match '-500$' })
+$disable = $admin.Count -gt 0 -and $admin[0].Enabled
+if ($atLaunch.Count -gt 0 -and -not $disable) {
+Write-Note 'accounts' "the built-in Administrator is disabled, so $(Join-List $atLaunch) (the build's account) stays enabled, with a random password nobody knows that is the same on every instance; enable the Administrator, or name another account in keep_users"
+}
 if ($atLaunch.Count -gt 0) {
-Add-FinalWork 'accounts' 'Set-RandomPassword' $atLaunch "a random password nobody knows for $(Join-List $atLaunch)"
+$how = if ($disable) { 'disable' } else { 'keep' }
+$what = if ($disable) { 'a random password nobody knows, then disabled' } else { 'a random password nobody knows' }
+Add-FinalWork 'accounts' 'Close-BuildAccount' (@($how) + @($atLaunch)) "${what}: $(Join-List $atLaunch)"
 }
 $done = @()
 if ($removed.Count -gt 0) { $done += "removed $(Join-List $removed)" }
 if ($disabled.Count -gt 0) { $done += "disabled $(Join-List $disabled)" }
-if ($atLaunch.Count -gt 0) { $done += "a random password for $(Join-List $atLaunch) (the build's account) after the build's last command (the handover)" }
+if ($atLaunch.Count -gt 0 -and $disable) { $done += "disables $(Join-List $atLaunch) (the build's account), with a random password, after the build's last command (the handover)" }
+if ($atLaunch.Count -gt 0 -and -not $disable) { $done += "a random password for $(Join-List $atLaunch) (the build's account) after the build's last command (the handover)" }
 if ($problems.Count -gt 0) {
 Write-Report 'accounts' 'failed' "$(Join-List $problems)$(if ($done) { '; ' + ($done -join '; ') })"
 } elseif ($done) {
@@ -418,15 +426,19 @@ $p | Remove-CimInstance
 Remove-LocalUser -SID $User.SID
 if (@(Get-LocalUser | Where-Object { $_.SID.Value -eq $User.SID.Value }).Count -gt 0) { throw 'still there' }
 }
-function Set-RandomPassword {
-param([string[]]$Names)
+function Close-BuildAccount {
+param([string[]]$Arguments)
 $rng = New-Object System.Security.Cryptography.RNGCryptoServiceProvider
-foreach ($name in $Names) {
+foreach ($name in @($Arguments | Select-Object -Skip 1)) {
 $bytes = New-Object byte[] 24
 $rng.GetBytes($bytes)
 $plain = [Convert]::ToBase64String($bytes) + 'aA1!'
 $secure = ConvertTo-SecureString -String $plain -AsPlainText -Force
 Set-LocalUser -Name $name -Password $secure
+if ($Arguments[0] -eq 'disable') {
+Disable-LocalUser -Name $name
+if ((Get-LocalUser -Name $name).Enabled) { throw "$name is still enabled" }
+}
 }
 }
 $script:Steps['accounts'] = 'Invoke-AccountsStep'
@@ -882,7 +894,7 @@ $hiberfil = Join-Path $env:SystemDrive 'hiberfil.sys'
 $p = Get-ItemProperty -Path $power -ErrorAction SilentlyContinue
 $hibernate = (Test-Path -LiteralPath $hiberfil) -or ($p -and ($p.PSObject.Properties.Name -contains 'HibernateEnabled') -and $p.HibernateEnabled -eq 1)
 if ($clearOn -and -not $hibernate) {
-Write-Report 'pagefile' 'ok' 'the page file is cleared at shutdown (set before this boot, as far as the registry tells); hibernation is off'
+XX
 return
 }
 if ($Audit) {
@@ -1051,7 +1063,7 @@ foreach ($r in Get-PendingReboot) { [void]$out.Add("a reboot is pending ($r): Sy
 $mode = Resolve-SysprepMode
 if ($mode -eq 'none') { return , $out }
 $command = Get-SysprepCommand $mode
-foreach ($f in @($command.Exe, $command.Needs, $command.Before) | Where-Object { $_ }) {
+foreach ($f in @($command.Exe, $command.Needs, $command.Before) | Where-Object { $_ } | Select-Object -Unique) {
 if (-not (Test-Path -LiteralPath $f)) { [void]$out.Add("$f is not there for sysprep mode $mode") }
 }
 if ((Get-Command -Name Get-AppxPackage -ErrorAction SilentlyContinue) -and (Get-Command -Name Get-AppxProvisionedPackage -ErrorAction SilentlyContinue)) {

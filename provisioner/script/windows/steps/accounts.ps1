@@ -3,9 +3,11 @@
 # is disabled, except the built-in Administrator (the launch agent gives it a
 # new random password at launch), Guest (guest-account) and keep_users. The
 # account the build logs in with cannot be disabled under the build's feet
-# (every WinRM command logs on anew): it gets a random password nobody knows
-# after the build's last command instead, from the handover (handover.ps1),
-# before Sysprep: no instance ever starts with the build's password.
+# (every WinRM command logs on anew): the handover (handover.ps1) gives it a
+# random password nobody knows and disables it after the build's last
+# command instead, right before the power-off. Disabled, not only with a new
+# password: that password would be the same on every instance (its hash in
+# every copy of the image), and nothing needs the account afterwards.
 function Invoke-AccountsStep {
     $me = [Security.Principal.WindowsIdentity]::GetCurrent().User.Value
     $users = @(Get-LocalUser)
@@ -51,13 +53,24 @@ function Invoke-AccountsStep {
         Complete-Audit 'accounts' 'no needless enabled account'
         return
     }
+    # Disabled only while the built-in Administrator is enabled (the launch
+    # agent gives it a new password on each instance): never an image
+    # without an account to log in with.
+    $admin = @($users | Where-Object { $_.SID.Value -match '-500$' })
+    $disable = $admin.Count -gt 0 -and $admin[0].Enabled
+    if ($atLaunch.Count -gt 0 -and -not $disable) {
+        Write-Note 'accounts' "the built-in Administrator is disabled, so $(Join-List $atLaunch) (the build's account) stays enabled, with a random password nobody knows that is the same on every instance; enable the Administrator, or name another account in keep_users"
+    }
     if ($atLaunch.Count -gt 0) {
-        Add-FinalWork 'accounts' 'Set-RandomPassword' $atLaunch "a random password nobody knows for $(Join-List $atLaunch)"
+        $how = if ($disable) { 'disable' } else { 'keep' }
+        $what = if ($disable) { 'a random password nobody knows, then disabled' } else { 'a random password nobody knows' }
+        Add-FinalWork 'accounts' 'Close-BuildAccount' (@($how) + @($atLaunch)) "${what}: $(Join-List $atLaunch)"
     }
     $done = @()
     if ($removed.Count -gt 0) { $done += "removed $(Join-List $removed)" }
     if ($disabled.Count -gt 0) { $done += "disabled $(Join-List $disabled)" }
-    if ($atLaunch.Count -gt 0) { $done += "a random password for $(Join-List $atLaunch) (the build's account) after the build's last command (the handover)" }
+    if ($atLaunch.Count -gt 0 -and $disable) { $done += "disables $(Join-List $atLaunch) (the build's account), with a random password, after the build's last command (the handover)" }
+    if ($atLaunch.Count -gt 0 -and -not $disable) { $done += "a random password for $(Join-List $atLaunch) (the build's account) after the build's last command (the handover)" }
     if ($problems.Count -gt 0) {
         Write-Report 'accounts' 'failed' "$(Join-List $problems)$(if ($done) { '; ' + ($done -join '; ') })"
     } elseif ($done) {
@@ -82,19 +95,25 @@ function Remove-Account($User) {
     if (@(Get-LocalUser | Where-Object { $_.SID.Value -eq $User.SID.Value }).Count -gt 0) { throw 'still there' }
 }
 
-# Set-RandomPassword: final work (the handover runs it once the build's last
-# command is done): a random password nobody knows for each named account.
-# param(), not a parenthesised list: the handover copies the function's body.
-function Set-RandomPassword {
-    param([string[]]$Names)
+# Close-BuildAccount: final work (the handover runs it once the build's last
+# command is done): a random password nobody knows for each named account,
+# and, when the first argument is 'disable', the account disabled and read
+# back. param(), not a parenthesised list: the handover copies the
+# function's body.
+function Close-BuildAccount {
+    param([string[]]$Arguments)
     $rng = New-Object System.Security.Cryptography.RNGCryptoServiceProvider
-    foreach ($name in $Names) {
+    foreach ($name in @($Arguments | Select-Object -Skip 1)) {
         $bytes = New-Object byte[] 24
         $rng.GetBytes($bytes)
         # Base64 of random bytes, plus one of each class Windows' complexity rule asks for.
         $plain = [Convert]::ToBase64String($bytes) + 'aA1!'
         $secure = ConvertTo-SecureString -String $plain -AsPlainText -Force
         Set-LocalUser -Name $name -Password $secure
+        if ($Arguments[0] -eq 'disable') {
+            Disable-LocalUser -Name $name
+            if ((Get-LocalUser -Name $name).Enabled) { throw "$name is still enabled" }
+        }
     }
 }
 $script:Steps['accounts'] = 'Invoke-AccountsStep'

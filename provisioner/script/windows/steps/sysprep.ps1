@@ -109,7 +109,7 @@ function Get-SysprepBlockers {
     $mode = Resolve-SysprepMode
     if ($mode -eq 'none') { return , $out }
     $command = Get-SysprepCommand $mode
-    foreach ($f in @($command.Exe, $command.Needs, $command.Before) | Where-Object { $_ }) {
+    foreach ($f in @($command.Exe, $command.Needs, $command.Before) | Where-Object { $_ } | Select-Object -Unique) {
         if (-not (Test-Path -LiteralPath $f)) { [void]$out.Add("$f is not there for sysprep mode $mode") }
     }
     if ((Get-Command -Name Get-AppxPackage -ErrorAction SilentlyContinue) -and (Get-Command -Name Get-AppxProvisionedPackage -ErrorAction SilentlyContinue)) {
