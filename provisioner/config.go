@@ -219,11 +219,11 @@ type Config struct {
 	// Windows: how long the provisioner waits, after the script, for the
 	// machine to power itself off once it has done what the script handed
 	// over to it (Sysprep, the build account's new password, closing the
-	// build's WinRM). It watches the WinRM endpoint without logging in: an
-	// HTTP answer (a 401) means the machine is up; no answer for 30 seconds
-	// in a row means it is off. A machine still up at the end fails the
-	// build. Defaults to `sysprep_timeout` plus `15m`. Make the provisioner's
-	// `timeout`, if you set one, longer.
+	// build's WinRM). It only connects to the communicator's host and port,
+	// and sends nothing (no logon): a connection taken means the machine is
+	// up; none taken for 30 seconds in a row means it is off. A machine
+	// still up at the end fails the build. Defaults to `sysprep_timeout`
+	// plus `15m`. Make the provisioner's `timeout`, if you set one, longer.
 	PowerOffTimeout time.Duration `mapstructure:"power_off_timeout"`
 
 	ctx interpolate.Context

@@ -116,7 +116,7 @@ func (c *Config) validate() error {
 	}
 	if c.SysprepShutdown != nil && !*c.SysprepShutdown {
 		add("sysprep_shutdown = false is no longer possible: once Sysprep runs, Windows takes no WinRM logon until the machine is off " +
-			"(hashicorp/packer#6173), so the builder cannot shut it down; the machine powers itself off when the image is generalised. " +
+			"(hashicorp/packer#10129), so the builder cannot shut it down; the machine powers itself off when the image is generalised. " +
 			"Remove the setting: the provisioner waits for that power-off (builders with a shutdown_command need disable_shutdown = true)")
 	}
 	if c.SysprepTimeout < 0 {

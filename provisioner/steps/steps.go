@@ -80,7 +80,7 @@ var All = []Step{
 	{Name: "guest-account", OS: Windows, Default: true, Anchor: "guest-account-windows",
 		Summary: "Disables the built-in Guest account."},
 	{Name: "accounts", OS: Windows, Default: true, Anchor: "accounts-windows",
-		Summary: "Removes `remove_users`, disables other needless accounts; the build's account gets a random password after the build's last command."},
+		Summary: "Removes `remove_users`, disables other needless accounts; the build's account gets a random password and is disabled after the build's last command."},
 	{Name: "services", OS: Windows, Default: true, Anchor: "services-windows",
 		Summary: "Stops and disables the default list (the print spooler, `Spooler`) less `keep_services`, plus `disable_services`."},
 	{Name: "admin-password", OS: Windows, Default: true, Anchor: "admin-password-windows",

@@ -894,7 +894,7 @@ $hiberfil = Join-Path $env:SystemDrive 'hiberfil.sys'
 $p = Get-ItemProperty -Path $power -ErrorAction SilentlyContinue
 $hibernate = (Test-Path -LiteralPath $hiberfil) -or ($p -and ($p.PSObject.Properties.Name -contains 'HibernateEnabled') -and $p.HibernateEnabled -eq 1)
 if ($clearOn -and -not $hibernate) {
-XX
+Write-Report 'pagefile' 'ok' 'ClearPageFileAtShutdown is set (Windows reads it at boot: this build''s own page file is cleared only if it was set before this boot); hibernation is off'
 return
 }
 if ($Audit) {

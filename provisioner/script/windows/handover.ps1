@@ -2,7 +2,7 @@
 #
 # Nothing the build needs may go over WinRM once Sysprep has begun: from then
 # until the machine is off, Windows refuses every new WinRM shell with "http
-# response error: 401 - invalid content type" (hashicorp/packer#6173, #10129,
+# response error: 401 - invalid content type" (hashicorp/packer#10129,
 # #12320; hashicorp/packer-plugin-amazon#637). Two changes must also wait
 # until the build has stopped logging in: the password of the account it logs
 # in with, and the WinRM settings it talks through. So steps add such work
