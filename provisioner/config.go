@@ -103,8 +103,8 @@ type Config struct {
 	// credentials are still wiped. The report names them. Windows: enabled
 	// local accounts the accounts step leaves enabled (it disables every
 	// other one but the built-in Administrator, Guest, which guest-account
-	// handles, and the build's own account, which gets a random password
-	// after the build's last command unless it is named here).
+	// handles, and the build's own account, which is disabled, with a random
+	// password, after the build's last command unless it is named here).
 	KeepUsers []string `mapstructure:"keep_users"`
 	// Linux: keep cloud-init's seed directory, `/var/lib/cloud/seed`, for an
 	// image that boots from a seed baked into it (on premises, NoCloud). By
