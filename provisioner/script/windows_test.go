@@ -68,6 +68,8 @@ func TestWindowsWinRMKeepsWindowsDefaults(t *testing.T) {
 	assert.Contains(t, closeFn, "-DeleteKey")
 	assert.Contains(t, closeFn, "Remove-Item -LiteralPath \"Cert:\\LocalMachine\\My\\$thumb\" -Force\nClear-FileData $file\n[IO.File]::Delete($file)",
 		"the certificate, then its key's file overwritten and deleted")
+	assert.Greater(t, strings.Index(closeFn, "foreach ($p in $listeners) { Remove-Item -Path $p -Recurse -Force }"),
+		strings.Index(closeFn, "[IO.File]::Delete($file)"), "the listeners go last: the power-off watcher watches the build's port")
 }
 
 // Findings 3 and 4: EC2Config's BeforeSysprep.cmd runs before its Sysprep;

@@ -644,13 +644,15 @@ function Close-BuildWinRM {
 param()
 Set-Item -Path 'WSMan:\localhost\Service\Auth\Basic' -Value $false -Force
 Set-Item -Path 'WSMan:\localhost\Service\AllowUnencrypted' -Value $false -Force
+if ((Get-Item -Path 'WSMan:\localhost\Service\Auth\Basic').Value -eq 'true') { throw 'Basic auth is still on' }
+$listeners = New-Object System.Collections.ArrayList
 foreach ($l in @(Get-ChildItem -Path 'WSMan:\localhost\Listener')) {
 if (-not (@($l.Keys) -contains 'Transport=HTTPS')) { continue }
 $thumb = ([string](Get-ChildItem -Path $l.PSPath | Where-Object { $_.Name -eq 'CertificateThumbprint' }).Value).Trim()
 $cert = $null
 if ($thumb) { $cert = Get-Item -LiteralPath "Cert:\LocalMachine\My\$thumb" -ErrorAction SilentlyContinue }
 if (-not $cert -or $cert.Subject -ne $cert.Issuer) { continue }
-Remove-Item -Path $l.PSPath -Recurse -Force
+[void]$listeners.Add($l.PSPath)
 $key = [Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($cert)
 $file = ''
 if ($key -is [Security.Cryptography.RSACng]) {
@@ -667,7 +669,7 @@ Remove-Item -LiteralPath "Cert:\LocalMachine\My\$thumb" -DeleteKey -Force
 }
 if (Test-Path -LiteralPath "Cert:\LocalMachine\My\$thumb") { throw "the certificate $thumb is still there" }
 }
-if ((Get-Item -Path 'WSMan:\localhost\Service\Auth\Basic').Value -eq 'true') { throw 'Basic auth is still on' }
+foreach ($p in $listeners) { Remove-Item -Path $p -Recurse -Force }
 }
 $script:Steps['winrm'] = 'Invoke-WinRMStep'
 function Invoke-UserKeysStep {

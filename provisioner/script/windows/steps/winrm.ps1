@@ -64,13 +64,15 @@ function Close-BuildWinRM {
     param()
     Set-Item -Path 'WSMan:\localhost\Service\Auth\Basic' -Value $false -Force
     Set-Item -Path 'WSMan:\localhost\Service\AllowUnencrypted' -Value $false -Force
+    if ((Get-Item -Path 'WSMan:\localhost\Service\Auth\Basic').Value -eq 'true') { throw 'Basic auth is still on' }
+    $listeners = New-Object System.Collections.ArrayList
     foreach ($l in @(Get-ChildItem -Path 'WSMan:\localhost\Listener')) {
         if (-not (@($l.Keys) -contains 'Transport=HTTPS')) { continue }
         $thumb = ([string](Get-ChildItem -Path $l.PSPath | Where-Object { $_.Name -eq 'CertificateThumbprint' }).Value).Trim()
         $cert = $null
         if ($thumb) { $cert = Get-Item -LiteralPath "Cert:\LocalMachine\My\$thumb" -ErrorAction SilentlyContinue }
         if (-not $cert -or $cert.Subject -ne $cert.Issuer) { continue }
-        Remove-Item -Path $l.PSPath -Recurse -Force
+        [void]$listeners.Add($l.PSPath)
         # The key's file: CNG (New-SelfSignedCertificate's default provider)
         # keeps it under Crypto\Keys, the older CryptoAPI under
         # Crypto\RSA\MachineKeys.
@@ -93,6 +95,9 @@ function Close-BuildWinRM {
         }
         if (Test-Path -LiteralPath "Cert:\LocalMachine\My\$thumb") { throw "the certificate $thumb is still there" }
     }
-    if ((Get-Item -Path 'WSMan:\localhost\Service\Auth\Basic').Value -eq 'true') { throw 'Basic auth is still on' }
+    # The listeners last, right before the power-off: the provisioner
+    # watches the build's port for it, and a listener gone early would look
+    # like a machine that is off.
+    foreach ($p in $listeners) { Remove-Item -Path $p -Recurse -Force }
 }
 $script:Steps['winrm'] = 'Invoke-WinRMStep'
