@@ -61,7 +61,14 @@ func TestWindowsNoFirstBootTask(t *testing.T) {
 func TestWindowsWinRMKeepsWindowsDefaults(t *testing.T) {
 	s := defaultWindows()
 	closeFn := psFunction(t, s, "Close-BuildWinRM")
-	assert.Contains(t, closeFn, "'Transport=HTTPS'")
+	// The listeners it works on are Get-HttpsListener's, which the runner
+	// gets with it.
+	assert.Contains(t, closeFn, "foreach ($l in Get-HttpsListener) {")
+	assert.Contains(t, psFunction(t, s, "Invoke-WinRMStep"), "Add-FinalWork 'winrm' 'Close-BuildWinRM' @() \"WinRM: Basic auth and unencrypted traffic off, "+
+		"self-signed HTTPS listeners removed with their certificates and keys\" @('Get-HttpsListener', 'New-List')")
+	listeners := psFunction(t, s, "Get-HttpsListener")
+	assert.Contains(t, listeners, "'Transport=HTTPS'")
+	assert.NotContains(t, listeners, "'Transport=HTTP'", "no HTTP listener is removed")
 	assert.NotContains(t, closeFn, "'Transport=HTTP'", "no HTTP listener is removed")
 	assert.NotContains(t, closeFn, "NetFirewall", "no firewall rule is touched")
 	assert.Contains(t, closeFn, "$cert.Subject -ne $cert.Issuer", "only self-signed certificates")

@@ -150,6 +150,34 @@ Write-Report $Step 'changed' "overwrote and removed $($found.Count) item(s): $(J
 Write-Report $Step 'ok' 'none found'
 }
 }
+function Remove-Each([string[]]$Paths, [string[]]$MustGo = @()) {
+$r = @{ Removed = 0; InUse = (New-List); Problems = (New-List) }
+foreach ($p in $Paths) {
+try {
+Remove-Tree $p $true
+$r.Removed++
+} catch {
+$why = Get-ErrorText $_
+$leaf = Split-Path -Leaf $p
+if ($why -eq 'in use by another process' -and @($MustGo | Where-Object { $leaf -like $_ }).Count -eq 0) {
+[void]$r.InUse.Add($p)
+} else {
+[void]$r.Problems.Add("$p ($why)")
+}
+}
+}
+return $r
+}
+function Write-Removal([string]$Step, $Result, [string]$InUseNote, [string]$Changed, [string]$Ok) {
+if ($Result.InUse.Count -gt 0) { Write-Note $Step "${InUseNote}: $(Join-List $Result.InUse)" }
+if ($Result.Problems.Count -gt 0) {
+Write-Report $Step 'failed' "could not remove $(Join-List $Result.Problems)"
+} elseif ($Result.Removed -gt 0) {
+Write-Report $Step 'changed' $Changed
+} else {
+Write-Report $Step 'ok' $Ok
+}
+}
 function Get-ProfilePaths {
 $paths = New-List
 foreach ($p in @(Get-CimInstance -ClassName Win32_UserProfile)) {
@@ -202,16 +230,21 @@ return , $reasons
 }
 $script:FinalWork = New-List
 $script:Handover = $null
+$script:RunnerFunctions = New-List
+foreach ($f in 'Invoke-Handover', 'Clear-FileData') { [void]$script:RunnerFunctions.Add($f) }
 $HandoverFile = Join-Path $AmiHardenHome 'handover.ps1'
-function Add-FinalWork([string]$Step, [string]$Function, [string[]]$Arguments, [string]$Text) {
+function ConvertTo-PSLiteral([string]$s) { return "'" + ($s -replace "'", "''") + "'" }
+function Add-FinalWork([string]$Step, [string]$Function, [string[]]$Arguments, [string]$Text, [string[]]$Helpers = @()) {
 $call = $Function
 if ($Arguments.Count -gt 0) {
-$call += ' @(' + (@($Arguments | ForEach-Object { "'" + ($_ -replace "'", "''") + "'" }) -join ', ') + ')'
+$call += ' @(' + (@($Arguments | ForEach-Object { ConvertTo-PSLiteral $_ }) -join ', ') + ')'
 }
 [void]$script:FinalWork.Add(@{ Step = $Step; Function = $Function; Call = $call; Text = $Text })
+foreach ($f in @($Function) + $Helpers) { [void]$script:RunnerFunctions.Add($f) }
 }
 function Set-SysprepHandover([string]$Mode, [string]$Program, [string]$Arguments, [string]$Before, [string]$Answer) {
 $script:Handover = @{ Mode = $Mode; Program = $Program; Arguments = $Arguments; Before = $Before; Answer = $Answer }
+[void]$script:RunnerFunctions.Add('Get-ImageState')
 }
 function Get-HandoverText {
 $parts = @()
@@ -221,17 +254,16 @@ return ($parts -join '; ')
 }
 function Start-Handover {
 if (-not (Test-Path -LiteralPath $AmiHardenHome)) { [void](New-Item -ItemType Directory -Path $AmiHardenHome) }
-$q = { param($s) "'" + ([string]$s -replace "'", "''") + "'" }
 $text = New-Object Text.StringBuilder
-foreach ($f in @('Invoke-Handover', 'Clear-FileData') + @($script:FinalWork | ForEach-Object { $_.Function })) {
+foreach ($f in @($script:RunnerFunctions | Select-Object -Unique)) {
 [void]$text.Append("function $f {$((Get-Item -LiteralPath "function:$f").ScriptBlock.ToString())}`r`n")
 }
 $h = $script:Handover
 if (-not $h) { $h = @{ Mode = ''; Program = ''; Arguments = ''; Before = ''; Answer = '' } }
-$final = '@(' + (@($script:FinalWork | ForEach-Object { & $q $_.Call }) -join ', ') + ')'
-[void]$text.Append("Invoke-Handover -Self $(& $q $HandoverFile) -WaitPid $PID -ReportFile $(& $q $AmiHardenReportFile) -Final $final " +
-"-Mode $(& $q $h.Mode) -Program $(& $q $h.Program) -Arguments $(& $q $h.Arguments) -Before $(& $q $h.Before) " +
-"-Answer $(& $q $h.Answer) -TimeoutSeconds $AmiHardenSysprepTimeout`r`n")
+$final = '@(' + (@($script:FinalWork | ForEach-Object { ConvertTo-PSLiteral $_.Call }) -join ', ') + ')'
+[void]$text.Append("Invoke-Handover -Self $(ConvertTo-PSLiteral $HandoverFile) -WaitPid $PID -ReportFile $(ConvertTo-PSLiteral $AmiHardenReportFile) -Final $final " +
+"-Mode $(ConvertTo-PSLiteral $h.Mode) -Program $(ConvertTo-PSLiteral $h.Program) -Arguments $(ConvertTo-PSLiteral $h.Arguments) " +
+"-Before $(ConvertTo-PSLiteral $h.Before) -Answer $(ConvertTo-PSLiteral $h.Answer) -TimeoutSeconds $AmiHardenSysprepTimeout`r`n")
 [IO.File]::WriteAllText($HandoverFile, $text.ToString(), (New-Object Text.UTF8Encoding($true)))
 $line = "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File `"$HandoverFile`""
 $r = Invoke-CimMethod -ClassName Win32_Process -MethodName Create -Arguments @{ CommandLine = $line }
@@ -287,8 +319,7 @@ $why = "$Mode did not finish within sysprep_timeout ($TimeoutSeconds s)"
 $why = "could not run $Mode ($($_.Exception.Message))"
 }
 if ($Answer) { Remove-Item -LiteralPath $Answer -Force -ErrorAction SilentlyContinue }
-$s = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Setup\State' -ErrorAction SilentlyContinue
-$image = if ($s -and ($s.PSObject.Properties.Name -contains 'ImageState')) { [string]$s.ImageState } else { '(none)' }
+$image = Get-ImageState
 if (-not $why -and $image -ne 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE') {
 $why = "$Mode exited $exit, and ImageState is $image, not IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"
 }
@@ -626,7 +657,7 @@ foreach ($o in $open) { Write-Finding 'winrm' "WinRM has $o (enforce closes it a
 Complete-Audit 'winrm' ''
 return
 }
-Add-FinalWork 'winrm' 'Close-BuildWinRM' @() "WinRM: Basic auth and unencrypted traffic off, self-signed HTTPS listeners removed with their certificates and keys"
+Add-FinalWork 'winrm' 'Close-BuildWinRM' @() "WinRM: Basic auth and unencrypted traffic off, self-signed HTTPS listeners removed with their certificates and keys" @('Get-HttpsListener', 'New-List')
 Write-Report 'winrm' 'changed' "closes $(Join-List $open) after the build's last command (the handover); open for the rest of this build"
 }
 function Get-HttpsListener {
@@ -646,13 +677,11 @@ Set-Item -Path 'WSMan:\localhost\Service\Auth\Basic' -Value $false -Force
 Set-Item -Path 'WSMan:\localhost\Service\AllowUnencrypted' -Value $false -Force
 if ((Get-Item -Path 'WSMan:\localhost\Service\Auth\Basic').Value -eq 'true') { throw 'Basic auth is still on' }
 $listeners = New-Object System.Collections.ArrayList
-foreach ($l in @(Get-ChildItem -Path 'WSMan:\localhost\Listener')) {
-if (-not (@($l.Keys) -contains 'Transport=HTTPS')) { continue }
-$thumb = ([string](Get-ChildItem -Path $l.PSPath | Where-Object { $_.Name -eq 'CertificateThumbprint' }).Value).Trim()
-$cert = $null
-if ($thumb) { $cert = Get-Item -LiteralPath "Cert:\LocalMachine\My\$thumb" -ErrorAction SilentlyContinue }
+foreach ($l in Get-HttpsListener) {
+$cert = $l.Certificate
 if (-not $cert -or $cert.Subject -ne $cert.Issuer) { continue }
-[void]$listeners.Add($l.PSPath)
+$thumb = $l.Thumbprint
+[void]$listeners.Add($l.Path)
 $key = [Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($cert)
 $file = ''
 if ($key -is [Security.Cryptography.RSACng]) {
@@ -838,39 +867,21 @@ $dirs = @(Join-Path $env:SystemRoot 'Temp')
 foreach ($profilePath in Get-ProfilePaths) { $dirs += Join-Path $profilePath 'AppData\Local\Temp' }
 $dirs += Join-Path $env:SystemRoot 'SoftwareDistribution\Download'
 $keep = @($PSCommandPath) + @($AmiHardenKeepFiles)
-$removed = 0
-$inUse = New-List
-$problems = New-List
+$items = New-List
 foreach ($dir in $dirs) {
 if (-not (Test-Path -LiteralPath $dir)) { continue }
 foreach ($item in @(Get-ChildItem -LiteralPath $dir -Force)) {
 if ($keep -contains $item.FullName) { continue }
-if ($Audit) { Write-Finding 'temp' "$($item.FullName) exists"; continue }
-try {
-Remove-Tree $item.FullName $true
-$removed++
-} catch {
-$why = Get-ErrorText $_
-if ($why -eq 'in use by another process' -and $item.Name -notlike 'packer-elevated-shell-*') {
-[void]$inUse.Add($item.FullName)
-} else {
-[void]$problems.Add("$($item.FullName) ($why)")
-}
-}
+[void]$items.Add($item.FullName)
 }
 }
 if ($Audit) {
+foreach ($i in $items) { Write-Finding 'temp' "$i exists" }
 Complete-Audit 'temp' 'temp folders are empty'
 return
 }
-if ($inUse.Count -gt 0) { Write-Note 'temp' "in use by running processes, left: $(Join-List $inUse)" }
-if ($problems.Count -gt 0) {
-Write-Report 'temp' 'failed' "could not remove $(Join-List $problems)"
-} elseif ($removed -gt 0) {
-Write-Report 'temp' 'changed' "overwrote and removed $removed item(s) from $($dirs.Count) temp folder(s)"
-} else {
-Write-Report 'temp' 'ok' 'temp folders are empty'
-}
+$r = Remove-Each $items @('packer-elevated-shell-*')
+Write-Removal 'temp' $r 'in use by running processes, left' "overwrote and removed $($r.Removed) item(s) from $($dirs.Count) temp folder(s)" 'temp folders are empty'
 }
 $script:Steps['temp'] = 'Invoke-TempStep'
 function Invoke-RecycleBinStep {
@@ -944,26 +955,8 @@ foreach ($i in $items) { Write-Finding 'logs' "$i exists" }
 Complete-Audit 'logs' 'no launch agent log or crash dump'
 return
 }
-$removed = 0
-$inUse = New-List
-$problems = New-List
-foreach ($i in $items) {
-try {
-Remove-Tree $i $true
-$removed++
-} catch {
-$why = Get-ErrorText $_
-if ($why -eq 'in use by another process') { [void]$inUse.Add($i) } else { [void]$problems.Add("$i ($why)") }
-}
-}
-if ($inUse.Count -gt 0) { Write-Note 'logs' "in use by running programs, left: $(Join-List $inUse)" }
-if ($problems.Count -gt 0) {
-Write-Report 'logs' 'failed' "could not remove $(Join-List $problems)"
-} elseif ($removed -gt 0) {
-Write-Report 'logs' 'changed' "overwrote and removed $removed launch agent log(s) and crash dump(s)"
-} else {
-Write-Report 'logs' 'ok' 'no launch agent log or crash dump'
-}
+$r = Remove-Each $items
+Write-Removal 'logs' $r 'in use by running programs, left' "overwrote and removed $($r.Removed) launch agent log(s) and crash dump(s)" 'no launch agent log or crash dump'
 }
 $script:Steps['logs'] = 'Invoke-LogsStep'
 function Invoke-EventLogsStep {

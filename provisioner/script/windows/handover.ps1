@@ -25,22 +25,34 @@
 # removes itself as it starts, its folder goes before the power-off.
 $script:FinalWork = New-List
 $script:Handover = $null
+# The functions the runner program is made of: its own, the helper they
+# share, and what the final work and Sysprep's check add.
+$script:RunnerFunctions = New-List
+foreach ($f in 'Invoke-Handover', 'Clear-FileData') { [void]$script:RunnerFunctions.Add($f) }
 $HandoverFile = Join-Path $AmiHardenHome 'handover.ps1'
+
+# ConvertTo-PSLiteral: s as a single-quoted PowerShell string, for the
+# runner program's text.
+function ConvertTo-PSLiteral([string]$s) { return "'" + ($s -replace "'", "''") + "'" }
 
 # Add-FinalWork: one part of the final work, for step Step: a function of
 # this script, by name, with its arguments as data (its body is copied into
-# the runner), and what it does, in the words of the report.
-function Add-FinalWork([string]$Step, [string]$Function, [string[]]$Arguments, [string]$Text) {
+# the runner, with the Helpers it calls), and what it does, in the words of
+# the report.
+function Add-FinalWork([string]$Step, [string]$Function, [string[]]$Arguments, [string]$Text, [string[]]$Helpers = @()) {
     $call = $Function
     if ($Arguments.Count -gt 0) {
-        $call += ' @(' + (@($Arguments | ForEach-Object { "'" + ($_ -replace "'", "''") + "'" }) -join ', ') + ')'
+        $call += ' @(' + (@($Arguments | ForEach-Object { ConvertTo-PSLiteral $_ }) -join ', ') + ')'
     }
     [void]$script:FinalWork.Add(@{ Step = $Step; Function = $Function; Call = $call; Text = $Text })
+    foreach ($f in @($Function) + $Helpers) { [void]$script:RunnerFunctions.Add($f) }
 }
 
-# Set-SysprepHandover: what the runner runs to generalise the image.
+# Set-SysprepHandover: what the runner runs to generalise the image. The
+# runner reads ImageState with the sysprep step's Get-ImageState.
 function Set-SysprepHandover([string]$Mode, [string]$Program, [string]$Arguments, [string]$Before, [string]$Answer) {
     $script:Handover = @{ Mode = $Mode; Program = $Program; Arguments = $Arguments; Before = $Before; Answer = $Answer }
+    [void]$script:RunnerFunctions.Add('Get-ImageState')
 }
 
 # Get-HandoverText: what the runner will do, for the report's handover line.
@@ -55,18 +67,16 @@ function Get-HandoverText {
 # anything to hand over. Returns what went wrong, or ''.
 function Start-Handover {
     if (-not (Test-Path -LiteralPath $AmiHardenHome)) { [void](New-Item -ItemType Directory -Path $AmiHardenHome) }
-    $q = { param($s) "'" + ([string]$s -replace "'", "''") + "'" }
     $text = New-Object Text.StringBuilder
-    # The runner's own function, the final work's, and the helper they share.
-    foreach ($f in @('Invoke-Handover', 'Clear-FileData') + @($script:FinalWork | ForEach-Object { $_.Function })) {
+    foreach ($f in @($script:RunnerFunctions | Select-Object -Unique)) {
         [void]$text.Append("function $f {$((Get-Item -LiteralPath "function:$f").ScriptBlock.ToString())}`r`n")
     }
     $h = $script:Handover
     if (-not $h) { $h = @{ Mode = ''; Program = ''; Arguments = ''; Before = ''; Answer = '' } }
-    $final = '@(' + (@($script:FinalWork | ForEach-Object { & $q $_.Call }) -join ', ') + ')'
-    [void]$text.Append("Invoke-Handover -Self $(& $q $HandoverFile) -WaitPid $PID -ReportFile $(& $q $AmiHardenReportFile) -Final $final " +
-        "-Mode $(& $q $h.Mode) -Program $(& $q $h.Program) -Arguments $(& $q $h.Arguments) -Before $(& $q $h.Before) " +
-        "-Answer $(& $q $h.Answer) -TimeoutSeconds $AmiHardenSysprepTimeout`r`n")
+    $final = '@(' + (@($script:FinalWork | ForEach-Object { ConvertTo-PSLiteral $_.Call }) -join ', ') + ')'
+    [void]$text.Append("Invoke-Handover -Self $(ConvertTo-PSLiteral $HandoverFile) -WaitPid $PID -ReportFile $(ConvertTo-PSLiteral $AmiHardenReportFile) -Final $final " +
+        "-Mode $(ConvertTo-PSLiteral $h.Mode) -Program $(ConvertTo-PSLiteral $h.Program) -Arguments $(ConvertTo-PSLiteral $h.Arguments) " +
+        "-Before $(ConvertTo-PSLiteral $h.Before) -Answer $(ConvertTo-PSLiteral $h.Answer) -TimeoutSeconds $AmiHardenSysprepTimeout`r`n")
     # With a byte order mark: Windows PowerShell 5.1 reads a file without
     # one in the legacy code page (an account name may not be ASCII).
     [IO.File]::WriteAllText($HandoverFile, $text.ToString(), (New-Object Text.UTF8Encoding($true)))
@@ -139,8 +149,7 @@ function Invoke-Handover {
             $why = "could not run $Mode ($($_.Exception.Message))"
         }
         if ($Answer) { Remove-Item -LiteralPath $Answer -Force -ErrorAction SilentlyContinue }
-        $s = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Setup\State' -ErrorAction SilentlyContinue
-        $image = if ($s -and ($s.PSObject.Properties.Name -contains 'ImageState')) { [string]$s.ImageState } else { '(none)' }
+        $image = Get-ImageState
         if (-not $why -and $image -ne 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE') {
             $why = "$Mode exited $exit, and ImageState is $image, not IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"
         }

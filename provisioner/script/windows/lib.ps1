@@ -208,6 +208,43 @@ function Remove-Found([string]$Step, [string[]]$Paths, [string[]]$Done = @()) {
     }
 }
 
+# Remove-Each: overwrite and delete each of Paths (Remove-Tree), for the
+# steps that empty folders a running machine still writes to. One that
+# another process holds open is left and listed in InUse, unless its name
+# matches one of MustGo: then, as any other failure, it is in Problems
+# with its reason. Removed counts the rest.
+function Remove-Each([string[]]$Paths, [string[]]$MustGo = @()) {
+    $r = @{ Removed = 0; InUse = (New-List); Problems = (New-List) }
+    foreach ($p in $Paths) {
+        try {
+            Remove-Tree $p $true
+            $r.Removed++
+        } catch {
+            $why = Get-ErrorText $_
+            $leaf = Split-Path -Leaf $p
+            if ($why -eq 'in use by another process' -and @($MustGo | Where-Object { $leaf -like $_ }).Count -eq 0) {
+                [void]$r.InUse.Add($p)
+            } else {
+                [void]$r.Problems.Add("$p ($why)")
+            }
+        }
+    }
+    return $r
+}
+
+# Write-Removal: a Remove-Each step's note (what was left in use) and line:
+# failed with the problems, else changed when something went, else ok.
+function Write-Removal([string]$Step, $Result, [string]$InUseNote, [string]$Changed, [string]$Ok) {
+    if ($Result.InUse.Count -gt 0) { Write-Note $Step "${InUseNote}: $(Join-List $Result.InUse)" }
+    if ($Result.Problems.Count -gt 0) {
+        Write-Report $Step 'failed' "could not remove $(Join-List $Result.Problems)"
+    } elseif ($Result.Removed -gt 0) {
+        Write-Report $Step 'changed' $Changed
+    } else {
+        Write-Report $Step 'ok' $Ok
+    }
+}
+
 # Get-ProfilePaths: the folder of every profile whose files can hold a
 # secret: each user's, SYSTEM's (config\systemprofile: EC2Launch v2 keeps
 # user-data scripts, which hold the WinRM password, under its Temp), the

@@ -28,25 +28,7 @@ function Invoke-LogsStep {
         Complete-Audit 'logs' 'no launch agent log or crash dump'
         return
     }
-    $removed = 0
-    $inUse = New-List
-    $problems = New-List
-    foreach ($i in $items) {
-        try {
-            Remove-Tree $i $true
-            $removed++
-        } catch {
-            $why = Get-ErrorText $_
-            if ($why -eq 'in use by another process') { [void]$inUse.Add($i) } else { [void]$problems.Add("$i ($why)") }
-        }
-    }
-    if ($inUse.Count -gt 0) { Write-Note 'logs' "in use by running programs, left: $(Join-List $inUse)" }
-    if ($problems.Count -gt 0) {
-        Write-Report 'logs' 'failed' "could not remove $(Join-List $problems)"
-    } elseif ($removed -gt 0) {
-        Write-Report 'logs' 'changed' "overwrote and removed $removed launch agent log(s) and crash dump(s)"
-    } else {
-        Write-Report 'logs' 'ok' 'no launch agent log or crash dump'
-    }
+    $r = Remove-Each $items
+    Write-Removal 'logs' $r 'in use by running programs, left' "overwrote and removed $($r.Removed) launch agent log(s) and crash dump(s)" 'no launch agent log or crash dump'
 }
 $script:Steps['logs'] = 'Invoke-LogsStep'

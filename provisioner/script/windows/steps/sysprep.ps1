@@ -7,8 +7,8 @@
 # checks in the run what makes Sysprep fail in the field (main.ps1 asks
 # Get-SysprepBlockers before the first change), resets the launch agent,
 # writes the answer file, and hands Sysprep over. The handover powers the
-# machine off only when ImageState says generalised: the builder's wait for
-# a stopped machine is the proof.
+# machine off only when ImageState says generalised, and the provisioner
+# waits for that power-off (provisioner/poweroff.go).
 $SysprepAnswerPath = Join-Path $AmiHardenHome 'sysprep-unattend.xml'
 $SysprepExe = Join-Path $env:SystemRoot 'System32\Sysprep\sysprep.exe'
 $EC2ConfigBeforeSysprep = Join-Path $env:ProgramFiles 'Amazon\Ec2ConfigService\Scripts\BeforeSysprep.cmd'

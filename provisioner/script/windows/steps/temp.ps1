@@ -9,38 +9,22 @@ function Invoke-TempStep {
     foreach ($profilePath in Get-ProfilePaths) { $dirs += Join-Path $profilePath 'AppData\Local\Temp' }
     $dirs += Join-Path $env:SystemRoot 'SoftwareDistribution\Download'
     $keep = @($PSCommandPath) + @($AmiHardenKeepFiles)
-    $removed = 0
-    $inUse = New-List
-    $problems = New-List
+    $items = New-List
     foreach ($dir in $dirs) {
         if (-not (Test-Path -LiteralPath $dir)) { continue }
         foreach ($item in @(Get-ChildItem -LiteralPath $dir -Force)) {
             if ($keep -contains $item.FullName) { continue }
-            if ($Audit) { Write-Finding 'temp' "$($item.FullName) exists"; continue }
-            try {
-                Remove-Tree $item.FullName $true
-                $removed++
-            } catch {
-                $why = Get-ErrorText $_
-                if ($why -eq 'in use by another process' -and $item.Name -notlike 'packer-elevated-shell-*') {
-                    [void]$inUse.Add($item.FullName)
-                } else {
-                    [void]$problems.Add("$($item.FullName) ($why)")
-                }
-            }
+            [void]$items.Add($item.FullName)
         }
     }
     if ($Audit) {
+        foreach ($i in $items) { Write-Finding 'temp' "$i exists" }
         Complete-Audit 'temp' 'temp folders are empty'
         return
     }
-    if ($inUse.Count -gt 0) { Write-Note 'temp' "in use by running processes, left: $(Join-List $inUse)" }
-    if ($problems.Count -gt 0) {
-        Write-Report 'temp' 'failed' "could not remove $(Join-List $problems)"
-    } elseif ($removed -gt 0) {
-        Write-Report 'temp' 'changed' "overwrote and removed $removed item(s) from $($dirs.Count) temp folder(s)"
-    } else {
-        Write-Report 'temp' 'ok' 'temp folders are empty'
-    }
+    # The elevated runner's wrapper holds elevated_password: it must go,
+    # in use or not.
+    $r = Remove-Each $items @('packer-elevated-shell-*')
+    Write-Removal 'temp' $r 'in use by running processes, left' "overwrote and removed $($r.Removed) item(s) from $($dirs.Count) temp folder(s)" 'temp folders are empty'
 }
 $script:Steps['temp'] = 'Invoke-TempStep'

@@ -37,7 +37,7 @@ function Invoke-WinRMStep {
         Complete-Audit 'winrm' ''
         return
     }
-    Add-FinalWork 'winrm' 'Close-BuildWinRM' @() "WinRM: Basic auth and unencrypted traffic off, self-signed HTTPS listeners removed with their certificates and keys"
+    Add-FinalWork 'winrm' 'Close-BuildWinRM' @() "WinRM: Basic auth and unencrypted traffic off, self-signed HTTPS listeners removed with their certificates and keys" @('Get-HttpsListener', 'New-List')
     Write-Report 'winrm' 'changed' "closes $(Join-List $open) after the build's last command (the handover); open for the rest of this build"
 }
 
@@ -55,8 +55,9 @@ function Get-HttpsListener {
     return , $out
 }
 
-# Close-BuildWinRM: final work (the handover runs it, as the script's
-# account, once the build's last command is done). The key file of a
+# Close-BuildWinRM: final work (the handover runs it, with
+# Get-HttpsListener and New-List, as the script's account, once the build's
+# last command is done). The key file of a
 # self-signed certificate is overwritten before it is deleted: a deleted
 # file's clusters go into the snapshot. param(), not a parenthesised list:
 # the handover copies the function's body.
@@ -66,13 +67,11 @@ function Close-BuildWinRM {
     Set-Item -Path 'WSMan:\localhost\Service\AllowUnencrypted' -Value $false -Force
     if ((Get-Item -Path 'WSMan:\localhost\Service\Auth\Basic').Value -eq 'true') { throw 'Basic auth is still on' }
     $listeners = New-Object System.Collections.ArrayList
-    foreach ($l in @(Get-ChildItem -Path 'WSMan:\localhost\Listener')) {
-        if (-not (@($l.Keys) -contains 'Transport=HTTPS')) { continue }
-        $thumb = ([string](Get-ChildItem -Path $l.PSPath | Where-Object { $_.Name -eq 'CertificateThumbprint' }).Value).Trim()
-        $cert = $null
-        if ($thumb) { $cert = Get-Item -LiteralPath "Cert:\LocalMachine\My\$thumb" -ErrorAction SilentlyContinue }
+    foreach ($l in Get-HttpsListener) {
+        $cert = $l.Certificate
         if (-not $cert -or $cert.Subject -ne $cert.Issuer) { continue }
-        [void]$listeners.Add($l.PSPath)
+        $thumb = $l.Thumbprint
+        [void]$listeners.Add($l.Path)
         # The key's file: CNG (New-SelfSignedCertificate's default provider)
         # keeps it under Crypto\Keys, the older CryptoAPI under
         # Crypto\RSA\MachineKeys.
