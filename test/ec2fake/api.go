@@ -401,7 +401,7 @@ func (f *Fake) runInstances(p params) (any, string, error) {
 	f.instances[in.id] = in
 	f.instIDs = append(f.instIDs, in.id)
 	r := f.reservation(in)
-	return xReservation{head: h, ReservationID: r.ReservationID, OwnerID: r.OwnerID, Instances: r.Instances},
+	return xReservation{head: h, xReservationItem: r},
 		in.id + ": " + in.state + ", shutdown behavior " + behavior, nil
 }
 
@@ -473,27 +473,17 @@ func (f *Fake) stopInstances(p params) (any, string, error) {
 	if err := p.only("InstanceId", "Force"); err != nil {
 		return nil, "", err
 	}
-	out := xStateChanges{head: h}
-	var shown []string
-	for _, id := range p.list("InstanceId") {
-		in, ok := f.instances[id]
-		if !ok {
-			return nil, id, errorf("InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", id)
-		}
-		prev := in.state
-		switch prev {
+	return f.changeStates(p.list("InstanceId"), func(in *instance) error {
+		switch in.state {
 		case Running:
-			in.stateReason = &xStateReason{Code: "Client.UserInitiatedShutdown",
-				Message: "Client.UserInitiatedShutdown: The instance was shut down using the Amazon EC2 API."}
+			in.stateReason = userShutdown()
 			in.set(Stopping, Stopped)
 		case Stopping, Stopped:
 		default:
-			return nil, id, errorf("IncorrectInstanceState", "The instance '%s' is not in a state from which it can be stopped.", id)
+			return errorf("IncorrectInstanceState", "The instance '%s' is not in a state from which it can be stopped.", in.id)
 		}
-		out.Changes = append(out.Changes, xStateChange{InstanceID: id, CurrentState: stateOf(in.state), PreviousState: stateOf(prev)})
-		shown = append(shown, id+": "+prev+" -> "+in.state)
-	}
-	return out, strings.Join(shown, ", "), nil
+		return nil
+	})
 }
 
 // TerminateInstances: StepRunSourceInstance's Cleanup, then it waits for
@@ -507,23 +497,43 @@ func (f *Fake) terminateInstances(p params) (any, string, error) {
 	if err := p.only("InstanceId"); err != nil {
 		return nil, "", err
 	}
+	return f.changeStates(p.list("InstanceId"), func(in *instance) error {
+		if in.state != Terminated && in.state != ShuttingDown {
+			in.stateReason = userShutdown()
+			f.terminate(in)
+		}
+		return nil
+	})
+}
+
+// changeStates applies change to each instance of ids and answers with
+// the state changes EC2 reports for StopInstances and TerminateInstances
+// (API reference, InstanceStateChange): each instance's previous and
+// current state. An unknown id is InvalidInstanceID.NotFound.
+func (f *Fake) changeStates(ids []string, change func(*instance) error) (any, string, error) {
 	out := xStateChanges{head: h}
 	var shown []string
-	for _, id := range p.list("InstanceId") {
+	for _, id := range ids {
 		in, ok := f.instances[id]
 		if !ok {
 			return nil, id, errorf("InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", id)
 		}
 		prev := in.state
-		if prev != Terminated && prev != ShuttingDown {
-			in.stateReason = &xStateReason{Code: "Client.UserInitiatedShutdown",
-				Message: "Client.UserInitiatedShutdown: The instance was shut down using the Amazon EC2 API."}
-			f.terminate(in)
+		if err := change(in); err != nil {
+			return nil, id, err
 		}
 		out.Changes = append(out.Changes, xStateChange{InstanceID: id, CurrentState: stateOf(in.state), PreviousState: stateOf(prev)})
 		shown = append(shown, id+": "+prev+" -> "+in.state)
 	}
 	return out, strings.Join(shown, ", "), nil
+}
+
+// userShutdown is the state reason of an instance stopped or terminated
+// through the API (API reference, StateReason: "The instance was shut down
+// using the Amazon EC2 API").
+func userShutdown() *xStateReason {
+	return &xStateReason{Code: "Client.UserInitiatedShutdown",
+		Message: "Client.UserInitiatedShutdown: The instance was shut down using the Amazon EC2 API."}
 }
 
 // terminate: shutting-down, then terminated; the volumes that are deleted

@@ -134,13 +134,11 @@ type xDeleteSecurityGroup struct {
 	GroupID string `xml:"groupId"`
 }
 
-// RunInstances: Reservation.
+// RunInstances: Reservation, the same fields as an item of
+// DescribeInstances' reservationSet.
 type xReservation struct {
 	head
-	ReservationID string      `xml:"reservationId"`
-	OwnerID       string      `xml:"ownerId"`
-	Groups        []xGroupRef `xml:"groupSet>item"`
-	Instances     []xInstance `xml:"instancesSet>item"`
+	xReservationItem
 }
 
 // DescribeInstances: DescribeInstancesOutput.Reservations "reservationSet".
