@@ -61,15 +61,15 @@ type Config struct {
 	// The steps to run, by name; by default the steps listed here for the OS.
 	// Steps always run in their fixed order, whatever the order written here.
 	// On Linux: sshd, services, passwords, host-keys, user-keys, credentials,
-	// history, accounts, cloud-init, machine-id, temp, secrets, logs. On
-	// Windows: domain, guest-account, accounts, services, admin-password,
-	// winrm, user-keys, host-keys, credentials, history, autologon,
-	// answer-files, temp, recycle-bin, pagefile, logs, event-logs, sysprep. A
-	// name that is a step of neither OS is an error that lists the valid ones.
-	// While `guest_os_type` is not set, one block can serve Linux and Windows
-	// sources alike: a step of the other OS is skipped on each machine (the
-	// output says so), and only a selection that leaves nothing to run on a
-	// machine fails its build.
+	// history, accounts, cloud-init, machine-id, network, enrolment, temp,
+	// secrets, logs, free-space. On Windows: domain, guest-account, accounts,
+	// services, admin-password, winrm, user-keys, host-keys, credentials,
+	// history, autologon, answer-files, temp, recycle-bin, pagefile, logs,
+	// event-logs, sysprep. A name that is a step of neither OS is an error
+	// that lists the valid ones. While `guest_os_type` is not set, one block
+	// can serve Linux and Windows sources alike: a step of the other OS is
+	// skipped on each machine (the output says so), and only a selection that
+	// leaves nothing to run on a machine fails its build.
 	Steps []string `mapstructure:"steps"`
 	// Steps not to run, by name. Applied after `steps`; naming a step in
 	// both is an error. Names of the other OS's steps are accepted as in
@@ -86,6 +86,21 @@ type Config struct {
 	// step with sshd's message, before sshd_config is changed. `Match` and
 	// `Include` are refused: they change how the rest of the file is read.
 	SSHDSettings map[string]string `mapstructure:"sshd_settings"`
+	// Linux: `modern` makes the sshd step also write the algorithm lists of
+	// ssh-audit's hardening guides for OpenSSH (Debian 12 and 13), which
+	// dev-sec's ssh-hardening largely shares: key exchange without NIST
+	// curves or SHA-1, post-quantum first (`KexAlgorithms`), AEAD and CTR
+	// ciphers (`Ciphers`), encrypt-then-MAC MACs with HMAC-SHA-2 or
+	// UMAC-128 (`MACs`), and Ed25519 and RSA SHA-2 host keys
+	// (`HostKeyAlgorithms`). Each list keeps what the machine's sshd knows
+	// (tried with `sshd -T`: an older OpenSSH gets the part it has; none of
+	// a list fails the step), is written and verified like `sshd_settings`,
+	// and a keyword that `sshd_settings` sets wins. Clients that cannot
+	// connect afterwards: OpenSSH before 6.5 (2014), clients that speak only
+	// NIST curves or SHA-1, and libssh2 before 1.11 (2023; curl's SFTP and
+	// libgit2 use it), which has no AEAD cipher and no encrypt-then-MAC MAC.
+	// Empty (the default) leaves the distribution's algorithms.
+	SSHDAlgorithms string `mapstructure:"sshd_algorithms"`
 	// More absolute paths the credentials step overwrites and deletes: files,
 	// or directories with everything in them. Spaces and quotes are fine;
 	// the paths reach the script as data only. Each is cleaned (`path.Clean`)
@@ -96,6 +111,12 @@ type Config struct {
 	// mount point on its way down from `/` is refused at run time (the step
 	// fails, naming it): name the real path.
 	WipePaths []string `mapstructure:"wipe_paths"`
+	// Linux: absolute paths that the temp and logs steps leave as they
+	// are: a file, or a directory with everything in it, below `/tmp`,
+	// `/var/tmp` or `/var/log`, e.g. a log an image checker wants to see.
+	// A path with a symbolic link on its way down is not kept (the steps
+	// never follow links): name the real path.
+	KeepPaths []string `mapstructure:"keep_paths"`
 	// Linux: accounts whose passwords and keys stay as they are, for a
 	// break-glass account: the passwords step leaves their password field
 	// alone and user-keys their authorized keys and key pairs (in their homes
@@ -106,6 +127,14 @@ type Config struct {
 	// handles, and the build's own account, which is disabled, with a random
 	// password, after the build's last command unless it is named here).
 	KeepUsers []string `mapstructure:"keep_users"`
+	// Linux: the user-keys step fails unless someone can log in to an
+	// instance of the image: a key kept with `keep_users`, or a service that
+	// installs the launch key at first boot (cloud-init with a datasource
+	// enabled, EC2 Instance Connect or another sshd `AuthorizedKeysCommand`,
+	// google-guest-agent, WALinuxAgent). The report names what it found.
+	// Set `false` for an image that is reached another way (a console, a
+	// configuration management agent); the default is `true`.
+	RequireKeyInstaller *bool `mapstructure:"require_key_installer"`
 	// Linux: keep cloud-init's seed directory, `/var/lib/cloud/seed`, for an
 	// image that boots from a seed baked into it (on premises, NoCloud). By
 	// default the cloud-init step overwrites and removes it with the rest of
@@ -134,6 +163,27 @@ type Config struct {
 	// copies; more passes only guard against lab recovery from magnetic
 	// media.
 	ShredPasses int `mapstructure:"shred_passes"`
+	// Linux: the free-space step, the very last, fills the free space of
+	// every local file system of the machine (ext2/3/4, XFS, Btrfs, F2FS,
+	// JFS, ReiserFS, FAT and exFAT mounted read-write; not tmpfs, network,
+	// overlay or read-only mounts) with zeros, flushes them to the disk and
+	// removes the filler, which goes even when the step fails or is
+	// interrupted. It overwrites what other programs deleted without
+	// overwriting before ami-harden ran (`/etc/shadow`'s old copy after
+	// `chpasswd`, host keys cloud-init deleted at the build's boot, package
+	// managers' replaced credentials): an image snapshot copies free blocks
+	// too. The report gives the MiB written and the seconds it took: about
+	// the disk's write speed times the free space (a few seconds per GiB on
+	// a local disk; an EBS gp3 volume writes 125 MiB/s by default). A
+	// machine whose root is a directory of a larger file system (a chroot,
+	// a container) has nothing of its own to fill and is reported so.
+	// Defaults to `true`; `false` skips the step (as `skip_steps =
+	// ["free-space"]` does). In audit mode the step writes nothing and says
+	// how much free space holds data nobody checked.
+	WipeFreeSpace *bool `mapstructure:"wipe_free_space"`
+	// Linux: mount points whose free space the free-space step leaves as
+	// it is, e.g. a large data volume that never held a secret.
+	WipeFreeSpaceExclude []string `mapstructure:"wipe_free_space_exclude"`
 	// The command that runs the uploaded script, with `{{.Path}}` for its
 	// remote path and `{{.Vars}}` for the environment variables
 	// (`environment_vars` and Packer's own), as in Packer's shell and

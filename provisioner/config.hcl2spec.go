@@ -10,40 +10,45 @@ import (
 // FlatConfig is an auto-generated flat version of Config.
 // Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
 type FlatConfig struct {
-	PackerBuildName     *string           `mapstructure:"packer_build_name" cty:"packer_build_name" hcl:"packer_build_name"`
-	PackerBuilderType   *string           `mapstructure:"packer_builder_type" cty:"packer_builder_type" hcl:"packer_builder_type"`
-	PackerCoreVersion   *string           `mapstructure:"packer_core_version" cty:"packer_core_version" hcl:"packer_core_version"`
-	PackerDebug         *bool             `mapstructure:"packer_debug" cty:"packer_debug" hcl:"packer_debug"`
-	PackerForce         *bool             `mapstructure:"packer_force" cty:"packer_force" hcl:"packer_force"`
-	PackerOnError       *string           `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
-	PackerUserVars      map[string]string `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
-	PackerSensitiveVars []string          `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
-	Mode                *Mode             `mapstructure:"mode" cty:"mode" hcl:"mode"`
-	OnFailure           *FailurePolicy    `mapstructure:"on_failure" cty:"on_failure" hcl:"on_failure"`
-	ReportFile          *string           `mapstructure:"report_file" cty:"report_file" hcl:"report_file"`
-	JUnitFile           *string           `mapstructure:"junit_file" cty:"junit_file" hcl:"junit_file"`
-	GuestOSType         *string           `mapstructure:"guest_os_type" cty:"guest_os_type" hcl:"guest_os_type"`
-	Steps               []string          `mapstructure:"steps" cty:"steps" hcl:"steps"`
-	SkipSteps           []string          `mapstructure:"skip_steps" cty:"skip_steps" hcl:"skip_steps"`
-	SSHDSettings        map[string]string `mapstructure:"sshd_settings" cty:"sshd_settings" hcl:"sshd_settings"`
-	WipePaths           []string          `mapstructure:"wipe_paths" cty:"wipe_paths" hcl:"wipe_paths"`
-	KeepUsers           []string          `mapstructure:"keep_users" cty:"keep_users" hcl:"keep_users"`
-	KeepCloudInitSeed   *bool             `mapstructure:"keep_cloud_init_seed" cty:"keep_cloud_init_seed" hcl:"keep_cloud_init_seed"`
-	RemoveUsers         []string          `mapstructure:"remove_users" cty:"remove_users" hcl:"remove_users"`
-	SecretsAllow        []string          `mapstructure:"secrets_allow" cty:"secrets_allow" hcl:"secrets_allow"`
-	ShredPasses         *int              `mapstructure:"shred_passes" cty:"shred_passes" hcl:"shred_passes"`
-	ExecuteCommand      *string           `mapstructure:"execute_command" cty:"execute_command" hcl:"execute_command"`
-	EnvironmentVars     []string          `mapstructure:"environment_vars" cty:"environment_vars" hcl:"environment_vars"`
-	StartRetryTimeout   *string           `mapstructure:"start_retry_timeout" cty:"start_retry_timeout" hcl:"start_retry_timeout"`
-	RemotePath          *string           `mapstructure:"remote_path" cty:"remote_path" hcl:"remote_path"`
-	ElevatedUser        *string           `mapstructure:"elevated_user" cty:"elevated_user" hcl:"elevated_user"`
-	ElevatedPassword    *string           `mapstructure:"elevated_password" cty:"elevated_password" hcl:"elevated_password"`
-	DisableServices     []string          `mapstructure:"disable_services" cty:"disable_services" hcl:"disable_services"`
-	KeepServices        []string          `mapstructure:"keep_services" cty:"keep_services" hcl:"keep_services"`
-	Sysprep             *string           `mapstructure:"sysprep" cty:"sysprep" hcl:"sysprep"`
-	SysprepShutdown     *bool             `mapstructure:"sysprep_shutdown" cty:"sysprep_shutdown" hcl:"sysprep_shutdown"`
-	SysprepTimeout      *string           `mapstructure:"sysprep_timeout" cty:"sysprep_timeout" hcl:"sysprep_timeout"`
-	PowerOffTimeout     *string           `mapstructure:"power_off_timeout" cty:"power_off_timeout" hcl:"power_off_timeout"`
+	PackerBuildName      *string           `mapstructure:"packer_build_name" cty:"packer_build_name" hcl:"packer_build_name"`
+	PackerBuilderType    *string           `mapstructure:"packer_builder_type" cty:"packer_builder_type" hcl:"packer_builder_type"`
+	PackerCoreVersion    *string           `mapstructure:"packer_core_version" cty:"packer_core_version" hcl:"packer_core_version"`
+	PackerDebug          *bool             `mapstructure:"packer_debug" cty:"packer_debug" hcl:"packer_debug"`
+	PackerForce          *bool             `mapstructure:"packer_force" cty:"packer_force" hcl:"packer_force"`
+	PackerOnError        *string           `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
+	PackerUserVars       map[string]string `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
+	PackerSensitiveVars  []string          `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
+	Mode                 *Mode             `mapstructure:"mode" cty:"mode" hcl:"mode"`
+	OnFailure            *FailurePolicy    `mapstructure:"on_failure" cty:"on_failure" hcl:"on_failure"`
+	ReportFile           *string           `mapstructure:"report_file" cty:"report_file" hcl:"report_file"`
+	JUnitFile            *string           `mapstructure:"junit_file" cty:"junit_file" hcl:"junit_file"`
+	GuestOSType          *string           `mapstructure:"guest_os_type" cty:"guest_os_type" hcl:"guest_os_type"`
+	Steps                []string          `mapstructure:"steps" cty:"steps" hcl:"steps"`
+	SkipSteps            []string          `mapstructure:"skip_steps" cty:"skip_steps" hcl:"skip_steps"`
+	SSHDSettings         map[string]string `mapstructure:"sshd_settings" cty:"sshd_settings" hcl:"sshd_settings"`
+	SSHDAlgorithms       *string           `mapstructure:"sshd_algorithms" cty:"sshd_algorithms" hcl:"sshd_algorithms"`
+	WipePaths            []string          `mapstructure:"wipe_paths" cty:"wipe_paths" hcl:"wipe_paths"`
+	KeepPaths            []string          `mapstructure:"keep_paths" cty:"keep_paths" hcl:"keep_paths"`
+	KeepUsers            []string          `mapstructure:"keep_users" cty:"keep_users" hcl:"keep_users"`
+	RequireKeyInstaller  *bool             `mapstructure:"require_key_installer" cty:"require_key_installer" hcl:"require_key_installer"`
+	KeepCloudInitSeed    *bool             `mapstructure:"keep_cloud_init_seed" cty:"keep_cloud_init_seed" hcl:"keep_cloud_init_seed"`
+	RemoveUsers          []string          `mapstructure:"remove_users" cty:"remove_users" hcl:"remove_users"`
+	SecretsAllow         []string          `mapstructure:"secrets_allow" cty:"secrets_allow" hcl:"secrets_allow"`
+	ShredPasses          *int              `mapstructure:"shred_passes" cty:"shred_passes" hcl:"shred_passes"`
+	WipeFreeSpace        *bool             `mapstructure:"wipe_free_space" cty:"wipe_free_space" hcl:"wipe_free_space"`
+	WipeFreeSpaceExclude []string          `mapstructure:"wipe_free_space_exclude" cty:"wipe_free_space_exclude" hcl:"wipe_free_space_exclude"`
+	ExecuteCommand       *string           `mapstructure:"execute_command" cty:"execute_command" hcl:"execute_command"`
+	EnvironmentVars      []string          `mapstructure:"environment_vars" cty:"environment_vars" hcl:"environment_vars"`
+	StartRetryTimeout    *string           `mapstructure:"start_retry_timeout" cty:"start_retry_timeout" hcl:"start_retry_timeout"`
+	RemotePath           *string           `mapstructure:"remote_path" cty:"remote_path" hcl:"remote_path"`
+	ElevatedUser         *string           `mapstructure:"elevated_user" cty:"elevated_user" hcl:"elevated_user"`
+	ElevatedPassword     *string           `mapstructure:"elevated_password" cty:"elevated_password" hcl:"elevated_password"`
+	DisableServices      []string          `mapstructure:"disable_services" cty:"disable_services" hcl:"disable_services"`
+	KeepServices         []string          `mapstructure:"keep_services" cty:"keep_services" hcl:"keep_services"`
+	Sysprep              *string           `mapstructure:"sysprep" cty:"sysprep" hcl:"sysprep"`
+	SysprepShutdown      *bool             `mapstructure:"sysprep_shutdown" cty:"sysprep_shutdown" hcl:"sysprep_shutdown"`
+	SysprepTimeout       *string           `mapstructure:"sysprep_timeout" cty:"sysprep_timeout" hcl:"sysprep_timeout"`
+	PowerOffTimeout      *string           `mapstructure:"power_off_timeout" cty:"power_off_timeout" hcl:"power_off_timeout"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -74,12 +79,17 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"steps":                      &hcldec.AttrSpec{Name: "steps", Type: cty.List(cty.String), Required: false},
 		"skip_steps":                 &hcldec.AttrSpec{Name: "skip_steps", Type: cty.List(cty.String), Required: false},
 		"sshd_settings":              &hcldec.AttrSpec{Name: "sshd_settings", Type: cty.Map(cty.String), Required: false},
+		"sshd_algorithms":            &hcldec.AttrSpec{Name: "sshd_algorithms", Type: cty.String, Required: false},
 		"wipe_paths":                 &hcldec.AttrSpec{Name: "wipe_paths", Type: cty.List(cty.String), Required: false},
+		"keep_paths":                 &hcldec.AttrSpec{Name: "keep_paths", Type: cty.List(cty.String), Required: false},
 		"keep_users":                 &hcldec.AttrSpec{Name: "keep_users", Type: cty.List(cty.String), Required: false},
+		"require_key_installer":      &hcldec.AttrSpec{Name: "require_key_installer", Type: cty.Bool, Required: false},
 		"keep_cloud_init_seed":       &hcldec.AttrSpec{Name: "keep_cloud_init_seed", Type: cty.Bool, Required: false},
 		"remove_users":               &hcldec.AttrSpec{Name: "remove_users", Type: cty.List(cty.String), Required: false},
 		"secrets_allow":              &hcldec.AttrSpec{Name: "secrets_allow", Type: cty.List(cty.String), Required: false},
 		"shred_passes":               &hcldec.AttrSpec{Name: "shred_passes", Type: cty.Number, Required: false},
+		"wipe_free_space":            &hcldec.AttrSpec{Name: "wipe_free_space", Type: cty.Bool, Required: false},
+		"wipe_free_space_exclude":    &hcldec.AttrSpec{Name: "wipe_free_space_exclude", Type: cty.List(cty.String), Required: false},
 		"execute_command":            &hcldec.AttrSpec{Name: "execute_command", Type: cty.String, Required: false},
 		"environment_vars":           &hcldec.AttrSpec{Name: "environment_vars", Type: cty.List(cty.String), Required: false},
 		"start_retry_timeout":        &hcldec.AttrSpec{Name: "start_retry_timeout", Type: cty.String, Required: false},

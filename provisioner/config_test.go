@@ -52,6 +52,54 @@ func TestPrepareSelectsSteps(t *testing.T) {
 	assert.Len(t, p.config.selectedSteps(steps.Linux), len(steps.Names(steps.Linux))-2)
 }
 
+// wipe_free_space decides the free-space step when set; unset, the step
+// is on by default like the others.
+func TestWipeFreeSpaceSelectsTheStep(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		raw  map[string]interface{}
+		runs bool
+	}{
+		{"default", map[string]interface{}{}, true},
+		{"off", map[string]interface{}{"wipe_free_space": false}, false},
+		{"skipped", map[string]interface{}{"skip_steps": []string{"free-space"}}, false},
+		{"on, with steps that do not name it", map[string]interface{}{"wipe_free_space": true, "steps": []string{"sshd"}}, true},
+		{"steps without it", map[string]interface{}{"steps": []string{"sshd"}}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := &Provisioner{}
+			require.NoError(t, p.Prepare(c.raw))
+			run := p.config.selectedSteps(steps.Linux)
+			assert.Equal(t, c.runs, contains(run, "free-space"), "%v", run)
+			if c.runs {
+				assert.Equal(t, "free-space", run[len(run)-1], "free-space runs last")
+			}
+		})
+	}
+}
+
+// The new Linux options reach the script's parameters.
+func TestLinuxOptionsReachTheScript(t *testing.T) {
+	p := &Provisioner{}
+	require.NoError(t, p.Prepare(map[string]interface{}{}))
+	s := string(linuxGuest{&p.config}.render(p.config.selectedSteps(steps.Linux), ""))
+	assert.Contains(t, s, "\nAMI_HARDEN_REQUIRE_KEY_INSTALLER='1'\n")
+	assert.Contains(t, s, "\nAMI_HARDEN_SSHD_ALGORITHMS=''\n")
+
+	p = &Provisioner{}
+	require.NoError(t, p.Prepare(map[string]interface{}{
+		"require_key_installer":   false,
+		"sshd_algorithms":         "modern",
+		"keep_paths":              []string{"/var/log/checker.log", "/tmp/a b"},
+		"wipe_free_space_exclude": []string{"/data"},
+	}))
+	s = string(linuxGuest{&p.config}.render(p.config.selectedSteps(steps.Linux), ""))
+	assert.Contains(t, s, "\nAMI_HARDEN_REQUIRE_KEY_INSTALLER='0'\n")
+	assert.Contains(t, s, "\nAMI_HARDEN_SSHD_ALGORITHMS='modern'\n")
+	assert.Contains(t, s, "\nAMI_HARDEN_KEEP_PATHS='/var/log/checker.log\n/tmp/a b'\n")
+	assert.Contains(t, s, "\nAMI_HARDEN_FREE_SPACE_EXCLUDE='/data'\n")
+}
+
 // Shared names (temp, history, ...) work on either OS. A block without os
 // may serve Linux and Windows sources: another OS's step is skipped on this
 // machine, and only nothing left to run is an error. With guest_os_type set, an

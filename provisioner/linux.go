@@ -44,18 +44,22 @@ func (linuxGuest) vars(env []string) string {
 func (g linuxGuest) render(run []string, _ string) []byte {
 	disable, kept := g.c.services(steps.Linux)
 	return script.RenderLinux(script.Params{
-		Steps:             run,
-		SSHDSettings:      g.c.sshdSettings(),
-		WipePaths:         g.c.WipePaths,
-		KeepUsers:         g.c.KeepUsers,
-		KeepCloudInitSeed: g.c.KeepCloudInitSeed,
-		SecretsAllow:      g.c.SecretsAllow,
-		RemoveUsers:       g.c.RemoveUsers,
-		ShredPasses:       g.c.ShredPasses,
-		DisableServices:   disable,
-		KeepServices:      kept,
-		Mode:              string(g.c.Mode),
-		RemoveSelf:        true,
+		Steps:               run,
+		SSHDSettings:        g.c.sshdSettings(),
+		SSHDAlgorithms:      g.c.SSHDAlgorithms,
+		WipePaths:           g.c.WipePaths,
+		KeepPaths:           g.c.KeepPaths,
+		KeepUsers:           g.c.KeepUsers,
+		RequireKeyInstaller: g.c.requireKeyInstaller(),
+		FreeSpaceExclude:    g.c.WipeFreeSpaceExclude,
+		KeepCloudInitSeed:   g.c.KeepCloudInitSeed,
+		SecretsAllow:        g.c.SecretsAllow,
+		RemoveUsers:         g.c.RemoveUsers,
+		ShredPasses:         g.c.ShredPasses,
+		DisableServices:     disable,
+		KeepServices:        kept,
+		Mode:                string(g.c.Mode),
+		RemoveSelf:          true,
 	})
 }
 

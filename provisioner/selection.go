@@ -59,14 +59,21 @@ func (c *Config) stepsFor(os string) (run, otherOS []string, err error) {
 	return run, otherOS, nil
 }
 
+// freeSpaceStep is the step that wipe_free_space turns on or off.
+const freeSpaceStep = "free-space"
+
 // selectedSteps are the steps to run on os, in the order they run: those
 // that `steps` names, or without it those on by default; less skip_steps.
+// wipe_free_space, when set, decides the free-space step.
 func (c *Config) selectedSteps(os string) []string {
 	var out []string
 	for _, s := range steps.Of(os) {
 		wanted := s.Default
 		if len(c.Steps) > 0 {
 			wanted = contains(c.Steps, s.Name)
+		}
+		if s.Name == freeSpaceStep && os == steps.Linux && c.WipeFreeSpace != nil {
+			wanted = *c.WipeFreeSpace
 		}
 		if wanted && !contains(c.SkipSteps, s.Name) {
 			out = append(out, s.Name)
@@ -92,6 +99,11 @@ func (c *Config) services(os string) (disable, kept []string) {
 		}
 	}
 	return disable, kept
+}
+
+// requireKeyInstaller is require_key_installer, true unless set false.
+func (c *Config) requireKeyInstaller() bool {
+	return c.RequireKeyInstaller == nil || *c.RequireKeyInstaller
 }
 
 // remotePath is where the script goes: remote_path, or the guest's default

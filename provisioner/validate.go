@@ -40,9 +40,14 @@ var otherOSOptions = []struct {
 	set      func(*Config) bool
 }{
 	{"sshd_settings", steps.Linux, func(c *Config) bool { return len(c.SSHDSettings) > 0 }},
+	{"sshd_algorithms", steps.Linux, func(c *Config) bool { return c.SSHDAlgorithms != "" }},
+	{"keep_paths", steps.Linux, func(c *Config) bool { return len(c.KeepPaths) > 0 }},
+	{"require_key_installer", steps.Linux, func(c *Config) bool { return c.RequireKeyInstaller != nil }},
 	{"keep_cloud_init_seed", steps.Linux, func(c *Config) bool { return c.KeepCloudInitSeed }},
 	{"secrets_allow", steps.Linux, func(c *Config) bool { return len(c.SecretsAllow) > 0 }},
 	{"shred_passes", steps.Linux, func(c *Config) bool { return c.ShredPasses != 0 }},
+	{"wipe_free_space", steps.Linux, func(c *Config) bool { return c.WipeFreeSpace != nil }},
+	{"wipe_free_space_exclude", steps.Linux, func(c *Config) bool { return len(c.WipeFreeSpaceExclude) > 0 }},
 	{"elevated_user", steps.Windows, func(c *Config) bool { return c.ElevatedUser != "" }},
 	{"elevated_password", steps.Windows, func(c *Config) bool { return c.ElevatedPassword != "" }},
 	{"sysprep", steps.Windows, func(c *Config) bool { return c.Sysprep != "" }},
@@ -78,7 +83,11 @@ func (c *Config) validate() error {
 	}
 	c.validateSteps(add)
 	c.validateSSHDSettings(add)
+	if c.SSHDAlgorithms != "" && c.SSHDAlgorithms != script.SSHDAlgorithmsModern {
+		add("sshd_algorithms: %q is not %s (or empty, for the distribution's algorithms)", c.SSHDAlgorithms, script.SSHDAlgorithmsModern)
+	}
 	c.validateWipePaths(add)
+	c.validateKeepPaths(add)
 	c.validateAccounts(add)
 	for _, g := range c.SecretsAllow {
 		if !strings.HasPrefix(g, "/") || strings.ContainsAny(g, "\r\n\x00") {
@@ -87,6 +96,19 @@ func (c *Config) validate() error {
 	}
 	if c.ShredPasses < 0 || c.ShredPasses > 35 {
 		add("shred_passes must be between 1 and 35, not %d", c.ShredPasses)
+	}
+	if c.WipeFreeSpace != nil {
+		switch {
+		case !*c.WipeFreeSpace && contains(c.Steps, freeSpaceStep):
+			add("wipe_free_space = false, but steps names %s, the step it turns off", freeSpaceStep)
+		case *c.WipeFreeSpace && contains(c.SkipSteps, freeSpaceStep):
+			add("wipe_free_space = true, but skip_steps names %s, the step it turns on", freeSpaceStep)
+		}
+	}
+	for _, m := range c.WipeFreeSpaceExclude {
+		if !strings.HasPrefix(m, "/") || strings.ContainsAny(m, "\r\n\x00") || path.Clean(m) != m {
+			add("wipe_free_space_exclude: %q is not a clean absolute path on one line (a mount point, as /proc/mounts shows it)", m)
+		}
 	}
 	for _, kv := range c.EnvironmentVars {
 		k, v, ok := strings.Cut(kv, "=")
@@ -215,6 +237,28 @@ func (c *Config) validateWipePaths(add func(string, ...interface{})) {
 		}
 		if _, why := cleanWipePath(p); why != "" {
 			add("wipe_paths: %q %s", p, why)
+		}
+	}
+}
+
+// keepPathRoots are the directories whose contents the temp and logs
+// steps remove: the only places keep_paths can mean anything.
+var keepPathRoots = []string{"/tmp", "/var/tmp", "/var/log"}
+
+// validateKeepPaths: clean absolute paths on one line, strictly below one of
+// keepPathRoots.
+func (c *Config) validateKeepPaths(add func(string, ...interface{})) {
+	for _, p := range c.KeepPaths {
+		if strings.ContainsAny(p, "\r\n\x00") || !strings.HasPrefix(p, "/") || path.Clean(p) != p {
+			add("keep_paths: %q is not a clean absolute path on one line", p)
+			continue
+		}
+		below := false
+		for _, r := range keepPathRoots {
+			below = below || strings.HasPrefix(p, r+"/")
+		}
+		if !below {
+			add("keep_paths: %q is not below %s, the directories the temp and logs steps empty", p, strings.Join(keepPathRoots, ", "))
 		}
 	}
 }

@@ -105,3 +105,95 @@ func TestKeepingEveryDefaultServiceTurnsNothingOff(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, string(names), "no service to turn off")
 }
+
+// keep_paths: clean absolute paths on one line, strictly below /tmp,
+// /var/tmp or /var/log (the directories the temp and logs steps empty), for
+// Linux only; they reach the script as they were written.
+func TestKeepPathsValidation(t *testing.T) {
+	good := []string{"/var/log/checker.log", "/tmp/app data", "/var/tmp/a*b[1]?", "/tmp/x/y/z", "/var/log/it's \"here\""}
+	p := prepared(t, map[string]interface{}{"keep_paths": good})
+	assert.Equal(t, good, p.config.KeepPaths)
+	body := string(p.guestFor(nil).render([]string{"temp"}, "root"))
+	assert.Contains(t, body, "AMI_HARDEN_KEEP_PATHS='"+strings.Join(good[:4], "\n")+"\n/var/log/it'\\''s \"here\"'")
+
+	for _, c := range []struct{ path, err string }{
+		{"var/log/x", `keep_paths: "var/log/x" is not a clean absolute path on one line`},
+		{"/tmp/", `keep_paths: "/tmp/" is not a clean absolute path`},
+		{"/tmp//x", `keep_paths: "/tmp//x" is not a clean absolute path`},
+		{"/tmp/./x", `keep_paths: "/tmp/./x" is not a clean absolute path`},
+		{"/tmp/../etc/shadow", `keep_paths: "/tmp/../etc/shadow" is not a clean absolute path`},
+		{"/tmp/a\nb", `keep_paths: "/tmp/a\nb" is not a clean absolute path on one line`},
+		{"/tmp/a\x00b", `keep_paths: "/tmp/a\x00b" is not a clean absolute path on one line`},
+		{"/tmp", `keep_paths: "/tmp" is not below /tmp, /var/tmp, /var/log`},
+		{"/var/log", `keep_paths: "/var/log" is not below`},
+		{"/tmpfoo/x", `keep_paths: "/tmpfoo/x" is not below`},
+		{"/var/logs/x", `keep_paths: "/var/logs/x" is not below`},
+		{"/var/lib/x", `keep_paths: "/var/lib/x" is not below`},
+		{"/etc/passwd", `keep_paths: "/etc/passwd" is not below`},
+	} {
+		err := (&Provisioner{}).Prepare(map[string]interface{}{"keep_paths": []string{c.path}})
+		if assert.Error(t, err, "%q", c.path) {
+			assert.Contains(t, err.Error(), c.err)
+		}
+	}
+	err := (&Provisioner{}).Prepare(map[string]interface{}{"guest_os_type": "windows", "keep_paths": []string{"/tmp/x"}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `keep_paths is for guest_os_type = "linux" only`)
+}
+
+// kept_paths (lib/wiping.sh) and the "! -path" tests the temp and logs
+// steps build from it: a kept path and everything below it, and the
+// directories on its way, are left out by name, a name with * ? [ ] or \
+// matching only itself; a path with a link on its way, one that does not
+// exist and one that is not clean are noted and not kept. Only find -print
+// runs here, on a tree made in a temporary directory.
+func TestKeptPathsMatchLiterally(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "tmp")
+	for _, d := range []string{"keep dir/sub", "way/deeper", "real", "aXb1Z"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(root, d), 0o755))
+	}
+	// aXb1Z and backslash are what the kept names would match as globs.
+	for _, f := range []string{"keep dir/f1", "keep dir/sub/f2", "a*b[1]?", "aXb1Z/f", `back\slash`, "backslash", "way/deeper/kept.log", "way/deeper/other", "way/other", "real/x"} {
+		require.NoError(t, os.WriteFile(filepath.Join(root, f), []byte("x\n"), 0o644))
+	}
+	require.NoError(t, os.Symlink(filepath.Join(root, "real"), filepath.Join(root, "link")))
+	keep := []string{root + "/keep dir", root + "/a*b[1]?", root + `/back\slash`, root + "/way/deeper/kept.log", root + "/link/x",
+		root + "/missing", root + "/../etc", dir + "/elsewhere", root + "/way/deeper/kept.log"}
+	work := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(work, "mounts"), nil, 0o600))
+	probe := "work=" + script.Quote(work) + "\nnl='\n'\nAMI_HARDEN_KEEP_PATHS=" + script.Quote(strings.Join(keep, "\n")) + "\n" +
+		"kept_paths temp " + script.Quote(root) + "\n" +
+		"set --\nwhile IFS= read -r x; do set -- \"$@\" ! -path \"$x\"; done <\"$work/temp.exclude\"\n" +
+		"while IFS= read -r x; do set -- \"$@\" ! -path \"$x\"; done <\"$work/temp.ways.exclude\"\n" +
+		"echo '-- taken'; find " + script.Quote(root) + " -mindepth 1 \"$@\" -print | sort\n" +
+		"echo '-- kept'; cat \"$work/temp.kept\"; echo '-- ways'; cat \"$work/temp.ways\"\n" +
+		"if is_kept temp " + script.Quote(root+"/keep dir/sub/f2") + "; then echo below-kept; fi\n" +
+		"if is_kept temp " + script.Quote(root+"/keep dirx") + "; then echo prefix-kept; fi\n" +
+		"echo \"-- detail$(kept_detail temp)\"\n"
+	out := strings.ReplaceAll(shellRule(t, probe, "lib/reporting.sh", "lib/paths.sh", "lib/wiping.sh"), root, "R")
+	assert.Equal(t, `@@ami-harden note temp not kept (keep_paths): R/link/x: R/link is a symbolic link to R/real, which the step does not follow; it is cleaned as usual
+@@ami-harden note temp not found (keep_paths): R/missing
+@@ami-harden note temp not kept (keep_paths): R/../etc is not a clean path; it is cleaned as usual
+@@ami-harden note temp kept as they are (keep_paths): R/keep dir, R/a*b[1]?, R/back\slash, R/way/deeper/kept.log
+-- taken
+R/aXb1Z
+R/aXb1Z/f
+R/backslash
+R/link
+R/real
+R/real/x
+R/way/deeper/other
+R/way/other
+-- kept
+R/keep dir
+R/a*b[1]?
+R/back\slash
+R/way/deeper/kept.log
+-- ways
+R/way
+R/way/deeper
+below-kept
+-- detail; kept 4 path(s) (keep_paths)
+`, out)
+}

@@ -137,16 +137,27 @@ var DefaultSSHDSettings = map[string]string{
 	"KbdInteractiveAuthentication": "no",
 }
 
+// SSHDAlgorithmsModern is the value of sshd_algorithms that applies the
+// modern algorithm set (linux/lib/sshd.sh: sshd_modern_algorithms).
+const SSHDAlgorithmsModern = "modern"
+
 // Params are the values a rendered script runs with.
 type Params struct {
 	// Steps to run, in order.
 	Steps []string
 	// SSHDSettings are keyword/value pairs for sshd, defaults included.
 	SSHDSettings map[string]string
+	// SSHDAlgorithms is "" or SSHDAlgorithmsModern.
+	SSHDAlgorithms string
 	// WipePaths are absolute paths the credentials step wipes.
 	WipePaths []string
+	// KeepPaths are paths the temp and logs steps leave alone.
+	KeepPaths []string
 	// KeepUsers are accounts whose passwords and keys stay.
 	KeepUsers []string
+	// RequireKeyInstaller makes user-keys fail when nothing will let anyone
+	// log in to an instance.
+	RequireKeyInstaller bool
 	// KeepCloudInitSeed keeps /var/lib/cloud/seed.
 	KeepCloudInitSeed bool
 	// SecretsAllow are globs of files whose stray secrets are accepted.
@@ -155,6 +166,8 @@ type Params struct {
 	RemoveUsers []string
 	// ShredPasses is how many passes of random data overwrite a secret.
 	ShredPasses int
+	// FreeSpaceExclude are mount points the free-space step leaves alone.
+	FreeSpaceExclude []string
 	// DisableServices are the services the services step disables.
 	DisableServices []string
 	// KeepServices are the default services kept (keep_services), for the
@@ -315,12 +328,16 @@ func RenderLinux(p Params) []byte {
 	for _, v := range []struct{ about, name, value string }{
 		{"The steps to run, in this order.", "AMI_HARDEN_STEPS", strings.Join(p.Steps, " ")},
 		{"sshd settings, one \"Keyword value\" a line: the defaults and sshd_settings.", "AMI_HARDEN_SSHD_SETTINGS", sshdLines(p.SSHDSettings)},
+		{"modern: the sshd step adds a modern algorithm set (sshd_algorithms); empty: sshd's own algorithms stay.", "AMI_HARDEN_SSHD_ALGORITHMS", p.SSHDAlgorithms},
 		{"Absolute, clean paths, one a line, that the credentials step wipes (wipe_paths).", "AMI_HARDEN_WIPE_PATHS", strings.Join(p.WipePaths, "\n")},
+		{"Absolute, clean paths, one a line, that the temp and logs steps leave alone (keep_paths).", "AMI_HARDEN_KEEP_PATHS", strings.Join(p.KeepPaths, "\n")},
 		{"Accounts, one a line, whose passwords and keys stay (keep_users).", "AMI_HARDEN_KEEP_USERS", strings.Join(p.KeepUsers, "\n")},
+		{"1: user-keys fails when nothing installs a key at first boot and no key stays (require_key_installer).", "AMI_HARDEN_REQUIRE_KEY_INSTALLER", flag[p.RequireKeyInstaller]},
 		{"1: cloud-init's seed, /var/lib/cloud/seed, stays (keep_cloud_init_seed).", "AMI_HARDEN_KEEP_CLOUD_INIT_SEED", flag[p.KeepCloudInitSeed]},
 		{"Globs of files, one a line, whose stray secrets are accepted (secrets_allow).", "AMI_HARDEN_SECRETS_ALLOW", strings.Join(p.SecretsAllow, "\n")},
 		{"Accounts, one a line, that the accounts step removes (remove_users).", "AMI_HARDEN_REMOVE_USERS", strings.Join(p.RemoveUsers, "\n")},
 		{"Passes of random data over a secret file before it is unlinked (shred_passes).", "AMI_HARDEN_SHRED_PASSES", fmt.Sprint(p.ShredPasses)},
+		{"Mount points, one a line, whose free space the free-space step leaves alone (wipe_free_space_exclude).", "AMI_HARDEN_FREE_SPACE_EXCLUDE", strings.Join(p.FreeSpaceExclude, "\n")},
 		{"Services, one a line, that the services step turns off: the default list less keep_services, plus disable_services.", "AMI_HARDEN_DISABLE_SERVICES", strings.Join(p.DisableServices, "\n")},
 		{"Names of the default list left as they are (keep_services), one a line.", "AMI_HARDEN_KEEP_SERVICES", strings.Join(p.KeepServices, "\n")},
 		{"enforce: change what needs changing, then verify it; audit: change nothing, report what enforce would change.", "AMI_HARDEN_MODE", p.Mode},

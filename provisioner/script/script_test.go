@@ -191,6 +191,65 @@ func TestEveryParameterIsRendered(t *testing.T) {
 	}))
 }
 
+// The modern algorithm set (sshd_algorithms = "modern") names the four
+// keywords, each once, and none of what it must never allow: NIST curves
+// (key exchange and ECDSA host keys), SHA-1, 64-bit MAC tags,
+// encrypt-and-MAC MACs, CBC ciphers, 2048-bit DH group 14, GSSAPI.
+func TestSSHDModernCandidates(t *testing.T) {
+	lib := file("linux/lib/sshd.sh")
+	_, body, ok := strings.Cut(lib, "\nsshd_modern_candidates() {\n\tcat <<'END'\n")
+	require.True(t, ok, "lib/sshd.sh has no sshd_modern_candidates here-document")
+	body, _, ok = strings.Cut(body, "\nEND\n")
+	require.True(t, ok)
+	forbidden := regexp.MustCompile(`nistp|ecdsa|sha1|umac-64|-cbc|^hmac-sha2-(256|512)$|group14|^gss-|^ssh-rsa|^ssh-dss|^(3des|arcfour|blowfish|cast128)`)
+	got := map[string][]string{}
+	for _, line := range strings.Split(body, "\n") {
+		kw, list, ok := strings.Cut(line, " ")
+		require.True(t, ok, "not \"Keyword list\": %q", line)
+		require.NotContains(t, got, kw, "%s twice", kw)
+		got[kw] = strings.Split(list, ",")
+		for _, alg := range got[kw] {
+			assert.NotRegexp(t, forbidden, alg, "%s: %s must not be in the modern set", kw, alg)
+			assert.Regexp(t, `^[a-z0-9@.-]+$`, alg, "%s: %q is not an algorithm name", kw, alg)
+		}
+	}
+	assert.ElementsMatch(t, []string{"KexAlgorithms", "Ciphers", "MACs", "HostKeyAlgorithms"}, keys(got))
+	for _, mac := range got["MACs"] {
+		assert.True(t, strings.HasSuffix(mac, "-etm@openssh.com"), "MAC %s is not encrypt-then-MAC", mac)
+	}
+}
+
+// How the sshd step words an algorithm list that is not the one asked for,
+// and which modes of sshd_config are wider than 600: lib/sshd.sh's pure
+// helpers, run by sh on their own (lib/sshd.sh only defines functions).
+func TestSSHDListDiffAndMode(t *testing.T) {
+	run := func(call string) string {
+		t.Helper()
+		out, err := exec.Command("sh", "-c", file("linux/lib/sshd.sh")+"\n"+call).CombinedOutput()
+		require.NoError(t, err, string(out))
+		return strings.TrimSuffix(string(out), "\n")
+	}
+	assert.Equal(t, "KexAlgorithms: also allows ecdh-sha2-nistp256 diffie-hellman-group14-sha256; lacks sntrup761x25519-sha512@openssh.com",
+		run(`sshd_list_diff KexAlgorithms sntrup761x25519-sha512@openssh.com,curve25519-sha256 curve25519-sha256,ecdh-sha2-nistp256,diffie-hellman-group14-sha256`))
+	assert.Equal(t, "MACs: also allows umac-64-etm@openssh.com",
+		run(`sshd_list_diff MACs hmac-sha2-512-etm@openssh.com umac-64-etm@openssh.com,hmac-sha2-512-etm@openssh.com`))
+	assert.Equal(t, "Ciphers: lacks aes128-ctr", run(`sshd_list_diff Ciphers aes256-ctr,aes128-ctr aes256-ctr`))
+	assert.Equal(t, "Ciphers: the same algorithms in another order", run(`sshd_list_diff Ciphers aes256-ctr,aes128-ctr aes128-ctr,aes256-ctr`))
+	for mode, wider := range map[string]bool{"644": true, "640": true, "604": true, "700": true, "4600": true, "1600": true,
+		"600": false, "400": false, "200": false, "0": false} {
+		got := run("mode_wider_than_600 " + mode + " && echo wider || echo not")
+		assert.Equal(t, map[bool]string{true: "wider", false: "not"}[wider], got, "mode %s", mode)
+	}
+}
+
+func keys(m map[string][]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
 func TestSSHDLinesAreSorted(t *testing.T) {
 	assert.Equal(t, "A 1\nB 2\nC 3", sshdLines(map[string]string{"C": "3", "A": "1", "B": "2"}))
 }

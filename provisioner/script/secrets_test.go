@@ -127,6 +127,12 @@ func TestSecretKinds(t *testing.T) {
 		{"amqp://guest:Zq8vR2mW9xLp@broker.test/", ""},
 		{"redis://default:changeme@redis:6379", ""},
 		{"postgres://app:${DB_PASSWORD}@db/app", ""},
+		// pip's configuration (/etc/pip.conf, pip.conf in a home): a login
+		// is a password in the index URL; a documentation host is none.
+		{"index-url = https://ci:Zq8vR2mW9xLp@pypi.corp.internal/simple", "URL with a password"},
+		{"extra-index-url=https://deploy:p%40ss-Zq8vR2mW@nexus.acme.io/repository/pypi/simple/", "URL with a password"},
+		{"index-url = https://user:s3cret@pypi.example.com/simple", ""},
+		{"index-url = https://pypi.corp.internal/simple", ""},
 	}
 	var lines []string
 	for _, c := range cases {

@@ -65,6 +65,10 @@ var All = []Step{
 		Summary: "Overwrites and removes cloud-init's instance state, logs and seed, so each instance runs it anew."},
 	{Name: "machine-id", OS: Linux, Default: true, Anchor: "machine-id",
 		Summary: "Empties `/etc/machine-id`; removes the random seed, the DHCP leases and a Debian snakeoil key."},
+	{Name: "network", OS: Linux, Default: true, Anchor: "network",
+		Summary: "Makes the network configuration generic: removes udev persistent-net rules and NetworkManager's per-machine state, drops MAC pins, UUIDs and DHCP host names from ifcfg files and NetworkManager profiles, sets `/etc/hostname` to `localhost` and drops the build's host name from `/etc/hosts`; fails on a networkd, netplan or ifupdown file pinned to a MAC address that cloud-init does not write again."},
+	{Name: "enrolment", OS: Linux, Default: true, Anchor: "enrolment",
+		Summary: "Overwrites and deletes the machine's enrolment identities: the host Kerberos keytab, FreeIPA's client enrolment, SSSD's caches, Puppet's, Chef's and Salt's client keys, the SSM Agent's registration, Ubuntu Pro's machine token, Red Hat's subscription certificates and Insights ID; keeps them and fails where the image needs them (an IPA server, a Puppet CA, Kerberized NFS in fstab)."},
 	{Name: "temp", OS: Linux, Default: true, Anchor: "temp",
 		Summary: "Empties `/tmp` and `/var/tmp`."},
 	// After every step that deletes secrets: it reads what stays.
@@ -73,6 +77,9 @@ var All = []Step{
 	// Last: the steps before it write to the logs.
 	{Name: "logs", OS: Linux, Default: true, Anchor: "logs",
 		Summary: "Overwrites and empties the logs; deletes rotated logs, journals, crash dumps and mail."},
+	// The very last: it fills what every other step freed.
+	{Name: "free-space", OS: Linux, Default: true, Anchor: "free-space",
+		Summary: "Fills the free space of every local file system with zeros, flushes and removes the filler, so that nothing deleted before or during the build stays in the image's blocks (`wipe_free_space`)."},
 
 	// Windows.
 	{Name: "domain", OS: Windows, Default: true, Anchor: "domain-windows",

@@ -1,17 +1,23 @@
 #!/bin/sh
 # Parameters, written by the ami-harden provisioner.
 # The steps to run, in this order.
-AMI_HARDEN_STEPS='sshd services passwords host-keys user-keys credentials history accounts cloud-init machine-id temp secrets logs'
+AMI_HARDEN_STEPS='sshd services passwords host-keys user-keys credentials history accounts cloud-init machine-id network enrolment temp secrets logs free-space'
 # sshd settings, one "Keyword value" a line: the defaults and sshd_settings.
 AMI_HARDEN_SSHD_SETTINGS='KbdInteractiveAuthentication no
 PasswordAuthentication no
 PermitEmptyPasswords no
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes'
+# modern: the sshd step adds a modern algorithm set (sshd_algorithms); empty: sshd's own algorithms stay.
+AMI_HARDEN_SSHD_ALGORITHMS=''
 # Absolute, clean paths, one a line, that the credentials step wipes (wipe_paths).
 AMI_HARDEN_WIPE_PATHS=''
+# Absolute, clean paths, one a line, that the temp and logs steps leave alone (keep_paths).
+AMI_HARDEN_KEEP_PATHS=''
 # Accounts, one a line, whose passwords and keys stay (keep_users).
 AMI_HARDEN_KEEP_USERS=''
+# 1: user-keys fails when nothing installs a key at first boot and no key stays (require_key_installer).
+AMI_HARDEN_REQUIRE_KEY_INSTALLER='1'
 # 1: cloud-init's seed, /var/lib/cloud/seed, stays (keep_cloud_init_seed).
 AMI_HARDEN_KEEP_CLOUD_INIT_SEED='0'
 # Globs of files, one a line, whose stray secrets are accepted (secrets_allow).
@@ -20,6 +26,8 @@ AMI_HARDEN_SECRETS_ALLOW=''
 AMI_HARDEN_REMOVE_USERS=''
 # Passes of random data over a secret file before it is unlinked (shred_passes).
 AMI_HARDEN_SHRED_PASSES='1'
+# Mount points, one a line, whose free space the free-space step leaves alone (wipe_free_space_exclude).
+AMI_HARDEN_FREE_SPACE_EXCLUDE=''
 # Services, one a line, that the services step turns off: the default list less keep_services, plus disable_services.
 AMI_HARDEN_DISABLE_SERVICES='telnet
 telnetd
@@ -547,14 +555,17 @@ check_path() {
 	done
 }
 
-# finish_wipe STEP: report what the step took on and refused, and verify
-# that what it took on is gone. Refusals fail the step.
+# finish_wipe STEP [FAILURE]: report what the step took on and refused, and
+# verify that what it took on is gone. Refusals fail the step, and so does
+# FAILURE, something else the step found wrong (an audit finding in audit
+# mode).
 finish_wipe() {
 	_n=$(count0 "$found")
 	if [ "$audit" ]; then
 		lines0 "$found" >"$work/found.lines"
 		findings_from "$1" "$work/found.lines" '%s exists'
 		findings_from "$1" "$refused" '%s'
+		[ -n "${2:-}" ] && finding "$1" "$2"
 		audit_result "$1" "none found"
 		return
 	fi
@@ -567,6 +578,8 @@ finish_wipe() {
 		report "$1" failed "could not remove $(lines0 "$work/left" | join)$_why$(first_errors)"
 	elif [ -s "$refused" ]; then
 		report "$1" failed "a secret may be left behind$_why$_did"
+	elif [ -n "${2:-}" ]; then
+		report "$1" failed "$2${_did:+; overwrote and removed $_n file(s)}"
 	elif [ "$_n" -gt 0 ]; then
 		report "$1" changed "overwrote and removed $_n file(s): $(lines0 "$found" | join)"
 	else
@@ -578,6 +591,113 @@ finish_wipe() {
 first_errors() {
 	[ -s "$work/wipe.err" ] && printf '; the first errors: %s' "$(head -n 3 "$work/wipe.err" | join)"
 	return 0
+}
+
+# kept_paths STEP ROOT...: the paths of keep_paths below one of the ROOTs,
+# which STEP leaves as they are (a file, or a directory with everything in
+# it), checked, each named in a note. A path is kept only as the user named
+# it: where a directory on its way down from / is a symbolic link, the name
+# is not what the steps see (they never follow a link, and clean the link
+# and what it leads to as paths of their own), and where a directory between
+# ROOT and it is a mount point, the steps do not enter that mount at all (it
+# is refused). Such a path, one not clean (a hand-written ".." could name a
+# directory above ROOT) and one that does not exist are noted and cleaned as
+# usual. The path itself may be a link or a mount point: it stays as it is.
+# Writes, one a line: $work/STEP.kept, the kept paths; $work/STEP.ways, the
+# directories between ROOT and a kept path, which stay (their other entries
+# go); $work/STEP.exclude, find -path patterns matching each kept path and
+# everything below it, literally; $work/STEP.ways.exclude, the same for each
+# way. The paths have no newline (the provisioner checks; a line is a path).
+kept_paths() {
+	_kp_step=$1
+	shift
+	: >"$work/$_kp_step.kept"
+	: >"$work/$_kp_step.ways.all"
+	: >"$work/$_kp_step.notkept"
+	while IFS= read -r _kp; do
+		_kp_root=""
+		for _kp_r; do
+			case $_kp in "$_kp_r"/?*) _kp_root=$_kp_r ;; esac
+		done
+		[ -n "$_kp_root" ] || continue
+		case $_kp in
+		*/./* | */../* | */. | */.. | *//* | */)
+			printf 'not kept (keep_paths): %s is not a clean path; it is cleaned as usual\n' "$_kp" >>"$work/$_kp_step.notkept"
+			continue
+			;;
+		esac
+		# Every directory on the way down from /, the root's own included.
+		_kp_why=""
+		_kp_ways=""
+		_kp_path=""
+		_kp_rest=${_kp#/}
+		while :; do
+			case $_kp_rest in */*) ;; *) break ;; esac
+			_kp_path="$_kp_path/${_kp_rest%%/*}"
+			_kp_rest=${_kp_rest#*/}
+			if [ -L "$_kp_path" ]; then
+				_kp_why="$_kp_path is a symbolic link to $(readlink -- "$_kp_path"), which the step does not follow"
+				break
+			fi
+			[ -d "$_kp_path" ] || break
+			case $_kp_path in "$_kp_root"/?*) ;; *) continue ;; esac
+			if is_mount "$_kp_path"; then
+				_kp_why="$_kp_path is a mount point, which the step does not enter"
+				break
+			fi
+			_kp_ways="$_kp_ways$_kp_path$nl"
+		done
+		if [ -n "$_kp_why" ]; then
+			printf 'not kept (keep_paths): %s: %s; it is cleaned as usual\n' "$_kp" "$_kp_why" >>"$work/$_kp_step.notkept"
+			continue
+		fi
+		if [ ! -e "$_kp" ] && [ ! -L "$_kp" ]; then
+			printf 'not found (keep_paths): %s\n' "$_kp" >>"$work/$_kp_step.notkept"
+			continue
+		fi
+		printf '%s\n' "$_kp" >>"$work/$_kp_step.kept"
+		printf '%s' "$_kp_ways" >>"$work/$_kp_step.ways.all"
+	done <<KEEP
+$AMI_HARDEN_KEEP_PATHS
+KEEP
+	awk '!seen[$0]++' "$work/$_kp_step.kept" >"$work/$_kp_step.kept.u"
+	mv "$work/$_kp_step.kept.u" "$work/$_kp_step.kept"
+	awk '!seen[$0]++' "$work/$_kp_step.ways.all" >"$work/$_kp_step.ways"
+	# find -path takes a glob: \ * ? [ ] are escaped to match only themselves.
+	sed 's/[][\\*?]/\\&/g; p; s|$|/*|' "$work/$_kp_step.kept" >"$work/$_kp_step.exclude"
+	sed 's/[][\\*?]/\\&/g' "$work/$_kp_step.ways" >"$work/$_kp_step.ways.exclude"
+	while IFS= read -r _kp; do note "$_kp_step" "$_kp"; done <"$work/$_kp_step.notkept"
+	[ -s "$work/$_kp_step.kept" ] && note "$_kp_step" "kept as they are (keep_paths): $(join <"$work/$_kp_step.kept")"
+	return 0
+}
+
+# kept_detail STEP: "; kept N path(s) (keep_paths)" for STEP's line, or nothing.
+kept_detail() {
+	_kd=$(grep -c . "$work/$1.kept")
+	[ "$_kd" -gt 0 ] && printf '; kept %s path(s) (keep_paths)' "$_kd"
+	return 0
+}
+
+# is_kept STEP PATH: whether PATH is one of STEP's kept paths or below one.
+is_kept() {
+	while IFS= read -r _ik; do
+		case $2 in "$_ik" | "$_ik"/*) return 0 ;; esac
+	done <"$work/$1.kept"
+	return 1
+}
+
+# refuse_mounts_kept ROOT STEP: refuse_mounts, but for the mount points that
+# are STEP's kept paths or lie below one: the step does not enter them, and
+# leaves them as they are.
+refuse_mounts_kept() {
+	mounts_under "$1" | awk -v kept="$work/$2.kept" '
+		BEGIN { while ((getline l < kept) > 0) k[++n] = l }
+		{ for (i = 1; i <= n; i++) if ($0 == k[i] || index($0, k[i] "/") == 1) next; print }' >"$work/mounts.here"
+	[ -s "$work/mounts.here" ] || return 0
+	while IFS= read -r _rm_m; do
+		refuse "not entered: $(printf '%s' "$_rm_m" | sed 's/\\012/?/g') is a mount point"
+	done <"$work/mounts.here"
+	return 1
 }
 
 # Accounts and homes: the passwd database and every home, resolved once,
@@ -1090,20 +1210,166 @@ sshd_command_line() {
 	fi
 }
 
+# sshd_modern_candidates: the modern algorithm set (sshd_algorithms =
+# "modern"), a line "Keyword candidates" per keyword, each list best first.
+# The lists are ssh-audit's hardening guides for OpenSSH on Debian 12
+# (version 3, 2025-04-18) and Debian 13 (2025-09-01) taken together: Debian
+# 13's post-quantum key exchanges first, then Debian 12's (jtesta/ssh-audit,
+# src/ssh_audit/hardening_guides.py; https://www.ssh-audit.com/hardening_guides.html).
+# dev-sec's ssh-hardening sets the same kinds (ansible-collection-hardening,
+# roles/ssh_hardening/vars/main.yml: ssh_kex_85_default, ssh_ciphers_66_default,
+# ssh_macs_76_default), with hmac-sha2-512 and hmac-sha2-256 besides, which
+# ssh-audit warns about (encrypt-and-MAC): they are left out here. Left out
+# too: NIST curves (ecdh-sha2-nistp*, and ECDSA host keys), SHA-1
+# (diffie-hellman-group14-sha1, ssh-rsa, hmac-sha1*), 64-bit tags (umac-64*),
+# CBC ciphers, the 2048-bit diffie-hellman-group14-sha256, and GSSAPI key
+# exchange (gss-*, a keyword of its own). TestSSHDModernCandidates in
+# provisioner/script/script_test.go keeps those out of these lines.
+sshd_modern_candidates() {
+	cat <<'END'
+KexAlgorithms mlkem768x25519-sha256,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group-exchange-sha256
+Ciphers chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes256-ctr,aes192-ctr,aes128-gcm@openssh.com,aes128-ctr
+MACs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,umac-128-etm@openssh.com
+HostKeyAlgorithms sk-ssh-ed25519-cert-v01@openssh.com,ssh-ed25519-cert-v01@openssh.com,rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com,sk-ssh-ed25519@openssh.com,ssh-ed25519,rsa-sha2-512,rsa-sha2-256
+END
+}
+
+# sshd_modern_algorithms: the modern set as settings lines in $work/modern
+# ("Keyword alg,alg,..."), for each keyword that $work/settings does not set
+# (sshd_settings wins), each list cut to what this machine's sshd accepts:
+# an older OpenSSH gets the part it knows. $work/modern_counts says, a line
+# per keyword, "Keyword KEPT of ALL" or "Keyword from sshd_settings". False,
+# with the keywords in $work/modern_empty, when sshd knows none of a
+# keyword's candidates.
+sshd_modern_algorithms() {
+	: >"$work/modern"
+	: >"$work/modern_counts"
+	: >"$work/modern_empty"
+	sshd_modern_candidates >"$work/modern_candidates"
+	while read -r _kw _cands; do
+		if awk -v k="$_kw" 'tolower($1) == tolower(k) { f = 1 } END { exit !f }' "$work/settings"; then
+			printf '%s from sshd_settings\n' "$_kw" >>"$work/modern_counts"
+			continue
+		fi
+		# The whole list first: an sshd that knows it all takes one run.
+		if sshd_accepts "$_kw" "$_cands"; then
+			_kept=$_cands
+		else
+			_kept=""
+			for _a in $(printf '%s' "$_cands" | tr ',' ' '); do
+				sshd_accepts "$_kw" "$_a" && _kept="${_kept:+$_kept,}$_a"
+			done
+		fi
+		if [ -z "$_kept" ]; then
+			printf '%s\n' "$_kw" >>"$work/modern_empty"
+			continue
+		fi
+		printf '%s %s\n' "$_kw" "$_kept" >>"$work/modern"
+		printf '%s %s of %s\n' "$_kw" "$(printf '%s' "$_kept" | tr ',' '\n' | grep -c .)" \
+			"$(printf '%s' "$_cands" | tr ',' '\n' | grep -c .)" >>"$work/modern_counts"
+	done <"$work/modern_candidates"
+	[ ! -s "$work/modern_empty" ]
+}
+
+# sshd_accepts KEYWORD VALUE: whether this machine's sshd takes VALUE for
+# KEYWORD: sshd refuses an algorithm name it does not know (sshd -T on a
+# file with that line alone, as for sshd_settings).
+sshd_accepts() {
+	printf '%s %s\n' "$1" "$2" >"$work/alg_probe"
+	sshd_effective -f "$work/alg_probe" >/dev/null </dev/null
+}
+
+# sshd_hostkeys_fit ALGORITHMS: whether a host key that sshd loads can sign
+# with one of ALGORITHMS (comma-separated): a HostKeyAlgorithms list that
+# fits none leaves sshd with nothing to offer, and no client gets in. The
+# keys are the HostKey lines `sshd -T` shows in $work/sshd_before besides
+# the throwaway key, or, without any, sshd's defaults (RSA, ECDSA and
+# Ed25519). A key's type is the first word of its .pub file, or else what its
+# name says; a key neither tells about is given the benefit of the doubt.
+# The keys that do not fit go to $work/hostkeys_unfit.
+sshd_hostkeys_fit() {
+	: >"$work/hostkeys_unfit"
+	awk -v probe="$work/probe_key" '$1 == "hostkey" { $1 = ""; sub(/^ /, ""); if ($0 != probe) print }' \
+		"$work/sshd_before" >"$work/hostkeys"
+	[ -s "$work/hostkeys" ] || return 0
+	while IFS= read -r _hk; do
+		_t=""
+		[ -f "$_hk.pub" ] && read -r _t _rest <"$_hk.pub" 2>/dev/null
+		if [ -z "$_t" ]; then
+			case ${_hk##*/} in
+			*ed25519*) _t=ssh-ed25519 ;;
+			*ecdsa*) _t=ecdsa-sha2-nistp256 ;;
+			*dsa*) _t=ssh-dss ;;
+			*rsa*) _t=ssh-rsa ;;
+			*) return 0 ;;
+			esac
+		fi
+		# An RSA key signs with rsa-sha2-256 and rsa-sha2-512 too.
+		[ "$_t" = ssh-rsa ] && _t="ssh-rsa rsa-sha2-256 rsa-sha2-512"
+		for _a in $_t; do
+			case ",$1," in *",$_a,"*) return 0 ;; esac
+		done
+		printf '%s (%s)\n' "$_hk" "${_t%% *}" >>"$work/hostkeys_unfit"
+	done <"$work/hostkeys"
+	return 1
+}
+
+# sshd_list_diff KEYWORD WANT GOT: how an algorithm list sshd uses (GOT)
+# differs from the one asked for (WANT), on one line: what it allows
+# besides, what it lacks, or that only the order differs.
+sshd_list_diff() {
+	awk -v k="$1" -v want="$2" -v got="$3" 'BEGIN {
+		nw = split(tolower(want), w, ","); ng = split(tolower(got), g, ",")
+		for (i = 1; i <= nw; i++) inw[w[i]] = 1
+		for (i = 1; i <= ng; i++) { ing[g[i]] = 1; if (!(g[i] in inw)) extra = extra " " g[i] }
+		for (i = 1; i <= nw; i++) if (!(w[i] in ing)) missing = missing " " w[i]
+		s = k ":"
+		if (extra != "") s = s " also allows" extra
+		if (missing != "") s = s (extra != "" ? ";" : "") " lacks" missing
+		if (extra == "" && missing == "") s = s " the same algorithms in another order"
+		print s
+	}'
+}
+
+# sshd_config_mode: the permission bits of sshd_config (stat's octal, e.g.
+# 644), for the check that it is no wider than 600.
+sshd_config_mode() {
+	stat -c %a -- /etc/ssh/sshd_config 2>/dev/null
+}
+
+# mode_wider_than_600 MODE: whether octal MODE has a bit outside 0600
+# (group or others, execute, set-id, sticky).
+mode_wider_than_600() {
+	[ $((0$1 & 07177)) -ne 0 ]
+}
+
 # sshd: password logins off, keys on. sshd keeps the FIRST value it reads for a
 # keyword, and Debian and Ubuntu include sshd_config.d/*.conf at the top of
 # sshd_config, where cloud images put PasswordAuthentication yes. So the block
 # goes at the very top of sshd_config itself, ahead of every Include, and the
 # result is read back from `sshd -T`, not from the file, with the options the
 # service manager passes on sshd's command line (which outrank any file).
+# With sshd_algorithms = "modern" the block also carries the modern
+# KexAlgorithms, Ciphers, MACs and HostKeyAlgorithms (lib/sshd.sh:
+# sshd_modern_candidates), cut to what this sshd knows. sshd_config ends up
+# mode 600 at most (Lynis FILE-7524 and the CIS benchmarks; Debian ships 644):
+# it says how the machine is reached, which is no one else's business.
 # sshd is neither restarted nor reloaded: the build's own connection must
 # live to the end. The other ways in (a keys command, a CA, principals, other
 # key files) are reported: they are the user's to keep or remove.
 step_sshd() {
 	sshd_ready || { report sshd skipped "sshd is not installed"; return; }
 	config=/etc/ssh/sshd_config
+	# Written in place and chmod-ed: never through a link, which could
+	# point anywhere.
+	if has_link "$config"; then
+		report sshd failed "$config is a symbolic link or lies below one: the step writes and chmods no file through a link (make it a regular file)"
+		return
+	fi
 	[ -f "$config" ] || { report sshd failed "$config does not exist"; return; }
 	[ -f "$work/probe_key" ] || { report sshd failed "ssh-keygen could not make a throwaway key to test sshd's configuration"; return; }
+	_mode=$(sshd_config_mode)
+	[ -n "$_mode" ] || { report sshd failed "could not read the mode of $config (stat)"; return; }
 	# sshd -T checks the configuration as -t does, and prints the result.
 	sshd_effective >"$work/sshd_before" || { report sshd failed "sshd rejects the configuration before any change (sshd -T), fix it first: $(head -n 3 "$work/sshd_err")"; return; }
 
@@ -1121,6 +1387,23 @@ step_sshd() {
 		report sshd failed "sshd_settings: this machine's sshd rejects them, $config is unchanged (sshd -T: $(grep -v 'terminating, [0-9]* bad configuration' "$work/sshd_err" | head -n 3 | sed "s|$work/settings|sshd_settings|" | tr -d '\r' | join))"
 		return
 	fi
+	_summary=$(awk 'NF { print $1 " " $2 }' "$work/settings" | join)
+
+	# The modern algorithms join the settings, below those of sshd_settings
+	# (a keyword there wins), each list what this sshd accepts of it.
+	if [ "$AMI_HARDEN_SSHD_ALGORITHMS" = modern ]; then
+		if ! sshd_modern_algorithms; then
+			report sshd failed "sshd_algorithms: this machine's sshd knows none of the modern $(join <"$work/modern_empty"), $config is unchanged"
+			return
+		fi
+		if grep -q '^HostKeyAlgorithms ' "$work/modern" &&
+			! sshd_hostkeys_fit "$(awk '$1 == "HostKeyAlgorithms" { print $2 }' "$work/modern")"; then
+			report sshd failed "sshd_algorithms: the modern HostKeyAlgorithms fit none of sshd's host keys ($(join <"$work/hostkeys_unfit")): sshd would have no host key to offer; add an Ed25519 or RSA HostKey, or set HostKeyAlgorithms in sshd_settings. $config is unchanged"
+			return
+		fi
+		cat "$work/modern" >>"$work/settings"
+		_summary="$_summary; modern algorithms: $(join <"$work/modern_counts")"
+	fi
 
 	if [ "$audit" ]; then
 		sshd_compare "$work/sshd_before"
@@ -1132,7 +1415,8 @@ step_sshd() {
 		grep -v '^AuthorizedKeysFile ' "$work/ways_in" >"$work/ways_in.stay"
 		findings_from sshd "$work/ways_in.stay" '%s'
 		grep '^AuthorizedKeysFile ' "$work/ways_in" | while IFS= read -r _w; do note sshd "$_w"; done
-		audit_result sshd "in effect: $(awk '{ print $1 " " $2 }' "$work/settings" | join)"
+		mode_wider_than_600 "$_mode" && finding sshd "$config is mode $_mode, wider than 600"
+		audit_result sshd "in effect: $_summary; $config is mode $_mode"
 		return
 	fi
 
@@ -1144,8 +1428,8 @@ step_sshd() {
 		sed '/^# BEGIN ami-harden/,/^# END ami-harden/d' "$config"
 	} >"$work/sshd_config.new"
 
+	_written=""
 	if cmp -s "$work/sshd_config.new" "$config"; then
-		status=ok
 		cp "$work/sshd_before" "$work/sshd_after"
 	else
 		cp -p "$config" "$work/sshd_config.orig" || { report sshd failed "could not back up $config"; return; }
@@ -1162,7 +1446,7 @@ step_sshd() {
 			report sshd failed "sshd rejected the new settings (sshd -T), $config was restored: $(head -n 3 "$work/sshd_err")"
 			return
 		fi
-		status=changed
+		_written=1
 	fi
 
 	# Verify the effect: what sshd will really use, for every setting asked for.
@@ -1178,14 +1462,27 @@ step_sshd() {
 		return
 	fi
 
+	# Only narrower: the bits outside 600 go, a 400 stays 400. The path has
+	# no link on it (checked above), and /etc/ssh is root's.
+	_mode_done=""
+	if mode_wider_than_600 "$_mode"; then
+		_new=$(printf '%o' $((0$_mode & 0600)))
+		if ! chmod "$_new" "$config" || mode_wider_than_600 "$(sshd_config_mode)"; then
+			report sshd failed "could not make $config mode $_new (it is $(sshd_config_mode)); its settings are in effect"
+			return
+		fi
+		_mode_done="; $config mode $_new, was $_mode"
+	fi
+
 	sshd_ways_in "$work/sshd_after"
 	while IFS= read -r _w; do note sshd "$_w"; done <"$work/ways_in"
 	_pam=$(awk '$1 == "usepam" { print $2 }' "$work/sshd_after")
-	_summary=$(awk '{ print $1 " " $2 }' "$work/settings" | join)
 	_more=""
 	[ -s "$work/ways_in" ] && _more="; $(grep -c . "$work/ways_in") other way(s) in, see below"
-	if [ "$status" = changed ]; then
-		report sshd changed "$config now starts with: $_summary (verified with sshd -T; UsePAM ${_pam:-absent: sshd without PAM})$_more"
+	if [ "$_written" ]; then
+		report sshd changed "$config now starts with: $_summary (verified with sshd -T; UsePAM ${_pam:-absent: sshd without PAM})$_mode_done$_more"
+	elif [ "$_mode_done" ]; then
+		report sshd changed "already in effect: $_summary$_mode_done$_more"
 	else
 		report sshd ok "already in effect: $_summary$_more"
 	fi
@@ -1202,7 +1499,10 @@ sshd_compare() {
 		if [ -z "$_got" ]; then
 			printf '%s (not in sshd -T'"'"'s output)\n' "$_key" >>"$work/wrong"
 		elif ! same_sshd_value "$_want" "$_got"; then
-			printf '%s is %s, not %s\n' "$_key" "$_got" "$_want" >>"$work/wrong"
+			case $_lkey in
+			kexalgorithms | ciphers | macs | hostkeyalgorithms) sshd_list_diff "$_key" "$_want" "$_got" >>"$work/wrong" ;;
+			*) printf '%s is %s, not %s\n' "$_key" "$_got" "$_want" >>"$work/wrong" ;;
+			esac
 		fi
 	done <"$work/settings"
 }
@@ -2262,7 +2562,8 @@ step_user_keys() {
 	fi
 	grep -v '^$' "$work/keep_users" >"$work/kept_keys"
 	[ -s "$work/kept_keys" ] && note user-keys "kept the keys of $(join <"$work/kept_keys") (keep_users)"
-	finish_wipe user-keys
+	check_key_installer
+	finish_wipe user-keys "$ki_fail"
 }
 
 # authorized_keys_patterns: the AuthorizedKeysFile patterns sshd uses, beyond
@@ -2324,6 +2625,134 @@ home_more_user_keys() {
 		xargs -0 grep -l -E -e '-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----' -e '^PuTTY-User-Key-File-' -- 2>/dev/null
 }
 
+# user-keys, who can log in afterwards: the step removes every key, which is
+# right, and an image whose instances get no key at launch is one nobody can
+# reach (hashicorp/packer#185, #3416). Something must install the launch key
+# at first boot, or a key of keep_users must stay.
+
+# key_installer: prints what will let someone log in to an instance, one
+# line; prints nothing when nothing will.
+key_installer() {
+	# A key that stays: keep_users' own authorized keys.
+	awk -F: 'FILENAME == ARGV[1] { if ($0 != "") keep[$0] = 1; next } ($1 in keep) { print $1 ":" $6 }' \
+		"$work/keep_users" "$work/passwd" | while IFS=: read -r _ki_u _ki_h; do
+		for _ki_f in "$_ki_h/.ssh/authorized_keys" "$_ki_h/.ssh/authorized_keys2"; do
+			if [ -f "$_ki_f" ] && [ ! -L "$_ki_f" ] && grep -q '^[^#]' "$_ki_f" 2>/dev/null; then
+				echo "the authorized keys of $_ki_u (keep_users)"
+				return 0
+			fi
+		done
+	done | head -n 1 | grep . && return 0
+	# sshd asks a program for the keys at each login: EC2 Instance Connect
+	# (eic_run_authorized_keys), or a directory service.
+	if sshd_ready && sshd_known; then
+		_ki_cmd=$(awk '$1 == "authorizedkeyscommand" && $2 != "none" { $1 = ""; sub(/^ /, ""); print; exit }' "$work/sshd_after")
+		if [ -n "$_ki_cmd" ]; then
+			case $_ki_cmd in
+			*eic_run_authorized_keys*) echo "EC2 Instance Connect (sshd's AuthorizedKeysCommand $_ki_cmd)" ;;
+			*) echo "sshd's AuthorizedKeysCommand $_ki_cmd" ;;
+			esac
+			return 0
+		fi
+	fi
+	# The clouds' guest agents write the launch key into the user's home.
+	if [ -x /usr/bin/google_guest_agent ] && boot_service_enabled google-guest-agent; then
+		echo "google-guest-agent"
+		return 0
+	fi
+	for _ki_s in walinuxagent waagent; do
+		if { [ -x /usr/sbin/waagent ] || [ -x /usr/bin/waagent ]; } && boot_service_enabled "$_ki_s"; then
+			echo "WALinuxAgent ($_ki_s)"
+			return 0
+		fi
+	done
+	# cloud-init: installed, not disabled, started at boot, with some
+	# datasource to get the key from.
+	_ki_why=$(cloud_init_installs_keys) && { echo "cloud-init ($_ki_why)"; return 0; }
+	[ -n "$_ki_why" ] && printf '%s\n' "$_ki_why" >"$work/key_installer.why"
+	return 0
+}
+
+# boot_service_enabled NAME: whether the image starts the service NAME at
+# boot: a wanted systemd unit, or an OpenRC runlevel entry.
+boot_service_enabled() {
+	unit_enabled "$1.service" && return 0
+	for _bs in /etc/runlevels/*/"$1"; do
+		[ -e "$_bs" ] && return 0
+	done
+	return 1
+}
+
+# cloud_init_installs_keys: true, with the datasources printed, when
+# cloud-init will run at the next boot with a datasource other than None;
+# false, with the reason printed, when it is there but will not.
+cloud_init_installs_keys() {
+	command -v cloud-init >/dev/null 2>&1 || [ -x /usr/bin/cloud-init ] || return 1
+	if [ -e /etc/cloud/cloud-init.disabled ]; then
+		echo "cloud-init is disabled by /etc/cloud/cloud-init.disabled"
+		return 1
+	fi
+	# cloud-init 24.3 and later start from cloud-init-main.service; earlier
+	# ones from cloud-init-local.service and cloud-init.service.
+	if has_systemd; then
+		if ! boot_service_enabled cloud-init-main && ! boot_service_enabled cloud-init-local &&
+			! boot_service_enabled cloud-init; then
+			echo "cloud-init is installed but no cloud-init unit is enabled"
+			return 1
+		fi
+	elif ! boot_service_enabled cloud-init && ! boot_service_enabled cloud-init-local; then
+		echo "cloud-init is installed but not in any runlevel"
+		return 1
+	fi
+	# datasource_list: the last file that sets it wins (cloud.cfg, then
+	# cloud.cfg.d/*.cfg in name order); flow ([ A, B ]) or block (- A)
+	# style. Not set anywhere: cloud-init tries every datasource it has.
+	# shellcheck disable=SC2016 # awk's program
+	_ki_ds=$(for _ki_c in /etc/cloud/cloud.cfg /etc/cloud/cloud.cfg.d/*.cfg; do
+		[ -f "$_ki_c" ] && printf '%s\n' "$_ki_c"
+	done | tr '\n' '\0' | xargs -0 -r awk '
+		FNR == 1 { block = 0 }
+		/^datasource_list[ \t]*:/ {
+			v = $0; sub(/^datasource_list[ \t]*:[ \t]*/, "", v); sub(/[ \t]*#.*/, "", v)
+			if (v == "") { list = ""; block = 1; next }
+			gsub(/[][ \t"'"'"']/, "", v); gsub(/,/, " ", v); list = v; set = 1; block = 0; next
+		}
+		block && /^[ \t]*-[ \t]*/ { v = $0; sub(/^[ \t]*-[ \t]*/, "", v); sub(/[ \t]*#.*/, "", v); gsub(/["'"'"']/, "", v); list = list " " v; set = 1; next }
+		block && /^[^ \t#]/ { block = 0 }
+		END { if (!set) print "*"; else print list }')
+	# No configuration file at all: cloud-init's built-in list, every one.
+	if [ -z "$_ki_ds" ] || [ "$_ki_ds" = "*" ]; then
+		echo "every datasource it has"
+		return 0
+	fi
+	_ki_real=$(printf '%s\n' "$_ki_ds" | tr ' ' '\n' | grep -v -x -e None -e '' | tr '\n' ' ')
+	if [ -n "$_ki_real" ]; then
+		echo "datasource_list: ${_ki_real% }"
+		return 0
+	fi
+	echo "cloud-init's datasource_list is [ None ]: no datasource gives it a key"
+	return 1
+}
+
+# check_key_installer: notes what installs keys at launch; sets ki_fail to
+# the reason user-keys fails when nothing does and require_key_installer
+# holds, else to nothing.
+check_key_installer() {
+	ki_fail=""
+	key_installer >"$work/key_installer"
+	if [ -s "$work/key_installer" ]; then
+		note user-keys "at launch, keys come from: $(cat "$work/key_installer")"
+		return 0
+	fi
+	_ki_more=""
+	[ -s "$work/key_installer.why" ] && _ki_more=" ($(cat "$work/key_installer.why"))"
+	if [ "$AMI_HARDEN_REQUIRE_KEY_INSTALLER" != 1 ]; then
+		note user-keys "nothing installs a key at launch and no key stays$_ki_more: the image is reached another way (require_key_installer = false)"
+		return 0
+	fi
+	ki_fail="no key stays and nothing installs one at launch$_ki_more: nobody could log in to an instance. Install cloud-init with a datasource, EC2 Instance Connect or the cloud's guest agent, keep a user's key (keep_users), or set require_key_installer = false for an image reached another way"
+}
+
 # credentials: cloud and tool credentials in every home (home_files_credentials),
 # and wipe_paths. A wipe path is taken on only when no directory on its way
 # down from / is a symbolic link (the user named that path, not what a link
@@ -2331,14 +2760,66 @@ home_more_user_keys() {
 # another mount. Directories above it may be mount points (/srv on a disk of
 # its own): the user named a path there.
 #
-# The files taken in every home, relative to it (a * only in the last part).
+# The files taken in every home, relative to it (a * only in the last part;
+# a name that is a directory there is wiped whole). Each is a file whose
+# purpose is a login, or where the tool keeps one by default; a tool's
+# plain settings stay. The tools' own documentation, by tool, for those
+# added with pip's:
+#   pip: .config/pip/pip.conf, and the legacy .pip/pip.conf, both read
+#     (an index URL with user:password in it is pip's documented way to log
+#     in): https://pip.pypa.io/en/stable/topics/configuration/ and
+#     https://pip.pypa.io/en/stable/topics/authentication/
+#   Poetry: auth.toml in its config directory, where the password goes
+#     when no keyring is there: https://python-poetry.org/docs/repositories/
+#   RubyGems: .gem/credentials, else .local/share/gem/credentials (API
+#     keys of gem signin/push): https://docs.ruby-lang.org/en/master/Gem/ConfigFile.html
+#     (credentials_path)
+#   Composer: the global auth.json in COMPOSER_HOME (.config/composer, or
+#     .composer where that exists):
+#     https://getcomposer.org/doc/articles/authentication-for-private-packages.md
+#   Yarn 2 and later: yarn npm login writes its token into .yarnrc.yml in
+#     the home, never the project's: https://yarnpkg.com/cli/npm/login
+#   Conan 2: credentials.json and source_credentials.json in its home:
+#     https://docs.conan.io/2/reference/config_files/credentials.html
+#   hub: .config/hub, where hub saves its OAuth token: https://github.com/github/hub (README)
+#   Helm: .config/helm/registry/config.json, helm registry login's file:
+#     https://helm.sh/docs/helm/helm_registry/ (--registry-config)
+#   doctl: .config/doctl/config.yaml, where doctl auth init keeps the API
+#     token: https://docs.digitalocean.com/reference/doctl/reference/auth/init/
+#   OCI CLI: the whole .oci: its config (user, fingerprint, key_file), the
+#     API signing key pair Oracle's steps make there (oci_api_key.pem) and
+#     session tokens; the one setting file besides (oci_cli_rc) is cheap to
+#     lose: https://docs.oracle.com/iaas/Content/API/Concepts/sdkconfig.htm and
+#     https://docs.oracle.com/iaas/Content/API/Concepts/apisigningkey.htm
+#   s3cmd: .s3cfg, with the access and secret key s3cmd --configure saves:
+#     https://s3tools.org/kb/item14.htm
+#   boto and gsutil: .boto, with the credentials gsutil config writes:
+#     https://cloud.google.com/storage/docs/boto-gsutil
+#   rclone: .config/rclone/rclone.conf (passwords only obscured, tokens in
+#     clear): https://rclone.org/commands/rclone_obscure/
+#   Hetzner hcloud: .config/hcloud/cli.toml, the contexts and their tokens:
+#     https://github.com/hetznercloud/cli/blob/main/docs/tutorials/setup-hcloud-cli.md
+#   Linode CLI: .config/linode-cli, its token: https://pypi.org/project/linode-cli/
+#   Vultr CLI: .vultr-cli.yaml, its API key: https://github.com/vultr/vultr-cli
+#   Scaleway: .config/scw/config.yaml (access_key, secret_key):
+#     https://www.scaleway.com/en/docs/scaleway-cli/reference-content/scaleway-configuration-file/
+#   Alibaba Cloud CLI: .aliyun/config.json, its profiles' AccessKeys:
+#     https://www.alibabacloud.com/help/en/cli/configure-credentials/
+#   OpenStack: .config/openstack/clouds.yaml ("may contain private
+#     information") and secure.yaml (the secrets split out of it):
+#     https://docs.openstack.org/openstacksdk/latest/user/config/configuration.html
 # shellcheck disable=SC2034 # read through home_files, by name
 home_files_credentials='.aws/credentials .aws/sso/cache .aws/cli/cache .docker/config.json .git-credentials .netrc .pgpass .my.cnf
 .gnupg/private-keys-v1.d .gnupg/secring.gpg .local/share/keyrings .m2/settings.xml .gradle/gradle.properties
 .cargo/credentials .cargo/credentials.toml .config/containers/auth.json
 .config/gcloud/credentials.db .config/gcloud/access_tokens.db .config/gcloud/application_default_credentials.json
 .config/gcloud/legacy_credentials .azure/accessTokens.json .azure/msal_token_cache.json
-.kube/config .npmrc .pypirc .config/gh/hosts.yml .vault-token .terraform.d/credentials.tfrc.json'
+.kube/config .npmrc .pypirc .config/gh/hosts.yml .vault-token .terraform.d/credentials.tfrc.json
+.config/pip/pip.conf .pip/pip.conf .config/pypoetry/auth.toml .gem/credentials .local/share/gem/credentials
+.config/composer/auth.json .composer/auth.json .yarnrc.yml .conan2/credentials.json .conan2/source_credentials.json
+.config/hub .config/helm/registry/config.json
+.config/doctl/config.yaml .oci .s3cfg .boto .config/rclone/rclone.conf .config/hcloud/cli.toml .config/linode-cli
+.vultr-cli.yaml .config/scw/config.yaml .aliyun/config.json .config/openstack/clouds.yaml .config/openstack/secure.yaml'
 
 step_credentials() {
 	homes_pass
@@ -2744,25 +3225,729 @@ UNIT
 	echo "ami-harden-snakeoil.service (make-ssl-cert)"
 }
 
+# network: nothing in the image's network configuration ties it to the build
+# machine. An instance has other network cards, with other MAC addresses, than
+# the build had: a configuration pinned to the build's MAC addresses finds no
+# card and the instance comes up without network (chef/bento#497: a box packed
+# with the build's udev rules named its card eth1, and its eth0 configuration
+# never came up), and the build's host name would be every instance's. The
+# model is libguestfs' virt-sysprep and its operations udev-persistent-net,
+# net-hwaddr, net-hostname and net-nmconn (guestfs-tools, sysprep/
+# sysprep_operation_*.ml). What it does (network.files.sh has the files):
+#   - udev's 70-persistent-net.rules goes;
+#   - ifcfg files and NetworkManager profiles lose their MAC pins, their
+#     UUIDs and the build's DHCP host name: edited line by line, never removed;
+#   - NetworkManager's per-machine state goes (secret_key, timestamps,
+#     seen-bssids, no-auto-default.state, its dhclient configurations);
+#   - a systemd-networkd, netplan or ifupdown file pinned to a MAC address
+#     goes only where cloud-init wrote it and writes it again at each new
+#     instance; any other fails the step, named with what to change (YAML and
+#     interfaces(5) files are not edited here: a wrong edit could leave an
+#     image without network);
+#   - /etc/hostname says localhost, and /etc/hosts no longer names the
+#     build's host (the old /etc/hostname and `hostname`).
+# So the image comes up with whatever configuration it had, now matching any
+# card: nothing it configures is removed unless something writes it again.
+# Files that named the build are overwritten in place (zeros over the old
+# contents, then the new ones): a new file renamed over the old one would
+# leave the old contents in free blocks (the free-space step may be off).
+step_network() {
+	wipe_start network
+	mnt=""
+	: >"$work/net.did"
+	: >"$work/net.note"
+	net_names >"$work/net.names"
+	# One scan finds what would change; enforce then changes it (net_fix) and
+	# scans again: what that second scan still finds was not changed.
+	net_fix=""
+	net_pass
+	if [ "$audit" ]; then
+		cat "$work/net.stop" >>"$work/net.find"
+		awk '!seen[$0]++' "$refused" >>"$work/net.find"
+		net_notes
+		findings_from network "$work/net.find" '%s'
+		audit_result network "nothing ties the network to the build machine"
+		return
+	fi
+	if [ -s "$work/net.find" ]; then
+		net_fix=1
+		net_pass
+		net_fix=""
+		net_pass
+	fi
+	# On a running machine, once /etc/hosts no longer names it, its name
+	# does not resolve: sudo warns at every call until the shutdown, and
+	# mails root about it, into the image's /var/mail. The running machine
+	# takes the name it ships with (never in a chroot: that is the host's).
+	if live_machine && [ -s "$work/net.names" ] && grep -q -e '^/etc/hosts' -e '^set /etc/hostname' "$work/net.did"; then
+		if hostname localhost 2>/dev/null || { printf 'localhost' >/proc/sys/kernel/hostname; } 2>/dev/null; then
+			net_did "the running machine is named localhost until it shuts down"
+		else
+			net_note "the running machine keeps its name until it shuts down, and /etc/hosts no longer resolves it (sudo warns)"
+		fi
+	fi
+	net_notes
+	_did=$(net_list "$work/net.did")
+	awk '!seen[$0]++' "$refused" >"$work/net.refused"
+	if [ -s "$work/net.stop" ] || [ -s "$work/net.find" ] || [ -s "$work/net.refused" ]; then
+		cat "$work/net.stop" "$work/net.find" "$work/net.refused" >"$work/net.left"
+		report network failed "$(net_list "$work/net.left")$(first_errors)${_did:+; done: $_did}"
+	elif [ -n "$_did" ]; then
+		report network changed "$_did"
+	else
+		report network ok "nothing ties the network to the build machine"
+	fi
+}
+
+# net_pass: one scan of every file the step knows (net_fix empty), or one
+# round of changes (net_fix set). A scan writes what it would change to
+# net.find and what it will not change to net.stop.
+net_pass() {
+	: >"$work/net.find"
+	: >"$work/net.stop"
+	net_udev
+	net_ifcfg
+	net_keyfiles
+	net_nm_state
+	net_pinned
+	net_hostname
+	net_hosts
+}
+
+net_find() { printf '%s\n' "$1" >>"$work/net.find"; }
+net_stop() { printf '%s\n' "$1" >>"$work/net.stop"; }
+net_did() { printf '%s\n' "$1" >>"$work/net.did"; }
+net_note() { printf '%s\n' "$1" >>"$work/net.note"; }
+
+# net_notes: each note once.
+net_notes() {
+	awk '!seen[$0]++' "$work/net.note" | while IFS= read -r _nn; do note network "$_nn"; done
+}
+
+# net_list FILE: its lines joined with "; " (they hold commas of their own).
+net_list() {
+	awk 'NF { s = s (s == "" ? "" : "; ") $0 } END { print s }' "$1"
+}
+
+# net_names: the build's host names, lower case, one a line: the first word
+# of /etc/hostname and what `hostname` says (in a chroot, the build host's),
+# each also without its domain, leaving out the names every machine has.
+net_names() {
+	{
+		if [ -f /etc/hostname ] && [ ! -L /etc/hostname ]; then
+			sed -n '/^[[:space:]]*#/d; s/^[[:space:]]*//; s/[[:space:]].*//; /./p' /etc/hostname 2>/dev/null
+		fi
+		hostname 2>/dev/null || cat /proc/sys/kernel/hostname 2>/dev/null
+	} | awk '
+		function add(n) { if (n != "" && n !~ /^(localhost|localhost\.localdomain|localhost4|localhost4\.localdomain4|localhost6|localhost6\.localdomain6|ip6-localhost|ip6-loopback)$/ && !seen[n]++) print n }
+		NF { n = tolower($1); add(n); sub(/\..*/, "", n); add(n) }'
+}
+
+# net_file FILE: whether FILE may be read and written here: no symbolic link
+# on the way to it or at it (refused: what it leads to is not the image's
+# file to change), not a mount point (a file bind-mounted into a container
+# is not the image's: noted, left alone).
+net_file() {
+	check_path "" "${1#/}" || return 1
+	if [ -L "$1" ]; then
+		refuse "not followed: $(show "$1") is a symbolic link to $(show "$(readlink -- "$1")")"
+		return 1
+	fi
+	[ -f "$1" ] || return 1
+	if is_mount "$1"; then
+		net_note "not touched: $(show "$1") is a mount point (the image's own file lies below it)"
+		return 1
+	fi
+}
+
+# net_edit FILE AWKPROG [AWKARG...]: FILE run through the awk program into
+# net.new; true when the program says (in net.what) that it dropped
+# something.
+net_edit() {
+	_ne_f=$1
+	_ne_prog=$2
+	shift 2
+	: >"$work/net.what"
+	awk -v out="$work/net.what" "$@" "$_ne_prog" "$_ne_f" >"$work/net.new" 2>>"$work/wipe.err" || return 1
+	[ -s "$work/net.what" ]
+}
+
+# net_write FILE: FILE gets the contents of net.new, in place, keeping its
+# owner, mode and label: zeros over the old contents first (flushed), then
+# the new ones. Never through a second hard link.
+net_write() {
+	if [ "$(stat -c %h -- "$1")" != 1 ]; then
+		refuse "not written: $(show "$1") has more than one hard link"
+		return 1
+	fi
+	if ! sh -c "$zero_fill" sh "$1" 2>>"$work/wipe.err" || ! { cat "$work/net.new" >"$1"; } 2>>"$work/wipe.err"; then
+		refuse "could not write $(show "$1")"
+		return 1
+	fi
+}
+
+# net_hostname: /etc/hostname names no machine: localhost. systemd-hostnamed
+# treats a static name of localhost as none (hostnamed.c: "/etc/hostname with
+# something other than localhost has the highest preference"), so the name
+# DHCP or cloud-init gives the instance applies, as with an empty file. Debian's
+# own cloud images empty the file instead (debian-cloud-images, bookworm's
+# scripts/LAST/10-cleanup); localhost is what systemd falls back to for an
+# empty one, and it is a name every reader of the file accepts. A missing file
+# stays missing: it names nothing. Red Hat's old /etc/sysconfig/network
+# HOSTNAME= goes as virt-sysprep's old hostname operation replaced it.
+net_hostname() {
+	_f=/etc/hostname
+	if { [ -e "$_f" ] || [ -L "$_f" ]; } && net_file "$_f"; then
+		if grep -qv '^[[:space:]]*localhost[[:space:]]*$' "$_f"; then
+			if [ -z "$net_fix" ]; then
+				net_find "$_f names this machine (it would say localhost)"
+			else
+				printf 'localhost\n' >"$work/net.new"
+				net_write "$_f" && net_did "set $_f to localhost"
+			fi
+		fi
+	fi
+	_f=/etc/sysconfig/network
+	if [ -e "$_f" ] && net_file "$_f" && net_edit "$_f" "$net_sysconfig_awk"; then
+		if [ -z "$net_fix" ]; then
+			net_find "$_f: HOSTNAME= names this machine"
+		else
+			net_write "$_f" && net_did "$_f: dropped HOSTNAME"
+		fi
+	fi
+}
+
+# net_hosts: /etc/hosts names the build's host nowhere; the loopback lines
+# and every other name stay, a line left without a name goes.
+net_hosts() {
+	_f=/etc/hosts
+	{ [ -e "$_f" ] || [ -L "$_f" ]; } && [ -s "$work/net.names" ] || return 0
+	net_file "$_f" || return 0
+	net_edit "$_f" "$net_hosts_awk" -v names="$(tr '\n' ' ' <"$work/net.names")" || return 0
+	if [ -z "$net_fix" ]; then
+		net_find "$_f names the build's host name ($(cat "$work/net.what"))"
+	else
+		net_write "$_f" && net_did "$_f: the build's host name dropped ($(cat "$work/net.what"))"
+	fi
+}
+
+# net_sysconfig_awk: /etc/sysconfig/network without HOSTNAME=.
+# shellcheck disable=SC2016 # awk's
+net_sysconfig_awk='/^[ \t]*HOSTNAME=/ { n++; next } { print } END { if (n) print "HOSTNAME" > out }'
+
+# net_hosts_awk: /etc/hosts without the names in `names` (lower case, space-
+# separated) or names whose first label is one of them (the build's FQDN);
+# a line left with its address alone goes. Comments and untouched lines stay
+# as they were. Writes "N name(s) on M line(s)" to out.
+# shellcheck disable=SC2016 # awk's
+net_hosts_awk='
+BEGIN { k = split(names, nm, " ") }
+function builds(n,  i, l) {
+	l = tolower(n)
+	for (i = 1; i <= k; i++) if (l == nm[i] || index(l, nm[i] ".") == 1) return 1
+	return 0
+}
+/^[ \t]*(#|$)/ { print; next }
+{
+	orig = $0; c = ""; p = index($0, "#")
+	if (p) { c = substr($0, p); $0 = substr($0, 1, p - 1) }
+	kept = ""; hit = 0
+	for (i = 2; i <= NF; i++) if (builds($i)) hit++; else kept = kept " " $i
+	if (!hit) { print orig; next }
+	names_out += hit
+	lines_out++
+	if (kept != "") print $1 "\t" substr(kept, 2) (c == "" ? "" : " " c)
+}
+END { if (names_out) print names_out " name(s) on " lines_out " line(s)" > out }'
+
+# network, the files: udev rules, ifcfg files, NetworkManager's profiles and
+# state, and the networkd, netplan and ifupdown files that may pin a MAC
+# address. Each function scans (net_fix empty) or changes (net_fix set).
+
+# net_udev: udev's persistent-net rules name each card by the MAC address it
+# had on the build: on an instance the cards have other addresses, so the
+# names move on (eth1 for eth0) and the configuration of eth0 finds no card.
+# virt-sysprep's udev-persistent-net removes the file (libguestfs,
+# sysprep/sysprep_operation_udev_persistent_net.ml). A directory in its
+# place is what chef/bento#497 put there to stop the generator
+# (75-persistent-net-generator.rules) writing it again; it holds nothing of
+# the build and stays, as does the generator: where it is still installed
+# it writes each instance's own rules at that instance's first boot.
+net_udev() {
+	_f=/etc/udev/rules.d/70-persistent-net.rules
+	[ -f "$_f" ] || [ -L "$_f" ] || return 0
+	check_path "" "${_f#/}" || return 0
+	if [ -z "$net_fix" ]; then
+		net_find "$_f names the cards by the build's MAC addresses"
+	else
+		take_files 0:0 "$_f"
+		[ -e "$_f" ] || [ -L "$_f" ] || net_did "removed $_f"
+	fi
+}
+
+# net_ifcfg: Red Hat's ifcfg files without HWADDR= and MACADDR= (the card's
+# address and a MAC address set on it: every instance would claim the
+# build's), UUID= and HOSTNAME=/DHCP_HOSTNAME=, as virt-sysprep's net-hwaddr
+# and net-hostname drop them (sysprep_operation_net_hwaddr.ml,
+# sysprep_operation_net_hostname.ml). The file stays: DEVICE= or its name
+# still says which card it configures.
+net_ifcfg() {
+	for _f in /etc/sysconfig/network-scripts/ifcfg-*; do
+		[ -e "$_f" ] || [ -L "$_f" ] || continue
+		net_file "$_f" || continue
+		_keep=$(net_uuid_kept "$_f" 's/^[[:space:]]*UUID=["'\'']\{0,1\}\([^"'\'' ]*\).*/\1/p')
+		net_edit "$_f" "$net_ifcfg_awk" -v keepuuid="$_keep" || continue
+		net_change "$_f"
+	done
+}
+
+# net_keyfiles: NetworkManager's keyfiles without their mac-address= pins
+# (and a cloned-mac-address= that sets a fixed address), without uuid=, and
+# without a dhcp-hostname= or dhcp-fqdn= that names the build's host.
+# virt-sysprep has no operation for a profile's UUID: its net-nmconn deletes
+# every keyfile on Red Hat systems (guestfs-tools,
+# sysprep_operation_net_nmconn.ml), which leaves NetworkManager's automatic
+# default connection, and nothing where no-auto-default is set. Here the
+# profile stays. NetworkManager gives a keyfile without uuid= one hashed from
+# its path (libnm-core, nm_keyfile_read_ensure_uuid), the same in every
+# instance of the image, as a kept one would be: a profile's UUID needs to
+# be unique among one machine's profiles only. So uuid= goes (the build's
+# random value, traceable to it), unless another file names it (a port's
+# controller= or master=, a VLAN's parent=, a dispatcher script): that
+# reference would break, so it stays, and a note says so. The same for ifcfg.
+net_keyfiles() {
+	for _f in /etc/NetworkManager/system-connections/*; do
+		[ -e "$_f" ] || [ -L "$_f" ] || continue
+		net_file "$_f" || continue
+		_keep=$(net_uuid_kept "$_f" 's/^[[:space:]]*uuid[[:space:]]*=[[:space:]]*\([^[:space:]]*\).*/\1/p')
+		net_edit "$_f" "$net_keyfile_awk" -v keepuuid="$_keep" -v names="$(tr '\n' ' ' <"$work/net.names")" || continue
+		net_change "$_f"
+	done
+}
+
+# net_change FILE: FILE's edit (net.new, net.what) found or made.
+net_change() {
+	if [ -z "$net_fix" ]; then
+		net_find "$1: $(cat "$work/net.what") tie it to the build machine"
+	else
+		net_write "$1" && net_did "$1: dropped $(cat "$work/net.what")"
+	fi
+}
+
+# net_uuid_kept FILE SEDPROG: 1 when a UUID in FILE (SEDPROG prints it) is
+# named by another file of NetworkManager's or of network-scripts.
+net_uuid_kept() {
+	sed -n "$2" "$1" 2>/dev/null | while IFS= read -r _u; do
+		[ -n "$_u" ] || continue
+		_by=$(find -P /etc/NetworkManager /etc/sysconfig/network-scripts -xdev -type f ! -path "$1" \
+			-exec grep -lF -e "$_u" -- {} + 2>/dev/null | head -n 1)
+		if [ -n "$_by" ]; then
+			net_note "kept the UUID of $(show "$1"): $(show "$_by") names it"
+			echo 1
+			break
+		fi
+	done
+}
+
+# net_nm_state: what NetworkManager keeps about this machine in
+# /var/lib/NetworkManager: secret_key, the host's key for stable-privacy
+# IPv6 addresses and stable MAC addresses (two clones with one key derive
+# the same addresses; NetworkManager makes a new key when there is none),
+# timestamps and seen-bssids (the build's connections and the Wi-Fi access
+# points it saw), no-auto-default.state (the build's MAC addresses) and the
+# dhclient configurations it wrote (with the build's host name); its
+# DHCP leases are machine-id's. NetworkManager.state (whether networking is
+# on) is a setting and stays. On a running machine NetworkManager writes
+# some of these again as it stops: they go at that shutdown too.
+net_nm_state() {
+	set --
+	for _f in /var/lib/NetworkManager/secret_key /var/lib/NetworkManager/timestamps \
+		/var/lib/NetworkManager/seen-bssids /var/lib/NetworkManager/no-auto-default.state \
+		/var/lib/NetworkManager/dhclient*.conf; do
+		{ [ -f "$_f" ] || [ -L "$_f" ]; } && check_path "" "${_f#/}" && set -- "$@" "$_f"
+	done
+	[ $# -gt 0 ] || return 0
+	if [ -z "$net_fix" ]; then
+		for _f; do net_find "$_f is NetworkManager's state of the build machine"; done
+		return
+	fi
+	take_files 0:0 "$@"
+	net_did "removed NetworkManager's state of the build ($(printf '%s\n' "$@" | join))"
+	if live_systemd; then
+		# shellcheck disable=SC2086 # globs, expanded at shutdown (not here: set -f)
+		if _how=$(set -f; wipe_at_shutdown network $net_nm_globs); then
+			net_did "armed ami-harden-network-at-shutdown.service (this boot only) for what NetworkManager writes as it stops"
+		else
+			refuse "$_how: NetworkManager's state written at shutdown would ship"
+		fi
+	fi
+}
+net_nm_globs='/var/lib/NetworkManager/secret_key /var/lib/NetworkManager/timestamps /var/lib/NetworkManager/seen-bssids
+/var/lib/NetworkManager/no-auto-default.state /var/lib/NetworkManager/dhclient*.conf'
+
+# net_pinned: systemd-networkd .network and .link files that match a card by
+# MACAddress= or PermanentMACAddress= in [Match], netplan files with a
+# macaddress: (a match, or an address set on the card), ifupdown
+# interfaces(5) files with hwaddress (an address set on the card). Where
+# cloud-init wrote the file (its name and its "generated by cloud-init"
+# header) and renders the network again at each new instance, the file goes:
+# the instance gets its own. Any other is not edited: the step fails, naming
+# it and what to match on instead.
+net_pinned() {
+	_regen=""
+	net_cloud_renders && _regen=1
+	for _f in /etc/systemd/network/*.network /etc/systemd/network/*.link; do
+		[ -e "$_f" ] || [ -L "$_f" ] || continue
+		net_file "$_f" || continue
+		net_edit "$_f" "$net_match_awk" || continue
+		case ${_f##*/} in 10-cloud-init-*) _gen=1 ;; *) _gen="" ;; esac
+		net_pin "$_f" "$_gen" "[Match] $(cat "$work/net.what") ties it to the build's card: match on Name=, Type= or Driver= instead"
+	done
+	for _f in /etc/netplan/*.yaml; do
+		[ -e "$_f" ] || [ -L "$_f" ] || continue
+		net_file "$_f" || continue
+		grep -Eq '^[^#]*macaddress[[:space:]]*:' "$_f" || continue
+		case ${_f##*/} in 50-cloud-init.yaml) _gen=1 ;; *) _gen="" ;; esac
+		net_pin "$_f" "$_gen" "macaddress: ties it to the build's card: match on name: or driver: instead, and set no macaddress:"
+	done
+	for _f in /etc/network/interfaces /etc/network/interfaces.d/*; do
+		[ -e "$_f" ] || [ -L "$_f" ] || continue
+		net_file "$_f" || continue
+		grep -Eq '^[[:space:]]*hwaddress[[:space:]]' "$_f" || continue
+		case $_f in /etc/network/interfaces.d/50-cloud-init | /etc/network/interfaces.d/50-cloud-init.cfg) _gen=1 ;; *) _gen="" ;; esac
+		net_pin "$_f" "$_gen" "hwaddress gives every instance the build's MAC address: remove that line"
+	done
+}
+
+# net_pin FILE GENERATED WHAT: a file pinned to a MAC address: cloud-init's
+# (GENERATED, and its header says so) goes while cloud-init renders the
+# network; any other is named with WHAT.
+net_pin() {
+	if [ -n "$2" ] && grep -Eqi '^[[:space:]]*#.*(cloud-init|generated from information provided by the datasource)' "$1"; then
+		if [ -n "$_regen" ]; then
+			if [ -z "$net_fix" ]; then
+				net_find "$1 (cloud-init's) is pinned to the build's MAC address"
+			else
+				take_files 0:0 "$1"
+				[ -e "$1" ] || [ -L "$1" ] || net_did "removed cloud-init's $1 (cloud-init writes it again at each new instance)"
+			fi
+			return
+		fi
+		net_stop "$1: $3 (not changed: cloud-init is not installed or its network configuration is disabled, so nothing writes it again)"
+		return
+	fi
+	net_stop "$1: $3 (not changed)"
+}
+
+# net_cloud_renders: cloud-init is installed, not disabled, and its network
+# configuration is not disabled (network: {config: disabled} in cloud.cfg or
+# cloud.cfg.d, or /etc/cloud/cloud-init.disabled): it writes the network
+# configuration of each new instance.
+net_cloud_renders() {
+	command -v cloud-init >/dev/null 2>&1 || return 1
+	[ ! -e /etc/cloud/cloud-init.disabled ] || return 1
+	! grep -Eqs '^[^#]*config[[:space:]]*:[[:space:]]*["'\'']?disabled' /etc/cloud/cloud.cfg /etc/cloud/cloud.cfg.d/*.cfg
+}
+
+# net_ifcfg_awk: an ifcfg file without the keys that tie it to the build
+# (UUID= only when keepuuid is empty); writes the keys dropped to out.
+# shellcheck disable=SC2016 # awk's
+net_ifcfg_awk='
+{ line = $0; sub(/^[ \t]+/, "", line) }
+line ~ /^(HWADDR|MACADDR|UUID|HOSTNAME|DHCP_HOSTNAME)=/ {
+	k = line; sub(/=.*/, "", k)
+	if (k != "UUID" || keepuuid == "") {
+		if (!(k in d)) { d[k] = 1; what = what (what == "" ? "" : ", ") k }
+		next
+	}
+}
+{ print }
+END { if (what != "") print what > out }'
+
+# net_keyfile_awk: a NetworkManager keyfile without mac-address= and a fixed
+# cloned-mac-address= in the device sections, uuid= in [connection] (unless
+# keepuuid), and dhcp-hostname= or dhcp-fqdn= naming one of `names` (lower
+# case, space-separated) or a name below it; writes the keys dropped to out.
+# shellcheck disable=SC2016 # awk's
+net_keyfile_awk='
+BEGIN { k = split(names, nm, " ") }
+function builds(v,  i, l) {
+	l = tolower(v)
+	for (i = 1; i <= k; i++) if (l == nm[i] || index(l, nm[i] ".") == 1) return 1
+	return 0
+}
+function drop(key) { if (!(key in d)) { d[key] = 1; what = what (what == "" ? "" : ", ") key } }
+{ line = $0; sub(/^[ \t]+/, "", line) }
+line ~ /^\[/ { sec = line; sub(/^\[/, "", sec); sub(/\][ \t]*$/, "", sec); print; next }
+sec ~ /^(ethernet|802-3-ethernet|wifi|802-11-wireless|infiniband)$/ && line ~ /^mac-address[ \t]*=/ { drop("mac-address"); next }
+sec ~ /^(ethernet|802-3-ethernet|wifi|802-11-wireless)$/ && line ~ /^cloned-mac-address[ \t]*=[ \t]*[0-9A-Fa-f][0-9A-Fa-f]:/ { drop("cloned-mac-address"); next }
+sec == "connection" && line ~ /^uuid[ \t]*=/ && keepuuid == "" { drop("uuid"); next }
+(sec == "ipv4" || sec == "ipv6") && line ~ /^dhcp-(hostname|fqdn)[ \t]*=/ {
+	v = line; sub(/^[^=]*=[ \t]*/, "", v); sub(/[ \t]+$/, "", v)
+	if (builds(v)) { key = line; sub(/[ \t]*=.*/, "", key); drop(key); next }
+}
+{ print }
+END { if (what != "") print what > out }'
+
+# net_match_awk: writes to out the MACAddress= and PermanentMACAddress= keys
+# that a systemd .network or .link file sets in [Match].
+# shellcheck disable=SC2016 # awk's
+net_match_awk='
+{ line = $0; sub(/^[ \t]+/, "", line) }
+line ~ /^\[/ { sec = line; print; next }
+sec ~ /^\[Match\]/ && line ~ /^(MACAddress|PermanentMACAddress)[ \t]*=[ \t]*[^ \t]/ {
+	k = line; sub(/[ \t]*=.*/, "", k)
+	if (!(k in d)) { d[k] = 1; what = what (what == "" ? "" : ", ") k "=" }
+}
+{ print }
+END { if (what != "") print what > out }'
+
+# enrolment: the image carries none of the build machine's enrolments: the
+# keys and IDs by which a directory, a configuration manager or a vendor's
+# service knows this one machine. Left in the image, every instance would
+# authenticate as the build (its host keys, client keys, registration keys)
+# and claim its identity, and anyone with the image holds those keys. Each is
+# overwritten, then deleted (take_files, wipe_tree); each instance enrols
+# again, as a new machine. Where a removal would break the image (a server
+# whose own service needs it, a boot that needs the keytab) the step keeps it
+# and fails, naming it and how to ship it on purpose.
+step_enrolment() {
+	wipe_start enrolment
+	mnt=""
+	: >"$work/enrol.did"
+	: >"$work/enrol.kept"
+	: >"$work/enrol.find"
+	: >"$work/enrol.globs"
+
+	# Kerberos: the host keytab holds the long-term keys of the host
+	# principal (host/FQDN), which realm join and ipa-client-install write;
+	# virt-sysprep's kerberos-hostkeytab removes it (libguestfs,
+	# sysprep/sysprep_operation_kerberos_hostkeytab.ml). An NFS mount with
+	# sec=krb5 in /etc/fstab needs it at boot (rpc.gssd uses the host key).
+	if _why=$(enrol_ipa_server); then
+		enrol_kept "the host Kerberos keytab" "$_why" /etc/krb5.keytab
+	elif awk '$1 !~ /^#/ && $3 ~ /^nfs/ && $4 ~ /(^|,)sec=krb5/ && $4 !~ /(^|,)noauto(,|$)/ { f = 1 } END { exit !f }' /etc/fstab 2>/dev/null; then
+		enrol_kept "the host Kerberos keytab" "/etc/fstab mounts NFS with sec=krb5 at boot, which needs it" /etc/krb5.keytab
+	else
+		enrol_take "the host Kerberos keytab" /etc/krb5.keytab /etc/krb5.keytab
+	fi
+	# FreeIPA client: default.conf names this host (host = FQDN) and
+	# sysrestore/ holds what ipa-client-install changed, to undo it; both
+	# make the image this enrolled host. virt-sysprep's ipa-client removes
+	# them (guestfs-tools, sysprep/sysprep_operation_ipa_client.ml) with
+	# the IPA CA certificate, which stays here: it is the realm's public
+	# certificate, the same on every client. An IPA server's own services
+	# need all of this: kept there.
+	if _why=$(enrol_ipa_server); then
+		enrol_kept "FreeIPA's enrolment" "$_why" /etc/ipa/default.conf /var/lib/ipa-client/sysrestore
+	else
+		enrol_take "FreeIPA's client enrolment" "/etc/ipa/default.conf /var/lib/ipa-client/sysrestore/*" \
+			/etc/ipa/default.conf /var/lib/ipa-client/sysrestore/*
+	fi
+	# SSSD: its caches (db/: users, groups and, with cache_credentials, the
+	# hashes of their passwords; mc/: the memory-mapped caches, sss_cache(8))
+	# are this machine's view of the directory; virt-sysprep's sssd-db-log
+	# removes db/* (sysprep_operation_sssd_db_log.ml). SSSD builds them anew.
+	enrol_take "SSSD's caches" "/var/lib/sss/db/* /var/lib/sss/mc/*" /var/lib/sss/db/* /var/lib/sss/mc/*
+	# Puppet: the agent's ssldir holds its private key and signed certificate
+	# (Puppet docs, "SSL directory (ssldir)": $confdir/ssl, or the vardir
+	# /var/lib/puppet/ssl where distribution packages put it); Puppet makes
+	# it again at the next run, with a new key. A Puppet CA's own keys live
+	# in /etc/puppetlabs/puppetserver/ca (or ssldir/ca before Puppet 6):
+	# a Puppet server is kept.
+	if [ -d /etc/puppetlabs/puppetserver/ca ] || [ -d /etc/puppetlabs/puppet/ssl/ca ] || [ -d /var/lib/puppet/ssl/ca ]; then
+		enrol_kept "Puppet's SSL directory" "this is a Puppet CA, whose server needs its keys" \
+			/etc/puppetlabs/puppet/ssl /var/lib/puppet/ssl
+	else
+		enrol_take "Puppet's agent SSL keys" "/etc/puppetlabs/puppet/ssl/*.pem /etc/puppetlabs/puppet/ssl/*/* /var/lib/puppet/ssl/*.pem /var/lib/puppet/ssl/*/*" \
+			/etc/puppetlabs/puppet/ssl /var/lib/puppet/ssl
+	fi
+	# Chef: client.pem is the node's private key, which chef-client gets at
+	# its first run (knife-client(1)); with it every instance is that node.
+	enrol_take "Chef's client key" /etc/chef/client.pem /etc/chef/client.pem
+	# Salt: the minion's key pair and the master's key it accepted in
+	# pki/minion (pki_dir), and minion_id, the ID cached at its first start
+	# (Salt's minion configuration: pki_dir, minion_id_caching); the master
+	# knows the minion by both.
+	enrol_take "Salt's minion keys and ID" "/etc/salt/pki/minion/* /etc/salt/minion_id" \
+		/etc/salt/pki/minion/* /etc/salt/minion_id
+	# AWS SSM Agent: a hybrid activation's registration (instance ID and
+	# private key, Vault/Store/RegistrationKey; EC2RegistrationKey for
+	# Default Host Management; amazon-ssm-agent,
+	# agent/managedInstances/registration), the registration file, and the
+	# temporary credentials of Default Host Management in credentials (AWS,
+	# "Learn technical details about the SSM Agent").
+	enrol_take "the SSM Agent's registration" "/var/lib/amazon/ssm/registration /var/lib/amazon/ssm/Vault/Store/* /var/lib/amazon/ssm/credentials" \
+		/var/lib/amazon/ssm/registration /var/lib/amazon/ssm/Vault /var/lib/amazon/ssm/credentials
+	# Ubuntu Pro: private/ holds the machine token of the attached contract
+	# (machine-token.json), the machine ID Pro checks it against, and the
+	# credentials of enabled services (ubuntu-pro-client, uaclient/defaults.py
+	# and files/state_files.py). A cloud Pro image attaches itself again at
+	# an instance's first boot; another instance attaches with pro attach.
+	enrol_take "Ubuntu Pro's machine token" "/var/lib/ubuntu-advantage/private/*" /var/lib/ubuntu-advantage/private/*
+	# Red Hat Subscription Manager: consumer/ holds the system's identity
+	# certificate and key, entitlement/ its subscription certificates and
+	# keys (Red Hat, "All Files Used by Subscription Manager"); virt-sysprep's
+	# rh-subscription-manager removes both
+	# (sysprep_operation_rh_subscription_manager.ml). Product certificates
+	# (/etc/pki/product) come with packages and stay.
+	enrol_take "Red Hat's subscription certificates" "/etc/pki/consumer/*.pem /etc/pki/entitlement/*.pem" \
+		/etc/pki/consumer/*.pem /etc/pki/entitlement/*.pem
+	# Red Hat Insights: machine-id is the host's ID in Insights' inventory,
+	# .registered/.unregistered and .lastupload its state (insights-core,
+	# insights/client/constants.py).
+	enrol_take "Insights' machine ID" "/etc/insights-client/machine-id /etc/insights-client/.registered /etc/insights-client/.unregistered /etc/insights-client/.lastupload" \
+		/etc/insights-client/machine-id /etc/insights-client/.registered /etc/insights-client/.unregistered \
+		/etc/insights-client/.lastupload /etc/redhat-access-insights/.registered /etc/redhat-access-insights/.unregistered
+
+	if [ "$audit" ]; then
+		sed 's/^/the step would keep /; s/$/, and fail/' "$work/enrol.kept" >>"$work/enrol.find"
+		cat "$refused" >>"$work/enrol.find"
+		findings_from enrolment "$work/enrol.find" '%s'
+		audit_result enrolment "no enrolment identity found"
+		return
+	fi
+	[ -s "$work/enrol.did" ] && live_systemd && enrol_at_shutdown
+	still_there "$found" >"$work/left"
+	_did=$(awk 'NF { s = s (s == "" ? "" : "; ") $0 } END { print s }' "$work/enrol.did")
+	if [ -s "$work/left" ]; then
+		report enrolment failed "could not remove $(lines0 "$work/left" | join)$(first_errors)"
+	elif [ -s "$refused" ] || [ -s "$work/enrol.kept" ]; then
+		_ship=""
+		[ -s "$work/enrol.kept" ] && _ship='; to ship them on purpose: skip_steps = ["enrolment"]'
+		{ cat "$refused"; sed 's/^/kept /' "$work/enrol.kept"; } >"$work/enrol.why"
+		report enrolment failed "$(awk 'NF { s = s (s == "" ? "" : "; ") $0 } END { print s }' "$work/enrol.why")$_ship${_did:+; overwrote and removed: $_did}"
+	elif [ -n "$_did" ]; then
+		# A note belongs to the step whose report line follows it.
+		if grep -Eq '^(the host Kerberos keytab|FreeIPA|SSSD)' "$work/enrol.did" && [ -f /etc/sssd/sssd.conf ]; then
+			note enrolment "each instance must join its domain again (realm join, ipa-client-install): /etc/sssd/sssd.conf and /etc/krb5.conf stay"
+		fi
+		report enrolment changed "overwrote and removed: $_did"
+	else
+		report enrolment ok "no enrolment identity found"
+	fi
+}
+
+# enrol_take LABEL GLOBS PATH...: take on each PATH that exists, a file or a
+# directory with everything below it, acting as who controls it; GLOBS
+# (no spaces) are what its owner may write again at a running machine's
+# shutdown. No symbolic link on the way down is followed (refused), no mount
+# point taken.
+enrol_take() {
+	_et_label=$1
+	_et_globs=$2
+	shift 2
+	: >"$work/enrol.these"
+	for _et_p; do
+		[ -e "$_et_p" ] || [ -L "$_et_p" ] || continue
+		check_path "" "${_et_p#/}" || continue
+		if is_mount "$_et_p"; then
+			refuse "not entered: $(show "$_et_p") is a mount point"
+			continue
+		fi
+		printf '%s\n' "$(show "$_et_p")" >>"$work/enrol.these"
+		if [ -d "$_et_p" ] && [ ! -L "$_et_p" ]; then
+			wipe_tree "$(controller "$_et_p")" "$_et_p"
+		else
+			take_files "$(controller "$_et_p")" "$_et_p"
+		fi
+	done
+	[ -s "$work/enrol.these" ] || return 0
+	if [ "$audit" ]; then
+		sed "s/\$/ ($_et_label) exists/" "$work/enrol.these" >>"$work/enrol.find"
+	else
+		printf '%s: %s\n' "$_et_label" "$(join <"$work/enrol.these")" >>"$work/enrol.did"
+		printf '%s\n' "$_et_globs" >>"$work/enrol.globs"
+	fi
+}
+
+# enrol_kept LABEL WHY PATH...: what the step keeps, and why, if any PATH
+# exists.
+enrol_kept() {
+	_ek_label=$1
+	_ek_why=$2
+	shift 2
+	: >"$work/enrol.these"
+	for _ek_p; do
+		[ -e "$_ek_p" ] || [ -L "$_ek_p" ] && printf '%s\n' "$(show "$_ek_p")" >>"$work/enrol.these"
+	done
+	[ -s "$work/enrol.these" ] || return 0
+	printf '%s (%s): %s\n' "$_ek_label" "$(join <"$work/enrol.these")" "$_ek_why" >>"$work/enrol.kept"
+}
+
+# enrol_ipa_server: prints why this is an IPA (or 389 Directory) server,
+# whose services use the host keytab and IPA's files.
+enrol_ipa_server() {
+	if [ -e /var/lib/ipa/sysrestore/sysrestore.index ]; then
+		echo "this is a FreeIPA server (/var/lib/ipa/sysrestore), whose services need it"
+		return 0
+	fi
+	for _d in /etc/dirsrv/slapd-*; do
+		[ -d "$_d" ] || continue
+		echo "this is a 389 Directory Server ($(show "$_d")), whose services need it"
+		return 0
+	done
+	return 1
+}
+
+# enrol_at_shutdown: on a running machine the agents still run (the build
+# may even reach the machine through the SSM Agent) and write their files
+# again as they stop: what was removed goes again at this boot's shutdown,
+# after them (a unit ordered Before= a unit stops after it).
+enrol_at_shutdown() {
+	_ea_d=/run/systemd/system/ami-harden-enrolment-at-shutdown.service.d
+	if ! { mkdir -p "$_ea_d" && cat >"$_ea_d/after-agents.conf"; } <<UNIT; then
+# Written by ami-harden for this boot only: wipe after the agents stop.
+[Unit]
+Before=sssd.service amazon-ssm-agent.service snap.amazon-ssm-agent.amazon-ssm-agent.service salt-minion.service
+Before=puppet.service chef-client.service rhsmcertd.service insights-client.service ubuntu-advantage.service
+UNIT
+		refuse "could not write $_ea_d/after-agents.conf: the agents' files written at shutdown would ship"
+		return
+	fi
+	# shellcheck disable=SC2046 # globs, expanded at shutdown (not here: set -f)
+	if _how=$(set -f; wipe_at_shutdown enrolment $(cat "$work/enrol.globs")); then
+		printf '%s\n' "armed ami-harden-enrolment-at-shutdown.service (this boot only) for what the agents write as they stop" >>"$work/enrol.did"
+	else
+		refuse "$_how: the agents' files written at shutdown would ship"
+	fi
+}
+
 # temp: /tmp and /var/tmp emptied, hidden files and odd names included. Each
 # entry is removed by its owner: root's with GNU rm, which walks a tree with
 # openat and never follows a link, so no one can swap a directory for a link
 # to redirect it; a user's entries as that user. Nothing below another mount
 # is entered (refused and reported).
+#
+# keep_paths: a kept path stays as it is, with everything below it, and so do
+# the directories on its way down (kept_paths checks them: no link, no mount
+# point); their other entries go, each removed by who controls the directory
+# (see temp_way_entries). Every find below leaves them out with -path tests
+# whose patterns kept_paths escaped: a name with * or [ matches only itself.
 step_temp() {
+	kept_paths temp /tmp /var/tmp
+	# The tests that leave out the kept paths, what lies below them and the
+	# directories on their ways: "! -path PATTERN" each. Nothing without
+	# keep_paths.
+	set --
+	while IFS= read -r _x; do set -- "$@" ! -path "$_x"; done <"$work/temp.exclude"
+	while IFS= read -r _x; do set -- "$@" ! -path "$_x"; done <"$work/temp.ways.exclude"
 	if [ "$audit" ]; then
 		# One line per entry: a newline inside a name is shown as "?".
-		find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -print0 2>/dev/null >"$work/temp"
+		find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 "$@" -print0 2>/dev/null >"$work/temp"
+		while IFS= read -r _w; do
+			find -P "$_w" -xdev -mindepth 1 -maxdepth 1 "$@" -print0 2>/dev/null
+		done <"$work/temp.ways" >>"$work/temp"
 		lines0 "$work/temp" >"$work/temp.lines"
 		findings_from temp "$work/temp.lines" '%s exists'
-		audit_result temp "/tmp and /var/tmp are empty"
+		audit_result temp "/tmp and /var/tmp are empty$(kept_detail temp)"
 		return
 	fi
 	wipe_start temp
 	for _d in /tmp /var/tmp; do
-		refuse_mounts "$_d" || :
+		refuse_mounts_kept "$_d" temp || :
 	done
-	_n=$(count_entries)
+	_n=$(count_entries "$@")
 	# Every owner of a top-level entry, then each one's entries, as that owner.
 	top_owners /tmp /var/tmp >"$work/temp.owners"
 	while IFS=: read -r _uid _gid; do
@@ -2772,23 +3957,36 @@ step_temp() {
 		fi
 		if [ "$gnu_rm" ]; then
 			# Listed as root (reading only), mount points taken out, removed as the owner.
-			find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -user "$_uid" -print0 >"$work/temp.mine"
+			find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -user "$_uid" "$@" -print0 >"$work/temp.mine"
 			drop_mounts "$work/temp.mine" | as_owner "$_uid:$_gid" xargs -0 -r rm -rf --one-file-system -- 2>>"$work/temp_err"
 		else
 			# Files first, then the emptied directories, deepest first. Not
-			# -delete: busybox's find may not have it.
-			as_owner "$_uid:$_gid" find /tmp /var/tmp -xdev -mindepth 1 ! -type d -user "$_uid" \
+			# -delete: busybox's find may not have it. The kept paths are
+			# left out by name, not pruned: -prune does nothing with -depth.
+			as_owner "$_uid:$_gid" find /tmp /var/tmp -xdev -mindepth 1 ! -type d -user "$_uid" "$@" \
 				-exec rm -f -- {} + 2>>"$work/temp_err"
-			as_owner "$_uid:$_gid" find /tmp /var/tmp -xdev -mindepth 1 -depth -type d -user "$_uid" \
+			as_owner "$_uid:$_gid" find /tmp /var/tmp -xdev -mindepth 1 -depth -type d -user "$_uid" "$@" \
 				-exec rmdir -- {} + 2>>"$work/temp_err"
 		fi
 	done <"$work/temp.owners"
-	# Counted again only when something is left: a walk of what the step
-	# just emptied costs as much as the count before it.
-	_left=0
-	if [ -n "$(find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -print 2>/dev/null | head -n 1)" ]; then
-		_left=$(count_entries)
+	# Without GNU rm, the walks above went through the ways' entries too.
+	if [ "$gnu_rm" ]; then
+		while IFS= read -r _w; do temp_way_entries "$_w" "$@"; done <"$work/temp.ways"
 	fi
+	# Counted again only when something is left: a walk of what the step
+	# just emptied costs as much as the count before it. A way that is no
+	# longer a directory (swapped for a link since it was checked) is left
+	# too: the walks leave it out by name.
+	_left=0
+	if [ -n "$(find /tmp /var/tmp -xdev -mindepth 1 "$@" -print 2>/dev/null | head -n 1)" ]; then
+		_left=$(count_entries "$@")
+	fi
+	while IFS= read -r _w; do
+		if [ -L "$_w" ] || [ ! -d "$_w" ]; then
+			_left=$((_left + 1))
+			printf '%s is no longer the directory it was\n' "$(show "$_w")" >>"$work/temp_err"
+		fi
+	done <"$work/temp.ways"
 	_why=""
 	[ -s "$refused" ] && _why="; $(join <"$refused")"
 	if [ "$_left" -gt 0 ]; then
@@ -2796,17 +3994,51 @@ step_temp() {
 	elif [ -s "$refused" ]; then
 		report temp failed "$(join <"$refused")"
 	elif [ "$_n" -gt 0 ]; then
-		report temp changed "removed $_n entries from /tmp and /var/tmp"
+		report temp changed "removed $_n entries from /tmp and /var/tmp$(kept_detail temp)"
 	else
-		report temp ok "/tmp and /var/tmp are empty"
+		report temp ok "/tmp and /var/tmp are empty$(kept_detail temp)"
 	fi
 }
 
-# count_entries: how many entries /tmp and /var/tmp hold, names with newlines
-# included, without a process per entry.
+# count_entries TEST...: how many entries /tmp and /var/tmp hold that the
+# TESTs pick (the kept paths left out), names with newlines included,
+# without a process per entry.
 count_entries() {
-	find /tmp /var/tmp -xdev -mindepth 1 -exec sh -c 'echo $#' sh {} + 2>/dev/null |
+	find /tmp /var/tmp -xdev -mindepth 1 "$@" -exec sh -c 'echo $#' sh {} + 2>/dev/null |
 		awk '{ n += $1 } END { print n + 0 }'
+}
+
+# temp_way_entries DIR TEST...: the entries right below DIR, a directory on
+# the way down to a kept path, that the TESTs pick (not the kept paths, not
+# the ways), removed with GNU rm. Who removes them is who may: in a directory
+# anyone may write to (a /tmp inside /tmp) each entry's owner; elsewhere
+# whoever controls DIR (see controller), as rm -rf of the entry above DIR
+# would have, as its owner, without keep_paths. Mount points are left out
+# (refused with the others, see refuse_mounts_kept).
+temp_way_entries() {
+	_tw=$1
+	shift
+	find -P "$_tw" -xdev -mindepth 1 -maxdepth 1 "$@" -print0 >"$work/tw.all" 2>/dev/null
+	[ -s "$work/tw.all" ] || return 0
+	if [ -n "$(find -P "$_tw" -maxdepth 0 -perm -0002 2>/dev/null)" ]; then
+		top_owners "$_tw" >"$work/tw.owners"
+		_tw_each=1
+	else
+		controller "$_tw" >"$work/tw.owners" || return 0
+		_tw_each=""
+	fi
+	while IFS=: read -r _tw_uid _tw_gid; do
+		if [ "$_tw_uid" != 0 ] && [ -z "$drop" ]; then
+			refuse "not touched: entries of uid $_tw_uid in $(show "$_tw") (no setpriv, GNU chroot or su to act as that user)"
+			continue
+		fi
+		if [ "$_tw_each" ]; then
+			find -P "$_tw" -xdev -mindepth 1 -maxdepth 1 -user "$_tw_uid" "$@" -print0 >"$work/tw.mine" 2>/dev/null
+		else
+			cp "$work/tw.all" "$work/tw.mine"
+		fi
+		drop_mounts "$work/tw.mine" | as_owner "$_tw_uid:$_tw_gid" xargs -0 -r rm -rf --one-file-system -- 2>>"$work/temp_err"
+	done <"$work/tw.owners"
 }
 
 # secrets: stray secrets that an earlier provisioner left where no step looks
@@ -3365,11 +4597,20 @@ BEGIN {
 # by that user; root cleans the rest and never enters those. A file with more
 # than one hard link, and anything below another mount, is refused.
 # Crash dumps and mail spools of the build go too, each entry removed by its
-# owner (users write there).
+# owner (users write there). A kept path (keep_paths, see kept_paths) is left
+# as it is, with everything below it: every find leaves it out by name.
 step_logs() {
 	[ -d /var/log ] || { report logs ok "no /var/log"; return; }
 	wipe_start logs
-	if ! refuse_mounts /var/log && mounts_have_files; then
+	kept_paths logs /var/log
+	# The tests that leave out the kept paths and what lies below them:
+	# "! -path PATTERN" each; nothing without keep_paths. The directories on
+	# their ways stay anyway: this step removes no directory but the
+	# journal's empty ones.
+	set --
+	while IFS= read -r _x; do set -- "$@" ! -path "$_x"; done <"$work/logs.exclude"
+	_keep_tests=$(cat "$work/logs.exclude")
+	if ! refuse_mounts_kept /var/log logs && mounts_have_files; then
 		report logs failed "$(join <"$refused"); nothing was changed"
 		return
 	fi
@@ -3383,9 +4624,9 @@ step_logs() {
 	# $log_rotated is split into words, never globbed.
 	set -f
 	# shellcheck disable=SC2086
-	find -P /var/log -xdev -type f \( $log_rotated \) -print0 >"$work/rotated"
+	find -P /var/log -xdev -type f \( $log_rotated \) "$@" -print0 >"$work/rotated"
 	# shellcheck disable=SC2086
-	find -P /var/log -xdev -type f ! \( $log_rotated \) ! -size 0 -print0 >"$work/active"
+	find -P /var/log -xdev -type f ! \( $log_rotated \) ! -size 0 "$@" -print0 >"$work/active"
 	set +f
 	_rotated=$(count0 "$work/rotated")
 	if [ "$audit" ]; then
@@ -3396,36 +4637,36 @@ step_logs() {
 		for _d in $crash_and_mail; do wipe_dir_contents "$_d"; done
 		lines0 "$found" >"$work/found.lines"
 		findings_from logs "$work/found.lines" '%s exists (a crash dump or mail of the build)'
-		audit_result logs "all logs are empty"
+		audit_result logs "all logs are empty$(kept_detail logs)"
 		return
 	fi
 	_active=$(count0 "$work/active")
-	find -P /var/log -xdev -type f -links +1 -print0 >"$work/hard"
+	find -P /var/log -xdev -type f -links +1 "$@" -print0 >"$work/hard"
 	lines0 "$work/hard" | while IFS= read -r _h; do
 		refuse "not overwritten: $_h has more than one hard link (its data is also another file's)"
 	done
 
 	# Root's part, then each user's directories as that user.
 	clean_logs 0:0 /var/log
-	find -P /var/log -xdev -type d ! -user 0 -prune -exec stat -c '%u' -- {} + 2>/dev/null | sort -u | user_groups >"$work/log.owners"
+	find -P /var/log -xdev -type d ! -user 0 "$@" -prune -exec stat -c '%u' -- {} + 2>/dev/null | sort -u | user_groups >"$work/log.owners"
 	while IFS=: read -r _uid _gid; do
 		if [ -z "$drop" ]; then
 			refuse "not touched: log directories of uid $_uid (no setpriv, GNU chroot or su to act as that user)"
 			continue
 		fi
-		find -P /var/log -xdev -type d ! -user 0 -prune -user "$_uid" -print0 >"$work/log.dirs.all"
+		find -P /var/log -xdev -type d ! -user 0 "$@" -prune -user "$_uid" -print0 >"$work/log.dirs.all"
 		drop_mounts "$work/log.dirs.all" >"$work/log.dirs"
 		# The directories go to a shell running as the owner, NUL-separated on its stdin.
 		as_owner "$_uid:$_gid" xargs -0 sh -c "$clean_logs_program" sh "$_uid" "$AMI_HARDEN_SHRED_PASSES" \
-			"${shred:-zero}" "$log_rotated" <"$work/log.dirs" 2>>"$work/wipe.err"
+			"${shred:-zero}" "$log_rotated" "$_keep_tests" <"$work/log.dirs" 2>>"$work/wipe.err"
 	done <"$work/log.owners"
 	# The journal's directories are named after the old machine-id.
-	[ -d /var/log/journal ] && find -P /var/log/journal -xdev -mindepth 1 -depth -type d -exec rmdir -- {} + 2>/dev/null
+	[ -d /var/log/journal ] && find -P /var/log/journal -xdev -mindepth 1 -depth -type d "$@" -exec rmdir -- {} + 2>/dev/null
 
 	for _d in $crash_and_mail; do wipe_dir_contents "$_d"; done
 	_other=$(count0 "$found")
 
-	find -P /var/log -xdev -type f ! -size 0 -print0 >"$work/left"
+	find -P /var/log -xdev -type f ! -size 0 "$@" -print0 >"$work/left"
 	still_there "$found" >>"$work/left"
 	still_there "$work/rotated" >>"$work/left"
 	if [ -n "${_quiet:-}" ]; then
@@ -3439,11 +4680,11 @@ step_logs() {
 	elif [ $((_rotated + _active + _other)) -gt 0 ]; then
 		_more=""
 		[ "$_other" -gt 0 ] && _more=", overwrote and removed $_other crash dump(s) and mail spool(s)"
-		report logs changed "overwrote and deleted $_rotated rotated or journal file(s), overwrote and truncated $_active log file(s)$_more${_quiet_done:-}"
+		report logs changed "overwrote and deleted $_rotated rotated or journal file(s), overwrote and truncated $_active log file(s)$_more${_quiet_done:-}$(kept_detail logs)"
 	elif [ -n "${_quiet:-}" ]; then
-		report logs changed "all logs were empty; $_quiet"
+		report logs changed "all logs were empty; $_quiet$(kept_detail logs)"
 	else
-		report logs ok "all logs are empty"
+		report logs ok "all logs are empty$(kept_detail logs)"
 	fi
 }
 
@@ -3480,7 +4721,14 @@ quiet_logging() {
 		fi
 		_ql_did="${_ql_did:+$_ql_did, }$_ql_id stopped until shutdown"
 	done
-	_ql_how=$(wipe_at_shutdown logs /var/log/wtmp /var/log/btmp) || { echo "$_ql_how"; return 1; }
+	# A kept login record stays (keep_paths): not wiped at shutdown either.
+	set --
+	for _ql_f in /var/log/wtmp /var/log/btmp; do is_kept logs "$_ql_f" || set -- "$@" "$_ql_f"; done
+	if [ $# -eq 0 ]; then
+		echo "${_ql_did:+$_ql_did, }the login records stay as they are (keep_paths)"
+		return 0
+	fi
+	_ql_how=$(wipe_at_shutdown logs "$@") || { echo "$_ql_how"; return 1; }
 	echo "${_ql_did:+$_ql_did, }ami-harden-logs-at-shutdown.service armed (this boot only) to wipe the login records of the logout and shutdown"
 }
 
@@ -3502,22 +4750,32 @@ log_rotated='-name *.[0-9] -o -name *.[0-9].log -o -name *.gz -o -name *.xz -o -
 # clean_logs UID:GID DIR: run clean_logs_program on DIR as UID:GID.
 clean_logs() {
 	printf '%s\0' "$2" | as_owner "$1" xargs -0 sh -c "$clean_logs_program" sh "${1%%:*}" \
-		"$AMI_HARDEN_SHRED_PASSES" "${shred:-zero}" "$log_rotated" 2>>"$work/wipe.err"
+		"$AMI_HARDEN_SHRED_PASSES" "${shred:-zero}" "$log_rotated" "$(cat "$work/logs.exclude")" 2>>"$work/wipe.err"
 }
 
 # clean_logs_program: a program for sh -c, run as the owner of the
-# directories it is given: UID PASSES TOOL ROTATED DIR... It never enters a
-# directory owned by anyone else (that one's owner cleans it) or another
-# mount, and never writes to a file with another hard link. Rotated files
-# are overwritten and deleted; the others overwritten, then emptied. TOOL
-# is shred, or "zero" for a dd over the file (images without shred).
+# directories it is given: UID PASSES TOOL ROTATED KEPT DIR... It never
+# enters a directory owned by anyone else (that one's owner cleans it) or
+# another mount, never writes to a file with another hard link, and never
+# lists a kept path or a file below one (KEPT: find -path patterns, one a
+# line, see kept_paths). Rotated files are overwritten and deleted; the
+# others overwritten, then emptied. TOOL is shred, or "zero" for a dd over
+# the file (images without shred).
 # shellcheck disable=SC2016 # expanded by the shell that runs it
-clean_logs_program='uid=$1 passes=$2 tool=$3 rotated=$4
-shift 4
+clean_logs_program='uid=$1 passes=$2 tool=$3 rotated=$4 kept=$5
+shift 5
 set -f
 # list TEST...: the files below $dir that TEST picks, never below a directory
-# of another owner or another mount, never one with another hard link.
-list() { find -P "$dir" -xdev \( -type d ! -user "$uid" -prune \) -o \( -type f -links 1 "$@" -print0 \); }
+# of another owner or another mount, never one with another hard link, never
+# a kept one.
+list() {
+	ifs=$IFS
+	IFS="
+"
+	for k in $kept; do set -- "$@" ! -path "$k"; done
+	IFS=$ifs
+	find -P "$dir" -xdev \( -type d ! -user "$uid" -prune \) -o \( -type f -links 1 "$@" -print0 \)
+}
 overwrite() {
 	if [ "$tool" = shred ]; then
 		xargs -0 -r shred -n "$passes" --
@@ -3532,6 +4790,190 @@ for dir do
 	list ! -size 0 ! -name lastlog | overwrite
 	list ! -size 0 | xargs -0 -r truncate -s 0 --
 done'
+
+# free-space: zeros over the free space of every local file system, the very
+# last thing the script does. The steps overwrite what they delete, but other
+# programs deleted secrets before ami-harden ran without overwriting them:
+# chpasswd and useradd replace /etc/shadow by renaming a new file over it,
+# cloud-init deletes the image's host keys at the build's first boot, package
+# managers replace their credential files. Their old blocks are free, and an
+# image snapshot (EBS, a qcow2 or raw disk) copies free blocks with the rest.
+# A file of zeros as large as the free space takes every free block; it is
+# flushed to the disk and removed, and removed also when the step fails or
+# is interrupted: a full disk must never stay behind.
+#
+# Which file systems: those mounted read-write from a block device, of the
+# kinds an image's disk holds (free_space_types); never tmpfs, proc, network
+# or overlay mounts, nor wipe_free_space_exclude. Each file system once (by
+# device), and only where this machine mounts the whole of it: a mount whose
+# root is a directory of a larger file system (a container's or chroot's bind
+# mount) would fill what is not the image's.
+
+# The kinds of file system a machine image's disks hold.
+free_space_types='ext2 ext3 ext4 xfs btrfs f2fs jfs reiserfs vfat exfat'
+
+# free_space_mounts: one line per file system to fill, TYPE<TAB>MAJ:MIN<TAB>MOUNT,
+# and one line per file system left out, -<TAB>WHY<TAB>MOUNT. From
+# /proc/self/mountinfo: ID PARENT MAJ:MIN ROOT MOUNT OPTS [TAGS] - TYPE SRC SUPEROPTS.
+free_space_mounts() {
+	awk -v types=" $free_space_types " -v tab="$tab" -v excl="$AMI_HARDEN_FREE_SPACE_EXCLUDE" '
+		BEGIN { n = split(excl, e, "\n"); for (i = 1; i <= n; i++) if (e[i] != "") skip[e[i]] = 1 }
+		function unesc(s) { gsub(/\\040/, " ", s); gsub(/\\011/, "\t", s); gsub(/\\012/, "?", s); gsub(/\\134/, "\\", s); return s }
+		{
+			for (i = 7; i <= NF && $i != "-"; i++) ;
+			type = $(i + 1); super = $(i + 3); dev = $3
+			root = unesc($4); mnt = unesc($5)
+			if (index(types, " " type " ") == 0) next
+			if (seen[dev]++) next
+			if (mnt in skip) { print "-" tab "left alone (wipe_free_space_exclude)" tab mnt; next }
+			if ((("," $6 ",") ~ /,ro,/)) { print "-" tab "mounted read-only" tab mnt; next }
+			sub_ok = (type == "btrfs" && index("," super ",", ",subvol=" root ",") > 0)
+			if (root != "/" && !sub_ok) {
+				print "-" tab "mounts only the directory " root " of its file system (a bind mount: its free space is not this machine'"'"'s alone)" tab mnt
+				next
+			}
+			print type tab dev tab mnt
+		}' /proc/self/mountinfo
+}
+
+# free_mib MOUNT: the free space of MOUNT's file system in MiB, the blocks
+# kept for root included (root's filler takes those too).
+free_mib() {
+	df -Pk -- "$1" 2>/dev/null | awk 'NR == 2 { print int(($2 - $3) / 1024) }'
+}
+
+# fill_free_space TYPE MAJ:MIN MOUNT: fills MOUNT's file system with zeros
+# and removes the filler; sets _mib to the MiB written. False, with the
+# reason in _why, when the file system was not filled.
+fill_free_space() {
+	_mib=0
+	_why=""
+	# ext4 (which also mounts ext2 and ext3) keeps back 2% or 4096 clusters
+	# (16 MiB) from every write, for its own metadata, and a large file's
+	# allocation ends when only those are left: the small holes that small
+	# deleted files left. Measured on a 2 GiB ext4: 20 of 20 small deleted
+	# files survived a plain fill. The reserve is released for the fill
+	# (reserved_clusters, in sysfs) and set back after it, also on a signal.
+	_rc=""
+	case $1 in ext2 | ext3 | ext4)
+		_rc=/sys/fs/ext4/$(basename "$(readlink -f "/sys/dev/block/$2" 2>/dev/null)" 2>/dev/null)/reserved_clusters
+		if ! { [ -w "$_rc" ] && _rc_old=$(cat "$_rc") && echo 0 >"$_rc"; }; then
+			_why="could not release ext4's reserved clusters for the fill ($_rc is not writable: is sysfs mounted at /sys?); the free blocks they hold back would keep their data"
+			_rc=""
+			return 1
+		fi
+		;;
+	esac
+	_fs_fill "$@"
+	_fs_rcode=$?
+	[ -z "$_rc" ] || echo "$_rc_old" >"$_rc" || {
+		_why="${_why:+$_why; }could not set $_rc back to $_rc_old"
+		_fs_rcode=1
+	}
+	_rc=""
+	return "$_fs_rcode"
+}
+
+# _fs_fill TYPE MAJ:MIN MOUNT: fill_free_space's writing.
+_fs_fill() {
+	shift 2
+	# A private directory (root's, 0700): nothing another user does can
+	# redirect the filler. Its name marks it for removal by a later run.
+	if ! _fd=$(mktemp -d "${1%/}/.ami-harden-free-space.XXXXXX" 2>&1); then
+		_why="could not create a directory in $(show "$1"): $_fd"
+		_fd=""
+		return 1
+	fi
+	# The bound: the free space now, and 64 MiB more (what the file system
+	# frees meanwhile), so that a file system that compresses zeros can never
+	# make this run on.
+	_limit=$(($(free_mib "$1") + 64))
+	# Btrfs compresses a file of zeros to nothing, on a mount with
+	# compress=: its blocks would stay as they are. No compression for
+	# the filler, or random data where chattr cannot say so.
+	_src=/dev/zero
+	if [ "$_fs_type" = btrfs ] && ! chattr +m "$_fd" 2>/dev/null; then
+		_src=/dev/urandom
+	fi
+	# dd's complaint stays in memory: where the script's scratch directory
+	# is on this disk (a chroot without a /run of its own), no file can be
+	# written while the disk is full.
+	_dd_err=$(LC_ALL=C dd if="$_src" of="$_fd/fill" bs=1M count="$_limit" 2>&1)
+	_dd=$?
+	# What is left are holes smaller than a MiB: one block at a time.
+	case $_dd:$_dd_err in 0:* | *'No space left'*)
+		_dd_err=$(LC_ALL=C dd if="$_src" of="$_fd/fill.small" bs=4k count=16384 2>&1)
+		_dd=$?
+		;;
+	esac
+	# The zeros reach the disk before the file goes: a file unlinked with
+	# dirty pages never has them written.
+	sync
+	_mib=$((($(cat "$_fd/fill" "$_fd/fill.small" 2>/dev/null | wc -c)) / 1048576))
+	rm -rf -- "$_fd" || { _why="could not remove the filler $_fd: the disk stays full, remove it by hand"; return 1; }
+	sync
+	case $_dd:$_dd_err in 0:* | *'No space left'*) ;;
+	*)
+		_why="dd stopped: $(printf '%s\n' "$_dd_err" | grep -v -e 'records in' -e 'records out' -e 'copied' | tail -n 1)"
+		return 1
+		;;
+	esac
+	return 0
+}
+
+step_free_space() {
+	free_space_mounts >"$work/free-space.mounts"
+	_fs_left=$(awk -F "$tab" '$1 == "-" { m = $3; for (i = 4; i <= NF; i++) m = m "\t" $i; print m " (" $2 ")" }' "$work/free-space.mounts" | join)
+	if [ "$audit" ]; then
+		_fs_total=0
+		_fs_n=0
+		while IFS="$tab" read -r _fs_type _fs_dev _fs_mnt; do
+			[ "$_fs_type" = - ] && continue
+			_fs_free=$(free_mib "$_fs_mnt")
+			note free-space "$_fs_free MiB free on $_fs_mnt ($_fs_type) hold whatever deleted files left there: audit does not read them, enforce overwrites them with zeros"
+			_fs_total=$((_fs_total + ${_fs_free:-0}))
+			_fs_n=$((_fs_n + 1))
+		done <"$work/free-space.mounts"
+		report free-space ok "$_fs_total MiB free in $_fs_n file system(s), not checked${_fs_left:+; left out: $_fs_left}"
+		return
+	fi
+	# A run interrupted where no trap runs (a power loss) left its filler:
+	# it goes first.
+	while IFS="$tab" read -r _fs_type _fs_dev _fs_mnt; do
+		[ "$_fs_type" = - ] && continue
+		find "$_fs_mnt" -xdev -mindepth 1 -maxdepth 1 -type d -name '.ami-harden-free-space.*' -user 0 \
+			-exec rm -rf -- {} + 2>/dev/null
+	done <"$work/free-space.mounts"
+	_fd=""
+	_rc=""
+	trap 'rm -rf -- "$_fd" 2>/dev/null; [ -z "$_rc" ] || echo "$_rc_old" >"$_rc"' EXIT
+	trap 'exit 130' INT TERM HUP PIPE
+	_fs_start=$(date +%s)
+	_fs_done=""
+	_fs_total=0
+	_fs_failed=""
+	while IFS="$tab" read -r _fs_type _fs_dev _fs_mnt; do
+		[ "$_fs_type" = - ] && continue
+		_t=$(date +%s)
+		if fill_free_space "$_fs_type" "$_fs_dev" "$_fs_mnt"; then
+			_fs_done="${_fs_done:+$_fs_done, }$_fs_mnt $_mib MiB in $(($(date +%s) - _t)) s"
+			_fs_total=$((_fs_total + _mib))
+		else
+			_fs_failed="${_fs_failed:+$_fs_failed; }$_fs_mnt: $_why"
+		fi
+		_fd=""
+	done <"$work/free-space.mounts"
+	_fs_secs=$(($(date +%s) - _fs_start))
+	if [ -n "$_fs_failed" ]; then
+		report free-space failed "$_fs_failed${_fs_done:+; filled: $_fs_done}"
+	elif [ -z "$_fs_done" ]; then
+		# A container's or chroot's root that is no file system of its own
+		# has no free blocks of its own to ship.
+		report free-space ok "no file system of this machine's own to fill${_fs_left:+: $_fs_left}"
+	else
+		report free-space changed "wrote $_fs_total MiB of zeros over the free space in $_fs_secs s, then removed them ($_fs_done)${_fs_left:+; left out: $_fs_left}"
+	fi
+}
 
 # main: the run. It checks that it runs as root, makes its private scratch
 # directory, finds out which tools work here, and runs the selected steps,
@@ -3550,24 +4992,49 @@ run_step() {
 	fi
 }
 
+# memory_fs DIR: whether DIR is the mount point of a memory file system
+# (tmpfs, ramfs): what is written there never reaches the image's disk.
+memory_fs() {
+	awk -v d="$1" '{ for (i = 7; i <= NF && $i != "-"; i++) ; if ($5 == d && ($(i + 1) == "tmpfs" || $(i + 1) == "ramfs")) f = 1 } END { exit !f }' /proc/self/mountinfo 2>/dev/null
+}
+
+# remove_work: the scratch directory goes. On the image's disk (no memory
+# file system for it) its files, which name the image's files and hold
+# sshd's probe key, are overwritten first: the free-space step has run by
+# then, and their blocks would stay as they are.
+remove_work() {
+	if ! memory_fs "${work%/*}"; then
+		find "$work" -type f -exec sh -c 'for f; do
+			dd if=/dev/zero of="$f" bs=4096 count=$((($(wc -c <"$f") + 4095) / 4096)) conv=notrunc 2>/dev/null
+		done' sh {} + 2>/dev/null
+		sync
+	fi
+	rm -rf "$work"
+}
+
 main() {
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "@@ami-harden abort not-root: the script runs as uid $(id -u); it needs root (see execute_command)"
 		exit 2
 	fi
 	# Private scratch space, outside the /tmp that the temp step empties, and
-	# outside the image where possible (/run is a tmpfs on a running system).
+	# outside the image where possible: a memory file system (/run on a
+	# running system, /dev/shm in a chroot whose /run is the image's).
+	work=""
 	for _base in /run /dev/shm; do
-		work=$(mktemp -d "$_base/ami-harden.XXXXXX" 2>/dev/null) && break
+		memory_fs "$_base" && work=$(mktemp -d "$_base/ami-harden.XXXXXX" 2>/dev/null) && break
+		work=""
 	done
-	if [ -z "${work:-}" ] || [ ! -d "$work" ]; then
+	[ -n "$work" ] || work=$(mktemp -d /run/ami-harden.XXXXXX 2>/dev/null) ||
+		work=$(mktemp -d /dev/shm/ami-harden.XXXXXX 2>/dev/null) || work=""
+	if [ -z "$work" ] || [ ! -d "$work" ]; then
 		echo "@@ami-harden abort no-workdir: could not create a private directory in /run or /dev/shm"
 		exit 2
 	fi
 	# Work that drops to a user's rights runs in /: the login user's home,
 	# where the script starts, is no place another user may read.
 	cd / || exit 2
-	trap 'rm -rf "$work"' EXIT
+	trap 'remove_work' EXIT
 	trap 'exit 130' INT TERM HUP
 	: >"$work/reported"
 	: >"$work/failed"

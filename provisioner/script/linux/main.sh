@@ -16,24 +16,49 @@ run_step() {
 	fi
 }
 
+# memory_fs DIR: whether DIR is the mount point of a memory file system
+# (tmpfs, ramfs): what is written there never reaches the image's disk.
+memory_fs() {
+	awk -v d="$1" '{ for (i = 7; i <= NF && $i != "-"; i++) ; if ($5 == d && ($(i + 1) == "tmpfs" || $(i + 1) == "ramfs")) f = 1 } END { exit !f }' /proc/self/mountinfo 2>/dev/null
+}
+
+# remove_work: the scratch directory goes. On the image's disk (no memory
+# file system for it) its files, which name the image's files and hold
+# sshd's probe key, are overwritten first: the free-space step has run by
+# then, and their blocks would stay as they are.
+remove_work() {
+	if ! memory_fs "${work%/*}"; then
+		find "$work" -type f -exec sh -c 'for f; do
+			dd if=/dev/zero of="$f" bs=4096 count=$((($(wc -c <"$f") + 4095) / 4096)) conv=notrunc 2>/dev/null
+		done' sh {} + 2>/dev/null
+		sync
+	fi
+	rm -rf "$work"
+}
+
 main() {
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "@@ami-harden abort not-root: the script runs as uid $(id -u); it needs root (see execute_command)"
 		exit 2
 	fi
 	# Private scratch space, outside the /tmp that the temp step empties, and
-	# outside the image where possible (/run is a tmpfs on a running system).
+	# outside the image where possible: a memory file system (/run on a
+	# running system, /dev/shm in a chroot whose /run is the image's).
+	work=""
 	for _base in /run /dev/shm; do
-		work=$(mktemp -d "$_base/ami-harden.XXXXXX" 2>/dev/null) && break
+		memory_fs "$_base" && work=$(mktemp -d "$_base/ami-harden.XXXXXX" 2>/dev/null) && break
+		work=""
 	done
-	if [ -z "${work:-}" ] || [ ! -d "$work" ]; then
+	[ -n "$work" ] || work=$(mktemp -d /run/ami-harden.XXXXXX 2>/dev/null) ||
+		work=$(mktemp -d /dev/shm/ami-harden.XXXXXX 2>/dev/null) || work=""
+	if [ -z "$work" ] || [ ! -d "$work" ]; then
 		echo "@@ami-harden abort no-workdir: could not create a private directory in /run or /dev/shm"
 		exit 2
 	fi
 	# Work that drops to a user's rights runs in /: the login user's home,
 	# where the script starts, is no place another user may read.
 	cd / || exit 2
-	trap 'rm -rf "$work"' EXIT
+	trap 'remove_work' EXIT
 	trap 'exit 130' INT TERM HUP
 	: >"$work/reported"
 	: >"$work/failed"

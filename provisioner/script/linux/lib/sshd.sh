@@ -149,3 +149,136 @@ sshd_command_line() {
 				2>>"$work/sshd_opts_from"
 	fi
 }
+
+# sshd_modern_candidates: the modern algorithm set (sshd_algorithms =
+# "modern"), a line "Keyword candidates" per keyword, each list best first.
+# The lists are ssh-audit's hardening guides for OpenSSH on Debian 12
+# (version 3, 2025-04-18) and Debian 13 (2025-09-01) taken together: Debian
+# 13's post-quantum key exchanges first, then Debian 12's (jtesta/ssh-audit,
+# src/ssh_audit/hardening_guides.py; https://www.ssh-audit.com/hardening_guides.html).
+# dev-sec's ssh-hardening sets the same kinds (ansible-collection-hardening,
+# roles/ssh_hardening/vars/main.yml: ssh_kex_85_default, ssh_ciphers_66_default,
+# ssh_macs_76_default), with hmac-sha2-512 and hmac-sha2-256 besides, which
+# ssh-audit warns about (encrypt-and-MAC): they are left out here. Left out
+# too: NIST curves (ecdh-sha2-nistp*, and ECDSA host keys), SHA-1
+# (diffie-hellman-group14-sha1, ssh-rsa, hmac-sha1*), 64-bit tags (umac-64*),
+# CBC ciphers, the 2048-bit diffie-hellman-group14-sha256, and GSSAPI key
+# exchange (gss-*, a keyword of its own). TestSSHDModernCandidates in
+# provisioner/script/script_test.go keeps those out of these lines.
+sshd_modern_candidates() {
+	cat <<'END'
+KexAlgorithms mlkem768x25519-sha256,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group-exchange-sha256
+Ciphers chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes256-ctr,aes192-ctr,aes128-gcm@openssh.com,aes128-ctr
+MACs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,umac-128-etm@openssh.com
+HostKeyAlgorithms sk-ssh-ed25519-cert-v01@openssh.com,ssh-ed25519-cert-v01@openssh.com,rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com,sk-ssh-ed25519@openssh.com,ssh-ed25519,rsa-sha2-512,rsa-sha2-256
+END
+}
+
+# sshd_modern_algorithms: the modern set as settings lines in $work/modern
+# ("Keyword alg,alg,..."), for each keyword that $work/settings does not set
+# (sshd_settings wins), each list cut to what this machine's sshd accepts:
+# an older OpenSSH gets the part it knows. $work/modern_counts says, a line
+# per keyword, "Keyword KEPT of ALL" or "Keyword from sshd_settings". False,
+# with the keywords in $work/modern_empty, when sshd knows none of a
+# keyword's candidates.
+sshd_modern_algorithms() {
+	: >"$work/modern"
+	: >"$work/modern_counts"
+	: >"$work/modern_empty"
+	sshd_modern_candidates >"$work/modern_candidates"
+	while read -r _kw _cands; do
+		if awk -v k="$_kw" 'tolower($1) == tolower(k) { f = 1 } END { exit !f }' "$work/settings"; then
+			printf '%s from sshd_settings\n' "$_kw" >>"$work/modern_counts"
+			continue
+		fi
+		# The whole list first: an sshd that knows it all takes one run.
+		if sshd_accepts "$_kw" "$_cands"; then
+			_kept=$_cands
+		else
+			_kept=""
+			for _a in $(printf '%s' "$_cands" | tr ',' ' '); do
+				sshd_accepts "$_kw" "$_a" && _kept="${_kept:+$_kept,}$_a"
+			done
+		fi
+		if [ -z "$_kept" ]; then
+			printf '%s\n' "$_kw" >>"$work/modern_empty"
+			continue
+		fi
+		printf '%s %s\n' "$_kw" "$_kept" >>"$work/modern"
+		printf '%s %s of %s\n' "$_kw" "$(printf '%s' "$_kept" | tr ',' '\n' | grep -c .)" \
+			"$(printf '%s' "$_cands" | tr ',' '\n' | grep -c .)" >>"$work/modern_counts"
+	done <"$work/modern_candidates"
+	[ ! -s "$work/modern_empty" ]
+}
+
+# sshd_accepts KEYWORD VALUE: whether this machine's sshd takes VALUE for
+# KEYWORD: sshd refuses an algorithm name it does not know (sshd -T on a
+# file with that line alone, as for sshd_settings).
+sshd_accepts() {
+	printf '%s %s\n' "$1" "$2" >"$work/alg_probe"
+	sshd_effective -f "$work/alg_probe" >/dev/null </dev/null
+}
+
+# sshd_hostkeys_fit ALGORITHMS: whether a host key that sshd loads can sign
+# with one of ALGORITHMS (comma-separated): a HostKeyAlgorithms list that
+# fits none leaves sshd with nothing to offer, and no client gets in. The
+# keys are the HostKey lines `sshd -T` shows in $work/sshd_before besides
+# the throwaway key, or, without any, sshd's defaults (RSA, ECDSA and
+# Ed25519). A key's type is the first word of its .pub file, or else what its
+# name says; a key neither tells about is given the benefit of the doubt.
+# The keys that do not fit go to $work/hostkeys_unfit.
+sshd_hostkeys_fit() {
+	: >"$work/hostkeys_unfit"
+	awk -v probe="$work/probe_key" '$1 == "hostkey" { $1 = ""; sub(/^ /, ""); if ($0 != probe) print }' \
+		"$work/sshd_before" >"$work/hostkeys"
+	[ -s "$work/hostkeys" ] || return 0
+	while IFS= read -r _hk; do
+		_t=""
+		[ -f "$_hk.pub" ] && read -r _t _rest <"$_hk.pub" 2>/dev/null
+		if [ -z "$_t" ]; then
+			case ${_hk##*/} in
+			*ed25519*) _t=ssh-ed25519 ;;
+			*ecdsa*) _t=ecdsa-sha2-nistp256 ;;
+			*dsa*) _t=ssh-dss ;;
+			*rsa*) _t=ssh-rsa ;;
+			*) return 0 ;;
+			esac
+		fi
+		# An RSA key signs with rsa-sha2-256 and rsa-sha2-512 too.
+		[ "$_t" = ssh-rsa ] && _t="ssh-rsa rsa-sha2-256 rsa-sha2-512"
+		for _a in $_t; do
+			case ",$1," in *",$_a,"*) return 0 ;; esac
+		done
+		printf '%s (%s)\n' "$_hk" "${_t%% *}" >>"$work/hostkeys_unfit"
+	done <"$work/hostkeys"
+	return 1
+}
+
+# sshd_list_diff KEYWORD WANT GOT: how an algorithm list sshd uses (GOT)
+# differs from the one asked for (WANT), on one line: what it allows
+# besides, what it lacks, or that only the order differs.
+sshd_list_diff() {
+	awk -v k="$1" -v want="$2" -v got="$3" 'BEGIN {
+		nw = split(tolower(want), w, ","); ng = split(tolower(got), g, ",")
+		for (i = 1; i <= nw; i++) inw[w[i]] = 1
+		for (i = 1; i <= ng; i++) { ing[g[i]] = 1; if (!(g[i] in inw)) extra = extra " " g[i] }
+		for (i = 1; i <= nw; i++) if (!(w[i] in ing)) missing = missing " " w[i]
+		s = k ":"
+		if (extra != "") s = s " also allows" extra
+		if (missing != "") s = s (extra != "" ? ";" : "") " lacks" missing
+		if (extra == "" && missing == "") s = s " the same algorithms in another order"
+		print s
+	}'
+}
+
+# sshd_config_mode: the permission bits of sshd_config (stat's octal, e.g.
+# 644), for the check that it is no wider than 600.
+sshd_config_mode() {
+	stat -c %a -- /etc/ssh/sshd_config 2>/dev/null
+}
+
+# mode_wider_than_600 MODE: whether octal MODE has a bit outside 0600
+# (group or others, execute, set-id, sticky).
+mode_wider_than_600() {
+	[ $((0$1 & 07177)) -ne 0 ]
+}

@@ -226,14 +226,17 @@ check_path() {
 	done
 }
 
-# finish_wipe STEP: report what the step took on and refused, and verify
-# that what it took on is gone. Refusals fail the step.
+# finish_wipe STEP [FAILURE]: report what the step took on and refused, and
+# verify that what it took on is gone. Refusals fail the step, and so does
+# FAILURE, something else the step found wrong (an audit finding in audit
+# mode).
 finish_wipe() {
 	_n=$(count0 "$found")
 	if [ "$audit" ]; then
 		lines0 "$found" >"$work/found.lines"
 		findings_from "$1" "$work/found.lines" '%s exists'
 		findings_from "$1" "$refused" '%s'
+		[ -n "${2:-}" ] && finding "$1" "$2"
 		audit_result "$1" "none found"
 		return
 	fi
@@ -246,6 +249,8 @@ finish_wipe() {
 		report "$1" failed "could not remove $(lines0 "$work/left" | join)$_why$(first_errors)"
 	elif [ -s "$refused" ]; then
 		report "$1" failed "a secret may be left behind$_why$_did"
+	elif [ -n "${2:-}" ]; then
+		report "$1" failed "$2${_did:+; overwrote and removed $_n file(s)}"
 	elif [ "$_n" -gt 0 ]; then
 		report "$1" changed "overwrote and removed $_n file(s): $(lines0 "$found" | join)"
 	else
@@ -257,4 +262,111 @@ finish_wipe() {
 first_errors() {
 	[ -s "$work/wipe.err" ] && printf '; the first errors: %s' "$(head -n 3 "$work/wipe.err" | join)"
 	return 0
+}
+
+# kept_paths STEP ROOT...: the paths of keep_paths below one of the ROOTs,
+# which STEP leaves as they are (a file, or a directory with everything in
+# it), checked, each named in a note. A path is kept only as the user named
+# it: where a directory on its way down from / is a symbolic link, the name
+# is not what the steps see (they never follow a link, and clean the link
+# and what it leads to as paths of their own), and where a directory between
+# ROOT and it is a mount point, the steps do not enter that mount at all (it
+# is refused). Such a path, one not clean (a hand-written ".." could name a
+# directory above ROOT) and one that does not exist are noted and cleaned as
+# usual. The path itself may be a link or a mount point: it stays as it is.
+# Writes, one a line: $work/STEP.kept, the kept paths; $work/STEP.ways, the
+# directories between ROOT and a kept path, which stay (their other entries
+# go); $work/STEP.exclude, find -path patterns matching each kept path and
+# everything below it, literally; $work/STEP.ways.exclude, the same for each
+# way. The paths have no newline (the provisioner checks; a line is a path).
+kept_paths() {
+	_kp_step=$1
+	shift
+	: >"$work/$_kp_step.kept"
+	: >"$work/$_kp_step.ways.all"
+	: >"$work/$_kp_step.notkept"
+	while IFS= read -r _kp; do
+		_kp_root=""
+		for _kp_r; do
+			case $_kp in "$_kp_r"/?*) _kp_root=$_kp_r ;; esac
+		done
+		[ -n "$_kp_root" ] || continue
+		case $_kp in
+		*/./* | */../* | */. | */.. | *//* | */)
+			printf 'not kept (keep_paths): %s is not a clean path; it is cleaned as usual\n' "$_kp" >>"$work/$_kp_step.notkept"
+			continue
+			;;
+		esac
+		# Every directory on the way down from /, the root's own included.
+		_kp_why=""
+		_kp_ways=""
+		_kp_path=""
+		_kp_rest=${_kp#/}
+		while :; do
+			case $_kp_rest in */*) ;; *) break ;; esac
+			_kp_path="$_kp_path/${_kp_rest%%/*}"
+			_kp_rest=${_kp_rest#*/}
+			if [ -L "$_kp_path" ]; then
+				_kp_why="$_kp_path is a symbolic link to $(readlink -- "$_kp_path"), which the step does not follow"
+				break
+			fi
+			[ -d "$_kp_path" ] || break
+			case $_kp_path in "$_kp_root"/?*) ;; *) continue ;; esac
+			if is_mount "$_kp_path"; then
+				_kp_why="$_kp_path is a mount point, which the step does not enter"
+				break
+			fi
+			_kp_ways="$_kp_ways$_kp_path$nl"
+		done
+		if [ -n "$_kp_why" ]; then
+			printf 'not kept (keep_paths): %s: %s; it is cleaned as usual\n' "$_kp" "$_kp_why" >>"$work/$_kp_step.notkept"
+			continue
+		fi
+		if [ ! -e "$_kp" ] && [ ! -L "$_kp" ]; then
+			printf 'not found (keep_paths): %s\n' "$_kp" >>"$work/$_kp_step.notkept"
+			continue
+		fi
+		printf '%s\n' "$_kp" >>"$work/$_kp_step.kept"
+		printf '%s' "$_kp_ways" >>"$work/$_kp_step.ways.all"
+	done <<KEEP
+$AMI_HARDEN_KEEP_PATHS
+KEEP
+	awk '!seen[$0]++' "$work/$_kp_step.kept" >"$work/$_kp_step.kept.u"
+	mv "$work/$_kp_step.kept.u" "$work/$_kp_step.kept"
+	awk '!seen[$0]++' "$work/$_kp_step.ways.all" >"$work/$_kp_step.ways"
+	# find -path takes a glob: \ * ? [ ] are escaped to match only themselves.
+	sed 's/[][\\*?]/\\&/g; p; s|$|/*|' "$work/$_kp_step.kept" >"$work/$_kp_step.exclude"
+	sed 's/[][\\*?]/\\&/g' "$work/$_kp_step.ways" >"$work/$_kp_step.ways.exclude"
+	while IFS= read -r _kp; do note "$_kp_step" "$_kp"; done <"$work/$_kp_step.notkept"
+	[ -s "$work/$_kp_step.kept" ] && note "$_kp_step" "kept as they are (keep_paths): $(join <"$work/$_kp_step.kept")"
+	return 0
+}
+
+# kept_detail STEP: "; kept N path(s) (keep_paths)" for STEP's line, or nothing.
+kept_detail() {
+	_kd=$(grep -c . "$work/$1.kept")
+	[ "$_kd" -gt 0 ] && printf '; kept %s path(s) (keep_paths)' "$_kd"
+	return 0
+}
+
+# is_kept STEP PATH: whether PATH is one of STEP's kept paths or below one.
+is_kept() {
+	while IFS= read -r _ik; do
+		case $2 in "$_ik" | "$_ik"/*) return 0 ;; esac
+	done <"$work/$1.kept"
+	return 1
+}
+
+# refuse_mounts_kept ROOT STEP: refuse_mounts, but for the mount points that
+# are STEP's kept paths or lie below one: the step does not enter them, and
+# leaves them as they are.
+refuse_mounts_kept() {
+	mounts_under "$1" | awk -v kept="$work/$2.kept" '
+		BEGIN { while ((getline l < kept) > 0) k[++n] = l }
+		{ for (i = 1; i <= n; i++) if ($0 == k[i] || index($0, k[i] "/") == 1) next; print }' >"$work/mounts.here"
+	[ -s "$work/mounts.here" ] || return 0
+	while IFS= read -r _rm_m; do
+		refuse "not entered: $(printf '%s' "$_rm_m" | sed 's/\\012/?/g') is a mount point"
+	done <"$work/mounts.here"
+	return 1
 }

@@ -7,11 +7,20 @@
 # by that user; root cleans the rest and never enters those. A file with more
 # than one hard link, and anything below another mount, is refused.
 # Crash dumps and mail spools of the build go too, each entry removed by its
-# owner (users write there).
+# owner (users write there). A kept path (keep_paths, see kept_paths) is left
+# as it is, with everything below it: every find leaves it out by name.
 step_logs() {
 	[ -d /var/log ] || { report logs ok "no /var/log"; return; }
 	wipe_start logs
-	if ! refuse_mounts /var/log && mounts_have_files; then
+	kept_paths logs /var/log
+	# The tests that leave out the kept paths and what lies below them:
+	# "! -path PATTERN" each; nothing without keep_paths. The directories on
+	# their ways stay anyway: this step removes no directory but the
+	# journal's empty ones.
+	set --
+	while IFS= read -r _x; do set -- "$@" ! -path "$_x"; done <"$work/logs.exclude"
+	_keep_tests=$(cat "$work/logs.exclude")
+	if ! refuse_mounts_kept /var/log logs && mounts_have_files; then
 		report logs failed "$(join <"$refused"); nothing was changed"
 		return
 	fi
@@ -25,9 +34,9 @@ step_logs() {
 	# $log_rotated is split into words, never globbed.
 	set -f
 	# shellcheck disable=SC2086
-	find -P /var/log -xdev -type f \( $log_rotated \) -print0 >"$work/rotated"
+	find -P /var/log -xdev -type f \( $log_rotated \) "$@" -print0 >"$work/rotated"
 	# shellcheck disable=SC2086
-	find -P /var/log -xdev -type f ! \( $log_rotated \) ! -size 0 -print0 >"$work/active"
+	find -P /var/log -xdev -type f ! \( $log_rotated \) ! -size 0 "$@" -print0 >"$work/active"
 	set +f
 	_rotated=$(count0 "$work/rotated")
 	if [ "$audit" ]; then
@@ -38,36 +47,36 @@ step_logs() {
 		for _d in $crash_and_mail; do wipe_dir_contents "$_d"; done
 		lines0 "$found" >"$work/found.lines"
 		findings_from logs "$work/found.lines" '%s exists (a crash dump or mail of the build)'
-		audit_result logs "all logs are empty"
+		audit_result logs "all logs are empty$(kept_detail logs)"
 		return
 	fi
 	_active=$(count0 "$work/active")
-	find -P /var/log -xdev -type f -links +1 -print0 >"$work/hard"
+	find -P /var/log -xdev -type f -links +1 "$@" -print0 >"$work/hard"
 	lines0 "$work/hard" | while IFS= read -r _h; do
 		refuse "not overwritten: $_h has more than one hard link (its data is also another file's)"
 	done
 
 	# Root's part, then each user's directories as that user.
 	clean_logs 0:0 /var/log
-	find -P /var/log -xdev -type d ! -user 0 -prune -exec stat -c '%u' -- {} + 2>/dev/null | sort -u | user_groups >"$work/log.owners"
+	find -P /var/log -xdev -type d ! -user 0 "$@" -prune -exec stat -c '%u' -- {} + 2>/dev/null | sort -u | user_groups >"$work/log.owners"
 	while IFS=: read -r _uid _gid; do
 		if [ -z "$drop" ]; then
 			refuse "not touched: log directories of uid $_uid (no setpriv, GNU chroot or su to act as that user)"
 			continue
 		fi
-		find -P /var/log -xdev -type d ! -user 0 -prune -user "$_uid" -print0 >"$work/log.dirs.all"
+		find -P /var/log -xdev -type d ! -user 0 "$@" -prune -user "$_uid" -print0 >"$work/log.dirs.all"
 		drop_mounts "$work/log.dirs.all" >"$work/log.dirs"
 		# The directories go to a shell running as the owner, NUL-separated on its stdin.
 		as_owner "$_uid:$_gid" xargs -0 sh -c "$clean_logs_program" sh "$_uid" "$AMI_HARDEN_SHRED_PASSES" \
-			"${shred:-zero}" "$log_rotated" <"$work/log.dirs" 2>>"$work/wipe.err"
+			"${shred:-zero}" "$log_rotated" "$_keep_tests" <"$work/log.dirs" 2>>"$work/wipe.err"
 	done <"$work/log.owners"
 	# The journal's directories are named after the old machine-id.
-	[ -d /var/log/journal ] && find -P /var/log/journal -xdev -mindepth 1 -depth -type d -exec rmdir -- {} + 2>/dev/null
+	[ -d /var/log/journal ] && find -P /var/log/journal -xdev -mindepth 1 -depth -type d "$@" -exec rmdir -- {} + 2>/dev/null
 
 	for _d in $crash_and_mail; do wipe_dir_contents "$_d"; done
 	_other=$(count0 "$found")
 
-	find -P /var/log -xdev -type f ! -size 0 -print0 >"$work/left"
+	find -P /var/log -xdev -type f ! -size 0 "$@" -print0 >"$work/left"
 	still_there "$found" >>"$work/left"
 	still_there "$work/rotated" >>"$work/left"
 	if [ -n "${_quiet:-}" ]; then
@@ -81,11 +90,11 @@ step_logs() {
 	elif [ $((_rotated + _active + _other)) -gt 0 ]; then
 		_more=""
 		[ "$_other" -gt 0 ] && _more=", overwrote and removed $_other crash dump(s) and mail spool(s)"
-		report logs changed "overwrote and deleted $_rotated rotated or journal file(s), overwrote and truncated $_active log file(s)$_more${_quiet_done:-}"
+		report logs changed "overwrote and deleted $_rotated rotated or journal file(s), overwrote and truncated $_active log file(s)$_more${_quiet_done:-}$(kept_detail logs)"
 	elif [ -n "${_quiet:-}" ]; then
-		report logs changed "all logs were empty; $_quiet"
+		report logs changed "all logs were empty; $_quiet$(kept_detail logs)"
 	else
-		report logs ok "all logs are empty"
+		report logs ok "all logs are empty$(kept_detail logs)"
 	fi
 }
 
@@ -122,7 +131,14 @@ quiet_logging() {
 		fi
 		_ql_did="${_ql_did:+$_ql_did, }$_ql_id stopped until shutdown"
 	done
-	_ql_how=$(wipe_at_shutdown logs /var/log/wtmp /var/log/btmp) || { echo "$_ql_how"; return 1; }
+	# A kept login record stays (keep_paths): not wiped at shutdown either.
+	set --
+	for _ql_f in /var/log/wtmp /var/log/btmp; do is_kept logs "$_ql_f" || set -- "$@" "$_ql_f"; done
+	if [ $# -eq 0 ]; then
+		echo "${_ql_did:+$_ql_did, }the login records stay as they are (keep_paths)"
+		return 0
+	fi
+	_ql_how=$(wipe_at_shutdown logs "$@") || { echo "$_ql_how"; return 1; }
 	echo "${_ql_did:+$_ql_did, }ami-harden-logs-at-shutdown.service armed (this boot only) to wipe the login records of the logout and shutdown"
 }
 
@@ -144,22 +160,32 @@ log_rotated='-name *.[0-9] -o -name *.[0-9].log -o -name *.gz -o -name *.xz -o -
 # clean_logs UID:GID DIR: run clean_logs_program on DIR as UID:GID.
 clean_logs() {
 	printf '%s\0' "$2" | as_owner "$1" xargs -0 sh -c "$clean_logs_program" sh "${1%%:*}" \
-		"$AMI_HARDEN_SHRED_PASSES" "${shred:-zero}" "$log_rotated" 2>>"$work/wipe.err"
+		"$AMI_HARDEN_SHRED_PASSES" "${shred:-zero}" "$log_rotated" "$(cat "$work/logs.exclude")" 2>>"$work/wipe.err"
 }
 
 # clean_logs_program: a program for sh -c, run as the owner of the
-# directories it is given: UID PASSES TOOL ROTATED DIR... It never enters a
-# directory owned by anyone else (that one's owner cleans it) or another
-# mount, and never writes to a file with another hard link. Rotated files
-# are overwritten and deleted; the others overwritten, then emptied. TOOL
-# is shred, or "zero" for a dd over the file (images without shred).
+# directories it is given: UID PASSES TOOL ROTATED KEPT DIR... It never
+# enters a directory owned by anyone else (that one's owner cleans it) or
+# another mount, never writes to a file with another hard link, and never
+# lists a kept path or a file below one (KEPT: find -path patterns, one a
+# line, see kept_paths). Rotated files are overwritten and deleted; the
+# others overwritten, then emptied. TOOL is shred, or "zero" for a dd over
+# the file (images without shred).
 # shellcheck disable=SC2016 # expanded by the shell that runs it
-clean_logs_program='uid=$1 passes=$2 tool=$3 rotated=$4
-shift 4
+clean_logs_program='uid=$1 passes=$2 tool=$3 rotated=$4 kept=$5
+shift 5
 set -f
 # list TEST...: the files below $dir that TEST picks, never below a directory
-# of another owner or another mount, never one with another hard link.
-list() { find -P "$dir" -xdev \( -type d ! -user "$uid" -prune \) -o \( -type f -links 1 "$@" -print0 \); }
+# of another owner or another mount, never one with another hard link, never
+# a kept one.
+list() {
+	ifs=$IFS
+	IFS="
+"
+	for k in $kept; do set -- "$@" ! -path "$k"; done
+	IFS=$ifs
+	find -P "$dir" -xdev \( -type d ! -user "$uid" -prune \) -o \( -type f -links 1 "$@" -print0 \)
+}
 overwrite() {
 	if [ "$tool" = shred ]; then
 		xargs -0 -r shred -n "$passes" --

@@ -5,14 +5,27 @@
 # goes at the very top of sshd_config itself, ahead of every Include, and the
 # result is read back from `sshd -T`, not from the file, with the options the
 # service manager passes on sshd's command line (which outrank any file).
+# With sshd_algorithms = "modern" the block also carries the modern
+# KexAlgorithms, Ciphers, MACs and HostKeyAlgorithms (lib/sshd.sh:
+# sshd_modern_candidates), cut to what this sshd knows. sshd_config ends up
+# mode 600 at most (Lynis FILE-7524 and the CIS benchmarks; Debian ships 644):
+# it says how the machine is reached, which is no one else's business.
 # sshd is neither restarted nor reloaded: the build's own connection must
 # live to the end. The other ways in (a keys command, a CA, principals, other
 # key files) are reported: they are the user's to keep or remove.
 step_sshd() {
 	sshd_ready || { report sshd skipped "sshd is not installed"; return; }
 	config=/etc/ssh/sshd_config
+	# Written in place and chmod-ed: never through a link, which could
+	# point anywhere.
+	if has_link "$config"; then
+		report sshd failed "$config is a symbolic link or lies below one: the step writes and chmods no file through a link (make it a regular file)"
+		return
+	fi
 	[ -f "$config" ] || { report sshd failed "$config does not exist"; return; }
 	[ -f "$work/probe_key" ] || { report sshd failed "ssh-keygen could not make a throwaway key to test sshd's configuration"; return; }
+	_mode=$(sshd_config_mode)
+	[ -n "$_mode" ] || { report sshd failed "could not read the mode of $config (stat)"; return; }
 	# sshd -T checks the configuration as -t does, and prints the result.
 	sshd_effective >"$work/sshd_before" || { report sshd failed "sshd rejects the configuration before any change (sshd -T), fix it first: $(head -n 3 "$work/sshd_err")"; return; }
 
@@ -30,6 +43,23 @@ step_sshd() {
 		report sshd failed "sshd_settings: this machine's sshd rejects them, $config is unchanged (sshd -T: $(grep -v 'terminating, [0-9]* bad configuration' "$work/sshd_err" | head -n 3 | sed "s|$work/settings|sshd_settings|" | tr -d '\r' | join))"
 		return
 	fi
+	_summary=$(awk 'NF { print $1 " " $2 }' "$work/settings" | join)
+
+	# The modern algorithms join the settings, below those of sshd_settings
+	# (a keyword there wins), each list what this sshd accepts of it.
+	if [ "$AMI_HARDEN_SSHD_ALGORITHMS" = modern ]; then
+		if ! sshd_modern_algorithms; then
+			report sshd failed "sshd_algorithms: this machine's sshd knows none of the modern $(join <"$work/modern_empty"), $config is unchanged"
+			return
+		fi
+		if grep -q '^HostKeyAlgorithms ' "$work/modern" &&
+			! sshd_hostkeys_fit "$(awk '$1 == "HostKeyAlgorithms" { print $2 }' "$work/modern")"; then
+			report sshd failed "sshd_algorithms: the modern HostKeyAlgorithms fit none of sshd's host keys ($(join <"$work/hostkeys_unfit")): sshd would have no host key to offer; add an Ed25519 or RSA HostKey, or set HostKeyAlgorithms in sshd_settings. $config is unchanged"
+			return
+		fi
+		cat "$work/modern" >>"$work/settings"
+		_summary="$_summary; modern algorithms: $(join <"$work/modern_counts")"
+	fi
 
 	if [ "$audit" ]; then
 		sshd_compare "$work/sshd_before"
@@ -41,7 +71,8 @@ step_sshd() {
 		grep -v '^AuthorizedKeysFile ' "$work/ways_in" >"$work/ways_in.stay"
 		findings_from sshd "$work/ways_in.stay" '%s'
 		grep '^AuthorizedKeysFile ' "$work/ways_in" | while IFS= read -r _w; do note sshd "$_w"; done
-		audit_result sshd "in effect: $(awk '{ print $1 " " $2 }' "$work/settings" | join)"
+		mode_wider_than_600 "$_mode" && finding sshd "$config is mode $_mode, wider than 600"
+		audit_result sshd "in effect: $_summary; $config is mode $_mode"
 		return
 	fi
 
@@ -53,8 +84,8 @@ step_sshd() {
 		sed '/^# BEGIN ami-harden/,/^# END ami-harden/d' "$config"
 	} >"$work/sshd_config.new"
 
+	_written=""
 	if cmp -s "$work/sshd_config.new" "$config"; then
-		status=ok
 		cp "$work/sshd_before" "$work/sshd_after"
 	else
 		cp -p "$config" "$work/sshd_config.orig" || { report sshd failed "could not back up $config"; return; }
@@ -71,7 +102,7 @@ step_sshd() {
 			report sshd failed "sshd rejected the new settings (sshd -T), $config was restored: $(head -n 3 "$work/sshd_err")"
 			return
 		fi
-		status=changed
+		_written=1
 	fi
 
 	# Verify the effect: what sshd will really use, for every setting asked for.
@@ -87,14 +118,27 @@ step_sshd() {
 		return
 	fi
 
+	# Only narrower: the bits outside 600 go, a 400 stays 400. The path has
+	# no link on it (checked above), and /etc/ssh is root's.
+	_mode_done=""
+	if mode_wider_than_600 "$_mode"; then
+		_new=$(printf '%o' $((0$_mode & 0600)))
+		if ! chmod "$_new" "$config" || mode_wider_than_600 "$(sshd_config_mode)"; then
+			report sshd failed "could not make $config mode $_new (it is $(sshd_config_mode)); its settings are in effect"
+			return
+		fi
+		_mode_done="; $config mode $_new, was $_mode"
+	fi
+
 	sshd_ways_in "$work/sshd_after"
 	while IFS= read -r _w; do note sshd "$_w"; done <"$work/ways_in"
 	_pam=$(awk '$1 == "usepam" { print $2 }' "$work/sshd_after")
-	_summary=$(awk '{ print $1 " " $2 }' "$work/settings" | join)
 	_more=""
 	[ -s "$work/ways_in" ] && _more="; $(grep -c . "$work/ways_in") other way(s) in, see below"
-	if [ "$status" = changed ]; then
-		report sshd changed "$config now starts with: $_summary (verified with sshd -T; UsePAM ${_pam:-absent: sshd without PAM})$_more"
+	if [ "$_written" ]; then
+		report sshd changed "$config now starts with: $_summary (verified with sshd -T; UsePAM ${_pam:-absent: sshd without PAM})$_mode_done$_more"
+	elif [ "$_mode_done" ]; then
+		report sshd changed "already in effect: $_summary$_mode_done$_more"
 	else
 		report sshd ok "already in effect: $_summary$_more"
 	fi
@@ -111,7 +155,10 @@ sshd_compare() {
 		if [ -z "$_got" ]; then
 			printf '%s (not in sshd -T'"'"'s output)\n' "$_key" >>"$work/wrong"
 		elif ! same_sshd_value "$_want" "$_got"; then
-			printf '%s is %s, not %s\n' "$_key" "$_got" "$_want" >>"$work/wrong"
+			case $_lkey in
+			kexalgorithms | ciphers | macs | hostkeyalgorithms) sshd_list_diff "$_key" "$_want" "$_got" >>"$work/wrong" ;;
+			*) printf '%s is %s, not %s\n' "$_key" "$_got" "$_want" >>"$work/wrong" ;;
+			esac
 		fi
 	done <"$work/settings"
 }

@@ -43,7 +43,8 @@ step_user_keys() {
 	fi
 	grep -v '^$' "$work/keep_users" >"$work/kept_keys"
 	[ -s "$work/kept_keys" ] && note user-keys "kept the keys of $(join <"$work/kept_keys") (keep_users)"
-	finish_wipe user-keys
+	check_key_installer
+	finish_wipe user-keys "$ki_fail"
 }
 
 # authorized_keys_patterns: the AuthorizedKeysFile patterns sshd uses, beyond
