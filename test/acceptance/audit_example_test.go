@@ -48,7 +48,9 @@ var fakeEC2Variables string
 //     a writable mount, no tmpfs on /run, the upload in /tmp) changes the
 //     volume, and the files that differ are named: the check bites.
 func TestAuditExample(t *testing.T) {
-	tg := newTarget(t) // checks, skips without PACKER_ACC, needs root
+	// With cloud-init, as a real AMI has: the audit finds the launch key
+	// installer (user-keys) and nothing else.
+	tg := newTargetOf(t, bookwormCloudInit) // checks, skips without PACKER_ACC, needs root
 	repo := filepath.Join(rig, "..", "..")
 	example, err := os.ReadFile(filepath.Join(repo, "example", "audit", "audit.pkr.hcl"))
 	if err != nil {

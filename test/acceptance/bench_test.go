@@ -58,7 +58,33 @@ build {
 	return elapsed, string(log)
 }
 
-const amiHardenBlock = `provisioner "ami-harden" {}`
+// The rig's targets get their launch key from the rig, not from a key
+// installer in the image. The free-space step is measured on its own
+// (freeSpaceBlock): the hand-written cleanup and the floor do nothing like
+// it, and its time is the disk's write speed times the free space.
+const amiHardenBlock = `provisioner "ami-harden" {
+    require_key_installer = false
+    wipe_free_space       = false
+  }`
+
+// freeSpaceBlock runs the free-space step alone.
+const freeSpaceBlock = `provisioner "ami-harden" {
+    steps = ["free-space"]
+  }`
+
+// freeSpaceDetail is the free-space step's line: MiB and seconds.
+var freeSpaceDetail = regexp.MustCompile(`free-space +changed +wrote ([0-9]+) MiB of zeros over the free space in ([0-9]+) s`)
+
+// freeSpace runs the free-space step alone on tg and returns the MiB it
+// wrote and the provisioning's wall time.
+func freeSpace(t *testing.T, tg *target) (int, time.Duration) {
+	t.Helper()
+	_, log := build(t, tg, freeSpaceBlock)
+	m := freeSpaceDetail.FindStringSubmatch(log)
+	require.NotNil(t, m, "no free-space line in the log")
+	mib, _ := strconv.Atoi(m[1])
+	return mib, provisionTime(t, log)
+}
 
 // benchPattern is where the hand-written cleanup, the floor and the
 // application image's plain grep find the secrets step's own pattern
@@ -187,6 +213,10 @@ func TestBench(t *testing.T) {
 	var ours, theirs []time.Duration
 	var ratios []float64
 	var oursLog, theirsLog string
+	var standardFree struct {
+		mib int
+		d   time.Duration
+	}
 	for i := 0; i < pairs; i++ {
 		a, b := newTarget(t), newTarget(t)
 		a.rig("seed", a.Dir)
@@ -203,6 +233,11 @@ func TestBench(t *testing.T) {
 		}
 		ours, theirs = append(ours, da), append(theirs, db)
 		ratios = append(ratios, float64(da)/float64(db))
+		if i == 0 {
+			// The free-space step's cost on the standard image (a 2 GiB
+			// disk), after the run.
+			standardFree.mib, standardFree.d = freeSpace(t, a)
+		}
 		a.rig("destroy", a.Dir)
 		b.rig("destroy", b.Dir)
 	}
@@ -218,6 +253,10 @@ func TestBench(t *testing.T) {
 	}
 	var scaling []scaled
 	var scan []string // the secrets step's detail numbers, at the last size
+	var largeFree struct {
+		mib int
+		d   time.Duration
+	}
 	// One pair per size; at full size, the one the bound is on, the median
 	// of largePairs pairs: on this machine's disk one pair alone varied
 	// between 1.26 and 1.75 times the floor from run to run.
@@ -237,6 +276,11 @@ func TestBench(t *testing.T) {
 				scan = m
 			}
 			d := provisionTime(t, log)
+			if f == 1.0 && i == 0 {
+				// The free-space step's cost on the large image, after
+				// the rest of the run (its files are gone, as they would be).
+				largeFree.mib, largeFree.d = freeSpace(t, a)
+			}
 			a.rig("destroy", a.Dir)
 
 			b := newTarget(t)
@@ -331,6 +375,16 @@ func TestBench(t *testing.T) {
 		row("| grep -rIlE of its pattern, same trees | every file | | none | %s |", median(appGreps).Round(time.Millisecond))
 		row("")
 	}
+	row("| free-space step (wipe_free_space), after the rest of the run | MiB of zeros written | provisioning time | MiB/s |")
+	row("|---|---|---|---|")
+	for _, f := range []struct {
+		name string
+		mib  int
+		d    time.Duration
+	}{{"standard image (2 GiB disk)", standardFree.mib, standardFree.d}, {"large image at 100% (6 GiB disk)", largeFree.mib, largeFree.d}} {
+		row("| %s | %d | %s | %.0f |", f.name, f.mib, f.d.Round(time.Millisecond), float64(f.mib)/max(f.d.Seconds(), 0.001))
+	}
+	row("")
 	row("Windows: the default script uploads %d bytes (provisioner/testdata/default-windows.ps1).", winBytes.Size())
 	fmt.Println()
 	fmt.Print(table.String())

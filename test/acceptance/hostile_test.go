@@ -121,6 +121,10 @@ var hostileKeyFiles = map[string]bool{}
 //   - host-keys: /etc/ssh/ssh_host_*, /etc/systemd/system/ami-harden-host-keys.service,
 //     and the *.wants directories of /etc/systemd/system with that unit's link in them;
 //   - machine-id: /etc/machine-id, /var/lib/dbus/machine-id, /var/lib/systemd/random-seed;
+//   - network: /etc/hostname and /etc/hosts (edited in place), udev's
+//     70-persistent-net.rules, NetworkManager's profiles and state;
+//   - enrolment: the files and trees of its table (docs/steps.md);
+//   - free-space: nothing that stays (its filler is removed);
 //   - temp and logs: everything below /tmp, /var/tmp and /var/log (not
 //     the directories themselves);
 //   - cloud-init: /var/lib/cloud with everything below, /etc/sudoers.d/90-cloud-init-users;
@@ -136,7 +140,9 @@ func ownedByTheSteps(p string, homes ...string) bool {
 		"/etc/systemd/system/ami-harden-host-keys.service", "/etc/systemd/system/ami-harden-snakeoil.service",
 		"/etc/machine-id", "/var/lib/dbus/machine-id", "/var/lib/systemd/random-seed",
 		"/etc/ssl/private/ssl-cert-snakeoil.key", "/etc/ssl/certs/ssl-cert-snakeoil.pem",
-		"/etc/apt/auth.conf", "/etc/sudoers.d/90-cloud-init-users":
+		"/etc/apt/auth.conf", "/etc/sudoers.d/90-cloud-init-users",
+		"/etc/hostname", "/etc/hosts", "/etc/udev/rules.d/70-persistent-net.rules",
+		"/etc/krb5.keytab", "/etc/chef/client.pem", "/etc/salt/minion_id", "/etc/ipa/default.conf":
 		return true
 	}
 	if hostileKeyFiles[p] {

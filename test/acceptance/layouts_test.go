@@ -28,7 +28,7 @@ func TestHardenUbuntuSocketActivated(t *testing.T) {
 		"sshd           changed",
 		"passwords      changed",
 		"host-keys      changed  overwrote and removed 6 host key file(s); new keys at first boot by ami-harden-host-keys.service",
-		"ami-harden: 13 of 13 steps reported: 9 changed, 3 ok, 1 skipped, 0 failed",
+		"ami-harden: 16 of 16 steps reported: 11 changed, 4 ok, 1 skipped, 0 failed",
 	}, nil))
 	unit := readFile(t, tg.Path("etc/systemd/system/ami-harden-host-keys.service"))
 	assert.Contains(t, unit, "\nDefaultDependencies=no\n")

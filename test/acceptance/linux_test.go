@@ -34,8 +34,41 @@ var linuxFixture string
 // linuxTemplate is linuxFixture and a build of its source with one
 // ami-harden block of the given body. acctest writes it with Fprintf: it
 // must hold no percent sign; values go in -var arguments, not into it.
+//
+// The rig's targets have no key installer: the rig itself puts the launch
+// key in (target.sh boot, serve), as cloud-init would. So a body that does
+// not say otherwise gets require_key_installer = false.
 func linuxTemplate(body string) string {
+	if !strings.Contains(body, "require_key_installer") {
+		body = "    require_key_installer = false\n" + body
+	}
+	if noFreeSpaceWipe() && !strings.Contains(body, "wipe_free_space") && !strings.Contains(body, "steps") {
+		body = "    wipe_free_space = false\n" + body
+	}
 	return linuxFixture + amiHardenBuild("source.null.target", body)
+}
+
+// noFreeSpaceWipe: AMI_HARDEN_WIPE_FREE_SPACE=false runs the builds that
+// scan the disk without the free-space step, to measure what the free
+// blocks keep without it: their scans then fail, and say where.
+func noFreeSpaceWipe() bool { return os.Getenv("AMI_HARDEN_WIPE_FREE_SPACE") == "false" }
+
+// summaryLine is the run's summary line, as wanted, or any summary line
+// without the free-space step (one step fewer).
+func summaryLine(summary string) string {
+	if noFreeSpaceWipe() {
+		return "ami-harden: "
+	}
+	return "ami-harden: " + summary
+}
+
+// freeSpaceLine is the start of the free-space step's line in a default
+// build's output (nothing to look for without the step).
+func freeSpaceLine() string {
+	if noFreeSpaceWipe() {
+		return "ami-harden: "
+	}
+	return "free-space     changed  wrote "
 }
 
 // amiHardenBuild is a build block of the source with one ami-harden
@@ -108,21 +141,28 @@ func TestHardenDirtyImage(t *testing.T) {
 		summary             string
 	}{
 		{bookworm, "new keys at first boot by ami-harden-host-keys.service (ssh-keygen -A early in boot, before sshd)", "cloud-init     skipped  cloud-init is not installed",
-			"13 of 13 steps reported: 9 changed, 3 ok, 1 skipped, 0 failed"},
+			"16 of 16 steps reported: 11 changed, 4 ok, 1 skipped, 0 failed"},
 		// trixie's openssh-server brings its own sshd-keygen.service, which
 		// runs only when systemd sees a first boot.
 		{trixie, "new keys at first boot by ami-harden-host-keys.service (ssh-keygen -A early in boot, before sshd), besides the distribution's sshd-keygen.service", "cloud-init     skipped  cloud-init is not installed",
-			"13 of 13 steps reported: 9 changed, 3 ok, 1 skipped, 0 failed"},
+			"16 of 16 steps reported: 11 changed, 4 ok, 1 skipped, 0 failed"},
 		{bookwormCloudInit, "new keys at first boot by ami-harden-host-keys.service (ssh-keygen -A early in boot, before sshd), besides cloud-init",
-			"cloud-init     changed  overwrote its state and logs, ran cloud-init clean --logs, removed /var/lib/cloud/seed", "13 of 13 steps reported: 10 changed, 3 ok, 0 skipped, 0 failed"},
+			"cloud-init     changed  overwrote its state and logs, ran cloud-init clean --logs, removed /var/lib/cloud/seed", "16 of 16 steps reported: 12 changed, 4 ok, 0 skipped, 0 failed"},
 	} {
 		t.Run(c.img.Name, func(t *testing.T) { hardenDirtyImage(t, c.img, c.hostKeys, c.cloudInit, c.summary) })
 	}
 }
 
 func hardenDirtyImage(t *testing.T, img image, hostKeys, cloudInit, summary string) {
+	// With cloud-init, the default require_key_installer holds: cloud-init
+	// installs the launch key. Without it, the rig does (linuxTemplate).
+	keys, keysNote := "", "note: nothing installs a key at launch and no key stays: the image is reached another way (require_key_installer = false)"
+	if img.Extra == "cloud-init" {
+		keys, keysNote = "    require_key_installer = true\n", "note: at launch, keys come from: cloud-init ("
+	}
 	tg := newTargetOf(t, img)
 	tg.rig("seed", tg.Dir)
+	t.Logf("secrets in free blocks before the build:\n%s", tg.seedFreed(secretWord))
 	// The scan must see the seeded secrets, or its zero below proves nothing.
 	secretsBefore := tg.ScanDisk(secretWord)
 	require.NotZero(t, secretsBefore, "the disk scan does not find the seeded secrets")
@@ -136,9 +176,11 @@ func hardenDirtyImage(t *testing.T, img image, hostKeys, cloudInit, summary stri
 	acctest.TestPlugin(t, &acctest.PluginTestCase{
 		Name:           "ami_harden_dirty_image_" + strings.ReplaceAll(img.Name, "-", "_"),
 		Type:           "ami-harden",
-		Template:       linuxTemplate(`    wipe_paths = ["/opt/app/it's here"]` + "\n" + files.String()),
+		Template:       linuxTemplate(keys + `    wipe_paths = ["/opt/app/it's here"]` + "\n" + files.String()),
 		BuildExtraArgs: tg.vars(files.vars...),
 		Check: buildCheck(true, []string{
+			keysNote,
+			freeSpaceLine(),
 			"sshd           changed",
 			"passwords      changed  no password works for root, builder, alice, emptypw (password field *",
 			"host-keys      changed  overwrote and removed",
@@ -150,7 +192,7 @@ func hardenDirtyImage(t *testing.T, img image, hostKeys, cloudInit, summary stri
 			"machine-id     changed",
 			"temp           changed",
 			"logs           changed",
-			"ami-harden: " + summary,
+			summaryLine(summary),
 		}, func(log string) error {
 			// One upload and one run: two SSH sessions (packer's shell provisioner opens five).
 			if n := strings.Count(log, "Opening new ssh session"); n > 2 {
@@ -225,6 +267,11 @@ func hardenDirtyImage(t *testing.T, img image, hostKeys, cloudInit, summary stri
 	secretsAfter, hashesAfter := tg.ScanDisk(secretWord), tg.ScanDisk(hashMarker)
 	t.Logf("markers on the raw disk: secrets %d before, %d after; password hashes %d before, %d after",
 		secretsBefore, secretsAfter, hashesBefore, hashesAfter)
+	if secretsAfter > 0 {
+		for _, p := range tg.WhereOnDisk(secretWord) {
+			t.Logf("    %s", p)
+		}
+	}
 	assert.Zero(t, secretsAfter, "secrets are still in the disk's blocks")
 	assert.Zero(t, hashesAfter, "password hashes are still in the disk's blocks")
 	// The old machine-id (seed.sh copied it to D-Bus's file too): in no file
@@ -270,6 +317,21 @@ func TestFailedStepFailsBuild(t *testing.T) {
 		after := sha256.Sum256([]byte(readFile(t, tg.Path("etc/ssh/sshd_config"))))
 		assert.Equal(t, before, after, "sshd_config must be untouched")
 	}
+}
+
+// seedFreed runs test/rig/seed-freed.sh in tg's chroot: secrets with word
+// that other programs freed (renamed over, unlinked) before the build, in
+// the disk's free blocks. It returns what the script says it freed.
+func (tg *target) seedFreed(word string) string {
+	tg.t.Helper()
+	script, err := os.Open(filepath.Join(rig, "seed-freed.sh"))
+	require.NoError(tg.t, err)
+	defer script.Close()
+	cmd := exec.Command("chroot", tg.Dir, "/bin/sh", "-s", word)
+	cmd.Stdin = script
+	out, err := cmd.CombinedOutput()
+	require.NoError(tg.t, err, "seed-freed.sh: %s", out)
+	return strings.TrimSpace(string(out))
 }
 
 func readFile(t *testing.T, path string) string {

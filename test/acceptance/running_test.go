@@ -54,6 +54,17 @@ func TestRunningTarget(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// Secrets that other programs freed on this machine before the build
+	// (test/rig/seed-freed.sh): only the free-space step takes them.
+	freedWord := "AMIHARDENFREED" + hex.EncodeToString(tag)
+	seed := exec.Command("ssh", append(tg.sshArgs(), "builder@127.0.0.1", "sudo sh -s "+freedWord)...)
+	seedScript, err := os.Open(filepath.Join(rig, "seed-freed.sh"))
+	require.NoError(t, err)
+	seed.Stdin = seedScript
+	seeded, err := seed.CombinedOutput()
+	seedScript.Close()
+	require.NoError(t, err, "seed-freed.sh: %s", seeded)
+	t.Logf("secrets in free blocks before the build:\n%s", seeded)
 	oldMachineID := strings.TrimSpace(tg.SSH("cat /etc/machine-id"))
 	require.Regexp(t, `^[0-9a-f]{32}$`, oldMachineID)
 
@@ -62,7 +73,7 @@ func TestRunningTarget(t *testing.T) {
 		Name:           "ami_harden_running_target",
 		Type:           "ami-harden",
 		Template:       linuxFixture + runningBuild,
-		BuildExtraArgs: tg.vars("log_tag=" + early),
+		BuildExtraArgs: tg.vars("log_tag="+early, "wipe_free_space="+strconv.FormatBool(!noFreeSpaceWipe())),
 		Check: buildCheck(true, []string{
 			"logs           changed",
 			"the journal writes to /run until shutdown",
@@ -75,6 +86,10 @@ func TestRunningTarget(t *testing.T) {
 			"note: listens at boot: ",
 			"; listening now: ",
 			fmt.Sprintf("%d/tcp on loopback (sshd)", tg.Port),
+			// cloud-init, with the NoCloud seed that made builder, installs
+			// the launch key: the default require_key_installer passes.
+			"at launch, keys come from: cloud-init (",
+			freeSpaceLine(),
 			"0 failed",
 		}, nil),
 	})
@@ -99,7 +114,7 @@ func TestRunningTarget(t *testing.T) {
 	assert.NoDirExists(t, tg.Path("var/lib/cloud/instances"))
 	assert.NoFileExists(t, tg.Path("var/lib/cloud/instance"))
 	assert.Empty(t, readFile(t, tg.Path("etc/machine-id")))
-	for _, word := range []string{early, late, "Accepted publickey for builder", "session opened for user builder",
+	for _, word := range []string{early, late, freedWord, "Accepted publickey for builder", "session opened for user builder",
 		"session closed for user root"} {
 		n := tg.ScanDisk(word)
 		t.Logf("on the raw disk after the shutdown: %q %d time(s)", word, n)

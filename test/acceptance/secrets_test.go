@@ -23,6 +23,10 @@ func TestStraySecrets(t *testing.T) {
 	awsSecret := rep("kT9/", 10)
 	stray := []struct{ path, text, want string }{
 		{"etc/myapp/config.yml", "db:\n  url: postgres://app:S3cretPassw0rd@db.internal/app\n", "/etc/myapp/config.yml:2 URL with a password"},
+		// A system-wide pip configuration stays (it is the image's), but a
+		// login to a private index in it is named: pip logs in with the
+		// password in the index URL.
+		{"etc/pip.conf", "[global]\nindex-url = https://ci:Pip1ndexPassw0rd@pypi.corp.internal/simple\n", "/etc/pip.conf:2 URL with a password"},
 		{"etc/profile.d/aws.sh", "export AWS_SECRET_ACCESS_KEY=" + awsSecret + "\n", "/etc/profile.d/aws.sh:1 AWS secret access key"},
 		{"root/notes.txt", "token ghp_" + rep("aB3", 12) + "\n", "/root/notes.txt:1 GitHub token"},
 		{"home/alice/project/.env", "AWS_ACCESS_KEY_ID=" + awsID + "\n", "/home/alice/project/.env:1 AWS access key id"},
@@ -44,9 +48,9 @@ func TestStraySecrets(t *testing.T) {
 			want = append(want, s.want)
 		}
 	}
-	want = append(want, "secrets        failed   8 stray secret(s) in 8 file(s): /etc/myapp/: config.yml (URL with a password); /etc/profile.d/: aws.sh", "accept a known file with secrets_allow")
+	want = append(want, "secrets        failed   9 stray secret(s) in 9 file(s): /etc/: pip.conf (URL with a password); /etc/myapp/: config.yml (URL with a password); /etc/profile.d/: aws.sh", "accept a known file with secrets_allow")
 	tg.harden(t, "ami_harden_stray_secrets", `    secrets_allow = ["/opt/fixtures/*"]`, buildCheck(false, want, func(log string) error {
-		for _, leak := range []string{awsID, awsSecret, "S3cretPassw0rd", "ghp_", "xoxb-", "sk_live_", "AIza", "test.pem", "example.conf"} {
+		for _, leak := range []string{awsID, awsSecret, "S3cretPassw0rd", "Pip1ndexPassw0rd", "ghp_", "xoxb-", "sk_live_", "AIza", "test.pem", "example.conf"} {
 			if strings.Contains(log, leak) {
 				t.Errorf("packer's output holds %q", leak)
 			}

@@ -87,6 +87,10 @@ func TestVMPipeline(t *testing.T) {
 	run(t, vmsh, "seed", filepath.Join(work, "build-seed"), "builder", buildKey+".pub", "i-build-"+id)
 	copyDisk := filepath.Join(work, "base.qcow2")
 	run(t, "qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", copyDisk)
+	// Host keys in the disk before its first boot, as an image made from a
+	// machine nobody cleaned has them: cloud-init deletes them at the build's
+	// boot (ssh_deletekeys) without overwriting, and makes new ones.
+	preKey := strings.TrimSpace(run(t, vmsh, "host-keys", copyDisk))
 	sum := strings.Fields(run(t, "sha256sum", copyDisk))[0]
 
 	// 1. The build. AMI_HARDEN_VM_SEED: another dirt script, for experiments.
@@ -109,6 +113,10 @@ func TestVMPipeline(t *testing.T) {
 		"-var", "seed_script="+seedScript,
 		"-var", "log_marker="+id,
 		"-var", "show_host_key_part=true",
+		// AMI_HARDEN_WIPE_FREE_SPACE=false: what the free blocks keep
+		// without the free-space step (the scan below then fails, and says
+		// where).
+		"-var", "wipe_free_space="+strconv.FormatBool(!noFreeSpaceWipe()),
 		filepath.Join(repo, "example", "demo-vm"))
 	cmd.Dir = repo
 	cmd.Env = append(os.Environ(), "PACKER_PLUGIN_PATH="+pluginPath, "CHECKPOINT_DISABLE=1")
@@ -133,6 +141,18 @@ func TestVMPipeline(t *testing.T) {
 			t.Fatalf("packer's output has no %s= line:\n%s", k, said)
 		}
 	}
+	if build["build-host-key-part"] == preKey {
+		t.Fatalf("the build machine kept the disk's host keys: cloud-init did not delete them at its first boot, so the test seeds nothing in free blocks")
+	}
+	for _, l := range []string{"qemu.debian: user-keys      changed", "note: at launch, keys come from: cloud-init",
+		"qemu.debian: free-space     changed  wrote "} {
+		if noFreeSpaceWipe() && strings.Contains(l, "free-space") {
+			continue
+		}
+		if !strings.Contains(string(said), l) {
+			t.Errorf("packer's output has no %q", l)
+		}
+	}
 	image := filepath.Join(out, "image.qcow2")
 	if _, err := os.Stat(image); err != nil {
 		t.Fatalf("the build made no image: %v", err)
@@ -148,7 +168,9 @@ func TestVMPipeline(t *testing.T) {
 		port := strconv.Itoa(freePort(t))
 		start := time.Now()
 		launch := exec.Command(vmsh, "launch", disk, iso, port)
-		launch.Env = append(os.Environ(), "AMI_HARDEN_ACCEL="+accel)
+		// Another NIC than the build's (QEMU's default MAC): what pinned the
+		// network to the build's NIC must not keep this one down.
+		launch.Env = append(os.Environ(), "AMI_HARDEN_ACCEL="+accel, "AMI_HARDEN_MAC=52:54:00:a1:b2:c3")
 		if b, err := launch.CombinedOutput(); err != nil {
 			t.Fatalf("vm.sh launch: %v\n%s", err, b)
 		}
@@ -185,6 +207,20 @@ func TestVMPipeline(t *testing.T) {
 			if got := as(c); got != newID {
 				t.Errorf("%s: %q, want the new instance's %q", c, got, newID)
 			}
+		}
+		// The network came up on the new NIC (the login above came through
+		// it) and the instance has its own name, not the build's.
+		t.Logf("relaunch: links %q; addresses %q", as("ip -br link"), as("ip -br -4 addr"))
+		if mac := as("cat /sys/class/net/*/address | grep -c 52:54:00:a1:b2:c3"); mac != "1" {
+			t.Errorf("the relaunched instance does not have the new NIC: %s", mac)
+		}
+		for _, c := range []string{"hostname", "cat /etc/hostname"} {
+			if got := as(c); got != newID {
+				t.Errorf("%s: %q, want the new instance's name %q (the build's was i-build-%s)", c, got, newID, id)
+			}
+		}
+		if hosts := as("cat /etc/hosts"); strings.Contains(hosts, "i-build-"+id) {
+			t.Errorf("/etc/hosts names the build machine:\n%s", hosts)
 		}
 		machineID := as("cat /etc/machine-id")
 		t.Logf("machine-id: build %s, relaunch %s", build["build-machine-id"], machineID)
@@ -257,6 +293,9 @@ func TestVMPipeline(t *testing.T) {
 		{"a line of the build's private host key", build["build-host-key-part"], false},
 		{"the build's public host key", build["build-host-pubkey"], false},
 		{"the build's machine-id", build["build-machine-id"], true},
+		// Its directory in /var/lib/cloud/instances is metadata too.
+		{"the build's name and instance ID", "i-build-" + id, true},
+		{"a line of the host key cloud-init deleted at the build's boot", preKey, false},
 	}
 	needles := make([]string, len(words))
 	for i, w := range words {

@@ -11,6 +11,7 @@
 #   hostkeys=     number of /etc/ssh/ssh_host_*_key files
 #   hostkeygroup= group(s) of those files, comma-joined, unique
 #   machine_id=   /etc/machine-id
+#   hostname=     the host name this boot ended up with (hostname)
 #   snakeoil=     SHA-256 of Debian's snakeoil TLS key, or nothing without one
 #   keylogin=     ok when the launch key logs in as builder, else failed
 #   methods=      what sshd still offers a client without a key
@@ -47,6 +48,7 @@ done
 	echo "hostkeys=$(find /etc/ssh -name "ssh_host_*_key" | wc -l)"
 	echo "hostkeygroup=$(find /etc/ssh -name "ssh_host_*_key" -exec stat -c %G {} + 2>/dev/null | sort -u | paste -sd, -)"
 	echo "machine_id=$(cat /etc/machine-id)"
+	echo "hostname=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)"
 	echo "snakeoil=$(sha256sum /etc/ssl/private/ssl-cert-snakeoil.key 2>/dev/null | cut -d ' ' -f 1)"
 	# The key EC2 would inject at launch logs in; BatchMode never asks for a password.
 	if ssh -i /root/.probe/key -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \

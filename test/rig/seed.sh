@@ -48,6 +48,17 @@ for home in /root /home/builder /home/alice '/srv/app data/svc'; do
 	secret "maven in $home" >"$home/.m2/settings.xml"
 	secret "cargo in $home" >"$home/.cargo/credentials.toml"
 	secret "containers in $home" >"$home/.config/containers/auth.json"
+	# Tools that keep a login in a file of their own (credentials.sh names
+	# them, with each tool's documentation): package indexes, clouds, storage.
+	for f in .config/pip/pip.conf .pip/pip.conf .config/pypoetry/auth.toml .gem/credentials \
+		.local/share/gem/credentials .config/composer/auth.json .composer/auth.json .yarnrc.yml \
+		.conan2/credentials.json .config/hub .config/helm/registry/config.json .config/doctl/config.yaml \
+		.oci/config .oci/oci_api_key.pem .oci/sessions/DEFAULT/token .s3cfg .boto .config/rclone/rclone.conf \
+		.config/hcloud/cli.toml .config/linode-cli .vultr-cli.yaml .config/scw/config.yaml .aliyun/config.json \
+		.config/openstack/clouds.yaml .config/openstack/secure.yaml; do
+		mkdir -p "$home/$(dirname "$f")"
+		secret "$f in $home" >"$home/$f"
+	done
 	chown -R "$owner" "$home"
 done
 # A history file that is a link to a file that must survive.

@@ -86,9 +86,13 @@ cmd_up() {
 	echo "target up: $dir, $(start_test_sshd "$dir" "$port")"
 }
 
-# mount_api DIR: what sshd in the chroot needs (proc, dev, a devpts of its own).
+# mount_api DIR: what sshd in the chroot needs (proc, dev, a devpts of its
+# own), and sysfs, as Packer's amazon-chroot builder mounts it: the
+# free-space step releases ext4's reserved clusters of the target's own disk
+# there (/sys/fs/ext4/loopN), and sets them back.
 mount_api() {
 	mount -t proc proc "$1/proc"
+	mount -t sysfs sysfs "$1/sys"
 	mount --bind /dev "$1/dev"
 	mount -t devpts -o newinstance,ptmxmode=0666 devpts "$1/dev/pts"
 }
@@ -137,6 +141,7 @@ cmd_serve() {
 	[ "$(mounts_below "$dir")" = "$dir" ] || die "$dir still has mounts: run down first"
 	mount -t tmpfs -o mode=0755 tmpfs "$dir/run"
 	mount -t proc proc "$dir/proc"
+	mount -t sysfs sysfs "$dir/sys"
 	mount --bind /dev "$dir/dev"
 	mount -t devpts -o newinstance,ptmxmode=0666 devpts "$dir/dev/pts"
 	rig=/run/ami-harden-rig
@@ -267,7 +272,13 @@ cmd_live() {
 	} >"$dir/var/lib/cloud/seed/nocloud/user-data"
 	printf 'datasource_list: [ NoCloud, None ]\nnetwork: {config: disabled}\nlocale: false\nmanage_etc_hosts: true\n' >"$dir/etc/cloud/cloud.cfg.d/99-ami-harden-rig.cfg"
 	printf 'Port %s\nListenAddress 127.0.0.1\n' "$port" >"$dir/etc/ssh/sshd_config.d/00-ami-harden-rig.conf"
-	setsid systemd-nspawn --register=no --keep-unit -q -D "$dir" --boot >"$dir.live.log" 2>&1 </dev/null &
+	# nspawn mounts /sys read-only. The free-space step releases ext4's
+	# reserved clusters of the machine's own disk for its fill: that one
+	# directory of sysfs is bound writable (and nothing else of this
+	# machine's /sys or /proc/sys).
+	ext4=/sys/fs/ext4/$(basename "$(findmnt -n -o SOURCE --target "$dir")")
+	[ -d "$ext4" ] || die "live: no $ext4 for the target's disk"
+	setsid systemd-nspawn --register=no --keep-unit -q -D "$dir" --bind="$ext4" --boot >"$dir.live.log" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$dir.nspawn"
 	for _ in $(seq 240); do

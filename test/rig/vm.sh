@@ -10,7 +10,11 @@
 #                                  seed DIR/seed.iso (label cidata); print the ISO's path
 #   vm.sh launch DISK SEEDISO PORT boot DISK (changed in place) in the background, sshd
 #                                  forwarded to 127.0.0.1:PORT; the pid goes to DISK.pid,
-#                                  the serial console to DISK.serial; print the pid
+#                                  the serial console to DISK.serial; print the pid.
+#                                  AMI_HARDEN_MAC: the NIC's MAC address (default QEMU's)
+#   vm.sh host-keys DISK           give the disk (qcow2, changed in place) SSH host keys, as
+#                                  an image made from an uncleaned machine has them; print
+#                                  the 5th line of the ed25519 private key
 #   vm.sh wait-ssh PORT KEY USER [SECONDS]
 #                                  wait until USER logs in with KEY (default 600 s)
 #   vm.sh stop DISK [SECONDS]      wait that long (default 0) for the VM to power off,
@@ -178,9 +182,30 @@ cmd_launch() {
 		-display none -monitor none -serial "file:$disk.serial" \
 		-drive "file=$disk,if=virtio,format=qcow2" \
 		-drive "file=$iso,media=cdrom,readonly=on" \
-		-netdev "user,id=net0,hostfwd=tcp:127.0.0.1:$port-:22" -device virtio-net-pci,netdev=net0 \
+		-netdev "user,id=net0,hostfwd=tcp:127.0.0.1:$port-:22" -device "virtio-net-pci,netdev=net0${AMI_HARDEN_MAC:+,mac=$AMI_HARDEN_MAC}" \
 		-pidfile "$disk.pid" -daemonize
 	cat "$disk.pid"
+}
+
+# host-keys: through a raw copy on a loop device (no nbd here), keys made
+# with ssh-keygen -A, then the qcow2 again.
+cmd_host_keys() {
+	local disk=$1 dir loop part
+	[ "$(id -u)" -eq 0 ] || die "host-keys: must run as root (loop devices, mounts)"
+	dir=$(mktemp -d "$(dirname "$disk")/host-keys.XXXXXX")
+	qemu-img convert -O raw "$disk" "$dir/disk.raw"
+	loop=$(losetup -f --show -o $((2048 * 512)) "$dir/disk.raw")
+	mkdir "$dir/mnt"
+	mount "$loop" "$dir/mnt" || { losetup -d "$loop"; rm -rf "$dir"; die "host-keys: mount failed"; }
+	part=ok
+	ssh-keygen -A -f "$dir/mnt" >/dev/null 2>&1 || part=
+	[ -z "$part" ] || part=$(sed -n 5p "$dir/mnt/etc/ssh/ssh_host_ed25519_key")
+	umount "$dir/mnt"
+	losetup -d "$loop"
+	[ -n "$part" ] || { rm -rf "$dir"; die "host-keys: ssh-keygen -A failed"; }
+	qemu-img convert -O qcow2 "$dir/disk.raw" "$disk"
+	rm -rf "$dir"
+	echo "$part"
 }
 
 cmd_wait_ssh() {
@@ -219,7 +244,8 @@ base) cmd_base ;;
 accel) cmd_accel ;;
 seed) [ $# -eq 4 ] || die "usage: vm.sh seed DIR USER PUBKEY INSTANCE_ID"; cmd_seed "$@" ;;
 launch) [ $# -eq 3 ] || die "usage: vm.sh launch DISK SEEDISO PORT"; cmd_launch "$@" ;;
+host-keys) [ $# -eq 1 ] || die "usage: vm.sh host-keys DISK"; cmd_host_keys "$@" ;;
 wait-ssh) [ $# -ge 3 ] || die "usage: vm.sh wait-ssh PORT KEY USER [SECONDS]"; cmd_wait_ssh "$@" ;;
 stop) [ $# -ge 1 ] || die "usage: vm.sh stop DISK [SECONDS]"; cmd_stop "$@" ;;
-*) die "usage: vm.sh base|accel|seed|launch|wait-ssh|stop (see the top of $0)" ;;
+*) die "usage: vm.sh base|accel|seed|launch|host-keys|wait-ssh|stop (see the top of $0)" ;;
 esac

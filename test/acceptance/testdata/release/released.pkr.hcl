@@ -40,5 +40,8 @@ build {
   provisioner "ami-harden" {
     report_file = var.report_file
     junit_file  = var.junit_file
+    # The rig target gets its launch key from the rig (target.sh), not
+    # from a key installer in the image.
+    require_key_installer = false
   }
 }
