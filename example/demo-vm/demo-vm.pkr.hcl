@@ -68,6 +68,18 @@ variable "seed_script" {
   description = "The dirt: a script run as root on the build machine; empty: test/rig/seed.sh of this repository."
 }
 
+variable "seed_freed_script" {
+  type        = string
+  default     = ""
+  description = "Secrets that other programs free before the build, run as root with the argument AMIHARDENSECRET; empty: test/rig/seed-freed.sh of this repository."
+}
+
+variable "wipe_free_space" {
+  type        = bool
+  default     = true
+  description = "ami-harden's wipe_free_space: false shows what the free blocks keep without it."
+}
+
 variable "log_marker" {
   type        = string
   default     = "demo"
@@ -75,7 +87,8 @@ variable "log_marker" {
 }
 
 locals {
-  seed_script = var.seed_script != "" ? var.seed_script : "${path.root}/../../test/rig/seed.sh"
+  seed_script       = var.seed_script != "" ? var.seed_script : "${path.root}/../../test/rig/seed.sh"
+  seed_freed_script = var.seed_freed_script != "" ? var.seed_freed_script : "${path.root}/../../test/rig/seed-freed.sh"
   cd_files    = var.seed_dir != "" ? ["${var.seed_dir}/user-data", "${var.seed_dir}/meta-data"] : []
 }
 
@@ -141,6 +154,15 @@ build {
     execute_command = "sudo env {{ .Vars }} sh {{ .Path }}"
   }
 
+  # Secrets that other programs delete without overwriting before ami-harden
+  # runs (chpasswd's rename of /etc/shadow, a deleted host key, ...): in
+  # free blocks, which a snapshot copies too.
+  provisioner "shell" {
+    remote_folder   = "/dev/shm"
+    script          = local.seed_freed_script
+    execute_command = "sudo env {{ .Vars }} sh {{ .Path }} AMIHARDENSECRET"
+  }
+
   # Log lines with a word found nowhere else, as a user and through sudo.
   provisioner "shell" {
     remote_folder = "/dev/shm"
@@ -152,7 +174,11 @@ build {
 
   # Last: it removes the build's login keys and locks passwords. seed.sh
   # leaves one credential where only its owner knows to look.
+  # cloud-init installs the launch key at each instance's first boot: the
+  # user-keys step finds it, so no require_key_installer here. The last
+  # step overwrites the free space (wipe_free_space, on by default).
   provisioner "ami-harden" {
-    wipe_paths = ["/opt/app/it's here"]
+    wipe_paths      = ["/opt/app/it's here"]
+    wipe_free_space = var.wipe_free_space
   }
 }

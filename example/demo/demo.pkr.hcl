@@ -36,5 +36,10 @@ build {
   sources = ["source.null.debian"]
 
   # Last provisioner: it removes the login user's keys and locks passwords.
-  provisioner "ami-harden" {}
+  provisioner "ami-harden" {
+    # The demo's target has no cloud-init: the demo puts a key in itself
+    # when it boots the image (target.sh boot). An AMI needs no such line:
+    # cloud-init or EC2 Instance Connect installs the launch key.
+    require_key_installer = false
+  }
 }
