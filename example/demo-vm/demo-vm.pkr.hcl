@@ -89,7 +89,7 @@ variable "log_marker" {
 locals {
   seed_script       = var.seed_script != "" ? var.seed_script : "${path.root}/../../test/rig/seed.sh"
   seed_freed_script = var.seed_freed_script != "" ? var.seed_freed_script : "${path.root}/../../test/rig/seed-freed.sh"
-  cd_files    = var.seed_dir != "" ? ["${var.seed_dir}/user-data", "${var.seed_dir}/meta-data"] : []
+  cd_files          = var.seed_dir != "" ? ["${var.seed_dir}/user-data", "${var.seed_dir}/meta-data"] : []
 }
 
 variable "show_host_key_part" {
