@@ -141,13 +141,13 @@ func TestHardenDirtyImage(t *testing.T) {
 		summary             string
 	}{
 		{bookworm, "new keys at first boot by ami-harden-host-keys.service (ssh-keygen -A early in boot, before sshd)", "cloud-init     skipped  cloud-init is not installed",
-			"16 of 16 steps reported: 11 changed, 4 ok, 1 skipped, 0 failed"},
+			"16 of 16 steps reported: 12 changed, 3 ok, 1 skipped, 0 failed"},
 		// trixie's openssh-server brings its own sshd-keygen.service, which
 		// runs only when systemd sees a first boot.
 		{trixie, "new keys at first boot by ami-harden-host-keys.service (ssh-keygen -A early in boot, before sshd), besides the distribution's sshd-keygen.service", "cloud-init     skipped  cloud-init is not installed",
-			"16 of 16 steps reported: 11 changed, 4 ok, 1 skipped, 0 failed"},
+			"16 of 16 steps reported: 12 changed, 3 ok, 1 skipped, 0 failed"},
 		{bookwormCloudInit, "new keys at first boot by ami-harden-host-keys.service (ssh-keygen -A early in boot, before sshd), besides cloud-init",
-			"cloud-init     changed  overwrote its state and logs, ran cloud-init clean --logs, removed /var/lib/cloud/seed", "16 of 16 steps reported: 12 changed, 4 ok, 0 skipped, 0 failed"},
+			"cloud-init     changed  overwrote its state and logs, ran cloud-init clean --logs, removed /var/lib/cloud/seed", "16 of 16 steps reported: 13 changed, 3 ok, 0 skipped, 0 failed"},
 	} {
 		t.Run(c.img.Name, func(t *testing.T) { hardenDirtyImage(t, c.img, c.hostKeys, c.cloudInit, c.summary) })
 	}
@@ -181,6 +181,9 @@ func hardenDirtyImage(t *testing.T, img image, hostKeys, cloudInit, summary stri
 		Check: buildCheck(true, []string{
 			keysNote,
 			freeSpaceLine(),
+			// test/rig/seed-freed.sh's identities, still in files.
+			"network        changed  removed /etc/udev/rules.d/70-persistent-net.rules",
+			"enrolment      changed  overwrote and removed: the host Kerberos keytab: /etc/krb5.keytab; Salt's minion keys and ID: /etc/salt/minion_id",
 			"sshd           changed",
 			"passwords      changed  no password works for root, builder, alice, emptypw (password field *",
 			"host-keys      changed  overwrote and removed",

@@ -46,7 +46,7 @@ func TestSharedBlockLinuxAndWindows(t *testing.T) {
 		Check: buildCheck(true, []string{
 			"null.target: ami-harden: not steps of linux, skipped on this machine: sysprep",
 			"null.windows: ami-harden: not steps of windows, skipped on this machine: secrets",
-			"null.target: ami-harden: 12 of 12 steps reported",
+			"null.target: ami-harden: 15 of 15 steps reported",
 			"null.windows: ami-harden: 17 of 17 steps reported",
 			"null.windows: ami-harden: handed over to a process on the machine: after this run: WinRM:",
 			// {{.Vars}} in the default execute_command on Linux (the SSH

@@ -106,3 +106,17 @@ replaced /root/.config/pip/pip.conf "[global]
 index-url = https://ci:$word@pypi.example.org/simple
 timeout = 60"
 echo "kept for the steps: /root/.config/pip/pip.conf with an index password (and its old blocks, freed by the editor's rename)"
+
+# 10. The machine's enrolment identities, still there: the enrolment step
+# overwrites them (a keytab once rewritten by a rename, as ktutil does).
+written /etc/krb5.keytab "host/build.example.org@EXAMPLE.ORG $word old"
+replaced /etc/krb5.keytab "host/build.example.org@EXAMPLE.ORG $word"
+chmod 600 /etc/krb5.keytab
+written /etc/salt/minion_id "build-$word"
+echo "kept for the steps: /etc/krb5.keytab and /etc/salt/minion_id naming the build (and the keytab's old blocks)"
+
+# 11. udev's persistent-net rules pinning a NIC the instances will not have
+# (an older udev wrote these): the network step removes them.
+written /etc/udev/rules.d/70-persistent-net.rules "# $word
+SUBSYSTEM==\"net\", ACTION==\"add\", ATTR{address}==\"02:00:00:aa:bb:cc\", NAME=\"eth9\""
+echo "kept for the steps: /etc/udev/rules.d/70-persistent-net.rules pinning a build NIC"
