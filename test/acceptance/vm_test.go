@@ -128,7 +128,8 @@ func TestVMPipeline(t *testing.T) {
 	}
 	t.Logf("packer build with %s: %s", accel, since(start))
 	for _, line := range strings.Split(string(said), "\n") {
-		if strings.Contains(line, "ami-harden:") || strings.Contains(line, "Build 'qemu.debian' finished") {
+		if strings.Contains(line, "ami-harden:") || strings.Contains(line, "qemu.debian: free-space ") ||
+			strings.Contains(line, "Build 'qemu.debian' finished") {
 			t.Log(strings.TrimSpace(line))
 		}
 	}

@@ -20,9 +20,10 @@
 # The kinds of file system a machine image's disks hold.
 free_space_types='ext2 ext3 ext4 xfs btrfs f2fs jfs reiserfs vfat exfat'
 
-# free_space_mounts: one line per file system to fill, TYPE<TAB>MAJ:MIN<TAB>MOUNT,
-# and one line per file system left out, -<TAB>WHY<TAB>MOUNT. From
-# /proc/self/mountinfo: ID PARENT MAJ:MIN ROOT MOUNT OPTS [TAGS] - TYPE SRC SUPEROPTS.
+# free_space_mounts [MOUNTINFO]: one line per file system to fill,
+# TYPE<TAB>MAJ:MIN<TAB>MOUNT, and one line per file system left out,
+# -<TAB>WHY<TAB>MOUNT. From /proc/self/mountinfo (or MOUNTINFO, for a test):
+# ID PARENT MAJ:MIN ROOT MOUNT OPTS [TAGS] - TYPE SRC SUPEROPTS.
 free_space_mounts() {
 	awk -v types=" $free_space_types " -v tab="$tab" -v excl="$AMI_HARDEN_FREE_SPACE_EXCLUDE" '
 		BEGIN { n = split(excl, e, "\n"); for (i = 1; i <= n; i++) if (e[i] != "") skip[e[i]] = 1 }
@@ -32,22 +33,32 @@ free_space_mounts() {
 			type = $(i + 1); super = $(i + 3); dev = $3
 			root = unesc($4); mnt = unesc($5)
 			if (index(types, " " type " ") == 0) next
-			if (seen[dev]++) next
-			if (mnt in skip) { print "-" tab "left alone (wipe_free_space_exclude)" tab mnt; next }
+			if (mnt in skip) { print "-" tab "left alone (wipe_free_space_exclude)" tab mnt; done[dev] = 1; next }
 			if ((("," $6 ",") ~ /,ro,/)) { print "-" tab "mounted read-only" tab mnt; next }
 			sub_ok = (type == "btrfs" && index("," super ",", ",subvol=" root ",") > 0)
 			if (root != "/" && !sub_ok) {
-				print "-" tab "mounts only the directory " root " of its file system (a bind mount: its free space is not this machine'"'"'s alone)" tab mnt
+				# Said at the end, unless the whole file system is mounted too.
+				bind[++nb] = dev; bindmnt[nb] = mnt; bindroot[nb] = root
 				next
 			}
-			print type tab dev tab mnt
-		}' /proc/self/mountinfo
+			if (!done[dev]++) print type tab dev tab mnt
+		}
+		END {
+			for (i = 1; i <= nb; i++) if (!done[bind[i]])
+				print "-" tab "mounts only the directory " bindroot[i] " of its file system (a bind mount: its free space is not this machine'"'"'s alone)" tab bindmnt[i]
+		}' "${1:-/proc/self/mountinfo}"
 }
 
 # free_mib MOUNT: the free space of MOUNT's file system in MiB, the blocks
 # kept for root included (root's filler takes those too).
 free_mib() {
 	df -Pk -- "$1" 2>/dev/null | awk 'NR == 2 { print int(($2 - $3) / 1024) }'
+}
+
+# file_size FILE: its size in bytes, from its inode (0 when it is missing):
+# never read through, the filler is the whole free space.
+file_size() {
+	stat -c %s -- "$1" 2>/dev/null || echo 0
 }
 
 # fill_free_space TYPE MAJ:MIN MOUNT: fills MOUNT's file system with zeros
@@ -84,6 +95,7 @@ fill_free_space() {
 
 # _fs_fill TYPE MAJ:MIN MOUNT: fill_free_space's writing.
 _fs_fill() {
+	_ff_type=$1
 	shift 2
 	# A private directory (root's, 0700): nothing another user does can
 	# redirect the filler. Its name marks it for removal by a later run.
@@ -100,7 +112,7 @@ _fs_fill() {
 	# compress=: its blocks would stay as they are. No compression for
 	# the filler, or random data where chattr cannot say so.
 	_src=/dev/zero
-	if [ "$_fs_type" = btrfs ] && ! chattr +m "$_fd" 2>/dev/null; then
+	if [ "$_ff_type" = btrfs ] && ! chattr +m "$_fd" 2>/dev/null; then
 		_src=/dev/urandom
 	fi
 	# dd's complaint stays in memory: where the script's scratch directory
@@ -117,7 +129,7 @@ _fs_fill() {
 	# The zeros reach the disk before the file goes: a file unlinked with
 	# dirty pages never has them written.
 	sync
-	_mib=$((($(cat "$_fd/fill" "$_fd/fill.small" 2>/dev/null | wc -c)) / 1048576))
+	_mib=$((($(file_size "$_fd/fill") + $(file_size "$_fd/fill.small")) / 1048576))
 	rm -rf -- "$_fd" || { _why="could not remove the filler $_fd: the disk stays full, remove it by hand"; return 1; }
 	sync
 	case $_dd:$_dd_err in 0:* | *'No space left'*) ;;
