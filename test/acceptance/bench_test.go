@@ -75,10 +75,12 @@ const freeSpaceBlock = `provisioner "ami-harden" {
 // freeSpaceDetail is the free-space step's line: MiB and seconds.
 var freeSpaceDetail = regexp.MustCompile(`free-space +changed +wrote ([0-9]+) MiB of zeros over the free space in ([0-9]+) s`)
 
-// freeSpace runs the free-space step alone on tg and returns the MiB it
-// wrote and the provisioning's wall time.
+// freeSpace runs the free-space step alone on tg, hardened just before, and
+// returns the MiB it wrote and the provisioning's wall time. The hardening
+// removed builder's key: the rig serves it again (on a tmpfs /run).
 func freeSpace(t *testing.T, tg *target) (int, time.Duration) {
 	t.Helper()
+	tg.Serve()
 	_, log := build(t, tg, freeSpaceBlock)
 	m := freeSpaceDetail.FindStringSubmatch(log)
 	require.NotNil(t, m, "no free-space line in the log")
