@@ -56,7 +56,8 @@ func TestFreeSpaceInterrupted(t *testing.T) {
 	released := readFile(t, reserve)
 	require.NoError(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGHUP))
 	select {
-	case <-done:
+	case err := <-done:
+		t.Logf("the script stopped: %v", err)
 	case <-time.After(30 * time.Second):
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		t.Fatalf("the script did not stop within 30 s of the hang-up:\n%s", out.String())
