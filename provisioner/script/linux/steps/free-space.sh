@@ -20,10 +20,10 @@
 # The kinds of file system a machine image's disks hold.
 free_space_types='ext2 ext3 ext4 xfs btrfs f2fs jfs reiserfs vfat exfat'
 
-# free_space_mounts [MOUNTINFO]: one line per file system to fill,
+# free_space_mounts MOUNTINFO: one line per file system to fill,
 # TYPE<TAB>MAJ:MIN<TAB>MOUNT, and one line per file system left out,
-# -<TAB>WHY<TAB>MOUNT. From /proc/self/mountinfo (or MOUNTINFO, for a test):
-# ID PARENT MAJ:MIN ROOT MOUNT OPTS [TAGS] - TYPE SRC SUPEROPTS.
+# -<TAB>WHY<TAB>MOUNT. From MOUNTINFO (/proc/self/mountinfo; another file in
+# a test): ID PARENT MAJ:MIN ROOT MOUNT OPTS [TAGS] - TYPE SRC SUPEROPTS.
 free_space_mounts() {
 	awk -v types=" $free_space_types " -v tab="$tab" -v excl="$AMI_HARDEN_FREE_SPACE_EXCLUDE" '
 		BEGIN { n = split(excl, e, "\n"); for (i = 1; i <= n; i++) if (e[i] != "") skip[e[i]] = 1 }
@@ -46,7 +46,7 @@ free_space_mounts() {
 		END {
 			for (i = 1; i <= nb; i++) if (!done[bind[i]])
 				print "-" tab "mounts only the directory " bindroot[i] " of its file system (a bind mount: its free space is not this machine'"'"'s alone)" tab bindmnt[i]
-		}' "${1:-/proc/self/mountinfo}"
+		}' "$1"
 }
 
 # free_mib MOUNT: the free space of MOUNT's file system in MiB, the blocks
@@ -142,7 +142,7 @@ _fs_fill() {
 }
 
 step_free_space() {
-	free_space_mounts >"$work/free-space.mounts"
+	free_space_mounts /proc/self/mountinfo >"$work/free-space.mounts"
 	_fs_left=$(awk -F "$tab" '$1 == "-" { m = $3; for (i = 4; i <= NF; i++) m = m "\t" $i; print m " (" $2 ")" }' "$work/free-space.mounts" | join)
 	if [ "$audit" ]; then
 		_fs_total=0
