@@ -5012,14 +5012,11 @@ memory_fs() {
 
 # remove_work: the scratch directory goes. On the image's disk (no memory
 # file system for it) its files, which name the image's files and hold
-# sshd's probe key, are overwritten first: the free-space step has run by
-# then, and their blocks would stay as they are.
+# sshd's probe key, are overwritten first (zero_fill, flushed): the
+# free-space step has run by then, and their blocks would stay as they are.
 remove_work() {
 	if ! memory_fs "${work%/*}"; then
-		find "$work" -type f -exec sh -c 'for f; do
-			dd if=/dev/zero of="$f" bs=4096 count=$((($(wc -c <"$f") + 4095) / 4096)) conv=notrunc 2>/dev/null
-		done' sh {} + 2>/dev/null
-		sync
+		find "$work" -type f -exec sh -c "$zero_fill" sh {} + 2>/dev/null
 	fi
 	rm -rf "$work"
 }
