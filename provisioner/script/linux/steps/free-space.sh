@@ -144,26 +144,26 @@ _fs_fill() {
 step_free_space() {
 	free_space_mounts /proc/self/mountinfo >"$work/free-space.mounts"
 	_fs_left=$(awk -F "$tab" '$1 == "-" { m = $3; for (i = 4; i <= NF; i++) m = m "\t" $i; print m " (" $2 ")" }' "$work/free-space.mounts" | join)
+	# The file systems to fill, TYPE<TAB>MAJ:MIN<TAB>MOUNT.
+	grep -v "^-$tab" "$work/free-space.mounts" >"$work/free-space.fill"
 	if [ "$audit" ]; then
 		_fs_total=0
 		_fs_n=0
 		while IFS="$tab" read -r _fs_type _fs_dev _fs_mnt; do
-			[ "$_fs_type" = - ] && continue
 			_fs_free=$(free_mib "$_fs_mnt")
 			note free-space "$_fs_free MiB free on $_fs_mnt ($_fs_type) hold whatever deleted files left there: audit does not read them, enforce overwrites them with zeros"
 			_fs_total=$((_fs_total + ${_fs_free:-0}))
 			_fs_n=$((_fs_n + 1))
-		done <"$work/free-space.mounts"
+		done <"$work/free-space.fill"
 		report free-space ok "$_fs_total MiB free in $_fs_n file system(s), not checked${_fs_left:+; left out: $_fs_left}"
 		return
 	fi
 	# A run interrupted where no trap runs (a power loss) left its filler:
 	# it goes first.
 	while IFS="$tab" read -r _fs_type _fs_dev _fs_mnt; do
-		[ "$_fs_type" = - ] && continue
 		find "$_fs_mnt" -xdev -mindepth 1 -maxdepth 1 -type d -name '.ami-harden-free-space.*' -user 0 \
 			-exec rm -rf -- {} + 2>/dev/null
-	done <"$work/free-space.mounts"
+	done <"$work/free-space.fill"
 	_fd=""
 	_rc=""
 	trap 'rm -rf -- "$_fd" 2>/dev/null; [ -z "$_rc" ] || echo "$_rc_old" >"$_rc"' EXIT
@@ -173,7 +173,6 @@ step_free_space() {
 	_fs_total=0
 	_fs_failed=""
 	while IFS="$tab" read -r _fs_type _fs_dev _fs_mnt; do
-		[ "$_fs_type" = - ] && continue
 		_t=$(date +%s)
 		if fill_free_space "$_fs_type" "$_fs_dev" "$_fs_mnt"; then
 			_fs_done="${_fs_done:+$_fs_done, }$_fs_mnt $_mib MiB in $(($(date +%s) - _t)) s"
@@ -182,7 +181,7 @@ step_free_space() {
 			_fs_failed="${_fs_failed:+$_fs_failed; }$_fs_mnt: $_why"
 		fi
 		_fd=""
-	done <"$work/free-space.mounts"
+	done <"$work/free-space.fill"
 	_fs_secs=$(($(date +%s) - _fs_start))
 	if [ -n "$_fs_failed" ]; then
 		report free-space failed "$_fs_failed${_fs_done:+; filled: $_fs_done}"
