@@ -96,27 +96,50 @@ unset HISTFILE
 # provisioner/report/report.go) and the small helpers that shape a step's
 # detail. Nothing here touches the image.
 
+# Characters the helpers look for, set once (a command substitution is a
+# process): a tab separates the fields of the scratch files.
+tab=$(printf '\t')
+cr=$(printf '\r')
+nl='
+'
+
+# one_line TEXT: sets ol to TEXT with each tab, carriage return and newline
+# made a space: a report line is one line. Builtins only, as every step
+# reports through it (a tr would be a process each time).
+one_line() {
+	ol=$1
+	for _ol_c in "$tab" "$cr" "$nl"; do
+		while :; do
+			case $ol in
+			*"$_ol_c"*) ol="${ol%%"$_ol_c"*} ${ol#*"$_ol_c"}" ;;
+			*) break ;;
+			esac
+		done
+	done
+}
+
 # report STEP STATUS DETAIL: the one line the provisioner reads for a step.
 report() {
-	_detail=$(printf '%s' "$3" | tr '\t\r\n' '   ')
-	printf '@@ami-harden step %s %s %s\n' "$1" "$2" "${_detail:--}"
+	one_line "$3"
+	printf '@@ami-harden step %s %s %s\n' "$1" "$2" "${ol:--}"
 	printf '%s\n' "$1" >>"$work/reported"
+	: >"$work/reported.$1"
 	[ "$2" = failed ] && printf '%s\n' "$1" >>"$work/failed"
 	return 0
 }
 
 # finding STEP TEXT: in audit mode, one thing the step would change.
 finding() {
-	_text=$(printf '%s' "$2" | tr '\t\r\n' '   ')
-	printf '@@ami-harden finding %s %s\n' "$1" "$_text"
+	one_line "$2"
+	printf '@@ami-harden finding %s %s\n' "$1" "$ol"
 	printf '%s\n' "$1" >>"$work/findings"
 }
 
 # note STEP TEXT: something the step leaves in place that the user must know
 # about (a way into the image that stays, say); shown on a line of its own.
 note() {
-	_text=$(printf '%s' "$2" | tr '\t\r\n' '   ')
-	printf '@@ami-harden note %s %s\n' "$1" "$_text"
+	one_line "$2"
+	printf '@@ami-harden note %s %s\n' "$1" "$ol"
 }
 
 # findings_from STEP FILE FORMAT: a finding per line of FILE (printf FORMAT
@@ -146,19 +169,34 @@ join() {
 }
 
 # lines0 FILE: a NUL-separated list as one line per name, for reading and
-# showing only: a newline inside a name is shown as "?".
+# showing only: a newline inside a name is shown as "?". Nothing to start
+# for an empty list, the usual case.
 lines0() {
+	[ -s "$1" ] || return 0
 	tr '\n\0' '?\n' <"$1"
 }
 
 # count0 FILE: how many names a NUL-separated list holds.
 count0() {
-	tr -cd '\0' <"$1" | wc -c | tr -d ' '
+	if [ -s "$1" ]; then
+		_c0=$(tr -cd '\0' <"$1" | wc -c)
+		echo $((_c0))
+	else
+		echo 0
+	fi
 }
 
-# show NAME: a name as one line, a newline inside it shown as "?".
+# show NAME: a name as one line, a newline inside it shown as "?" (builtins:
+# names are shown in loops).
 show() {
-	printf '%s' "$1" | tr '\n' '?'
+	_sh=$1
+	while :; do
+		case $_sh in
+		*"$nl"*) _sh="${_sh%%"$nl"*}?${_sh#*"$nl"}" ;;
+		*) break ;;
+		esac
+	done
+	printf '%s' "$_sh"
 }
 
 # refuse TEXT: note in this step's refusals something it would not do. What
@@ -230,16 +268,34 @@ as_owner() {
 	esac
 }
 
-# mounts_under ROOT: the mount points strictly below ROOT, one per line as
-# /proc/self/mountinfo writes them (a space as \040, a newline as \012).
-# ROOT never holds a newline (homes come from passwd, the rest are fixed).
-mounts_under() {
+# load_mounts: reads $work/mounts (the mount points as /proc/self/mountinfo
+# writes them) once into mounts_dec, one a line, with \040, \011 and \134
+# decoded and a newline left as \012 (a line is a path): the checks below
+# then run in the shell, where the steps call them per home, tree and file.
+load_mounts() {
+	mounts_dec=""
 	[ -s "$work/mounts" ] || return 0
-	awk -v root="$1" '{
-		p = $0
-		gsub(/\\040/, " ", p); gsub(/\\011/, "\t", p); gsub(/\\134/, "\\", p)
-		if (root == "/" ? p != "/" : index(p, root "/") == 1) print p
-	}' "$work/mounts"
+	mounts_dec=$(awk '{ gsub(/\\040/, " "); gsub(/\\011/, "\t"); gsub(/\\134/, "\\"); print }' "$work/mounts")
+}
+
+# mounts_under ROOT: the mount points strictly below ROOT, one per line
+# (a newline in one as \012). ROOT never holds a newline (homes come from
+# passwd, the rest are fixed).
+mounts_under() {
+	[ -n "${mounts_dec-}" ] || return 0
+	case $- in *f*) _mu_f="" ;; *) _mu_f=1 ;; esac
+	set -f
+	_mu_ifs=$IFS
+	IFS=$nl
+	for _mu in $mounts_dec; do
+		if [ "$1" = / ]; then
+			[ "$_mu" = / ] || printf '%s\n' "$_mu"
+		else
+			case $_mu in "$1"/*) printf '%s\n' "$_mu" ;; esac
+		fi
+	done
+	IFS=$_mu_ifs
+	[ -z "$_mu_f" ] || set +f
 }
 
 # refuse_mounts ROOT: refuse every mount point below ROOT; true when there is
@@ -267,8 +323,16 @@ mounts_have_files() {
 
 # is_mount PATH: whether PATH is a mount point.
 is_mount() {
-	[ -s "$work/mounts" ] || return 1
-	awk -v p="$1" '{ gsub(/\\040/, " "); gsub(/\\011/, "\t"); gsub(/\\012/, "\n"); gsub(/\\134/, "\\") } $0 == p { f = 1 } END { exit !f }' "$work/mounts"
+	[ -n "${mounts_dec-}" ] || return 1
+	case $1 in
+	*"$nl"*)
+		# A newline in PATH: compared with the lines that hold one.
+		printf '%s\n' "$mounts_dec" | awk -v p="$1" '{ gsub(/\\012/, "\n") } $0 == p { f = 1 } END { exit !f }'
+		return
+		;;
+	esac
+	case $nl$mounts_dec$nl in *"$nl$1$nl"*) return 0 ;; esac
+	return 1
 }
 
 # drop_mounts LIST: the names of a NUL-separated list that are not mount
@@ -278,21 +342,22 @@ is_mount() {
 # point line is left out too, and where a mount point's path holds a
 # newline, every name with one: leaving out is the safe side.
 drop_mounts() {
-	mounts_under / >"$work/mounts.all"
-	if [ ! -s "$work/mounts.all" ]; then
+	_dm_all=$(mounts_under /)
+	if [ -z "$_dm_all" ]; then
 		cat "$1"
 		return
 	fi
 	_dm_nl=no
-	grep -q '\\012' "$work/mounts.all" && _dm_nl=yes
+	case $_dm_all in *'\012'*) _dm_nl=yes ;; esac
 	# shellcheck disable=SC2016 # expanded by the shell xargs runs
 	xargs -0 -r sh -c 'nl="
 " skip_nl=$1
 	shift
 	for f do
 		case $f in *"$nl"*) [ "$skip_nl" = yes ] && continue ;; esac
-		grep -qxF -- "$f" "$0" || printf "%s\0" "$f"
-	done' "$work/mounts.all" "$_dm_nl" <"$1"
+		case $nl$0$nl in *"$nl$f$nl"*) continue ;; esac
+		printf "%s\0" "$f"
+	done' "$_dm_all" "$_dm_nl" <"$1"
 }
 
 # system_path PATH: whether PATH is or lies in a directory of the system
@@ -393,6 +458,7 @@ overwrite_files() {
 # refuse_hard LIST: refuse each file of a NUL-separated list for its other
 # hard links.
 refuse_hard() {
+	[ -s "$1" ] || return 0
 	lines0 "$1" | while IFS= read -r _rh; do refuse "$(hard_link_text "$_rh")"; done
 }
 
@@ -473,15 +539,18 @@ wipe_tree() {
 	remove_tree "$1" "$2"
 }
 
-# remove_tree UID:GID PATH: delete PATH and everything below it, acting as
-# UID:GID, never entering another mount. GNU rm walks with openat and never
-# follows a link; elsewhere files go first, then the emptied directories.
+# remove_tree UID:GID PATH...: delete each PATH and everything below it,
+# acting as UID:GID, never entering another mount. GNU rm walks with openat
+# and never follows a link; elsewhere files go first, then the emptied
+# directories.
 remove_tree() {
+	_rt_ug=$1
+	shift
 	if [ "$gnu_rm" ]; then
-		as_owner "$1" rm -rf --one-file-system -- "$2" 2>>"$work/wipe.err"
+		as_owner "$_rt_ug" rm -rf --one-file-system -- "$@" 2>>"$work/wipe.err"
 	else
-		as_owner "$1" find -P "$2" -xdev ! -type d -exec rm -f -- {} + 2>>"$work/wipe.err"
-		as_owner "$1" find -P "$2" -xdev -depth -type d -exec rmdir -- {} + 2>>"$work/wipe.err"
+		as_owner "$_rt_ug" find -P "$@" -xdev ! -type d -exec rm -f -- {} + 2>>"$work/wipe.err"
+		as_owner "$_rt_ug" find -P "$@" -xdev -depth -type d -exec rmdir -- {} + 2>>"$work/wipe.err"
 	fi
 }
 
@@ -614,6 +683,13 @@ kept_paths() {
 	: >"$work/$_kp_step.kept"
 	: >"$work/$_kp_step.ways.all"
 	: >"$work/$_kp_step.notkept"
+	if [ -z "$AMI_HARDEN_KEEP_PATHS" ]; then
+		# Nothing to keep, the usual case: the same empty lists, no process.
+		: >"$work/$_kp_step.ways"
+		: >"$work/$_kp_step.exclude"
+		: >"$work/$_kp_step.ways.exclude"
+		return 0
+	fi
 	while IFS= read -r _kp; do
 		_kp_root=""
 		for _kp_r; do
@@ -673,6 +749,7 @@ KEEP
 
 # kept_detail STEP: "; kept N path(s) (keep_paths)" for STEP's line, or nothing.
 kept_detail() {
+	[ -s "$work/$1.kept" ] || return 0
 	_kd=$(grep -c . "$work/$1.kept")
 	[ "$_kd" -gt 0 ] && printf '; kept %s path(s) (keep_paths)' "$_kd"
 	return 0
@@ -690,6 +767,10 @@ is_kept() {
 # are STEP's kept paths or lie below one: the step does not enter them, and
 # leaves them as they are.
 refuse_mounts_kept() {
+	if [ ! -s "$work/$2.kept" ]; then
+		refuse_mounts "$1"
+		return
+	fi
 	mounts_under "$1" | awk -v kept="$work/$2.kept" '
 		BEGIN { while ((getline l < kept) > 0) k[++n] = l }
 		{ for (i = 1; i <= n; i++) if ($0 == k[i] || index($0, k[i] "/") == 1) next; print }' >"$work/mounts.here"
@@ -850,6 +931,7 @@ homes_pass() {
 		mnt=""
 		[ "$_m" = m ] && mnt=1
 		set --
+		_trees=0
 		for _s in $_steps; do
 			case $_kept in *"$nl$_s$tab$_home$nl"*) continue ;; esac
 			use_lists "$_s"
@@ -867,7 +949,15 @@ homes_pass() {
 							set -- "$@" "$_f"
 						fi
 					elif [ -d "$_f" ]; then
-						wipe_tree "$_ug" "$_f"
+						if home_tree_joins "$_ug" "$_f"; then
+							# A tree goes with the home's files, in its job
+							# (first in the arguments: home_job removes them).
+							printf '%s\0' "$_f" >>"$found"
+							set -- "$_f" "$@"
+							_trees=$((_trees + 1))
+						else
+							wipe_tree "$_ug" "$_f"
+						fi
 					fi
 				done
 			done
@@ -893,7 +983,7 @@ homes_pass() {
 		# which matters where hundreds of accounts each wait on their fsyncs.
 		_jobs=$((_jobs + 1))
 		printf '%s\t%s\n' "$_ug" "$_home" >"$work/job.$_jobs"
-		overwrite_files "$_ug" "$work/hard.$_jobs" "$@" </dev/null &
+		home_job "$_ug" "$work/hard.$_jobs" "$_trees" "$@" </dev/null &
 		if [ "$_jobs" -ge "$homes_jobs" ]; then
 			wait
 			homes_reap "$_jobs" "$_steps"
@@ -902,6 +992,55 @@ homes_pass() {
 	done <"$work/homes"
 	wait
 	homes_reap "$_jobs" "$_steps"
+}
+
+# home_tree_joins UID:GID DIR: whether homes_pass may take the tree DIR (a
+# directory a step names in a home) into the home's job, instead of
+# wipe_tree's walks of its own: not in audit mode, no mount point below the
+# home ($mnt), someone to act as, and for root no directory in it that
+# another user owns (wipe_tree refuses those).
+home_tree_joins() {
+	[ -z "$audit" ] && [ -z "$mnt" ] || return 1
+	if [ "$1" = 0:0 ]; then
+		[ -z "$(find -P "$2" -xdev -type d ! -user 0 -print 2>/dev/null)" ]
+	else
+		[ -n "$drop" ]
+	fi
+}
+
+# home_job UID:GID OUT N PATH...: what homes_pass does in a home, acting as
+# UID:GID, in one find: the first N PATHs are trees, the rest files. Links
+# are unlinked, never followed; single-link files are overwritten and
+# unlinked (in the trees too); the names of files with more than one link
+# go to OUT, untouched. Then the trees go, with what is left in them.
+home_job() {
+	_hj_ug=$1
+	_hj_out=$2
+	_hj_n=$3
+	shift 3
+	if [ "$_hj_n" -eq 0 ]; then
+		overwrite_files "$_hj_ug" "$_hj_out" "$@"
+		return
+	fi
+	if [ -n "$shred" ]; then
+		# shellcheck disable=SC2086 # $shred_unlink is one option
+		as_owner "$_hj_ug" find -P "$@" -xdev -type l -exec rm -f -- {} + -o \
+			-type f -links 1 -exec shred -n "$AMI_HARDEN_SHRED_PASSES" $shred_unlink -- {} + -o \
+			-type f -print0 >"$_hj_out" 2>>"$work/wipe.err"
+	else
+		as_owner "$_hj_ug" find -P "$@" -xdev -type l -exec rm -f -- {} + -o \
+			-type f -links 1 -exec sh -c "$zero_fill"' && rm -f -- "$@"' sh {} + -o \
+			-type f -print0 >"$_hj_out" 2>>"$work/wipe.err"
+	fi
+	# The trees: the first N arguments.
+	_hj_all=$#
+	_hj_i=0
+	for _hj_a; do
+		_hj_i=$((_hj_i + 1))
+		[ "$_hj_i" -le "$_hj_n" ] && set -- "$@" "$_hj_a"
+	done
+	shift "$_hj_all"
+	remove_tree "$_hj_ug" "$@"
 }
 
 # homes_jobs: how many owners' processes homes_pass runs at once.
@@ -925,7 +1064,7 @@ homes_reap() {
 				set -f
 				for _hr_rel in $hf; do
 					# shellcheck disable=SC2254 # the pattern is meant to match
-					case $_hr_h in "$_hr_home"/$_hr_rel) _hr_to=$_hr_s ;; esac
+					case $_hr_h in "$_hr_home"/$_hr_rel | "$_hr_home"/$_hr_rel/*) _hr_to=$_hr_s ;; esac
 				done
 				set +f
 			done
@@ -4993,12 +5132,13 @@ step_free_space() {
 # run_step NAME: run one step in a subshell, so that a step that dies still
 # leaves a report line and the steps after it still run.
 run_step() {
-	_fn=step_$(printf '%s' "$1" | tr - _)
+	home_var "$1"
+	_fn=step_$hv
 	(
 		"$_fn"
 	)
 	_rc=$?
-	if ! grep -qx "$1" "$work/reported"; then
+	if [ ! -e "$work/reported.$1" ]; then
 		report "$1" failed "the step stopped with exit status $_rc before reporting"
 	fi
 }
@@ -5011,11 +5151,16 @@ memory_fs() {
 
 # remove_work: the scratch directory goes. On the image's disk (no memory
 # file system for it) its files, which name the image's files and hold
-# sshd's probe key, are overwritten first (zero_fill, flushed): the
-# free-space step has run by then, and their blocks would stay as they are.
+# sshd's probe key, are overwritten first (flushed): the free-space step has
+# run by then, and their blocks would stay as they are. One shred for them
+# all where there is one (zero_fill starts two processes per file).
 remove_work() {
 	if ! memory_fs "${work%/*}"; then
-		find "$work" -type f -exec sh -c "$zero_fill" sh {} + 2>/dev/null
+		if [ -n "$shred" ]; then
+			find "$work" -type f -exec shred -n 1 -- {} + 2>/dev/null
+		else
+			find "$work" -type f -exec sh -c "$zero_fill" sh {} + 2>/dev/null
+		fi
 	fi
 	rm -rf "$work"
 }
@@ -5049,9 +5194,6 @@ main() {
 	: >"$work/findings"
 	: >"$work/sshd_opts"
 	printf '%s\n' "$AMI_HARDEN_KEEP_USERS" >"$work/keep_users"
-	tab=$(printf '\t')
-	nl='
-'
 	audit=""
 	[ "$AMI_HARDEN_MODE" = audit ] && audit=1
 	shred=""
@@ -5082,6 +5224,7 @@ main() {
 	fi
 	# The mounts, to refuse those below the directories the steps clean.
 	cut -d ' ' -f 5 /proc/self/mountinfo >"$work/mounts" 2>/dev/null || :
+	load_mounts
 	sshd=""
 
 	echo "@@ami-harden begin 1"

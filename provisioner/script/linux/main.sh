@@ -6,12 +6,13 @@
 # run_step NAME: run one step in a subshell, so that a step that dies still
 # leaves a report line and the steps after it still run.
 run_step() {
-	_fn=step_$(printf '%s' "$1" | tr - _)
+	home_var "$1"
+	_fn=step_$hv
 	(
 		"$_fn"
 	)
 	_rc=$?
-	if ! grep -qx "$1" "$work/reported"; then
+	if [ ! -e "$work/reported.$1" ]; then
 		report "$1" failed "the step stopped with exit status $_rc before reporting"
 	fi
 }
@@ -24,11 +25,16 @@ memory_fs() {
 
 # remove_work: the scratch directory goes. On the image's disk (no memory
 # file system for it) its files, which name the image's files and hold
-# sshd's probe key, are overwritten first (zero_fill, flushed): the
-# free-space step has run by then, and their blocks would stay as they are.
+# sshd's probe key, are overwritten first (flushed): the free-space step has
+# run by then, and their blocks would stay as they are. One shred for them
+# all where there is one (zero_fill starts two processes per file).
 remove_work() {
 	if ! memory_fs "${work%/*}"; then
-		find "$work" -type f -exec sh -c "$zero_fill" sh {} + 2>/dev/null
+		if [ -n "$shred" ]; then
+			find "$work" -type f -exec shred -n 1 -- {} + 2>/dev/null
+		else
+			find "$work" -type f -exec sh -c "$zero_fill" sh {} + 2>/dev/null
+		fi
 	fi
 	rm -rf "$work"
 }
@@ -62,9 +68,6 @@ main() {
 	: >"$work/findings"
 	: >"$work/sshd_opts"
 	printf '%s\n' "$AMI_HARDEN_KEEP_USERS" >"$work/keep_users"
-	tab=$(printf '\t')
-	nl='
-'
 	audit=""
 	[ "$AMI_HARDEN_MODE" = audit ] && audit=1
 	shred=""
@@ -95,6 +98,7 @@ main() {
 	fi
 	# The mounts, to refuse those below the directories the steps clean.
 	cut -d ' ' -f 5 /proc/self/mountinfo >"$work/mounts" 2>/dev/null || :
+	load_mounts
 	sshd=""
 
 	echo "@@ami-harden begin 1"

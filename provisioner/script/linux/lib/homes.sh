@@ -149,6 +149,7 @@ homes_pass() {
 		mnt=""
 		[ "$_m" = m ] && mnt=1
 		set --
+		_trees=0
 		for _s in $_steps; do
 			case $_kept in *"$nl$_s$tab$_home$nl"*) continue ;; esac
 			use_lists "$_s"
@@ -166,7 +167,15 @@ homes_pass() {
 							set -- "$@" "$_f"
 						fi
 					elif [ -d "$_f" ]; then
-						wipe_tree "$_ug" "$_f"
+						if home_tree_joins "$_ug" "$_f"; then
+							# A tree goes with the home's files, in its job
+							# (first in the arguments: home_job removes them).
+							printf '%s\0' "$_f" >>"$found"
+							set -- "$_f" "$@"
+							_trees=$((_trees + 1))
+						else
+							wipe_tree "$_ug" "$_f"
+						fi
 					fi
 				done
 			done
@@ -192,7 +201,7 @@ homes_pass() {
 		# which matters where hundreds of accounts each wait on their fsyncs.
 		_jobs=$((_jobs + 1))
 		printf '%s\t%s\n' "$_ug" "$_home" >"$work/job.$_jobs"
-		overwrite_files "$_ug" "$work/hard.$_jobs" "$@" </dev/null &
+		home_job "$_ug" "$work/hard.$_jobs" "$_trees" "$@" </dev/null &
 		if [ "$_jobs" -ge "$homes_jobs" ]; then
 			wait
 			homes_reap "$_jobs" "$_steps"
@@ -201,6 +210,55 @@ homes_pass() {
 	done <"$work/homes"
 	wait
 	homes_reap "$_jobs" "$_steps"
+}
+
+# home_tree_joins UID:GID DIR: whether homes_pass may take the tree DIR (a
+# directory a step names in a home) into the home's job, instead of
+# wipe_tree's walks of its own: not in audit mode, no mount point below the
+# home ($mnt), someone to act as, and for root no directory in it that
+# another user owns (wipe_tree refuses those).
+home_tree_joins() {
+	[ -z "$audit" ] && [ -z "$mnt" ] || return 1
+	if [ "$1" = 0:0 ]; then
+		[ -z "$(find -P "$2" -xdev -type d ! -user 0 -print 2>/dev/null)" ]
+	else
+		[ -n "$drop" ]
+	fi
+}
+
+# home_job UID:GID OUT N PATH...: what homes_pass does in a home, acting as
+# UID:GID, in one find: the first N PATHs are trees, the rest files. Links
+# are unlinked, never followed; single-link files are overwritten and
+# unlinked (in the trees too); the names of files with more than one link
+# go to OUT, untouched. Then the trees go, with what is left in them.
+home_job() {
+	_hj_ug=$1
+	_hj_out=$2
+	_hj_n=$3
+	shift 3
+	if [ "$_hj_n" -eq 0 ]; then
+		overwrite_files "$_hj_ug" "$_hj_out" "$@"
+		return
+	fi
+	if [ -n "$shred" ]; then
+		# shellcheck disable=SC2086 # $shred_unlink is one option
+		as_owner "$_hj_ug" find -P "$@" -xdev -type l -exec rm -f -- {} + -o \
+			-type f -links 1 -exec shred -n "$AMI_HARDEN_SHRED_PASSES" $shred_unlink -- {} + -o \
+			-type f -print0 >"$_hj_out" 2>>"$work/wipe.err"
+	else
+		as_owner "$_hj_ug" find -P "$@" -xdev -type l -exec rm -f -- {} + -o \
+			-type f -links 1 -exec sh -c "$zero_fill"' && rm -f -- "$@"' sh {} + -o \
+			-type f -print0 >"$_hj_out" 2>>"$work/wipe.err"
+	fi
+	# The trees: the first N arguments.
+	_hj_all=$#
+	_hj_i=0
+	for _hj_a; do
+		_hj_i=$((_hj_i + 1))
+		[ "$_hj_i" -le "$_hj_n" ] && set -- "$@" "$_hj_a"
+	done
+	shift "$_hj_all"
+	remove_tree "$_hj_ug" "$@"
 }
 
 # homes_jobs: how many owners' processes homes_pass runs at once.
@@ -224,7 +282,7 @@ homes_reap() {
 				set -f
 				for _hr_rel in $hf; do
 					# shellcheck disable=SC2254 # the pattern is meant to match
-					case $_hr_h in "$_hr_home"/$_hr_rel) _hr_to=$_hr_s ;; esac
+					case $_hr_h in "$_hr_home"/$_hr_rel | "$_hr_home"/$_hr_rel/*) _hr_to=$_hr_s ;; esac
 				done
 				set +f
 			done

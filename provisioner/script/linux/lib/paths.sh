@@ -62,16 +62,34 @@ as_owner() {
 	esac
 }
 
-# mounts_under ROOT: the mount points strictly below ROOT, one per line as
-# /proc/self/mountinfo writes them (a space as \040, a newline as \012).
-# ROOT never holds a newline (homes come from passwd, the rest are fixed).
-mounts_under() {
+# load_mounts: reads $work/mounts (the mount points as /proc/self/mountinfo
+# writes them) once into mounts_dec, one a line, with \040, \011 and \134
+# decoded and a newline left as \012 (a line is a path): the checks below
+# then run in the shell, where the steps call them per home, tree and file.
+load_mounts() {
+	mounts_dec=""
 	[ -s "$work/mounts" ] || return 0
-	awk -v root="$1" '{
-		p = $0
-		gsub(/\\040/, " ", p); gsub(/\\011/, "\t", p); gsub(/\\134/, "\\", p)
-		if (root == "/" ? p != "/" : index(p, root "/") == 1) print p
-	}' "$work/mounts"
+	mounts_dec=$(awk '{ gsub(/\\040/, " "); gsub(/\\011/, "\t"); gsub(/\\134/, "\\"); print }' "$work/mounts")
+}
+
+# mounts_under ROOT: the mount points strictly below ROOT, one per line
+# (a newline in one as \012). ROOT never holds a newline (homes come from
+# passwd, the rest are fixed).
+mounts_under() {
+	[ -n "${mounts_dec-}" ] || return 0
+	case $- in *f*) _mu_f="" ;; *) _mu_f=1 ;; esac
+	set -f
+	_mu_ifs=$IFS
+	IFS=$nl
+	for _mu in $mounts_dec; do
+		if [ "$1" = / ]; then
+			[ "$_mu" = / ] || printf '%s\n' "$_mu"
+		else
+			case $_mu in "$1"/*) printf '%s\n' "$_mu" ;; esac
+		fi
+	done
+	IFS=$_mu_ifs
+	[ -z "$_mu_f" ] || set +f
 }
 
 # refuse_mounts ROOT: refuse every mount point below ROOT; true when there is
@@ -99,8 +117,16 @@ mounts_have_files() {
 
 # is_mount PATH: whether PATH is a mount point.
 is_mount() {
-	[ -s "$work/mounts" ] || return 1
-	awk -v p="$1" '{ gsub(/\\040/, " "); gsub(/\\011/, "\t"); gsub(/\\012/, "\n"); gsub(/\\134/, "\\") } $0 == p { f = 1 } END { exit !f }' "$work/mounts"
+	[ -n "${mounts_dec-}" ] || return 1
+	case $1 in
+	*"$nl"*)
+		# A newline in PATH: compared with the lines that hold one.
+		printf '%s\n' "$mounts_dec" | awk -v p="$1" '{ gsub(/\\012/, "\n") } $0 == p { f = 1 } END { exit !f }'
+		return
+		;;
+	esac
+	case $nl$mounts_dec$nl in *"$nl$1$nl"*) return 0 ;; esac
+	return 1
 }
 
 # drop_mounts LIST: the names of a NUL-separated list that are not mount
@@ -110,21 +136,22 @@ is_mount() {
 # point line is left out too, and where a mount point's path holds a
 # newline, every name with one: leaving out is the safe side.
 drop_mounts() {
-	mounts_under / >"$work/mounts.all"
-	if [ ! -s "$work/mounts.all" ]; then
+	_dm_all=$(mounts_under /)
+	if [ -z "$_dm_all" ]; then
 		cat "$1"
 		return
 	fi
 	_dm_nl=no
-	grep -q '\\012' "$work/mounts.all" && _dm_nl=yes
+	case $_dm_all in *'\012'*) _dm_nl=yes ;; esac
 	# shellcheck disable=SC2016 # expanded by the shell xargs runs
 	xargs -0 -r sh -c 'nl="
 " skip_nl=$1
 	shift
 	for f do
 		case $f in *"$nl"*) [ "$skip_nl" = yes ] && continue ;; esac
-		grep -qxF -- "$f" "$0" || printf "%s\0" "$f"
-	done' "$work/mounts.all" "$_dm_nl" <"$1"
+		case $nl$0$nl in *"$nl$f$nl"*) continue ;; esac
+		printf "%s\0" "$f"
+	done' "$_dm_all" "$_dm_nl" <"$1"
 }
 
 # system_path PATH: whether PATH is or lies in a directory of the system

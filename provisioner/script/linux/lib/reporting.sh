@@ -3,27 +3,50 @@
 # provisioner/report/report.go) and the small helpers that shape a step's
 # detail. Nothing here touches the image.
 
+# Characters the helpers look for, set once (a command substitution is a
+# process): a tab separates the fields of the scratch files.
+tab=$(printf '\t')
+cr=$(printf '\r')
+nl='
+'
+
+# one_line TEXT: sets ol to TEXT with each tab, carriage return and newline
+# made a space: a report line is one line. Builtins only, as every step
+# reports through it (a tr would be a process each time).
+one_line() {
+	ol=$1
+	for _ol_c in "$tab" "$cr" "$nl"; do
+		while :; do
+			case $ol in
+			*"$_ol_c"*) ol="${ol%%"$_ol_c"*} ${ol#*"$_ol_c"}" ;;
+			*) break ;;
+			esac
+		done
+	done
+}
+
 # report STEP STATUS DETAIL: the one line the provisioner reads for a step.
 report() {
-	_detail=$(printf '%s' "$3" | tr '\t\r\n' '   ')
-	printf '@@ami-harden step %s %s %s\n' "$1" "$2" "${_detail:--}"
+	one_line "$3"
+	printf '@@ami-harden step %s %s %s\n' "$1" "$2" "${ol:--}"
 	printf '%s\n' "$1" >>"$work/reported"
+	: >"$work/reported.$1"
 	[ "$2" = failed ] && printf '%s\n' "$1" >>"$work/failed"
 	return 0
 }
 
 # finding STEP TEXT: in audit mode, one thing the step would change.
 finding() {
-	_text=$(printf '%s' "$2" | tr '\t\r\n' '   ')
-	printf '@@ami-harden finding %s %s\n' "$1" "$_text"
+	one_line "$2"
+	printf '@@ami-harden finding %s %s\n' "$1" "$ol"
 	printf '%s\n' "$1" >>"$work/findings"
 }
 
 # note STEP TEXT: something the step leaves in place that the user must know
 # about (a way into the image that stays, say); shown on a line of its own.
 note() {
-	_text=$(printf '%s' "$2" | tr '\t\r\n' '   ')
-	printf '@@ami-harden note %s %s\n' "$1" "$_text"
+	one_line "$2"
+	printf '@@ami-harden note %s %s\n' "$1" "$ol"
 }
 
 # findings_from STEP FILE FORMAT: a finding per line of FILE (printf FORMAT
@@ -53,19 +76,34 @@ join() {
 }
 
 # lines0 FILE: a NUL-separated list as one line per name, for reading and
-# showing only: a newline inside a name is shown as "?".
+# showing only: a newline inside a name is shown as "?". Nothing to start
+# for an empty list, the usual case.
 lines0() {
+	[ -s "$1" ] || return 0
 	tr '\n\0' '?\n' <"$1"
 }
 
 # count0 FILE: how many names a NUL-separated list holds.
 count0() {
-	tr -cd '\0' <"$1" | wc -c | tr -d ' '
+	if [ -s "$1" ]; then
+		_c0=$(tr -cd '\0' <"$1" | wc -c)
+		echo $((_c0))
+	else
+		echo 0
+	fi
 }
 
-# show NAME: a name as one line, a newline inside it shown as "?".
+# show NAME: a name as one line, a newline inside it shown as "?" (builtins:
+# names are shown in loops).
 show() {
-	printf '%s' "$1" | tr '\n' '?'
+	_sh=$1
+	while :; do
+		case $_sh in
+		*"$nl"*) _sh="${_sh%%"$nl"*}?${_sh#*"$nl"}" ;;
+		*) break ;;
+		esac
+	done
+	printf '%s' "$_sh"
 }
 
 # refuse TEXT: note in this step's refusals something it would not do. What

@@ -64,6 +64,7 @@ overwrite_files() {
 # refuse_hard LIST: refuse each file of a NUL-separated list for its other
 # hard links.
 refuse_hard() {
+	[ -s "$1" ] || return 0
 	lines0 "$1" | while IFS= read -r _rh; do refuse "$(hard_link_text "$_rh")"; done
 }
 
@@ -144,15 +145,18 @@ wipe_tree() {
 	remove_tree "$1" "$2"
 }
 
-# remove_tree UID:GID PATH: delete PATH and everything below it, acting as
-# UID:GID, never entering another mount. GNU rm walks with openat and never
-# follows a link; elsewhere files go first, then the emptied directories.
+# remove_tree UID:GID PATH...: delete each PATH and everything below it,
+# acting as UID:GID, never entering another mount. GNU rm walks with openat
+# and never follows a link; elsewhere files go first, then the emptied
+# directories.
 remove_tree() {
+	_rt_ug=$1
+	shift
 	if [ "$gnu_rm" ]; then
-		as_owner "$1" rm -rf --one-file-system -- "$2" 2>>"$work/wipe.err"
+		as_owner "$_rt_ug" rm -rf --one-file-system -- "$@" 2>>"$work/wipe.err"
 	else
-		as_owner "$1" find -P "$2" -xdev ! -type d -exec rm -f -- {} + 2>>"$work/wipe.err"
-		as_owner "$1" find -P "$2" -xdev -depth -type d -exec rmdir -- {} + 2>>"$work/wipe.err"
+		as_owner "$_rt_ug" find -P "$@" -xdev ! -type d -exec rm -f -- {} + 2>>"$work/wipe.err"
+		as_owner "$_rt_ug" find -P "$@" -xdev -depth -type d -exec rmdir -- {} + 2>>"$work/wipe.err"
 	fi
 }
 
@@ -285,6 +289,13 @@ kept_paths() {
 	: >"$work/$_kp_step.kept"
 	: >"$work/$_kp_step.ways.all"
 	: >"$work/$_kp_step.notkept"
+	if [ -z "$AMI_HARDEN_KEEP_PATHS" ]; then
+		# Nothing to keep, the usual case: the same empty lists, no process.
+		: >"$work/$_kp_step.ways"
+		: >"$work/$_kp_step.exclude"
+		: >"$work/$_kp_step.ways.exclude"
+		return 0
+	fi
 	while IFS= read -r _kp; do
 		_kp_root=""
 		for _kp_r; do
@@ -344,6 +355,7 @@ KEEP
 
 # kept_detail STEP: "; kept N path(s) (keep_paths)" for STEP's line, or nothing.
 kept_detail() {
+	[ -s "$work/$1.kept" ] || return 0
 	_kd=$(grep -c . "$work/$1.kept")
 	[ "$_kd" -gt 0 ] && printf '; kept %s path(s) (keep_paths)' "$_kd"
 	return 0
@@ -361,6 +373,10 @@ is_kept() {
 # are STEP's kept paths or lie below one: the step does not enter them, and
 # leaves them as they are.
 refuse_mounts_kept() {
+	if [ ! -s "$work/$2.kept" ]; then
+		refuse_mounts "$1"
+		return
+	fi
 	mounts_under "$1" | awk -v kept="$work/$2.kept" '
 		BEGIN { while ((getline l < kept) > 0) k[++n] = l }
 		{ for (i = 1; i <= n; i++) if ($0 == k[i] || index($0, k[i] "/") == 1) next; print }' >"$work/mounts.here"
