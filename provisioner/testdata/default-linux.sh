@@ -1253,12 +1253,20 @@ sshd_known() {
 }
 
 # sshd_ready: find sshd, the options its service passes it, and a probe key.
-# False (with $sshd empty) when there is no sshd.
+# False (with $sshd empty) when there is no sshd. Found once per run: each
+# step runs in a subshell, so what the first one found is kept in
+# $work/sshd_bin (empty without sshd) for the others.
 sshd_ready() {
 	[ -n "$sshd" ] && return 0
-	sshd=$(sshd_binary) || { sshd=""; return 1; }
+	if [ -e "$work/sshd_bin" ]; then
+		read -r sshd <"$work/sshd_bin" || sshd=""
+		[ -n "$sshd" ] && [ -f "$work/probe_key" ]
+		return
+	fi
+	sshd=$(sshd_binary) || { sshd=""; : >"$work/sshd_bin"; return 1; }
 	sshd_command_line | awk '!seen[$0]++' >"$work/sshd_opts"
-	sshd_probe_key
+	sshd_probe_key || return 1
+	printf '%s\n' "$sshd" >"$work/sshd_bin"
 }
 
 # sshd_units: the systemd units that start sshd on this image: the enabled
@@ -1628,22 +1636,26 @@ step_sshd() {
 }
 
 # sshd_compare EFFECTIVE: list in $work/wrong each setting asked for that the
-# `sshd -T` output in EFFECTIVE does not show.
+# `sshd -T` output in EFFECTIVE does not show. One awk for every setting:
+# keywords and values compare without case, and sshd -T prints some values
+# under another name (prohibit-password is without-password).
 sshd_compare() {
-	: >"$work/wrong"
-	while read -r _key _want; do
-		[ -n "$_key" ] || continue
-		_lkey=$(printf '%s' "$_key" | tr '[:upper:]' '[:lower:]')
-		_got=$(awk -v k="$_lkey" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$1")
-		if [ -z "$_got" ]; then
-			printf '%s (not in sshd -T'"'"'s output)\n' "$_key" >>"$work/wrong"
-		elif ! same_sshd_value "$_want" "$_got"; then
-			case $_lkey in
-			kexalgorithms | ciphers | macs | hostkeyalgorithms) sshd_list_diff "$_key" "$_want" "$_got" >>"$work/wrong" ;;
-			*) printf '%s is %s, not %s\n' "$_key" "$_got" "$_want" >>"$work/wrong" ;;
-			esac
-		fi
-	done <"$work/settings"
+	awk 'FILENAME == ARGV[1] { if (!($1 in got)) { v = $0; sub(/^[^ ]* ?/, "", v); got[$1] = v }; next }
+		NF {
+			key = $1; want = $0
+			sub(/^[ \t]*[^ \t]+[ \t]*/, "", want); sub(/[ \t]+$/, "", want)
+			lk = tolower(key)
+			if (!(lk in got) || got[lk] == "") { print "missing\t" key; next }
+			w = tolower(want); g = tolower(got[lk])
+			if (w == g || (w ":" g) ~ /^(prohibit-password:without-password|without-password:prohibit-password)$/) next
+			print (lk ~ /^(kexalgorithms|ciphers|macs|hostkeyalgorithms)$/ ? "list" : "value") "\t" key "\t" want "\t" got[lk]
+		}' "$1" "$work/settings" | while IFS="$tab" read -r _kind _key _want _got; do
+		case $_kind in
+		missing) printf '%s (not in sshd -T'"'"'s output)\n' "$_key" ;;
+		list) sshd_list_diff "$_key" "$_want" "$_got" ;;
+		*) printf '%s is %s, not %s\n' "$_key" "$_got" "$_want" ;;
+		esac
+	done >"$work/wrong"
 }
 
 # sshd_ways_in EFFECTIVE: the ways in besides the keys in ~/.ssh that the
@@ -1676,17 +1688,6 @@ sshd_ways_in() {
 # connections they match, so they need a check of their own.
 sshd_has_match() {
 	grep -Eiqs '^[[:space:]]*Match[[:space:]]' /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf
-}
-
-# same_sshd_value WANT GOT: sshd -T prints some values under another name.
-same_sshd_value() {
-	_w=$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]')
-	_g=$(printf '%s' "$2" | tr '[:upper:]' '[:lower:]')
-	[ "$_w" = "$_g" ] && return 0
-	case "$_w:$_g" in
-	prohibit-password:without-password | without-password:prohibit-password) return 0 ;;
-	esac
-	return 1
 }
 
 # sshd_match_check: with Match blocks present, check the password settings for
@@ -2752,16 +2753,22 @@ home_more_user_keys() {
 	_ok_dir=$1/.ssh
 	shift
 	[ -d "$_ok_dir" ] && [ ! -L "$_ok_dir" ] || return 0
-	: >"$work/other_cands"
+	_ok_n=$#
 	for _ok_f in "$_ok_dir"/* "$_ok_dir"/.[!.]*; do
 		if [ ! -f "$_ok_f" ] || [ -L "$_ok_f" ]; then continue; fi
 		case $_ok_f in *"$nl"*) continue ;; esac
-		for _ok_t; do [ "$_ok_t" = "$_ok_f" ] && continue 2; done
-		printf '%s\n' "$_ok_f" >>"$work/other_cands"
+		_ok_i=0
+		for _ok_t; do
+			_ok_i=$((_ok_i + 1))
+			[ "$_ok_i" -le "$_ok_n" ] || break
+			[ "$_ok_t" = "$_ok_f" ] && continue 2
+		done
+		set -- "$@" "$_ok_f"
 	done
-	[ -s "$work/other_cands" ] || return 0
-	tr '\n' '\0' <"$work/other_cands" |
-		xargs -0 grep -l -E -e '-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----' -e '^PuTTY-User-Key-File-' -- 2>/dev/null
+	# The candidates follow TAKEN in the arguments.
+	shift "$_ok_n"
+	[ $# -gt 0 ] || return 0
+	grep -l -E -e '-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----' -e '^PuTTY-User-Key-File-' -- "$@" 2>/dev/null
 }
 
 # user-keys, who can log in afterwards: the step removes every key, which is

@@ -54,12 +54,20 @@ sshd_known() {
 }
 
 # sshd_ready: find sshd, the options its service passes it, and a probe key.
-# False (with $sshd empty) when there is no sshd.
+# False (with $sshd empty) when there is no sshd. Found once per run: each
+# step runs in a subshell, so what the first one found is kept in
+# $work/sshd_bin (empty without sshd) for the others.
 sshd_ready() {
 	[ -n "$sshd" ] && return 0
-	sshd=$(sshd_binary) || { sshd=""; return 1; }
+	if [ -e "$work/sshd_bin" ]; then
+		read -r sshd <"$work/sshd_bin" || sshd=""
+		[ -n "$sshd" ] && [ -f "$work/probe_key" ]
+		return
+	fi
+	sshd=$(sshd_binary) || { sshd=""; : >"$work/sshd_bin"; return 1; }
 	sshd_command_line | awk '!seen[$0]++' >"$work/sshd_opts"
-	sshd_probe_key
+	sshd_probe_key || return 1
+	printf '%s\n' "$sshd" >"$work/sshd_bin"
 }
 
 # sshd_units: the systemd units that start sshd on this image: the enabled

@@ -145,22 +145,26 @@ step_sshd() {
 }
 
 # sshd_compare EFFECTIVE: list in $work/wrong each setting asked for that the
-# `sshd -T` output in EFFECTIVE does not show.
+# `sshd -T` output in EFFECTIVE does not show. One awk for every setting:
+# keywords and values compare without case, and sshd -T prints some values
+# under another name (prohibit-password is without-password).
 sshd_compare() {
-	: >"$work/wrong"
-	while read -r _key _want; do
-		[ -n "$_key" ] || continue
-		_lkey=$(printf '%s' "$_key" | tr '[:upper:]' '[:lower:]')
-		_got=$(awk -v k="$_lkey" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$1")
-		if [ -z "$_got" ]; then
-			printf '%s (not in sshd -T'"'"'s output)\n' "$_key" >>"$work/wrong"
-		elif ! same_sshd_value "$_want" "$_got"; then
-			case $_lkey in
-			kexalgorithms | ciphers | macs | hostkeyalgorithms) sshd_list_diff "$_key" "$_want" "$_got" >>"$work/wrong" ;;
-			*) printf '%s is %s, not %s\n' "$_key" "$_got" "$_want" >>"$work/wrong" ;;
-			esac
-		fi
-	done <"$work/settings"
+	awk 'FILENAME == ARGV[1] { if (!($1 in got)) { v = $0; sub(/^[^ ]* ?/, "", v); got[$1] = v }; next }
+		NF {
+			key = $1; want = $0
+			sub(/^[ \t]*[^ \t]+[ \t]*/, "", want); sub(/[ \t]+$/, "", want)
+			lk = tolower(key)
+			if (!(lk in got) || got[lk] == "") { print "missing\t" key; next }
+			w = tolower(want); g = tolower(got[lk])
+			if (w == g || (w ":" g) ~ /^(prohibit-password:without-password|without-password:prohibit-password)$/) next
+			print (lk ~ /^(kexalgorithms|ciphers|macs|hostkeyalgorithms)$/ ? "list" : "value") "\t" key "\t" want "\t" got[lk]
+		}' "$1" "$work/settings" | while IFS="$tab" read -r _kind _key _want _got; do
+		case $_kind in
+		missing) printf '%s (not in sshd -T'"'"'s output)\n' "$_key" ;;
+		list) sshd_list_diff "$_key" "$_want" "$_got" ;;
+		*) printf '%s is %s, not %s\n' "$_key" "$_got" "$_want" ;;
+		esac
+	done >"$work/wrong"
 }
 
 # sshd_ways_in EFFECTIVE: the ways in besides the keys in ~/.ssh that the
@@ -193,17 +197,6 @@ sshd_ways_in() {
 # connections they match, so they need a check of their own.
 sshd_has_match() {
 	grep -Eiqs '^[[:space:]]*Match[[:space:]]' /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf
-}
-
-# same_sshd_value WANT GOT: sshd -T prints some values under another name.
-same_sshd_value() {
-	_w=$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]')
-	_g=$(printf '%s' "$2" | tr '[:upper:]' '[:lower:]')
-	[ "$_w" = "$_g" ] && return 0
-	case "$_w:$_g" in
-	prohibit-password:without-password | without-password:prohibit-password) return 0 ;;
-	esac
-	return 1
 }
 
 # sshd_match_check: with Match blocks present, check the password settings for

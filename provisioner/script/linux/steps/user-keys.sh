@@ -94,14 +94,20 @@ home_more_user_keys() {
 	_ok_dir=$1/.ssh
 	shift
 	[ -d "$_ok_dir" ] && [ ! -L "$_ok_dir" ] || return 0
-	: >"$work/other_cands"
+	_ok_n=$#
 	for _ok_f in "$_ok_dir"/* "$_ok_dir"/.[!.]*; do
 		if [ ! -f "$_ok_f" ] || [ -L "$_ok_f" ]; then continue; fi
 		case $_ok_f in *"$nl"*) continue ;; esac
-		for _ok_t; do [ "$_ok_t" = "$_ok_f" ] && continue 2; done
-		printf '%s\n' "$_ok_f" >>"$work/other_cands"
+		_ok_i=0
+		for _ok_t; do
+			_ok_i=$((_ok_i + 1))
+			[ "$_ok_i" -le "$_ok_n" ] || break
+			[ "$_ok_t" = "$_ok_f" ] && continue 2
+		done
+		set -- "$@" "$_ok_f"
 	done
-	[ -s "$work/other_cands" ] || return 0
-	tr '\n' '\0' <"$work/other_cands" |
-		xargs -0 grep -l -E -e '-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----' -e '^PuTTY-User-Key-File-' -- 2>/dev/null
+	# The candidates follow TAKEN in the arguments.
+	shift "$_ok_n"
+	[ $# -gt 0 ] || return 0
+	grep -l -E -e '-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----' -e '^PuTTY-User-Key-File-' -- "$@" 2>/dev/null
 }
