@@ -487,9 +487,20 @@ hard_link_text() {
 # for files in directories that root alone can change.
 empty_file() {
 	if [ -f "$1" ] && [ ! -L "$1" ] && [ "$(stat -c %h -- "$1")" = 1 ]; then
-		sh -c "$zero_fill" sh "$1" 2>/dev/null || return 1
+		overwrite_in_place "$1" 2>/dev/null || return 1
 	fi
 	{ printf '' >"$1"; } 2>/dev/null
+}
+
+# overwrite_in_place FILE...: overwrite each FILE over its whole length, in
+# place, flushed to the disk: shred where there is one (one process),
+# zero_fill elsewhere.
+overwrite_in_place() {
+	if [ -n "$shred" ]; then
+		shred -n "$AMI_HARDEN_SHRED_PASSES" -- "$@"
+	else
+		sh -c "$zero_fill" sh "$@"
+	fi
 }
 
 # zero_fill: a program for sh -c: zeros over the whole length of each
@@ -565,7 +576,8 @@ wipe_dir_contents() {
 	[ -s "$work/dc.all" ] || return 0
 	cat "$work/dc.all" >>"$found"
 	[ "$audit" ] && return 0
-	refuse_mounts "$1" || :
+	_dc_mnt=""
+	refuse_mounts "$1" || _dc_mnt=1
 	find -P "$1" -xdev -mindepth 1 -type f -links +1 -print0 >"$work/hard" 2>/dev/null
 	refuse_hard "$work/hard"
 	if [ -n "$(find -P "$1" -maxdepth 0 -perm -0002 2>/dev/null)" ]; then
@@ -580,24 +592,27 @@ wipe_dir_contents() {
 			refuse "not touched: entries of uid $_dc_uid in $1 (no setpriv, GNU chroot or su to act as that user)"
 			continue
 		fi
-		if [ "$_dc_all" ]; then
-			cp "$work/dc.all" "$work/dc.mine"
-		else
+		_dc_take=$work/dc.all
+		if [ -z "$_dc_all" ]; then
 			find -P "$1" -xdev -mindepth 1 -maxdepth 1 -user "$_dc_uid" -print0 >"$work/dc.mine"
+			_dc_take=$work/dc.mine
 		fi
-		drop_mounts "$work/dc.mine" >"$work/dc.take"
+		# Mount points among the entries stay (refused above); with no
+		# mount below DIR there is none to look for.
+		if [ "$_dc_mnt" ]; then
+			drop_mounts "$_dc_take" >"$work/dc.take"
+			_dc_take=$work/dc.take
+		fi
+		# One shell as the owner overwrites the files and removes the entries.
 		# shellcheck disable=SC2016 # expanded by the shell xargs runs
-		as_owner "$_dc_uid:$_dc_gid" xargs -0 -r sh -c 'tool=$1 passes=$2; shift 2
+		as_owner "$_dc_uid:$_dc_gid" xargs -0 -r sh -c 'tool=$1 passes=$2 gnu=$3; shift 3
 			if [ "$tool" = shred ]; then find -P "$@" -xdev -type f -links 1 -exec shred -n "$passes" -- {} +
-			else find -P "$@" -xdev -type f -links 1 -exec sh -c "$0" sh {} +; fi' "$zero_fill" "${shred:-zero}" \
-			"$AMI_HARDEN_SHRED_PASSES" <"$work/dc.take" 2>>"$work/wipe.err"
-		if [ "$gnu_rm" ]; then
-			as_owner "$_dc_uid:$_dc_gid" xargs -0 -r rm -rf --one-file-system -- <"$work/dc.take" 2>>"$work/wipe.err"
-		else
-			# shellcheck disable=SC2016 # expanded by the shell xargs runs
-			as_owner "$_dc_uid:$_dc_gid" xargs -0 -r sh -c 'find -P "$@" -xdev ! -type d -exec rm -f -- {} +
-				find -P "$@" -xdev -depth -type d -exec rmdir -- {} +' sh <"$work/dc.take" 2>>"$work/wipe.err"
-		fi
+			else find -P "$@" -xdev -type f -links 1 -exec sh -c "$0" sh {} +; fi
+			if [ "$gnu" ]; then rm -rf --one-file-system -- "$@"
+			else
+				find -P "$@" -xdev ! -type d -exec rm -f -- {} +
+				find -P "$@" -xdev -depth -type d -exec rmdir -- {} +
+			fi' "$zero_fill" "${shred:-zero}" "$AMI_HARDEN_SHRED_PASSES" "$gnu_rm" <"$_dc_take" 2>>"$work/wipe.err"
 	done <"$work/dc.owners"
 }
 
@@ -1087,15 +1102,19 @@ has_systemd() {
 # not in a chroot of an image: that machine's own shutdown will still write
 # to the disk after the steps (the random seed, login records, logs).
 live_systemd() {
-	[ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 &&
-		[ "$(stat -L -c %d:%i /proc/1/root 2>/dev/null)" = "$(stat -c %d:%i /)" ]
+	[ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 && live_machine
 }
 
 # live_machine: the script runs on a booted machine (any init), not in a
 # chroot of an image: PID 1 sees the same / as the script (in a chroot it is
-# the host's init, and its processes and sockets are the host's).
+# the host's init, and its processes and sockets are the host's). Looked at
+# once (main asks first: the steps' subshells keep the answer in $live).
 live_machine() {
-	[ "$(stat -L -c %d:%i /proc/1/root 2>/dev/null)" = "$(stat -c %d:%i /)" ]
+	if [ -z "${live-}" ]; then
+		live=no
+		[ "$(stat -L -c %d:%i /proc/1/root 2>/dev/null)" = "$(stat -c %d:%i /)" ] && live=yes
+	fi
+	[ "$live" = yes ]
 }
 
 # wipe_at_shutdown NAME PATTERN...: arm, for this boot only, the unit
@@ -2251,8 +2270,12 @@ svc_listens() {
 		case $_lu in
 		*.socket)
 			_lf=$(unit_file "$_lu") || continue
-			# shellcheck disable=SC2046 # drop-in names from a glob of a fixed directory
-			_lp=$(svc_socket_ports "$_lf" $(ls /etc/systemd/system/"$_lu".d/*.conf 2>/dev/null))
+			# Its drop-ins, in name order (a glob sorts): no ls.
+			set --
+			for _ld in /etc/systemd/system/"$_lu".d/*.conf; do
+				[ -e "$_ld" ] && set -- "$@" "$_ld"
+			done
+			_lp=$(svc_socket_ports "$_lf" "$@")
 			[ -n "$_lp" ] && printf '%s (%s)\n' "$_lu" "$_lp"
 			;;
 		ssh.service | sshd.service | ssh | sshd)
@@ -3526,7 +3549,7 @@ net_write() {
 		refuse "not written: $(show "$1") has more than one hard link"
 		return 1
 	fi
-	if ! sh -c "$zero_fill" sh "$1" 2>>"$work/wipe.err" || ! { cat "$work/net.new" >"$1"; } 2>>"$work/wipe.err"; then
+	if ! overwrite_in_place "$1" 2>>"$work/wipe.err" || ! { cat "$work/net.new" >"$1"; } 2>>"$work/wipe.err"; then
 		refuse "could not write $(show "$1")"
 		return 1
 	fi
@@ -4755,7 +4778,8 @@ step_logs() {
 	# journal's empty ones.
 	set --
 	while IFS= read -r _x; do set -- "$@" ! -path "$_x"; done <"$work/logs.exclude"
-	_keep_tests=$(cat "$work/logs.exclude")
+	_keep_tests=""
+	[ -s "$work/logs.exclude" ] && _keep_tests=$(cat "$work/logs.exclude")
 	if ! refuse_mounts_kept /var/log logs && mounts_have_files; then
 		report logs failed "$(join <"$refused"); nothing was changed"
 		return
@@ -4793,7 +4817,8 @@ step_logs() {
 	done
 
 	# Root's part, then each user's directories as that user.
-	clean_logs 0:0 /var/log
+	sh -c "$clean_logs_program" sh 0 "$AMI_HARDEN_SHRED_PASSES" "${shred:-zero}" "$log_rotated" "$_keep_tests" \
+		"$shred_unlink" "$zero_fill" /var/log 2>>"$work/wipe.err"
 	find -P /var/log -xdev -type d ! -user 0 "$@" -prune -exec stat -c '%u' -- {} + 2>/dev/null | sort -u | user_groups >"$work/log.owners"
 	while IFS=: read -r _uid _gid; do
 		if [ -z "$drop" ]; then
@@ -4804,7 +4829,7 @@ step_logs() {
 		drop_mounts "$work/log.dirs.all" >"$work/log.dirs"
 		# The directories go to a shell running as the owner, NUL-separated on its stdin.
 		as_owner "$_uid:$_gid" xargs -0 sh -c "$clean_logs_program" sh "$_uid" "$AMI_HARDEN_SHRED_PASSES" \
-			"${shred:-zero}" "$log_rotated" "$_keep_tests" <"$work/log.dirs" 2>>"$work/wipe.err"
+			"${shred:-zero}" "$log_rotated" "$_keep_tests" "$shred_unlink" "$zero_fill" <"$work/log.dirs" 2>>"$work/wipe.err"
 	done <"$work/log.owners"
 	# The journal's directories are named after the old machine-id.
 	[ -d /var/log/journal ] && find -P /var/log/journal -xdev -mindepth 1 -depth -type d "$@" -exec rmdir -- {} + 2>/dev/null
@@ -4893,48 +4918,50 @@ crash_and_mail='/var/crash /var/lib/systemd/coredump /var/mail /var/spool/mail'
 log_rotated='-name *.[0-9] -o -name *.[0-9].log -o -name *.gz -o -name *.xz -o -name *.bz2 -o -name *.zst -o -name *.old
 -o -name *-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9] -o -name *.journal -o -name *.journal~'
 
-# clean_logs UID:GID DIR: run clean_logs_program on DIR as UID:GID.
-clean_logs() {
-	printf '%s\0' "$2" | as_owner "$1" xargs -0 sh -c "$clean_logs_program" sh "${1%%:*}" \
-		"$AMI_HARDEN_SHRED_PASSES" "${shred:-zero}" "$log_rotated" "$(cat "$work/logs.exclude")" 2>>"$work/wipe.err"
-}
-
 # clean_logs_program: a program for sh -c, run as the owner of the
-# directories it is given: UID PASSES TOOL ROTATED KEPT DIR... It never
-# enters a directory owned by anyone else (that one's owner cleans it) or
-# another mount, never writes to a file with another hard link, and never
-# lists a kept path or a file below one (KEPT: find -path patterns, one a
-# line, see kept_paths). Rotated files are overwritten and deleted; the
-# others overwritten, then emptied. TOOL is shred, or "zero" for a dd over
-# the file (images without shred).
+# directories it is given: UID PASSES TOOL ROTATED KEPT UNLINK ZERO DIR...
+# It never enters a directory owned by anyone else (that one's owner cleans
+# it) or another mount, never writes to a file with another hard link, and
+# never takes a kept path or a file below one (KEPT: find -path patterns, one
+# a line, see kept_paths). Rotated files are overwritten and unlinked in one
+# pass; the others are overwritten, then emptied by a second find (truncating
+# first would free their blocks with the data in them). TOOL is shred (UNLINK
+# its option to unlink), or "zero" for ZERO, the zero_fill program (images
+# without shred). Each find runs its program itself, no xargs: -exec ... +
+# comes after -o, never inside parentheses, where busybox's find runs it too.
 # shellcheck disable=SC2016 # expanded by the shell that runs it
-clean_logs_program='uid=$1 passes=$2 tool=$3 rotated=$4 kept=$5
-shift 5
+clean_logs_program='uid=$1 passes=$2 tool=$3 rotated=$4 kept=$5 unlink=$6 zero=$7
+shift 7
 set -f
-# list TEST...: the files below $dir that TEST picks, never below a directory
-# of another owner or another mount, never one with another hard link, never
-# a kept one.
-list() {
-	ifs=$IFS
+ifs=$IFS
+# Each find gets its tests in the arguments, with a ! -path test for each
+# kept pattern (the for loop has its list of directories already).
+for dir do
+	set -- \( $rotated \)
 	IFS="
 "
 	for k in $kept; do set -- "$@" ! -path "$k"; done
 	IFS=$ifs
-	find -P "$dir" -xdev \( -type d ! -user "$uid" -prune \) -o \( -type f -links 1 "$@" -print0 \)
-}
-overwrite() {
 	if [ "$tool" = shred ]; then
-		xargs -0 -r shred -n "$passes" --
+		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" \
+			-exec shred -n "$passes" $unlink -- {} +
 	else
-		xargs -0 -r sh -c '\''for f do s=$(wc -c <"$f"); [ "$s" -gt 0 ] || continue
-			dd if=/dev/zero of="$f" bs=4096 count=$(((s + 4095) / 4096)) conv=notrunc,fsync 2>/dev/null; done'\'' sh
+		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" \
+			-exec sh -c "$zero"'"' && rm -f -- \"\$@\"'"' sh {} +
 	fi
-}
-for dir do
-	list \( $rotated \) | overwrite
-	list \( $rotated \) | xargs -0 -r rm -f --
-	list ! -size 0 ! -name lastlog | overwrite
-	list ! -size 0 | xargs -0 -r truncate -s 0 --
+	set -- ! -size 0
+	IFS="
+"
+	for k in $kept; do set -- "$@" ! -path "$k"; done
+	IFS=$ifs
+	if [ "$tool" = shred ]; then
+		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" ! -name lastlog \
+			-exec shred -n "$passes" -- {} +
+	else
+		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" ! -name lastlog \
+			-exec sh -c "$zero" sh {} +
+	fi
+	find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" -exec truncate -s 0 -- {} +
 done'
 
 # free-space: zeros over the free space of every local file system, the very
@@ -5233,6 +5260,8 @@ main() {
 	cut -d ' ' -f 5 /proc/self/mountinfo >"$work/mounts" 2>/dev/null || :
 	load_mounts
 	sshd=""
+	live=""
+	live_machine || :
 
 	echo "@@ami-harden begin 1"
 	list_homes

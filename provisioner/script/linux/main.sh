@@ -100,6 +100,8 @@ main() {
 	cut -d ' ' -f 5 /proc/self/mountinfo >"$work/mounts" 2>/dev/null || :
 	load_mounts
 	sshd=""
+	live=""
+	live_machine || :
 
 	echo "@@ami-harden begin 1"
 	list_homes

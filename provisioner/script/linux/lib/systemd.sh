@@ -11,15 +11,19 @@ has_systemd() {
 # not in a chroot of an image: that machine's own shutdown will still write
 # to the disk after the steps (the random seed, login records, logs).
 live_systemd() {
-	[ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 &&
-		[ "$(stat -L -c %d:%i /proc/1/root 2>/dev/null)" = "$(stat -c %d:%i /)" ]
+	[ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 && live_machine
 }
 
 # live_machine: the script runs on a booted machine (any init), not in a
 # chroot of an image: PID 1 sees the same / as the script (in a chroot it is
-# the host's init, and its processes and sockets are the host's).
+# the host's init, and its processes and sockets are the host's). Looked at
+# once (main asks first: the steps' subshells keep the answer in $live).
 live_machine() {
-	[ "$(stat -L -c %d:%i /proc/1/root 2>/dev/null)" = "$(stat -c %d:%i /)" ]
+	if [ -z "${live-}" ]; then
+		live=no
+		[ "$(stat -L -c %d:%i /proc/1/root 2>/dev/null)" = "$(stat -c %d:%i /)" ] && live=yes
+	fi
+	[ "$live" = yes ]
 }
 
 # wipe_at_shutdown NAME PATTERN...: arm, for this boot only, the unit

@@ -93,9 +93,20 @@ hard_link_text() {
 # for files in directories that root alone can change.
 empty_file() {
 	if [ -f "$1" ] && [ ! -L "$1" ] && [ "$(stat -c %h -- "$1")" = 1 ]; then
-		sh -c "$zero_fill" sh "$1" 2>/dev/null || return 1
+		overwrite_in_place "$1" 2>/dev/null || return 1
 	fi
 	{ printf '' >"$1"; } 2>/dev/null
+}
+
+# overwrite_in_place FILE...: overwrite each FILE over its whole length, in
+# place, flushed to the disk: shred where there is one (one process),
+# zero_fill elsewhere.
+overwrite_in_place() {
+	if [ -n "$shred" ]; then
+		shred -n "$AMI_HARDEN_SHRED_PASSES" -- "$@"
+	else
+		sh -c "$zero_fill" sh "$@"
+	fi
 }
 
 # zero_fill: a program for sh -c: zeros over the whole length of each
@@ -171,7 +182,8 @@ wipe_dir_contents() {
 	[ -s "$work/dc.all" ] || return 0
 	cat "$work/dc.all" >>"$found"
 	[ "$audit" ] && return 0
-	refuse_mounts "$1" || :
+	_dc_mnt=""
+	refuse_mounts "$1" || _dc_mnt=1
 	find -P "$1" -xdev -mindepth 1 -type f -links +1 -print0 >"$work/hard" 2>/dev/null
 	refuse_hard "$work/hard"
 	if [ -n "$(find -P "$1" -maxdepth 0 -perm -0002 2>/dev/null)" ]; then
@@ -186,24 +198,27 @@ wipe_dir_contents() {
 			refuse "not touched: entries of uid $_dc_uid in $1 (no setpriv, GNU chroot or su to act as that user)"
 			continue
 		fi
-		if [ "$_dc_all" ]; then
-			cp "$work/dc.all" "$work/dc.mine"
-		else
+		_dc_take=$work/dc.all
+		if [ -z "$_dc_all" ]; then
 			find -P "$1" -xdev -mindepth 1 -maxdepth 1 -user "$_dc_uid" -print0 >"$work/dc.mine"
+			_dc_take=$work/dc.mine
 		fi
-		drop_mounts "$work/dc.mine" >"$work/dc.take"
+		# Mount points among the entries stay (refused above); with no
+		# mount below DIR there is none to look for.
+		if [ "$_dc_mnt" ]; then
+			drop_mounts "$_dc_take" >"$work/dc.take"
+			_dc_take=$work/dc.take
+		fi
+		# One shell as the owner overwrites the files and removes the entries.
 		# shellcheck disable=SC2016 # expanded by the shell xargs runs
-		as_owner "$_dc_uid:$_dc_gid" xargs -0 -r sh -c 'tool=$1 passes=$2; shift 2
+		as_owner "$_dc_uid:$_dc_gid" xargs -0 -r sh -c 'tool=$1 passes=$2 gnu=$3; shift 3
 			if [ "$tool" = shred ]; then find -P "$@" -xdev -type f -links 1 -exec shred -n "$passes" -- {} +
-			else find -P "$@" -xdev -type f -links 1 -exec sh -c "$0" sh {} +; fi' "$zero_fill" "${shred:-zero}" \
-			"$AMI_HARDEN_SHRED_PASSES" <"$work/dc.take" 2>>"$work/wipe.err"
-		if [ "$gnu_rm" ]; then
-			as_owner "$_dc_uid:$_dc_gid" xargs -0 -r rm -rf --one-file-system -- <"$work/dc.take" 2>>"$work/wipe.err"
-		else
-			# shellcheck disable=SC2016 # expanded by the shell xargs runs
-			as_owner "$_dc_uid:$_dc_gid" xargs -0 -r sh -c 'find -P "$@" -xdev ! -type d -exec rm -f -- {} +
-				find -P "$@" -xdev -depth -type d -exec rmdir -- {} +' sh <"$work/dc.take" 2>>"$work/wipe.err"
-		fi
+			else find -P "$@" -xdev -type f -links 1 -exec sh -c "$0" sh {} +; fi
+			if [ "$gnu" ]; then rm -rf --one-file-system -- "$@"
+			else
+				find -P "$@" -xdev ! -type d -exec rm -f -- {} +
+				find -P "$@" -xdev -depth -type d -exec rmdir -- {} +
+			fi' "$zero_fill" "${shred:-zero}" "$AMI_HARDEN_SHRED_PASSES" "$gnu_rm" <"$_dc_take" 2>>"$work/wipe.err"
 	done <"$work/dc.owners"
 }
 

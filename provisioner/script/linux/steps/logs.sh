@@ -19,7 +19,8 @@ step_logs() {
 	# journal's empty ones.
 	set --
 	while IFS= read -r _x; do set -- "$@" ! -path "$_x"; done <"$work/logs.exclude"
-	_keep_tests=$(cat "$work/logs.exclude")
+	_keep_tests=""
+	[ -s "$work/logs.exclude" ] && _keep_tests=$(cat "$work/logs.exclude")
 	if ! refuse_mounts_kept /var/log logs && mounts_have_files; then
 		report logs failed "$(join <"$refused"); nothing was changed"
 		return
@@ -57,7 +58,8 @@ step_logs() {
 	done
 
 	# Root's part, then each user's directories as that user.
-	clean_logs 0:0 /var/log
+	sh -c "$clean_logs_program" sh 0 "$AMI_HARDEN_SHRED_PASSES" "${shred:-zero}" "$log_rotated" "$_keep_tests" \
+		"$shred_unlink" "$zero_fill" /var/log 2>>"$work/wipe.err"
 	find -P /var/log -xdev -type d ! -user 0 "$@" -prune -exec stat -c '%u' -- {} + 2>/dev/null | sort -u | user_groups >"$work/log.owners"
 	while IFS=: read -r _uid _gid; do
 		if [ -z "$drop" ]; then
@@ -68,7 +70,7 @@ step_logs() {
 		drop_mounts "$work/log.dirs.all" >"$work/log.dirs"
 		# The directories go to a shell running as the owner, NUL-separated on its stdin.
 		as_owner "$_uid:$_gid" xargs -0 sh -c "$clean_logs_program" sh "$_uid" "$AMI_HARDEN_SHRED_PASSES" \
-			"${shred:-zero}" "$log_rotated" "$_keep_tests" <"$work/log.dirs" 2>>"$work/wipe.err"
+			"${shred:-zero}" "$log_rotated" "$_keep_tests" "$shred_unlink" "$zero_fill" <"$work/log.dirs" 2>>"$work/wipe.err"
 	done <"$work/log.owners"
 	# The journal's directories are named after the old machine-id.
 	[ -d /var/log/journal ] && find -P /var/log/journal -xdev -mindepth 1 -depth -type d "$@" -exec rmdir -- {} + 2>/dev/null
@@ -157,46 +159,48 @@ crash_and_mail='/var/crash /var/lib/systemd/coredump /var/mail /var/spool/mail'
 log_rotated='-name *.[0-9] -o -name *.[0-9].log -o -name *.gz -o -name *.xz -o -name *.bz2 -o -name *.zst -o -name *.old
 -o -name *-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9] -o -name *.journal -o -name *.journal~'
 
-# clean_logs UID:GID DIR: run clean_logs_program on DIR as UID:GID.
-clean_logs() {
-	printf '%s\0' "$2" | as_owner "$1" xargs -0 sh -c "$clean_logs_program" sh "${1%%:*}" \
-		"$AMI_HARDEN_SHRED_PASSES" "${shred:-zero}" "$log_rotated" "$(cat "$work/logs.exclude")" 2>>"$work/wipe.err"
-}
-
 # clean_logs_program: a program for sh -c, run as the owner of the
-# directories it is given: UID PASSES TOOL ROTATED KEPT DIR... It never
-# enters a directory owned by anyone else (that one's owner cleans it) or
-# another mount, never writes to a file with another hard link, and never
-# lists a kept path or a file below one (KEPT: find -path patterns, one a
-# line, see kept_paths). Rotated files are overwritten and deleted; the
-# others overwritten, then emptied. TOOL is shred, or "zero" for a dd over
-# the file (images without shred).
+# directories it is given: UID PASSES TOOL ROTATED KEPT UNLINK ZERO DIR...
+# It never enters a directory owned by anyone else (that one's owner cleans
+# it) or another mount, never writes to a file with another hard link, and
+# never takes a kept path or a file below one (KEPT: find -path patterns, one
+# a line, see kept_paths). Rotated files are overwritten and unlinked in one
+# pass; the others are overwritten, then emptied by a second find (truncating
+# first would free their blocks with the data in them). TOOL is shred (UNLINK
+# its option to unlink), or "zero" for ZERO, the zero_fill program (images
+# without shred). Each find runs its program itself, no xargs: -exec ... +
+# comes after -o, never inside parentheses, where busybox's find runs it too.
 # shellcheck disable=SC2016 # expanded by the shell that runs it
-clean_logs_program='uid=$1 passes=$2 tool=$3 rotated=$4 kept=$5
-shift 5
+clean_logs_program='uid=$1 passes=$2 tool=$3 rotated=$4 kept=$5 unlink=$6 zero=$7
+shift 7
 set -f
-# list TEST...: the files below $dir that TEST picks, never below a directory
-# of another owner or another mount, never one with another hard link, never
-# a kept one.
-list() {
-	ifs=$IFS
+ifs=$IFS
+# Each find gets its tests in the arguments, with a ! -path test for each
+# kept pattern (the for loop has its list of directories already).
+for dir do
+	set -- \( $rotated \)
 	IFS="
 "
 	for k in $kept; do set -- "$@" ! -path "$k"; done
 	IFS=$ifs
-	find -P "$dir" -xdev \( -type d ! -user "$uid" -prune \) -o \( -type f -links 1 "$@" -print0 \)
-}
-overwrite() {
 	if [ "$tool" = shred ]; then
-		xargs -0 -r shred -n "$passes" --
+		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" \
+			-exec shred -n "$passes" $unlink -- {} +
 	else
-		xargs -0 -r sh -c '\''for f do s=$(wc -c <"$f"); [ "$s" -gt 0 ] || continue
-			dd if=/dev/zero of="$f" bs=4096 count=$(((s + 4095) / 4096)) conv=notrunc,fsync 2>/dev/null; done'\'' sh
+		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" \
+			-exec sh -c "$zero"'"' && rm -f -- \"\$@\"'"' sh {} +
 	fi
-}
-for dir do
-	list \( $rotated \) | overwrite
-	list \( $rotated \) | xargs -0 -r rm -f --
-	list ! -size 0 ! -name lastlog | overwrite
-	list ! -size 0 | xargs -0 -r truncate -s 0 --
+	set -- ! -size 0
+	IFS="
+"
+	for k in $kept; do set -- "$@" ! -path "$k"; done
+	IFS=$ifs
+	if [ "$tool" = shred ]; then
+		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" ! -name lastlog \
+			-exec shred -n "$passes" -- {} +
+	else
+		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" ! -name lastlog \
+			-exec sh -c "$zero" sh {} +
+	fi
+	find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" -exec truncate -s 0 -- {} +
 done'

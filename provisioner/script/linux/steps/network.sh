@@ -154,7 +154,7 @@ net_write() {
 		refuse "not written: $(show "$1") has more than one hard link"
 		return 1
 	fi
-	if ! sh -c "$zero_fill" sh "$1" 2>>"$work/wipe.err" || ! { cat "$work/net.new" >"$1"; } 2>>"$work/wipe.err"; then
+	if ! overwrite_in_place "$1" 2>>"$work/wipe.err" || ! { cat "$work/net.new" >"$1"; } 2>>"$work/wipe.err"; then
 		refuse "could not write $(show "$1")"
 		return 1
 	fi

@@ -77,8 +77,12 @@ svc_listens() {
 		case $_lu in
 		*.socket)
 			_lf=$(unit_file "$_lu") || continue
-			# shellcheck disable=SC2046 # drop-in names from a glob of a fixed directory
-			_lp=$(svc_socket_ports "$_lf" $(ls /etc/systemd/system/"$_lu".d/*.conf 2>/dev/null))
+			# Its drop-ins, in name order (a glob sorts): no ls.
+			set --
+			for _ld in /etc/systemd/system/"$_lu".d/*.conf; do
+				[ -e "$_ld" ] && set -- "$@" "$_ld"
+			done
+			_lp=$(svc_socket_ports "$_lf" "$@")
 			[ -n "$_lp" ] && printf '%s (%s)\n' "$_lu" "$_lp"
 			;;
 		ssh.service | sshd.service | ssh | sshd)
