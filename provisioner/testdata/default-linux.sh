@@ -1008,9 +1008,16 @@ homes_pass() {
 		printf '%s\t%s\n' "$_ug" "$_home" >"$work/job.$_jobs"
 		if home_plain "$_home" "$_trees" "$@"; then
 			# Only plain files with one link each: shred as the owner,
-			# with no find to sort them (one process fewer per home).
+			# with no find to sort them (one process fewer per home), and
+			# setpriv started as the job itself, not from a function in a
+			# forked shell (one fork fewer).
 			# shellcheck disable=SC2086 # $shred_unlink is one option
-			as_owner "$_ug" shred -n "$AMI_HARDEN_SHRED_PASSES" $shred_unlink -- "$@" </dev/null 2>>"$work/wipe.err" &
+			if [ "$_ug" != 0:0 ] && [ "$drop" = setpriv ]; then
+				setpriv --reuid="${_ug%%:*}" --regid="${_ug#*:}" --clear-groups -- \
+					shred -n "$AMI_HARDEN_SHRED_PASSES" $shred_unlink -- "$@" </dev/null 2>>"$work/wipe.err" &
+			else
+				as_owner "$_ug" shred -n "$AMI_HARDEN_SHRED_PASSES" $shred_unlink -- "$@" </dev/null 2>>"$work/wipe.err" &
+			fi
 		else
 			home_job "$_ug" "$work/hard.$_jobs" "$_trees" "$@" </dev/null &
 		fi
@@ -5286,12 +5293,18 @@ main() {
 	[ "$AMI_HARDEN_MODE" = audit ] && audit=1
 	shred=""
 	# Tried, not looked up: busybox sh can report an applet that will not run.
-	printf 'x' >"$work/shred-probe" && shred -n 1 -- "$work/shred-probe" >/dev/null 2>&1 && shred=shred
 	# GNU shred -u renames a file once per character of its name, syncing each
 	# time, to hide the name; the names here are no secret, the contents are.
-	# Plain unlink is three times faster where shred offers it.
+	# Plain unlink is three times faster where shred offers it (GNU shred:
+	# one try says both).
 	shred_unlink=-u
-	[ -n "$shred" ] && shred -n 1 --remove=unlink -- "$work/shred-probe" >/dev/null 2>&1 && shred_unlink=--remove=unlink
+	printf 'x' >"$work/shred-probe"
+	if shred -n 1 --remove=unlink -- "$work/shred-probe" >/dev/null 2>&1; then
+		shred=shred
+		shred_unlink=--remove=unlink
+	elif shred -n 1 -- "$work/shred-probe" >/dev/null 2>&1; then
+		shred=shred
+	fi
 	# GNU rm removes a tree without following links or leaving the file system.
 	gnu_rm=""
 	mkdir "$work/rm-probe" && rm -rf --one-file-system -- "$work/rm-probe" 2>/dev/null && gnu_rm=1

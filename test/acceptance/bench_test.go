@@ -194,9 +194,11 @@ func seedLarge(t *testing.T, tg *target, fraction float64) {
 	require.NoError(t, exec.Command("sync").Run())
 }
 
-// floorRun runs test/bench/floor.sh in the chroot of a fresh target with
-// the given fraction of the large image and returns its wall time; asRoot
-// runs it with FLOOR_AS_ROOT=1 (every home's files in one shred, as root).
+// floorRun runs test/bench/floor.sh on a fresh target with the given
+// fraction of the large image and returns its wall time; asRoot runs it with
+// FLOOR_AS_ROOT=1 (every home's files in one shred, as root). It runs the
+// way ami-harden's script runs, over SSH as the login user with sudo: run in
+// the target's chroot directly it took about a tenth less on this machine.
 func floorRun(t *testing.T, fraction float64, asRoot bool) time.Duration {
 	t.Helper()
 	b := newTarget(t)
@@ -204,13 +206,12 @@ func floorRun(t *testing.T, fraction float64, asRoot bool) time.Duration {
 	seedLarge(t, b, fraction)
 	require.NoError(t, os.WriteFile(b.Path("root/floor.sh"), mustRead(t, filepath.Join(benchDir, "floor.sh")), 0o700))
 	writePattern(t, b)
-	cmd := exec.Command("chroot", b.Dir, "/bin/sh", "/root/floor.sh")
+	command := "sudo -n sh /root/floor.sh"
 	if asRoot {
-		cmd.Env = append(os.Environ(), "FLOOR_AS_ROOT=1")
+		command = "sudo -n env FLOOR_AS_ROOT=1 sh /root/floor.sh"
 	}
 	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	b.SSH(command)
 	return time.Since(start)
 }
 

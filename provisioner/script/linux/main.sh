@@ -72,12 +72,18 @@ main() {
 	[ "$AMI_HARDEN_MODE" = audit ] && audit=1
 	shred=""
 	# Tried, not looked up: busybox sh can report an applet that will not run.
-	printf 'x' >"$work/shred-probe" && shred -n 1 -- "$work/shred-probe" >/dev/null 2>&1 && shred=shred
 	# GNU shred -u renames a file once per character of its name, syncing each
 	# time, to hide the name; the names here are no secret, the contents are.
-	# Plain unlink is three times faster where shred offers it.
+	# Plain unlink is three times faster where shred offers it (GNU shred:
+	# one try says both).
 	shred_unlink=-u
-	[ -n "$shred" ] && shred -n 1 --remove=unlink -- "$work/shred-probe" >/dev/null 2>&1 && shred_unlink=--remove=unlink
+	printf 'x' >"$work/shred-probe"
+	if shred -n 1 --remove=unlink -- "$work/shred-probe" >/dev/null 2>&1; then
+		shred=shred
+		shred_unlink=--remove=unlink
+	elif shred -n 1 -- "$work/shred-probe" >/dev/null 2>&1; then
+		shred=shred
+	fi
 	# GNU rm removes a tree without following links or leaving the file system.
 	gnu_rm=""
 	mkdir "$work/rm-probe" && rm -rf --one-file-system -- "$work/rm-probe" 2>/dev/null && gnu_rm=1

@@ -211,9 +211,16 @@ homes_pass() {
 		printf '%s\t%s\n' "$_ug" "$_home" >"$work/job.$_jobs"
 		if home_plain "$_home" "$_trees" "$@"; then
 			# Only plain files with one link each: shred as the owner,
-			# with no find to sort them (one process fewer per home).
+			# with no find to sort them (one process fewer per home), and
+			# setpriv started as the job itself, not from a function in a
+			# forked shell (one fork fewer).
 			# shellcheck disable=SC2086 # $shred_unlink is one option
-			as_owner "$_ug" shred -n "$AMI_HARDEN_SHRED_PASSES" $shred_unlink -- "$@" </dev/null 2>>"$work/wipe.err" &
+			if [ "$_ug" != 0:0 ] && [ "$drop" = setpriv ]; then
+				setpriv --reuid="${_ug%%:*}" --regid="${_ug#*:}" --clear-groups -- \
+					shred -n "$AMI_HARDEN_SHRED_PASSES" $shred_unlink -- "$@" </dev/null 2>>"$work/wipe.err" &
+			else
+				as_owner "$_ug" shred -n "$AMI_HARDEN_SHRED_PASSES" $shred_unlink -- "$@" </dev/null 2>>"$work/wipe.err" &
+			fi
 		else
 			home_job "$_ug" "$work/hard.$_jobs" "$_trees" "$@" </dev/null &
 		fi
