@@ -19,7 +19,21 @@ list_homes() {
 	if command -v getent >/dev/null 2>&1; then getent passwd; else cat /etc/passwd; fi >"$work/passwd"
 	: >"$work/homes.refused"
 	awk -F: '$6 ~ /^\// && !seen[$6]++ { print $3 "\t" $6 "\t" $1 "\t" $7 }' "$work/passwd" >"$work/homes.raw"
-	while IFS="$tab" read -r _uid _h _user _shell; do
+	# A for over the lines, not while read: dash's read takes a byte per
+	# system call, and an image may have thousands of accounts.
+	_lh_all=$(cat "$work/homes.raw")
+	_lh_ifs=$IFS
+	set -f
+	IFS=$nl
+	for _lh in $_lh_all; do
+		IFS=$_lh_ifs
+		set +f
+		_uid=${_lh%%"$tab"*}
+		_lh=${_lh#*"$tab"}
+		_h=${_lh%%"$tab"*}
+		_lh=${_lh#*"$tab"}
+		_user=${_lh%%"$tab"*}
+		_shell=${_lh#*"$tab"}
 		[ -e "$_h" ] || continue
 		_real=$_h
 		if has_link "$_h"; then
@@ -33,7 +47,9 @@ list_homes() {
 			fi
 		fi
 		[ -d "$_real" ] && printf '%s\n' "$_real"
-	done <"$work/homes.raw" >"$work/homes.dirs"
+	done </dev/null >"$work/homes.dirs"
+	IFS=$_lh_ifs
+	set +f
 	# Who acts in each home (see controller), for all homes at once: one
 	# stat of every directory on their ways down from /, not one per home.
 	awk '{ n = split($0, c, "/"); p = ""; for (i = 2; i <= n; i++) { p = p "/" c[i]; if (!seen[p]++) print p } }' \
@@ -146,7 +162,11 @@ homes_pass() {
 	[ -s "$work/homes.kept" ] && _kept="$nl$(cat "$work/homes.kept")$nl"
 	homes_hard_links
 	_jobs=0
-	while IFS="$tab" read -r _ug _m _home; do
+	homes_lines
+	for _hh in $homes_lines; do
+		IFS=$_hl_ifs
+		set +f
+		home_fields "$_hh"
 		mnt=""
 		[ "$_m" = m ] && mnt=1
 		set --
@@ -229,7 +249,9 @@ homes_pass() {
 			homes_reap "$_jobs" "$_steps"
 			_jobs=0
 		fi
-	done <"$work/homes"
+	done </dev/null
+	IFS=$_hl_ifs
+	set +f
 	wait
 	homes_reap "$_jobs" "$_steps"
 }
@@ -243,6 +265,27 @@ home_top() {
 	done
 }
 
+# homes_lines: for a loop over the homes, one "UID:GID<TAB>M<TAB>DIR" line
+# each (see list_homes): sets homes_lines to them and _hl_ifs to IFS, then
+# splits on newlines only, globbing off. A for over the lines, not while
+# read: dash's read takes a byte per system call, and an image may have
+# thousands of homes. The loop's body starts with IFS=$_hl_ifs and set +f,
+# and so does the code after it.
+homes_lines() {
+	homes_lines=$(cat "$work/homes")
+	_hl_ifs=$IFS
+	set -f
+	IFS=$nl
+}
+
+# home_fields LINE: sets _ug, _m and _home from a line of $work/homes.
+home_fields() {
+	_ug=${1%%"$tab"*}
+	_hf=${1#*"$tab"}
+	_m=${_hf%%"$tab"*}
+	_home=${_hf#*"$tab"}
+}
+
 # homes_hard_links: the files below the homes that have more than one hard
 # link, one a line in $homes_hard (a newline in a name as "?"), from one
 # walk of every home without a mount below it, as root, reading only.
@@ -250,9 +293,15 @@ homes_hard_links() {
 	homes_hard=""
 	[ -n "$shred" ] && [ -z "$audit" ] || return 0
 	set --
-	while IFS="$tab" read -r _hh_ug _hh_m _hh_home; do
-		[ "$_hh_m" = m ] || set -- "$@" "$_hh_home"
-	done <"$work/homes"
+	homes_lines
+	for _hh in $homes_lines; do
+		IFS=$_hl_ifs
+		set +f
+		home_fields "$_hh"
+		[ "$_m" = m ] || set -- "$@" "$_home"
+	done
+	IFS=$_hl_ifs
+	set +f
 	[ $# -gt 0 ] || return 0
 	homes_hard=$(find -P "$@" -xdev -type f -links +1 -print0 2>/dev/null | tr '\n\0' '?\n')
 }

@@ -33,7 +33,16 @@ step_temp() {
 	for _d in /tmp /var/tmp; do
 		refuse_mounts_kept "$_d" temp || :
 	done
-	_n=$(count_entries "$@")
+	# With GNU rm and nothing kept, rm -v counts what it removes, a line per
+	# entry (it quotes a newline in a name): no walk of every entry just to
+	# count them first. Otherwise a walk counts first.
+	_rmv=""
+	if [ "$gnu_rm" ] && [ ! -s "$work/temp.kept" ] && [ ! -s "$work/temp.ways" ]; then
+		_rmv=1
+		_n=0
+	else
+		_n=$(count_entries "$@")
+	fi
 	# Every owner of a top-level entry, then each one's entries, as that owner.
 	top_owners /tmp /var/tmp >"$work/temp.owners"
 	while IFS=: read -r _uid _gid; do
@@ -44,7 +53,13 @@ step_temp() {
 		if [ "$gnu_rm" ]; then
 			# Listed as root (reading only), mount points taken out, removed as the owner.
 			find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -user "$_uid" "$@" -print0 >"$work/temp.mine"
-			drop_mounts "$work/temp.mine" | as_owner "$_uid:$_gid" xargs -0 -r rm -rf --one-file-system -- 2>>"$work/temp_err"
+			if [ "$_rmv" ]; then
+				_c=$(drop_mounts "$work/temp.mine" |
+					as_owner "$_uid:$_gid" xargs -0 -r rm -rfv --one-file-system -- 2>>"$work/temp_err" | wc -l)
+				_n=$((_n + _c))
+			else
+				drop_mounts "$work/temp.mine" | as_owner "$_uid:$_gid" xargs -0 -r rm -rf --one-file-system -- 2>>"$work/temp_err"
+			fi
 		else
 			# Files first, then the emptied directories, deepest first. Not
 			# -delete: busybox's find may not have it. The kept paths are
