@@ -141,7 +141,7 @@ func TestKeepPathsValidation(t *testing.T) {
 	assert.Contains(t, err.Error(), `keep_paths is for guest_os_type = "linux" only`)
 }
 
-// kept_paths (lib/wiping.sh) and the "! -path" tests the temp and logs
+// kept_paths (lib/kept.sh) and the "! -path" tests the temp and logs
 // steps build from it: a kept path and everything below it, and the
 // directories on its way, are left out by name, a name with * ? [ ] or \
 // matching only itself; a path with a link on its way, one that does not
@@ -171,7 +171,7 @@ func TestKeptPathsMatchLiterally(t *testing.T) {
 		"if is_kept temp " + script.Quote(root+"/keep dir/sub/f2") + "; then echo below-kept; fi\n" +
 		"if is_kept temp " + script.Quote(root+"/keep dirx") + "; then echo prefix-kept; fi\n" +
 		"echo \"-- detail$(kept_detail temp)\"\n"
-	out := strings.ReplaceAll(shellRule(t, probe, "lib/reporting.sh", "lib/paths.sh", "lib/wiping.sh"), root, "R")
+	out := strings.ReplaceAll(shellRule(t, probe, "lib/reporting.sh", "lib/paths.sh", "lib/wiping.sh", "lib/kept.sh"), root, "R")
 	assert.Equal(t, `@@ami-harden note temp not kept (keep_paths): R/link/x: R/link is a symbolic link to R/real, which the step does not follow; it is cleaned as usual
 @@ami-harden note temp not found (keep_paths): R/missing
 @@ami-harden note temp not kept (keep_paths): R/../etc is not a clean path; it is cleaned as usual

@@ -42,7 +42,7 @@ func file(name string) string {
 // linuxLib are the Linux script's shared parts (linux/lib/NAME.sh), in the
 // order they are joined. settings comes first: its first line is the
 // script's, and it sets the shell's options for the rest.
-var linuxLib = []string{"settings", "reporting", "paths", "wiping", "homes", "systemd", "sshd"}
+var linuxLib = []string{"settings", "reporting", "paths", "wiping", "kept", "homes", "homejobs", "systemd", "sshd"}
 
 // linuxStep is the code of a Linux step: linux/steps/NAME.sh, then its other
 // files (NAME.*.sh) in name order.

@@ -677,6 +677,10 @@ first_errors() {
 	return 0
 }
 
+# Kept paths (keep_paths): what the temp and logs steps leave as it is below
+# /tmp, /var/tmp and /var/log, checked once per step, and the tests that
+# leave it out of their walks.
+
 # kept_paths STEP ROOT...: the paths of keep_paths below one of the ROOTs,
 # which STEP leaves as they are (a file, or a directory with everything in
 # it), checked, each named in a note. A path is kept only as the user named
@@ -1082,6 +1086,10 @@ home_fields() {
 	_m=${_hf%%"$tab"*}
 	_home=${_hf#*"$tab"}
 }
+
+# The homes pass's work in each home (see homes_pass): which files may go
+# straight to shred, the job that runs as the home's owner, and what is done
+# after a batch of jobs.
 
 # homes_hard_links: the files below the homes that have more than one hard
 # link, one a line in $homes_hard (a newline in a name as "?"), from one
@@ -3280,10 +3288,12 @@ remove_account() {
 # usable password or authorized keys.
 account_exposure() {
 	awk -F: '$3 == 0 && $1 != "root" { print "account " $1 " has UID 0" }' /etc/passwd
+	set --
 	for _f in /etc/sudoers /etc/sudoers.d/*; do
-		[ -f "$_f" ] || continue
-		awk -v f="$_f" '/^[[:space:]]*#/ { next } /NOPASSWD/ { print f ":" FNR " grants sudo without a password to " $1 }' "$_f" 2>/dev/null
+		[ -f "$_f" ] && set -- "$@" "$_f"
 	done
+	# One awk for every sudoers file (FILENAME names each one's lines).
+	[ $# -gt 0 ] && awk '/^[[:space:]]*#/ { next } /NOPASSWD/ { print FILENAME ":" FNR " grants sudo without a password to " $1 }' "$@" 2>/dev/null
 	[ -r /etc/shadow ] && awk -F: -v no_login="$no_login" 'FILENAME == ARGV[1] { if ($7 !~ no_login) login[$1] = 1; next }
 		login[$1] && $2 !~ /^[!*]/ { print "account " $1 " has a login shell and a usable password" }' /etc/passwd /etc/shadow
 	awk -F: -v no_login="$no_login" '$7 !~ no_login && $6 ~ /^\// { print $1 "\t" $6 }' /etc/passwd |
@@ -4404,14 +4414,14 @@ step_secrets() {
 		report secrets failed "the scan did not finish (the patterns or secrets_allow could not be read); nothing is known about stray secrets"
 		return
 	fi
-	if grep -v 'No such file or directory' "$work/secret.err" | grep -q .; then
+	if [ -s "$work/secret.err" ] && grep -v 'No such file or directory' "$work/secret.err" | grep -q .; then
 		report secrets failed "the scan could not read every file: $(grep -v 'No such file or directory' "$work/secret.err" | head -n 3 | join)"
 		return
 	fi
 	# Those that do not look like tests or examples first, in the order found.
 	sort -s -t "$tab" -k1,1n "$work/secret.ranked" | cut -f 2- >"$work/secret.hits"
 	_ms=$(($(now_ms) - _start))
-	_scanned="scanned $_files files, $(awk -v b="$_bytes" 'BEGIN { printf "%.1f", b / 1048576 }') MiB, in ${_ms} ms$(secret_skipped)"
+	_scanned="scanned $_files files, $(mib_text "$_bytes") MiB, in ${_ms} ms$(secret_skipped)"
 	# Every stray secret is a finding, in both modes: the report files get
 	# the whole list; Packer's output shows the first of them.
 	findings_from secrets "$work/secret.hits" '%s'
@@ -4524,6 +4534,13 @@ secret_roots() {
 		case $_sr in /etc/* | /root/* | /opt/* | /srv/* | /usr/local/* | /var/* | /run/* | /tmp/*) continue ;; esac
 		printf '%s\n' "$_sr"
 	done
+}
+
+# mib_text BYTES: BYTES in MiB with one decimal, rounded (shell arithmetic:
+# no awk for one number).
+mib_text() {
+	_mt=$((($1 * 10 + 524288) / 1048576))
+	printf '%s.%s' "$((_mt / 10))" "$((_mt % 10))"
 }
 
 # secrets, dependency trees: what a package manager installed from its

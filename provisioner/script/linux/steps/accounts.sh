@@ -128,10 +128,12 @@ remove_account() {
 # usable password or authorized keys.
 account_exposure() {
 	awk -F: '$3 == 0 && $1 != "root" { print "account " $1 " has UID 0" }' /etc/passwd
+	set --
 	for _f in /etc/sudoers /etc/sudoers.d/*; do
-		[ -f "$_f" ] || continue
-		awk -v f="$_f" '/^[[:space:]]*#/ { next } /NOPASSWD/ { print f ":" FNR " grants sudo without a password to " $1 }' "$_f" 2>/dev/null
+		[ -f "$_f" ] && set -- "$@" "$_f"
 	done
+	# One awk for every sudoers file (FILENAME names each one's lines).
+	[ $# -gt 0 ] && awk '/^[[:space:]]*#/ { next } /NOPASSWD/ { print FILENAME ":" FNR " grants sudo without a password to " $1 }' "$@" 2>/dev/null
 	[ -r /etc/shadow ] && awk -F: -v no_login="$no_login" 'FILENAME == ARGV[1] { if ($7 !~ no_login) login[$1] = 1; next }
 		login[$1] && $2 !~ /^[!*]/ { print "account " $1 " has a login shell and a usable password" }' /etc/passwd /etc/shadow
 	awk -F: -v no_login="$no_login" '$7 !~ no_login && $6 ~ /^\// { print $1 "\t" $6 }' /etc/passwd |

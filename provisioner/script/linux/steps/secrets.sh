@@ -68,14 +68,14 @@ step_secrets() {
 		report secrets failed "the scan did not finish (the patterns or secrets_allow could not be read); nothing is known about stray secrets"
 		return
 	fi
-	if grep -v 'No such file or directory' "$work/secret.err" | grep -q .; then
+	if [ -s "$work/secret.err" ] && grep -v 'No such file or directory' "$work/secret.err" | grep -q .; then
 		report secrets failed "the scan could not read every file: $(grep -v 'No such file or directory' "$work/secret.err" | head -n 3 | join)"
 		return
 	fi
 	# Those that do not look like tests or examples first, in the order found.
 	sort -s -t "$tab" -k1,1n "$work/secret.ranked" | cut -f 2- >"$work/secret.hits"
 	_ms=$(($(now_ms) - _start))
-	_scanned="scanned $_files files, $(awk -v b="$_bytes" 'BEGIN { printf "%.1f", b / 1048576 }') MiB, in ${_ms} ms$(secret_skipped)"
+	_scanned="scanned $_files files, $(mib_text "$_bytes") MiB, in ${_ms} ms$(secret_skipped)"
 	# Every stray secret is a finding, in both modes: the report files get
 	# the whole list; Packer's output shows the first of them.
 	findings_from secrets "$work/secret.hits" '%s'
@@ -188,4 +188,11 @@ secret_roots() {
 		case $_sr in /etc/* | /root/* | /opt/* | /srv/* | /usr/local/* | /var/* | /run/* | /tmp/*) continue ;; esac
 		printf '%s\n' "$_sr"
 	done
+}
+
+# mib_text BYTES: BYTES in MiB with one decimal, rounded (shell arithmetic:
+# no awk for one number).
+mib_text() {
+	_mt=$((($1 * 10 + 524288) / 1048576))
+	printf '%s.%s' "$((_mt / 10))" "$((_mt % 10))"
 }
