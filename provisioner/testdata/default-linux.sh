@@ -103,26 +103,32 @@ cr=$(printf '\r')
 nl='
 '
 
-# one_line TEXT: sets ol to TEXT with each tab, carriage return and newline
-# made a space: a report line is one line. Builtins only, as every step
-# reports through it (a tr would be a process each time).
-one_line() {
-	ol=$1
-	for _ol_c in "$tab" "$cr" "$nl"; do
-		while :; do
-			case $ol in
-			*"$_ol_c"*) ol="${ol%%"$_ol_c"*} ${ol#*"$_ol_c"}" ;;
-			*) break ;;
-			esac
-		done
+# swap_all TEXT CHAR WITH: sets sw to TEXT with every CHAR made WITH.
+# Builtins only: every report line and shown name goes through it (a tr
+# would be a process each time).
+swap_all() {
+	sw=$1
+	while :; do
+		case $sw in
+		*"$2"*) sw="${sw%%"$2"*}$3${sw#*"$2"}" ;;
+		*) return 0 ;;
+		esac
 	done
+}
+
+# one_line TEXT: sets ol to TEXT with each tab, carriage return and newline
+# made a space: a report line is one line.
+one_line() {
+	swap_all "$1" "$tab" " "
+	swap_all "$sw" "$cr" " "
+	swap_all "$sw" "$nl" " "
+	ol=$sw
 }
 
 # report STEP STATUS DETAIL: the one line the provisioner reads for a step.
 report() {
 	one_line "$3"
 	printf '@@ami-harden step %s %s %s\n' "$1" "$2" "${ol:--}"
-	printf '%s\n' "$1" >>"$work/reported"
 	: >"$work/reported.$1"
 	[ "$2" = failed ] && printf '%s\n' "$1" >>"$work/failed"
 	return 0
@@ -186,17 +192,10 @@ count0() {
 	fi
 }
 
-# show NAME: a name as one line, a newline inside it shown as "?" (builtins:
-# names are shown in loops).
+# show NAME: a name as one line, a newline inside it shown as "?".
 show() {
-	_sh=$1
-	while :; do
-		case $_sh in
-		*"$nl"*) _sh="${_sh%%"$nl"*}?${_sh#*"$nl"}" ;;
-		*) break ;;
-		esac
-	done
-	printf '%s' "$_sh"
+	swap_all "$1" "$nl" "?"
+	printf '%s' "$sw"
 }
 
 # refuse TEXT: note in this step's refusals something it would not do. What
@@ -428,28 +427,33 @@ take_files() {
 		refuse "not touched: $# file(s) of uid ${_tf_ug%%:*} (no setpriv, GNU chroot or su to act as that user)"
 		return 0
 	fi
-	overwrite_files "$_tf_ug" "$work/hard" "$@"
+	overwrite_files "$_tf_ug" "$work/hard" files "$@"
 	[ -s "$work/hard" ] || return 0
 	refuse_hard "$work/hard"
 	as_owner "$_tf_ug" xargs -0 rm -f -- <"$work/hard" 2>>"$work/wipe.err"
 }
 
-# overwrite_files UID:GID OUT PATH...: the work of take_files, in one find
-# acting as UID:GID (and as few shred processes as the argument limit
+# overwrite_files UID:GID OUT WALK PATH...: the work of take_files, in one
+# find acting as UID:GID (and as few shred processes as the argument limit
 # allows): links unlinked, single-link files overwritten and unlinked, and
-# the names of files with more than one link written to OUT, untouched. No
+# the names of files with more than one link written to OUT, untouched. WALK
+# "files" looks at the PATHs themselves only; "trees" also below those that
+# are directories (never leaving their file system), which stay. No
 # parentheses around -exec ... +: busybox's find does not run it there.
 overwrite_files() {
 	_of_ug=$1
 	_of_out=$2
-	shift 2
+	_of_walk=-xdev
+	[ "$3" = files ] && _of_walk="-maxdepth 0"
+	shift 3
 	if [ -n "$shred" ]; then
-		# shellcheck disable=SC2086 # $shred_unlink is one option
-		as_owner "$_of_ug" find -P "$@" -maxdepth 0 -type l -exec rm -f -- {} + -o \
+		# shellcheck disable=SC2086 # $_of_walk and $shred_unlink are options
+		as_owner "$_of_ug" find -P "$@" $_of_walk -type l -exec rm -f -- {} + -o \
 			-type f -links 1 -exec shred -n "$AMI_HARDEN_SHRED_PASSES" $shred_unlink -- {} + -o \
 			-type f -print0 >"$_of_out" 2>>"$work/wipe.err"
 	else
-		as_owner "$_of_ug" find -P "$@" -maxdepth 0 -type l -exec rm -f -- {} + -o \
+		# shellcheck disable=SC2086 # $_of_walk is options
+		as_owner "$_of_ug" find -P "$@" $_of_walk -type l -exec rm -f -- {} + -o \
 			-type f -links 1 -exec sh -c "$zero_fill"' && rm -f -- "$@"' sh {} + -o \
 			-type f -print0 >"$_of_out" 2>>"$work/wipe.err"
 	fi
@@ -1142,29 +1146,19 @@ home_tree_joins() {
 }
 
 # home_job UID:GID OUT N PATH...: what homes_pass does in a home, acting as
-# UID:GID, in one find: the first N PATHs are trees, the rest files. Links
-# are unlinked, never followed; single-link files are overwritten and
-# unlinked (in the trees too); the names of files with more than one link
-# go to OUT, untouched. Then the trees go, with what is left in them.
+# UID:GID, in one find (overwrite_files): the first N PATHs are trees, the
+# rest files; in the trees too, links are unlinked and single-link files
+# overwritten and unlinked. Then the trees go, with what is left in them.
 home_job() {
 	_hj_ug=$1
 	_hj_out=$2
 	_hj_n=$3
 	shift 3
 	if [ "$_hj_n" -eq 0 ]; then
-		overwrite_files "$_hj_ug" "$_hj_out" "$@"
+		overwrite_files "$_hj_ug" "$_hj_out" files "$@"
 		return
 	fi
-	if [ -n "$shred" ]; then
-		# shellcheck disable=SC2086 # $shred_unlink is one option
-		as_owner "$_hj_ug" find -P "$@" -xdev -type l -exec rm -f -- {} + -o \
-			-type f -links 1 -exec shred -n "$AMI_HARDEN_SHRED_PASSES" $shred_unlink -- {} + -o \
-			-type f -print0 >"$_hj_out" 2>>"$work/wipe.err"
-	else
-		as_owner "$_hj_ug" find -P "$@" -xdev -type l -exec rm -f -- {} + -o \
-			-type f -links 1 -exec sh -c "$zero_fill"' && rm -f -- "$@"' sh {} + -o \
-			-type f -print0 >"$_hj_out" 2>>"$work/wipe.err"
-	fi
+	overwrite_files "$_hj_ug" "$_hj_out" trees "$@"
 	# The trees: the first N arguments.
 	_hj_all=$#
 	_hj_i=0
@@ -2595,7 +2589,7 @@ step_passwords() {
 	fi
 	# The scratch copies hold the hashes that stay (keep_users), and /run
 	# may be on the image's disk in a chroot build.
-	overwrite_files 0:0 "$work/hard" "$work/shadow.new" "$work/gshadow.new" 2>/dev/null
+	overwrite_files 0:0 "$work/hard" files "$work/shadow.new" "$work/gshadow.new" 2>/dev/null
 	wipe_start passwords
 	take_files 0:0 "$@"
 	awk -F: 'FILENAME == ARGV[1] { if ($0 != "") keep[$0] = 1; next }
@@ -4241,11 +4235,11 @@ step_temp() {
 	# count them first. Otherwise a walk counts first.
 	_rmv=""
 	if [ "$gnu_rm" ] && [ ! -s "$work/temp.kept" ] && [ ! -s "$work/temp.ways" ]; then
-		_rmv=1
-		_n=0
+		_rmv=v
 	else
 		_n=$(count_entries "$@")
 	fi
+	: >"$work/temp.removed"
 	# Every owner of a top-level entry, then each one's entries, as that owner.
 	top_owners /tmp /var/tmp >"$work/temp.owners"
 	while IFS=: read -r _uid _gid; do
@@ -4256,13 +4250,8 @@ step_temp() {
 		if [ "$gnu_rm" ]; then
 			# Listed as root (reading only), mount points taken out, removed as the owner.
 			find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -user "$_uid" "$@" -print0 >"$work/temp.mine"
-			if [ "$_rmv" ]; then
-				_c=$(drop_mounts "$work/temp.mine" |
-					as_owner "$_uid:$_gid" xargs -0 -r rm -rfv --one-file-system -- 2>>"$work/temp_err" | wc -l)
-				_n=$((_n + _c))
-			else
-				drop_mounts "$work/temp.mine" | as_owner "$_uid:$_gid" xargs -0 -r rm -rf --one-file-system -- 2>>"$work/temp_err"
-			fi
+			drop_mounts "$work/temp.mine" | as_owner "$_uid:$_gid" xargs -0 -r rm -rf"$_rmv" --one-file-system -- \
+				2>>"$work/temp_err" >>"$work/temp.removed"
 		else
 			# Files first, then the emptied directories, deepest first. Not
 			# -delete: busybox's find may not have it. The kept paths are
@@ -4273,6 +4262,7 @@ step_temp() {
 				-exec rmdir -- {} + 2>>"$work/temp_err"
 		fi
 	done <"$work/temp.owners"
+	[ "$_rmv" ] && _n=$(($(wc -l <"$work/temp.removed")))
 	# Without GNU rm, the walks above went through the ways' entries too.
 	if [ "$gnu_rm" ]; then
 		while IFS= read -r _w; do temp_way_entries "$_w" "$@"; done <"$work/temp.ways"
@@ -4959,8 +4949,7 @@ step_logs() {
 	done
 
 	# Root's part, then each user's directories as that user.
-	sh -c "$clean_logs_program" sh 0 "$AMI_HARDEN_SHRED_PASSES" "${shred:-zero}" "$log_rotated" "$_keep_tests" \
-		"$shred_unlink" "$zero_fill" /var/log 2>>"$work/wipe.err"
+	printf '%s\0' /var/log | clean_logs 0:0 "$_keep_tests"
 	find -P /var/log -xdev -type d ! -user 0 "$@" -prune -exec stat -c '%u' -- {} + 2>/dev/null | sort -u | user_groups >"$work/log.owners"
 	while IFS=: read -r _uid _gid; do
 		if [ -z "$drop" ]; then
@@ -4969,9 +4958,7 @@ step_logs() {
 		fi
 		find -P /var/log -xdev -type d ! -user 0 "$@" -prune -user "$_uid" -print0 >"$work/log.dirs.all"
 		drop_mounts "$work/log.dirs.all" >"$work/log.dirs"
-		# The directories go to a shell running as the owner, NUL-separated on its stdin.
-		as_owner "$_uid:$_gid" xargs -0 sh -c "$clean_logs_program" sh "$_uid" "$AMI_HARDEN_SHRED_PASSES" \
-			"${shred:-zero}" "$log_rotated" "$_keep_tests" "$shred_unlink" "$zero_fill" <"$work/log.dirs" 2>>"$work/wipe.err"
+		clean_logs "$_uid:$_gid" "$_keep_tests" <"$work/log.dirs"
 	done <"$work/log.owners"
 	# The journal's directories are named after the old machine-id.
 	[ -d /var/log/journal ] && find -P /var/log/journal -xdev -mindepth 1 -depth -type d "$@" -exec rmdir -- {} + 2>/dev/null
@@ -5060,6 +5047,13 @@ crash_and_mail='/var/crash /var/lib/systemd/coredump /var/mail /var/spool/mail'
 log_rotated='-name *.[0-9] -o -name *.[0-9].log -o -name *.gz -o -name *.xz -o -name *.bz2 -o -name *.zst -o -name *.old
 -o -name *-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9] -o -name *.journal -o -name *.journal~'
 
+# clean_logs UID:GID KEPT: clean_logs_program as UID:GID on the directories
+# NUL-separated on stdin (KEPT: the kept paths' find -path patterns).
+clean_logs() {
+	as_owner "$1" xargs -0 sh -c "$clean_logs_program" sh "${1%%:*}" "$AMI_HARDEN_SHRED_PASSES" \
+		"${shred:-zero}" "$log_rotated" "$2" "$shred_unlink" "$zero_fill" 2>>"$work/wipe.err"
+}
+
 # clean_logs_program: a program for sh -c, run as the owner of the
 # directories it is given: UID PASSES TOOL ROTATED KEPT UNLINK ZERO DIR...
 # It never enters a directory owned by anyone else (that one's owner cleans
@@ -5076,34 +5070,27 @@ clean_logs_program='uid=$1 passes=$2 tool=$3 rotated=$4 kept=$5 unlink=$6 zero=$
 shift 7
 set -f
 ifs=$IFS
-# Each find gets its tests in the arguments, with a ! -path test for each
-# kept pattern (the for loop has its list of directories already).
+# The arguments become a ! -path test for each kept pattern, which every
+# find takes after its own tests ($rotated is split into words, never
+# globbed); the for loop has its list of directories already.
 for dir do
-	set -- \( $rotated \)
+	set --
 	IFS="
 "
 	for k in $kept; do set -- "$@" ! -path "$k"; done
 	IFS=$ifs
 	if [ "$tool" = shred ]; then
-		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" \
+		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 \( $rotated \) "$@" \
 			-exec shred -n "$passes" $unlink -- {} +
-	else
-		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" \
-			-exec sh -c "$zero"'"' && rm -f -- \"\$@\"'"' sh {} +
-	fi
-	set -- ! -size 0
-	IFS="
-"
-	for k in $kept; do set -- "$@" ! -path "$k"; done
-	IFS=$ifs
-	if [ "$tool" = shred ]; then
-		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" ! -name lastlog \
+		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 ! -size 0 ! -name lastlog "$@" \
 			-exec shred -n "$passes" -- {} +
 	else
-		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" ! -name lastlog \
+		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 \( $rotated \) "$@" \
+			-exec sh -c "$zero"'"' && rm -f -- \"\$@\"'"' sh {} +
+		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 ! -size 0 ! -name lastlog "$@" \
 			-exec sh -c "$zero" sh {} +
 	fi
-	find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" -exec truncate -s 0 -- {} +
+	find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 ! -size 0 "$@" -exec truncate -s 0 -- {} +
 done'
 
 # free-space: zeros over the free space of every local file system, the very
@@ -5365,7 +5352,6 @@ main() {
 	cd / || exit 2
 	trap 'remove_work' EXIT
 	trap 'exit 130' INT TERM HUP
-	: >"$work/reported"
 	: >"$work/failed"
 	: >"$work/findings"
 	: >"$work/sshd_opts"

@@ -63,7 +63,6 @@ main() {
 	cd / || exit 2
 	trap 'remove_work' EXIT
 	trap 'exit 130' INT TERM HUP
-	: >"$work/reported"
 	: >"$work/failed"
 	: >"$work/findings"
 	: >"$work/sshd_opts"

@@ -54,29 +54,19 @@ home_tree_joins() {
 }
 
 # home_job UID:GID OUT N PATH...: what homes_pass does in a home, acting as
-# UID:GID, in one find: the first N PATHs are trees, the rest files. Links
-# are unlinked, never followed; single-link files are overwritten and
-# unlinked (in the trees too); the names of files with more than one link
-# go to OUT, untouched. Then the trees go, with what is left in them.
+# UID:GID, in one find (overwrite_files): the first N PATHs are trees, the
+# rest files; in the trees too, links are unlinked and single-link files
+# overwritten and unlinked. Then the trees go, with what is left in them.
 home_job() {
 	_hj_ug=$1
 	_hj_out=$2
 	_hj_n=$3
 	shift 3
 	if [ "$_hj_n" -eq 0 ]; then
-		overwrite_files "$_hj_ug" "$_hj_out" "$@"
+		overwrite_files "$_hj_ug" "$_hj_out" files "$@"
 		return
 	fi
-	if [ -n "$shred" ]; then
-		# shellcheck disable=SC2086 # $shred_unlink is one option
-		as_owner "$_hj_ug" find -P "$@" -xdev -type l -exec rm -f -- {} + -o \
-			-type f -links 1 -exec shred -n "$AMI_HARDEN_SHRED_PASSES" $shred_unlink -- {} + -o \
-			-type f -print0 >"$_hj_out" 2>>"$work/wipe.err"
-	else
-		as_owner "$_hj_ug" find -P "$@" -xdev -type l -exec rm -f -- {} + -o \
-			-type f -links 1 -exec sh -c "$zero_fill"' && rm -f -- "$@"' sh {} + -o \
-			-type f -print0 >"$_hj_out" 2>>"$work/wipe.err"
-	fi
+	overwrite_files "$_hj_ug" "$_hj_out" trees "$@"
 	# The trees: the first N arguments.
 	_hj_all=$#
 	_hj_i=0

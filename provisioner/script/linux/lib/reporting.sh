@@ -10,26 +10,32 @@ cr=$(printf '\r')
 nl='
 '
 
-# one_line TEXT: sets ol to TEXT with each tab, carriage return and newline
-# made a space: a report line is one line. Builtins only, as every step
-# reports through it (a tr would be a process each time).
-one_line() {
-	ol=$1
-	for _ol_c in "$tab" "$cr" "$nl"; do
-		while :; do
-			case $ol in
-			*"$_ol_c"*) ol="${ol%%"$_ol_c"*} ${ol#*"$_ol_c"}" ;;
-			*) break ;;
-			esac
-		done
+# swap_all TEXT CHAR WITH: sets sw to TEXT with every CHAR made WITH.
+# Builtins only: every report line and shown name goes through it (a tr
+# would be a process each time).
+swap_all() {
+	sw=$1
+	while :; do
+		case $sw in
+		*"$2"*) sw="${sw%%"$2"*}$3${sw#*"$2"}" ;;
+		*) return 0 ;;
+		esac
 	done
+}
+
+# one_line TEXT: sets ol to TEXT with each tab, carriage return and newline
+# made a space: a report line is one line.
+one_line() {
+	swap_all "$1" "$tab" " "
+	swap_all "$sw" "$cr" " "
+	swap_all "$sw" "$nl" " "
+	ol=$sw
 }
 
 # report STEP STATUS DETAIL: the one line the provisioner reads for a step.
 report() {
 	one_line "$3"
 	printf '@@ami-harden step %s %s %s\n' "$1" "$2" "${ol:--}"
-	printf '%s\n' "$1" >>"$work/reported"
 	: >"$work/reported.$1"
 	[ "$2" = failed ] && printf '%s\n' "$1" >>"$work/failed"
 	return 0
@@ -93,17 +99,10 @@ count0() {
 	fi
 }
 
-# show NAME: a name as one line, a newline inside it shown as "?" (builtins:
-# names are shown in loops).
+# show NAME: a name as one line, a newline inside it shown as "?".
 show() {
-	_sh=$1
-	while :; do
-		case $_sh in
-		*"$nl"*) _sh="${_sh%%"$nl"*}?${_sh#*"$nl"}" ;;
-		*) break ;;
-		esac
-	done
-	printf '%s' "$_sh"
+	swap_all "$1" "$nl" "?"
+	printf '%s' "$sw"
 }
 
 # refuse TEXT: note in this step's refusals something it would not do. What

@@ -34,28 +34,33 @@ take_files() {
 		refuse "not touched: $# file(s) of uid ${_tf_ug%%:*} (no setpriv, GNU chroot or su to act as that user)"
 		return 0
 	fi
-	overwrite_files "$_tf_ug" "$work/hard" "$@"
+	overwrite_files "$_tf_ug" "$work/hard" files "$@"
 	[ -s "$work/hard" ] || return 0
 	refuse_hard "$work/hard"
 	as_owner "$_tf_ug" xargs -0 rm -f -- <"$work/hard" 2>>"$work/wipe.err"
 }
 
-# overwrite_files UID:GID OUT PATH...: the work of take_files, in one find
-# acting as UID:GID (and as few shred processes as the argument limit
+# overwrite_files UID:GID OUT WALK PATH...: the work of take_files, in one
+# find acting as UID:GID (and as few shred processes as the argument limit
 # allows): links unlinked, single-link files overwritten and unlinked, and
-# the names of files with more than one link written to OUT, untouched. No
+# the names of files with more than one link written to OUT, untouched. WALK
+# "files" looks at the PATHs themselves only; "trees" also below those that
+# are directories (never leaving their file system), which stay. No
 # parentheses around -exec ... +: busybox's find does not run it there.
 overwrite_files() {
 	_of_ug=$1
 	_of_out=$2
-	shift 2
+	_of_walk=-xdev
+	[ "$3" = files ] && _of_walk="-maxdepth 0"
+	shift 3
 	if [ -n "$shred" ]; then
-		# shellcheck disable=SC2086 # $shred_unlink is one option
-		as_owner "$_of_ug" find -P "$@" -maxdepth 0 -type l -exec rm -f -- {} + -o \
+		# shellcheck disable=SC2086 # $_of_walk and $shred_unlink are options
+		as_owner "$_of_ug" find -P "$@" $_of_walk -type l -exec rm -f -- {} + -o \
 			-type f -links 1 -exec shred -n "$AMI_HARDEN_SHRED_PASSES" $shred_unlink -- {} + -o \
 			-type f -print0 >"$_of_out" 2>>"$work/wipe.err"
 	else
-		as_owner "$_of_ug" find -P "$@" -maxdepth 0 -type l -exec rm -f -- {} + -o \
+		# shellcheck disable=SC2086 # $_of_walk is options
+		as_owner "$_of_ug" find -P "$@" $_of_walk -type l -exec rm -f -- {} + -o \
 			-type f -links 1 -exec sh -c "$zero_fill"' && rm -f -- "$@"' sh {} + -o \
 			-type f -print0 >"$_of_out" 2>>"$work/wipe.err"
 	fi

@@ -58,8 +58,7 @@ step_logs() {
 	done
 
 	# Root's part, then each user's directories as that user.
-	sh -c "$clean_logs_program" sh 0 "$AMI_HARDEN_SHRED_PASSES" "${shred:-zero}" "$log_rotated" "$_keep_tests" \
-		"$shred_unlink" "$zero_fill" /var/log 2>>"$work/wipe.err"
+	printf '%s\0' /var/log | clean_logs 0:0 "$_keep_tests"
 	find -P /var/log -xdev -type d ! -user 0 "$@" -prune -exec stat -c '%u' -- {} + 2>/dev/null | sort -u | user_groups >"$work/log.owners"
 	while IFS=: read -r _uid _gid; do
 		if [ -z "$drop" ]; then
@@ -68,9 +67,7 @@ step_logs() {
 		fi
 		find -P /var/log -xdev -type d ! -user 0 "$@" -prune -user "$_uid" -print0 >"$work/log.dirs.all"
 		drop_mounts "$work/log.dirs.all" >"$work/log.dirs"
-		# The directories go to a shell running as the owner, NUL-separated on its stdin.
-		as_owner "$_uid:$_gid" xargs -0 sh -c "$clean_logs_program" sh "$_uid" "$AMI_HARDEN_SHRED_PASSES" \
-			"${shred:-zero}" "$log_rotated" "$_keep_tests" "$shred_unlink" "$zero_fill" <"$work/log.dirs" 2>>"$work/wipe.err"
+		clean_logs "$_uid:$_gid" "$_keep_tests" <"$work/log.dirs"
 	done <"$work/log.owners"
 	# The journal's directories are named after the old machine-id.
 	[ -d /var/log/journal ] && find -P /var/log/journal -xdev -mindepth 1 -depth -type d "$@" -exec rmdir -- {} + 2>/dev/null
@@ -159,6 +156,13 @@ crash_and_mail='/var/crash /var/lib/systemd/coredump /var/mail /var/spool/mail'
 log_rotated='-name *.[0-9] -o -name *.[0-9].log -o -name *.gz -o -name *.xz -o -name *.bz2 -o -name *.zst -o -name *.old
 -o -name *-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9] -o -name *.journal -o -name *.journal~'
 
+# clean_logs UID:GID KEPT: clean_logs_program as UID:GID on the directories
+# NUL-separated on stdin (KEPT: the kept paths' find -path patterns).
+clean_logs() {
+	as_owner "$1" xargs -0 sh -c "$clean_logs_program" sh "${1%%:*}" "$AMI_HARDEN_SHRED_PASSES" \
+		"${shred:-zero}" "$log_rotated" "$2" "$shred_unlink" "$zero_fill" 2>>"$work/wipe.err"
+}
+
 # clean_logs_program: a program for sh -c, run as the owner of the
 # directories it is given: UID PASSES TOOL ROTATED KEPT UNLINK ZERO DIR...
 # It never enters a directory owned by anyone else (that one's owner cleans
@@ -175,32 +179,25 @@ clean_logs_program='uid=$1 passes=$2 tool=$3 rotated=$4 kept=$5 unlink=$6 zero=$
 shift 7
 set -f
 ifs=$IFS
-# Each find gets its tests in the arguments, with a ! -path test for each
-# kept pattern (the for loop has its list of directories already).
+# The arguments become a ! -path test for each kept pattern, which every
+# find takes after its own tests ($rotated is split into words, never
+# globbed); the for loop has its list of directories already.
 for dir do
-	set -- \( $rotated \)
+	set --
 	IFS="
 "
 	for k in $kept; do set -- "$@" ! -path "$k"; done
 	IFS=$ifs
 	if [ "$tool" = shred ]; then
-		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" \
+		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 \( $rotated \) "$@" \
 			-exec shred -n "$passes" $unlink -- {} +
-	else
-		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" \
-			-exec sh -c "$zero"'"' && rm -f -- \"\$@\"'"' sh {} +
-	fi
-	set -- ! -size 0
-	IFS="
-"
-	for k in $kept; do set -- "$@" ! -path "$k"; done
-	IFS=$ifs
-	if [ "$tool" = shred ]; then
-		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" ! -name lastlog \
+		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 ! -size 0 ! -name lastlog "$@" \
 			-exec shred -n "$passes" -- {} +
 	else
-		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" ! -name lastlog \
+		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 \( $rotated \) "$@" \
+			-exec sh -c "$zero"'"' && rm -f -- \"\$@\"'"' sh {} +
+		find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 ! -size 0 ! -name lastlog "$@" \
 			-exec sh -c "$zero" sh {} +
 	fi
-	find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 "$@" -exec truncate -s 0 -- {} +
+	find -P "$dir" -xdev -type d ! -user "$uid" -prune -o -type f -links 1 ! -size 0 "$@" -exec truncate -s 0 -- {} +
 done'

@@ -69,7 +69,7 @@ step_passwords() {
 	fi
 	# The scratch copies hold the hashes that stay (keep_users), and /run
 	# may be on the image's disk in a chroot build.
-	overwrite_files 0:0 "$work/hard" "$work/shadow.new" "$work/gshadow.new" 2>/dev/null
+	overwrite_files 0:0 "$work/hard" files "$work/shadow.new" "$work/gshadow.new" 2>/dev/null
 	wipe_start passwords
 	take_files 0:0 "$@"
 	awk -F: 'FILENAME == ARGV[1] { if ($0 != "") keep[$0] = 1; next }

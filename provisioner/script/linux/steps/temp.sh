@@ -38,11 +38,11 @@ step_temp() {
 	# count them first. Otherwise a walk counts first.
 	_rmv=""
 	if [ "$gnu_rm" ] && [ ! -s "$work/temp.kept" ] && [ ! -s "$work/temp.ways" ]; then
-		_rmv=1
-		_n=0
+		_rmv=v
 	else
 		_n=$(count_entries "$@")
 	fi
+	: >"$work/temp.removed"
 	# Every owner of a top-level entry, then each one's entries, as that owner.
 	top_owners /tmp /var/tmp >"$work/temp.owners"
 	while IFS=: read -r _uid _gid; do
@@ -53,13 +53,8 @@ step_temp() {
 		if [ "$gnu_rm" ]; then
 			# Listed as root (reading only), mount points taken out, removed as the owner.
 			find /tmp /var/tmp -xdev -mindepth 1 -maxdepth 1 -user "$_uid" "$@" -print0 >"$work/temp.mine"
-			if [ "$_rmv" ]; then
-				_c=$(drop_mounts "$work/temp.mine" |
-					as_owner "$_uid:$_gid" xargs -0 -r rm -rfv --one-file-system -- 2>>"$work/temp_err" | wc -l)
-				_n=$((_n + _c))
-			else
-				drop_mounts "$work/temp.mine" | as_owner "$_uid:$_gid" xargs -0 -r rm -rf --one-file-system -- 2>>"$work/temp_err"
-			fi
+			drop_mounts "$work/temp.mine" | as_owner "$_uid:$_gid" xargs -0 -r rm -rf"$_rmv" --one-file-system -- \
+				2>>"$work/temp_err" >>"$work/temp.removed"
 		else
 			# Files first, then the emptied directories, deepest first. Not
 			# -delete: busybox's find may not have it. The kept paths are
@@ -70,6 +65,7 @@ step_temp() {
 				-exec rmdir -- {} + 2>>"$work/temp_err"
 		fi
 	done <"$work/temp.owners"
+	[ "$_rmv" ] && _n=$(($(wc -l <"$work/temp.removed")))
 	# Without GNU rm, the walks above went through the ways' entries too.
 	if [ "$gnu_rm" ]; then
 		while IFS= read -r _w; do temp_way_entries "$_w" "$@"; done <"$work/temp.ways"
